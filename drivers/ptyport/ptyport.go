@@ -1,0 +1,67 @@
+// Package ptyport makes pseudo-terminal pairs that stand in for serial
+// cables: the simulated devices of the demo and the tests write a device's
+// real byte protocol into the master side, and the daemon opens the slave
+// path with go.bug.st/serial exactly as it would open /dev/ttyUSB0.
+package ptyport
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// Pair is one pseudo-terminal: Master is the device's end, Path the name the
+// daemon opens.
+type Pair struct {
+	Master *os.File
+	Path   string
+	// slave stays open for the pair's life, so the master never sees a
+	// hang-up while the daemon closes and reopens the port.
+	slave *os.File
+}
+
+// Open creates a pair with the slave in raw mode, so no byte written before
+// the daemon opens the port is echoed or translated by the line discipline.
+func Open() (*Pair, error) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("ptyport: open: %w", err)
+	}
+	if err := makeRaw(int(slave.Fd())); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, fmt.Errorf("ptyport: %s: raw mode: %w", slave.Name(), err)
+	}
+	return &Pair{Master: master, Path: slave.Name(), slave: slave}, nil
+}
+
+// Close closes both ends; the daemon's reads on the path then fail.
+func (p *Pair) Close() error {
+	errM := p.Master.Close()
+	errS := p.slave.Close()
+	if errM != nil {
+		return fmt.Errorf("ptyport: close %s: %w", p.Path, errM)
+	}
+	if errS != nil {
+		return fmt.Errorf("ptyport: close %s: %w", p.Path, errS)
+	}
+	return nil
+}
+
+// makeRaw is cfmakeraw(3).
+func makeRaw(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	t.Cc[unix.VMIN] = 1
+	t.Cc[unix.VTIME] = 0
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+}

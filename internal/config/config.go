@@ -1,0 +1,262 @@
+package config
+
+import (
+	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
+)
+
+// Config is the whole configuration file. Field docs name the YAML key and
+// the default; configs/gate.example.yaml documents every key for operators.
+type Config struct {
+	Site        Site              `yaml:"site"`
+	Screening   Screening         `yaml:"screening"`
+	Devices     []drivers.Device  `yaml:"devices"`
+	Lanes       []Lane            `yaml:"lanes"`
+	Storage     Storage           `yaml:"storage"`
+	Uplink      Uplink            `yaml:"uplink"`
+	Screen      Screen            `yaml:"screen"`
+	Reports     Reports           `yaml:"reports"`
+	Calibration Calibration       `yaml:"calibration"`
+	School      School            `yaml:"school"`
+	Outputs     map[string]Output `yaml:"outputs,omitempty"`
+}
+
+// Site names the box in the district's topic tree.
+type Site struct {
+	District string `yaml:"district"`
+	School   string `yaml:"school"`
+	Gate     string `yaml:"gate"`
+	// Timezone is an IANA name; default Asia/Shanghai.
+	Timezone string `yaml:"timezone"`
+	// BoxID identifies the box in event ids; default "<school>-<gate>".
+	BoxID string `yaml:"box_id,omitempty"`
+}
+
+// Screening holds the parameters of the pipeline; they reload on SIGHUP.
+type Screening struct {
+	// ThresholdC flags body temperatures at or above it; default 37.3,
+	// 34.0–39.0 in 0.1 steps.
+	ThresholdC float64 `yaml:"threshold_c"`
+	// FloorC: body temperatures below it ask for a retake; default 35.0.
+	FloorC float64 `yaml:"floor_c"`
+	// AmbientMinC/AmbientMaxC: readings taken outside this ambient window
+	// carry a warning; default 16–35.
+	AmbientMinC float64 `yaml:"ambient_min_c"`
+	AmbientMaxC float64 `yaml:"ambient_max_c"`
+	// Relative also flags a reading at or above the median of the lane's
+	// last passes plus a delta; off by default.
+	Relative Relative `yaml:"relative"`
+	// BadgeWindow pairs a badge swipe with a reading on the same lane within
+	// ± this duration; default 3s.
+	BadgeWindow time.Duration `yaml:"badge_window"`
+	// RecheckOverdue marks a case waiting longer as overdue; default 10m.
+	RecheckOverdue time.Duration `yaml:"recheck_overdue"`
+	// Segment tunes how continuous sensors become one measurement per person.
+	Segment Segment `yaml:"segment"`
+}
+
+// Relative is the optional relative rule.
+type Relative struct {
+	Enabled bool    `yaml:"enabled"`
+	DeltaC  float64 `yaml:"delta_c"` // default 1.0
+	Window  int     `yaml:"window"`  // passes in the running median; default 50
+}
+
+// Segment tunes the segmenter of continuous sensors.
+type Segment struct {
+	// PresenceDeltaC: a person is present while object − ambient exceeds
+	// it; default 1.5.
+	PresenceDeltaC float64 `yaml:"presence_delta_c"`
+	// MinDwell: a presence shorter than this asks for a retake; default 500ms.
+	MinDwell time.Duration `yaml:"min_dwell"`
+	// StableWindow: samples in the plateau window; default 3.
+	StableWindow int `yaml:"stable_window"`
+	// StableSpreadC: the plateau window's max − min must stay within it;
+	// default 0.3.
+	StableSpreadC float64 `yaml:"stable_spread_c"`
+}
+
+// Lane roles.
+const (
+	RoleStudent = "student"
+	RoleStaff   = "staff"
+	RoleVisitor = "visitor"
+	RoleRecheck = "recheck"
+	RoleCanteen = "canteen"
+)
+
+// Lane is one queue at the gate with its thermometer.
+type Lane struct {
+	Name string `yaml:"name"`
+	// Role is student, staff, visitor, recheck or canteen.
+	Role string `yaml:"role"`
+	// Device is the thermometer's devices[].name.
+	Device string `yaml:"device"`
+	// Badge is an optional badge reader's devices[].name.
+	Badge string `yaml:"badge,omitempty"`
+	// Output names an entry of outputs (lamps, buzzer, barrier pins).
+	Output string `yaml:"output,omitempty"`
+}
+
+// Output is the GPIO wiring of one lane's lamps, buzzer and barrier, by
+// periph pin name (gpioreg.ByName), e.g. "GPIO17".
+type Output struct {
+	Green   string `yaml:"green,omitempty"`
+	Red     string `yaml:"red,omitempty"`
+	Amber   string `yaml:"amber,omitempty"`
+	Buzzer  string `yaml:"buzzer,omitempty"`
+	Barrier string `yaml:"barrier,omitempty"`
+	// ActiveLow inverts every pin of this output (relay boards often are).
+	ActiveLow bool `yaml:"active_low,omitempty"`
+}
+
+// Storage configures the bbolt event store.
+type Storage struct {
+	// Path of the bbolt file; default /var/lib/gatescreen/events.db.
+	Path string `yaml:"path"`
+	// CommitInterval bounds how long a normal reading waits to be durable;
+	// default 200ms. Flags and case transitions commit at once.
+	CommitInterval time.Duration `yaml:"commit_interval"`
+	// CommitEvents commits early when this many events wait; default 256.
+	CommitEvents int `yaml:"commit_events"`
+	// MaxSize bounds the file; default 256MiB.
+	MaxSize ByteSize `yaml:"max_size"`
+	// Retention keeps uploaded events this long; default 720h (30 days).
+	Retention time.Duration `yaml:"retention"`
+}
+
+// Identity modes of uploaded readings.
+const (
+	IdentityNone      = "none"
+	IdentityPseudonym = "pseudonym"
+	IdentityID        = "id"
+)
+
+// Uplink configures the MQTT connection to the district.
+type Uplink struct {
+	// Broker is a URL: tcp://host:1883, ssl://host:8883 or ws://…; empty
+	// disables the uplink (events stay in the store).
+	Broker   string `yaml:"broker"`
+	ClientID string `yaml:"client_id,omitempty"`
+	Username string `yaml:"username,omitempty"`
+	// PasswordFile holds the MQTT password; it is never written in the config.
+	PasswordFile string `yaml:"password_file,omitempty"`
+	CAFile       string `yaml:"ca_file,omitempty"`
+	CertFile     string `yaml:"cert_file,omitempty"`
+	KeyFile      string `yaml:"key_file,omitempty"`
+	// Identity is none, pseudonym (default) or id.
+	Identity string `yaml:"identity"`
+	// PseudonymKeyFile holds the per-school HMAC key (identity pseudonym).
+	PseudonymKeyFile string `yaml:"pseudonym_key_file,omitempty"`
+	// BatchSize is the most events in one readings message; default 200.
+	BatchSize int `yaml:"batch_size"`
+	// MaxInflight bounds unacknowledged messages; default 16.
+	MaxInflight int `yaml:"max_inflight"`
+	// RateLimit bounds backlog messages per second; 0 means unlimited.
+	RateLimit float64 `yaml:"rate_limit,omitempty"`
+	// Keepalive; default 30s.
+	Keepalive time.Duration `yaml:"keepalive"`
+	// Timeout bounds every wait on the broker; default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Screen configures the local web screen.
+type Screen struct {
+	// Listen is host:port; default 127.0.0.1:8080. Empty disables it.
+	Listen string `yaml:"listen"`
+	// Lang is zh-CN (default) or en.
+	Lang string `yaml:"lang"`
+	// DoctorPINFile holds the doctor's PIN or password.
+	DoctorPINFile string `yaml:"doctor_pin_file,omitempty"`
+	// Lockout: after MaxAttempts wrong PINs logins are refused for Lockout;
+	// defaults 5 and 5m.
+	MaxAttempts int           `yaml:"max_attempts"`
+	Lockout     time.Duration `yaml:"lockout"`
+}
+
+// Reports configures the daily report.
+type Reports struct {
+	// DailyAt is the local time of the daily report, HH:MM; default 18:00.
+	DailyAt string `yaml:"daily_at"`
+}
+
+// Calibration configures calibration warnings.
+type Calibration struct {
+	// MaxAge warns when a device's calibration is older; default 336h.
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxSpreadC warns when the samples spread wider; default 0.3.
+	MaxSpreadC float64 `yaml:"max_spread_c"`
+}
+
+// School describes the school's day: roster, arrival windows and rounds.
+type School struct {
+	// Roster is the CSV imported by `gatescreen roster import`.
+	Roster string `yaml:"roster,omitempty"`
+	// Windows are arrival windows per grade.
+	Windows []Window `yaml:"windows,omitempty"`
+	// Rounds are the check rounds; default morning 06:00–10:00, noon
+	// 11:00–14:30, evening 16:00–20:00.
+	Rounds []Round `yaml:"rounds,omitempty"`
+}
+
+// Window is one grade's arrival window, local HH:MM.
+type Window struct {
+	Grade string `yaml:"grade"`
+	From  string `yaml:"from"`
+	To    string `yaml:"to"`
+}
+
+// Round is one check round, local HH:MM.
+type Round struct {
+	Name string `yaml:"name"`
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// ByteSize is a size in bytes written as 256MiB, 64MB or a plain number.
+type ByteSize int64
+
+// Default returns the configuration every file starts from.
+func Default() Config {
+	return Config{
+		Site: Site{Timezone: "Asia/Shanghai"},
+		Screening: Screening{
+			ThresholdC:     37.3,
+			FloorC:         35.0,
+			AmbientMinC:    16,
+			AmbientMaxC:    35,
+			Relative:       Relative{DeltaC: 1.0, Window: 50},
+			BadgeWindow:    3 * time.Second,
+			RecheckOverdue: 10 * time.Minute,
+			Segment: Segment{
+				PresenceDeltaC: 1.5,
+				MinDwell:       500 * time.Millisecond,
+				StableWindow:   3,
+				StableSpreadC:  0.3,
+			},
+		},
+		Storage: Storage{
+			Path:           "/var/lib/gatescreen/events.db",
+			CommitInterval: 200 * time.Millisecond,
+			CommitEvents:   256,
+			MaxSize:        256 << 20,
+			Retention:      30 * 24 * time.Hour,
+		},
+		Uplink: Uplink{
+			Identity:    IdentityPseudonym,
+			BatchSize:   200,
+			MaxInflight: 16,
+			Keepalive:   30 * time.Second,
+			Timeout:     10 * time.Second,
+		},
+		Screen:      Screen{Listen: "127.0.0.1:8080", Lang: "zh-CN", MaxAttempts: 5, Lockout: 5 * time.Minute},
+		Reports:     Reports{DailyAt: "18:00"},
+		Calibration: Calibration{MaxAge: 14 * 24 * time.Hour, MaxSpreadC: 0.3},
+		School: School{Rounds: []Round{
+			{Name: "morning", From: "06:00", To: "10:00"},
+			{Name: "noon", From: "11:00", To: "14:30"},
+			{Name: "evening", From: "16:00", To: "20:00"},
+		}},
+	}
+}
