@@ -1,0 +1,54 @@
+// Package logging builds the daemon's one root zerolog logger: JSON lines on
+// stdout for journald by default, a human console format on a terminal or on
+// request. Components get sub-loggers from it with Component.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// Formats accepted by -log-format.
+const (
+	FormatAuto    = "auto"
+	FormatJSON    = "json"
+	FormatConsole = "console"
+)
+
+// New returns the root logger writing to w. Format "auto" picks console when
+// w is a terminal and JSON otherwise; level is a zerolog level name.
+func New(w io.Writer, format, level string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Nop(), fmt.Errorf("-log-level %q: want trace, debug, info, warn or error", level)
+	}
+	switch format {
+	case FormatAuto:
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+		}
+	case FormatConsole:
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: true}
+	case FormatJSON:
+	default:
+		return zerolog.Nop(), fmt.Errorf("-log-format %q: want auto, json or console", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// Component returns the sub-logger of one component.
+func Component(root zerolog.Logger, name string) zerolog.Logger {
+	return root.With().Str("component", name).Logger()
+}
+
+// Repeating returns a logger for messages that may repeat many times a
+// second (a failing sensor): the first of each burst is written, then at
+// most one per period.
+func Repeating(l zerolog.Logger, period time.Duration) zerolog.Logger {
+	return l.Sample(&zerolog.BurstSampler{Burst: 1, Period: period})
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this script).
+# Checks gofmt, go vet and staticcheck, runs every test under the race
+# detector, runs each fuzz target for a short budget, the end-to-end suite on
+# the real binary, and cross-builds the daemon for the Raspberry Pi targets.
+#
+#   scripts/test.sh            everything
+#   FUZZTIME=30s scripts/test.sh   longer fuzzing (scripts/fuzz.sh goes further)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-5s}
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+go tool staticcheck ./...
+
+step "go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+step "fuzz targets, ${FUZZTIME} each"
+scripts/fuzz.sh "$FUZZTIME"
+
+step "cross-build for the Raspberry Pi"
+scripts/cross-build.sh /dev/null
+
+if [ -x scripts/e2e.sh ]; then
+	step "end-to-end suite on the real binary"
+	scripts/e2e.sh
+fi
+echo; echo "all checks passed"
