@@ -1,0 +1,199 @@
+package metrics
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/pipeline"
+)
+
+const namespace = "gatescreen"
+
+// DeviceStates are the values of the gatescreen_device_state label "state";
+// exactly one of them is 1 per device.
+var DeviceStates = []string{event.HealthUp, event.HealthDegraded, event.HealthDown}
+
+// verdicts indexes pipeline.Verdict values; VerdictNone is counted as "none"
+// so that an unclassified measurement is visible rather than lost.
+var verdicts = [...]pipeline.Verdict{
+	pipeline.VerdictNone, pipeline.VerdictPass, pipeline.VerdictFlag,
+	pipeline.VerdictRetake, pipeline.VerdictInvalid,
+}
+
+// Opts configures a Registry. Every callback is optional: a nil callback
+// leaves its metric out. Callbacks run on the scrape goroutine and must be
+// safe for concurrent use and quick.
+type Opts struct {
+	// Lanes are the configured lane names, indexed by Measurement.Lane.
+	// Measurements on an index outside the list are counted as "lane<N>".
+	Lanes []string
+	// StoreSize returns the bbolt file size in bytes.
+	StoreSize func() int64
+	// OutboxDepth returns the events waiting for upload, urgent (cases,
+	// health, flags) and bulk (normal readings).
+	OutboxDepth func() (priority, bulk int)
+	// RingOverflows returns the total measurements dropped per ring since
+	// start, keyed by ring name (e.g. "storage", "screen").
+	RingOverflows func() map[string]uint64
+	// NoProcessMetrics leaves out the Go runtime and process collectors
+	// (tests compare exact output).
+	NoProcessMetrics bool
+}
+
+// Registry owns a prometheus.Registry with the daemon's collectors.
+type Registry struct {
+	reg      *prometheus.Registry
+	lanes    []string
+	readings *prometheus.CounterVec
+	// byLane caches the counters of configured lanes so Consume neither
+	// allocates nor hashes label values.
+	byLane    [][len(verdicts)]prometheus.Counter
+	drills    prometheus.Counter
+	openCases prometheus.Gauge
+	uplink    prometheus.Gauge
+	devices   *prometheus.GaugeVec
+}
+
+// New registers the collectors.
+func New(o Opts) (*Registry, error) {
+	r := &Registry{
+		reg:   prometheus.NewRegistry(),
+		lanes: append([]string(nil), o.Lanes...),
+		readings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "readings_total",
+			Help: "Measurements classified, by lane and verdict (drills included).",
+		}, []string{"lane", "verdict"}),
+		drills: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "drill_readings_total",
+			Help: "Measurements caused by emergency drills.",
+		}),
+		openCases: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "recheck_cases_open",
+			Help: "Re-check cases not yet cleared or closed.",
+		}),
+		uplink: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "uplink_connected",
+			Help: "1 while the MQTT uplink to the district is connected.",
+		}),
+		devices: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "device_state",
+			Help: "1 for the current state (up, degraded, down) of each device.",
+		}, []string{"device", "state"}),
+	}
+	cs := []prometheus.Collector{r.readings, r.drills, r.openCases, r.uplink, r.devices}
+	if o.StoreSize != nil {
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "store_size_bytes",
+			Help: "Size of the bbolt event store file.",
+		}, func() float64 { return float64(o.StoreSize()) }))
+	}
+	if o.OutboxDepth != nil {
+		cs = append(cs, &outboxCollector{depth: o.OutboxDepth})
+	}
+	if o.RingOverflows != nil {
+		cs = append(cs, &overflowCollector{totals: o.RingOverflows})
+	}
+	if !o.NoProcessMetrics {
+		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	for _, c := range cs {
+		if err := r.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register collector: %w", err)
+		}
+	}
+	r.byLane = make([][len(verdicts)]prometheus.Counter, len(r.lanes))
+	for i, lane := range r.lanes {
+		for j, v := range verdicts {
+			r.byLane[i][j] = r.readings.WithLabelValues(lane, v.String())
+		}
+	}
+	return r, nil
+}
+
+// Gatherer is what /metrics serves.
+func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
+
+// Consume counts one measurement; Registry is a pipeline.Sink.
+func (r *Registry) Consume(m *pipeline.Measurement) {
+	if m.Drill {
+		r.drills.Inc()
+	}
+	if int(m.Lane) < len(r.byLane) && int(m.Verdict) < len(verdicts) {
+		r.byLane[m.Lane][m.Verdict].Inc()
+		return
+	}
+	r.readings.WithLabelValues(fmt.Sprintf("lane%d", m.Lane), m.Verdict.String()).Inc()
+}
+
+// SetOpenCases sets the number of open re-check cases.
+func (r *Registry) SetOpenCases(n int) { r.openCases.Set(float64(n)) }
+
+// SetUplinkConnected records whether the MQTT uplink is connected.
+func (r *Registry) SetUplinkConnected(ok bool) {
+	if ok {
+		r.uplink.Set(1)
+		return
+	}
+	r.uplink.Set(0)
+}
+
+// SetDeviceState records a device's state: up, degraded or down. Any other
+// state (e.g. "warning" from a calibration check) counts as degraded.
+func (r *Registry) SetDeviceState(device, state string) {
+	if state != event.HealthUp && state != event.HealthDown {
+		state = event.HealthDegraded
+	}
+	for _, s := range DeviceStates {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		r.devices.WithLabelValues(device, s).Set(v)
+	}
+}
+
+// Health feeds a health event: device states and the uplink component.
+func (r *Registry) Health(h event.Health) {
+	switch h.Component {
+	case "device":
+		if h.Device != "" {
+			r.SetDeviceState(h.Device, h.State)
+		}
+	case "uplink":
+		r.SetUplinkConnected(h.State == event.HealthUp || h.State == event.HealthOK)
+	}
+}
+
+var (
+	outboxDesc = prometheus.NewDesc(namespace+"_outbox_depth",
+		"Events waiting for upload, by queue (priority: cases, flags, health; bulk: readings).",
+		[]string{"queue"}, nil)
+	overflowDesc = prometheus.NewDesc(namespace+"_ring_overflows_total",
+		"Measurements dropped because a sink's ring was full, by ring.",
+		[]string{"ring"}, nil)
+)
+
+type outboxCollector struct{ depth func() (int, int) }
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDesc }
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	p, b := c.depth()
+	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(p), "priority")
+	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(b), "bulk")
+}
+
+type overflowCollector struct{ totals func() map[string]uint64 }
+
+func (c *overflowCollector) Describe(ch chan<- *prometheus.Desc) { ch <- overflowDesc }
+
+func (c *overflowCollector) Collect(ch chan<- prometheus.Metric) {
+	for ring, n := range c.totals() {
+		ch <- prometheus.MustNewConstMetric(overflowDesc, prometheus.CounterValue, float64(n), ring)
+	}
+}
+
+var _ pipeline.Sink = (*Registry)(nil)
