@@ -1,0 +1,132 @@
+package gymcu90614
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
+)
+
+// DefaultRateHz is the query rate when the device is polled and rate_hz is 0.
+const DefaultRateHz = 8
+
+// maxRateHz bounds polling: the module answers a query within one output
+// period of its 10–14 Hz internal cycle, so asking faster only repeats frames.
+const maxRateHz = 50
+
+// readTimeout bounds one Read so Run notices ctx being done.
+const readTimeout = 100 * time.Millisecond
+
+func init() {
+	drivers.Register(drivers.Driver{
+		Name:       "gymcu90614",
+		Transport:  drivers.Serial,
+		Continuous: true,
+		Bauds:      []int{9600, 115200},
+		Validate:   Validate,
+		New:        New,
+	})
+}
+
+// Validate checks the parts of a device's configuration this driver reads.
+func Validate(d drivers.Device) []drivers.FieldError {
+	var errs []drivers.FieldError
+	if d.RateHz < 0 || d.RateHz > maxRateHz {
+		errs = append(errs, drivers.FieldError{Field: "rate_hz", Value: d.RateHz, Msg: fmt.Sprintf("out of range 0–%d", maxRateHz)})
+	}
+	if d.Line != nil {
+		errs = append(errs, drivers.FieldError{Field: "line", Value: "set", Msg: "is not used by gymcu90614"})
+	}
+	if d.Modbus != nil {
+		errs = append(errs, drivers.FieldError{Field: "modbus", Value: "set", Msg: "is not used by gymcu90614"})
+	}
+	return errs
+}
+
+// Source reads one module.
+type Source struct {
+	port drivers.Port
+	name string
+	// query polls with CmdQuery every interval instead of streaming.
+	query    bool
+	interval time.Duration
+	dec      Decoder
+	buf      [256]byte
+}
+
+// New returns a Source reading the module on c.Port.
+func New(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
+	if c.Port == nil {
+		return nil, fmt.Errorf("gymcu90614 %s: no serial port", d.Name)
+	}
+	if errs := Validate(d); len(errs) > 0 {
+		return nil, fmt.Errorf("gymcu90614 %s: %w", d.Name, errs[0])
+	}
+	rate := d.RateHz
+	if rate == 0 {
+		rate = DefaultRateHz
+	}
+	return &Source{
+		port:     c.Port,
+		name:     d.Name,
+		query:    d.Query,
+		interval: time.Duration(float64(time.Second) / rate),
+	}, nil
+}
+
+// Run streams (or polls) the module until ctx is done or the port fails.
+func (s *Source) Run(ctx context.Context, emit drivers.Emit) error {
+	if err := s.port.SetReadTimeout(readTimeout); err != nil {
+		return fmt.Errorf("gymcu90614 %s: set read timeout: %w", s.name, err)
+	}
+	if !s.query {
+		if err := s.write(CmdContinuous); err != nil {
+			return err
+		}
+	}
+	var nextQuery time.Time
+	for ctx.Err() == nil {
+		if s.query {
+			if err := s.poll(&nextQuery); err != nil {
+				return err
+			}
+		}
+		n, err := s.port.Read(s.buf[:])
+		if n > 0 {
+			s.dec.Feed(s.buf[:n], emit)
+		}
+		if err != nil {
+			return fmt.Errorf("gymcu90614 %s: read: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// poll sends a query when one is due and shortens the next read so the
+// following query is not late by more than a millisecond or so.
+func (s *Source) poll(next *time.Time) error {
+	now := time.Now()
+	if !now.Before(*next) {
+		if err := s.write(CmdQuery); err != nil {
+			return err
+		}
+		// From now, not from the missed deadline: a stalled port must not
+		// cause a burst of queries.
+		*next = now.Add(s.interval)
+	}
+	wait := min(readTimeout, max(time.Until(*next), time.Millisecond))
+	if err := s.port.SetReadTimeout(wait); err != nil {
+		return fmt.Errorf("gymcu90614 %s: set read timeout: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *Source) write(cmd []byte) error {
+	if _, err := s.port.Write(cmd); err != nil {
+		return fmt.Errorf("gymcu90614 %s: write % X: %w", s.name, cmd, err)
+	}
+	return nil
+}
+
+var _ drivers.Source = (*Source)(nil)
