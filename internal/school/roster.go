@@ -1,0 +1,218 @@
+package school
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Person is one roster entry. Name stays on the box: it is shown on the local
+// screen and in the ledger export, never uploaded.
+type Person struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	Grade string `json:"grade"`
+	Role  string `json:"role"`
+	Card  string `json:"card,omitempty"`
+}
+
+// Roster is the school's people, looked up by id and by card UID.
+type Roster struct {
+	People []Person
+	byID   map[string]int
+	byCard map[string]int
+	lines  []int // file line of each person, for duplicate messages
+}
+
+// columns of the roster CSV; each accepts its English or Chinese header.
+var columns = []struct {
+	key     string
+	headers []string
+	need    bool
+}{
+	{"id", []string{"id", "学号", "编号", "工号"}, true},
+	{"name", []string{"name", "姓名"}, true},
+	{"class", []string{"class", "班级"}, false},
+	{"grade", []string{"grade", "年级"}, false},
+	{"role", []string{"role", "角色", "身份"}, false},
+	{"card_uid", []string{"card_uid", "card", "卡号"}, false},
+}
+
+var roles = map[string]string{
+	"student": "student", "学生": "student",
+	"staff": "staff", "教职工": "staff", "教师": "staff", "teacher": "staff",
+}
+
+// LineError is a roster mistake on one line of the file.
+type LineError struct {
+	File  string
+	Line  int
+	Field string
+	Value string
+	Msg   string
+}
+
+func (e *LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %q %s", e.File, e.Line, e.Field, e.Value, e.Msg)
+}
+
+// LoadRoster reads a roster CSV file.
+func LoadRoster(path string) (*Roster, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
+	}
+	return ParseRoster(path, data)
+}
+
+// ParseRoster parses a roster CSV (UTF-8, with or without BOM, header line
+// first) and returns every error found, each naming its line.
+func ParseRoster(name string, data []byte) (*Roster, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, &LineError{File: name, Line: 1, Msg: "no header line: " + err.Error()}
+	}
+	index := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		for _, c := range columns {
+			for _, alias := range c.headers {
+				if h == alias {
+					index[c.key] = i
+				}
+			}
+		}
+	}
+	var errs []error
+	for _, c := range columns {
+		if _, ok := index[c.key]; c.need && !ok {
+			errs = append(errs, &LineError{File: name, Line: 1, Msg: fmt.Sprintf("header has no %q column (found %s)", c.key, strings.Join(header, ","))})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	ro := &Roster{byID: map[string]int{}, byCard: map[string]int{}}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			errs = append(errs, &LineError{File: name, Line: line, Msg: err.Error()})
+			continue
+		}
+		field := func(key string) string {
+			if i, ok := index[key]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		p := Person{ID: field("id"), Name: field("name"), Class: field("class"), Grade: field("grade"), Card: NormalizeCard(field("card_uid"))}
+		bad := func(f, v, msg string) { errs = append(errs, &LineError{File: name, Line: line, Field: f, Value: v, Msg: msg}) }
+		if p.ID == "" {
+			bad("id", p.ID, "is empty")
+		} else if len(p.ID) > 24 {
+			bad("id", p.ID, "is longer than 24 bytes")
+		}
+		if p.Name == "" {
+			bad("name", p.Name, "is empty")
+		}
+		role, ok := roles[strings.ToLower(field("role"))]
+		switch {
+		case field("role") == "":
+			role = "student"
+		case !ok:
+			bad("role", field("role"), "is not student or staff (学生/教职工)")
+		}
+		p.Role = role
+		if i, dup := ro.byID[p.ID]; dup && p.ID != "" {
+			bad("id", p.ID, fmt.Sprintf("is also on line %d", ro.lineOf(i)))
+			continue
+		}
+		if i, dup := ro.byCard[p.Card]; dup && p.Card != "" {
+			bad("card_uid", p.Card, fmt.Sprintf("is also used by %s", ro.People[i].ID))
+			continue
+		}
+		ro.byID[p.ID] = len(ro.People)
+		if p.Card != "" {
+			ro.byCard[p.Card] = len(ro.People)
+		}
+		ro.People = append(ro.People, p)
+		ro.lines = append(ro.lines, line)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return ro, nil
+}
+
+func (ro *Roster) lineOf(i int) int { return ro.lines[i] }
+
+// NormalizeCard makes card UIDs comparable: upper case, no separators.
+func NormalizeCard(uid string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', ':', '-':
+			return -1
+		}
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, strings.TrimSpace(uid))
+}
+
+// ByCard returns the person holding a card.
+func (ro *Roster) ByCard(uid string) (Person, bool) {
+	if ro == nil {
+		return Person{}, false
+	}
+	i, ok := ro.byCard[NormalizeCard(uid)]
+	if !ok {
+		return Person{}, false
+	}
+	return ro.People[i], true
+}
+
+// ByID returns the person with a roster id.
+func (ro *Roster) ByID(id string) (Person, bool) {
+	if ro == nil {
+		return Person{}, false
+	}
+	i, ok := ro.byID[id]
+	if !ok {
+		return Person{}, false
+	}
+	return ro.People[i], true
+}
+
+// Grades returns the grades present in the roster, sorted.
+func (ro *Roster) Grades() []string {
+	seen := map[string]bool{}
+	for _, p := range ro.People {
+		if p.Grade != "" {
+			seen[p.Grade] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for g := range seen {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}

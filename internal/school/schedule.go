@@ -1,0 +1,108 @@
+package school
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gatescreen/gatescreen/internal/config"
+)
+
+// clockRange is a local time-of-day range [from, to) in minutes.
+type clockRange struct{ from, to int }
+
+func (r clockRange) contains(min int) bool { return min >= r.from && min < r.to }
+
+// Schedule answers, for a local time, which check round it belongs to and
+// whether a grade has arrived late or its window has closed.
+type Schedule struct {
+	loc     *time.Location
+	rounds  []namedRange
+	windows map[string]clockRange
+}
+
+type namedRange struct {
+	name string
+	clockRange
+}
+
+// NewSchedule builds a schedule from the validated configuration.
+func NewSchedule(s config.School, loc *time.Location) (*Schedule, error) {
+	sc := &Schedule{loc: loc, windows: map[string]clockRange{}}
+	for i, r := range s.Rounds {
+		cr, err := parseRange(r.From, r.To)
+		if err != nil {
+			return nil, fmt.Errorf("school.rounds[%d]: %w", i, err)
+		}
+		sc.rounds = append(sc.rounds, namedRange{r.Name, cr})
+	}
+	for i, w := range s.Windows {
+		cr, err := parseRange(w.From, w.To)
+		if err != nil {
+			return nil, fmt.Errorf("school.windows[%d]: %w", i, err)
+		}
+		sc.windows[w.Grade] = cr
+	}
+	return sc, nil
+}
+
+func parseRange(from, to string) (clockRange, error) {
+	f, err := parseClock(from)
+	if err != nil {
+		return clockRange{}, err
+	}
+	t, err := parseClock(to)
+	if err != nil {
+		return clockRange{}, err
+	}
+	if t <= f {
+		return clockRange{}, fmt.Errorf("%s–%s: the end is not after the start", from, to)
+	}
+	return clockRange{f, t}, nil
+}
+
+// parseClock reads HH:MM as minutes after midnight.
+func parseClock(s string) (int, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+func (sc *Schedule) minutes(t time.Time) int {
+	lt := t.In(sc.loc)
+	return lt.Hour()*60 + lt.Minute()
+}
+
+// Round returns the check round of a moment ("morning", "noon", "evening"),
+// or "" outside every round.
+func (sc *Schedule) Round(t time.Time) string {
+	m := sc.minutes(t)
+	for _, r := range sc.rounds {
+		if r.contains(m) {
+			return r.name
+		}
+	}
+	return ""
+}
+
+// Late reports whether a person of grade measured at t arrived after the
+// grade's window closed (only during the morning round: later rounds are
+// not arrivals).
+func (sc *Schedule) Late(grade string, t time.Time) bool {
+	w, ok := sc.windows[grade]
+	return ok && sc.Round(t) == "morning" && sc.minutes(t) >= w.to
+}
+
+// WindowClosed reports whether grade's arrival window has closed by t on
+// t's local day.
+func (sc *Schedule) WindowClosed(grade string, t time.Time) bool {
+	w, ok := sc.windows[grade]
+	return ok && sc.minutes(t) >= w.to
+}
+
+// Day returns the local date of t as YYYY-MM-DD.
+func (sc *Schedule) Day(t time.Time) string { return t.In(sc.loc).Format(time.DateOnly) }
+
+// Location is the school's time zone.
+func (sc *Schedule) Location() *time.Location { return sc.loc }
