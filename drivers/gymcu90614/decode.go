@@ -1,6 +1,8 @@
 package gymcu90614
 
 import (
+	"bytes"
+
 	"github.com/gatescreen/gatescreen/drivers"
 )
 
@@ -64,8 +66,35 @@ func (d *Decoder) Skipped() uint64 { return d.skipped }
 // reading when the checksum matches, drivers.Invalid(FlagChecksum, frame)
 // when it does not.
 func (d *Decoder) Feed(p []byte, emit drivers.Emit) {
-	for _, b := range p {
-		d.push(b, emit)
+	for len(p) > 0 {
+		if d.n > 0 {
+			d.push(p[0], emit)
+			p = p[1:]
+			continue
+		}
+		// Between frames: skip to a header byte, and decode a whole frame
+		// straight from p when it is all there (the common case).
+		i := bytes.IndexByte(p, header[0])
+		if i < 0 {
+			d.skipped += uint64(len(p))
+			return
+		}
+		d.skipped += uint64(i)
+		p = p[i:]
+		if len(p) < FrameLen || [4]byte(p[:4]) != header {
+			d.push(p[0], emit)
+			p = p[1:]
+			continue
+		}
+		f := (*[FrameLen]byte)(p[:FrameLen])
+		if checksum(f[:FrameLen-1]) == f[FrameLen-1] {
+			emit(decodeFrame(f))
+			p = p[FrameLen:]
+			continue
+		}
+		emit(drivers.Invalid(drivers.FlagChecksum, f[:]))
+		// As in push: look for a real frame right behind the false header.
+		p = p[1:]
 	}
 }
 

@@ -175,12 +175,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(cat(frame(-7000, 12500), []byte{0xFF, 0x5A}, frame(3650, 2410)), 10)
 	f.Fuzz(func(t *testing.T, in []byte, cut int) {
 		whole := decodeAll(in)
-		if cut < 0 {
-			cut = -cut
-		}
-		if len(in) > 0 {
-			cut %= len(in) + 1
-		}
+		cut = int(uint(cut) % uint(len(in)+1))
 		split := decodeAll(in[:cut], in[cut:])
 		if len(whole) != len(split) {
 			t.Fatalf("whole %d readings, split at %d: %d", len(whole), cut, len(split))

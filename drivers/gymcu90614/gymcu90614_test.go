@@ -153,7 +153,7 @@ func TestRegisteredAndValidated(t *testing.T) {
 // errPort fails every write, as a port whose USB adapter was pulled.
 type errPort struct{ io.Reader }
 
-func (errPort) Write([]byte) (int, error)        { return 0, errors.New("unplugged") }
+func (errPort) Write([]byte) (int, error)          { return 0, errors.New("unplugged") }
 func (errPort) SetReadTimeout(time.Duration) error { return nil }
 
 func TestSourceReportsWriteFailure(t *testing.T) {
