@@ -1,0 +1,52 @@
+// Package storage is the durable event store of the box: every event the
+// daemon produces (readings, case transitions, health, gaps, daily reports,
+// calibrations) is appended here before anyone is told it is stored, and the
+// uplink drains it from here to the district.
+//
+// # Model
+//
+// One bbolt file, one writer goroutine. Append hands an event to the writer
+// without blocking; the writer assigns the next persisted sequence number and
+// commits events in groups (group commit): normal readings within
+// Opts.CommitInterval or Opts.CommitEvents, urgent events at once. Nothing is
+// reported durable (AppendWait, Durable, Notify) before its transaction was
+// committed, which in bbolt means written and fdatasync'ed.
+//
+// Buckets:
+//
+//	events           seq (uint64 big-endian) → encoded event (see codec.go)
+//	outbox/priority  seq → {} for un-acknowledged urgent events
+//	outbox/bulk      seq → {} for un-acknowledged normal readings
+//	acked            seq → store-clock time of the Ack (unix ns), for retention
+//	cases            "<day>/<ticket>" → latest event of that case
+//	daily            "<day>" → latest daily report event
+//	calibration      "<device>" → latest calibration event
+//	meta             schema version, box id, last seq, "kv/<key>" for others
+//
+// Sequences come from the events bucket's persisted sequence and are never
+// reused: a small side file "<name>.seq" reserves blocks of sequence numbers,
+// so even a store that had to be quarantined continues above every sequence
+// the old file could have handed out.
+//
+// # Size, retention, compaction
+//
+// Before each commit the writer compares the pages in use with Opts.MaxSize.
+// Over the soft limit (7/8 of MaxSize) it frees space, in order: acked events
+// past Retention, acked events oldest first, then the oldest un-acked normal
+// readings, for which it appends an urgent Gap event. Urgent events (cases,
+// health, gaps, daily, calibration, flagged readings) are never purged before
+// they are acknowledged. bbolt's Options.MaxSize is the hard guard. Because a
+// bbolt file never shrinks, the writer compacts it into a new file and renames
+// it over the old one when more than half of a large file is free.
+//
+// Retention counts from the moment the store acknowledged an event by its own
+// clock (Opts.Now), not from the event's wall time, which may be 1970 on a box
+// without a real-time clock.
+//
+// # Start-up
+//
+// Open takes bbolt's file lock (a second daemon gets a clear error), runs
+// tx.Check, and moves a corrupt file aside as "<name>.corrupt-<UTC time>"
+// before starting a fresh one, so a damaged SD card never causes a crash loop.
+// A file written by a newer schema is refused, never touched.
+package storage

@@ -1,0 +1,290 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// SchemaVersion is the layout this binary writes. Bump it with an entry in
+// upgrades when the buckets or the record format change.
+const SchemaVersion = 1
+
+// upgrades[v] moves a file from schema v to v+1 inside one transaction.
+// Version 1 is the first layout, so there is nothing to upgrade yet; files
+// without a schema key are new and get version 1 directly.
+var upgrades = map[uint32]func(*bolt.Tx) error{}
+
+// corruptError marks a file that must be quarantined, as opposed to a file
+// that cannot be opened for another reason (permissions, lock, newer schema).
+type corruptError struct{ err error }
+
+func (e *corruptError) Error() string { return e.err.Error() }
+func (e *corruptError) Unwrap() error { return e.err }
+
+// Open opens or creates the store at path, checks its integrity, moves a
+// corrupt file aside and starts a fresh one, and starts the writer goroutine.
+func Open(path string, o Opts) (*Store, error) {
+	o = o.withDefaults()
+	s := &Store{
+		path:   path,
+		o:      o,
+		log:    o.Logger.With().Str("component", "storage").Str("file", path).Logger(),
+		queue:  make(chan request, o.QueueLen),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		notify: make(chan struct{}, 1),
+	}
+	var err error
+	if s.seqs, err = loadSeqReserve(path + ".seq"); err != nil {
+		return nil, err
+	}
+	db, err := s.openChecked()
+	var corrupt *corruptError
+	quarantined := ""
+	if errors.As(err, &corrupt) {
+		if quarantined, err = s.quarantine(corrupt); err != nil {
+			return nil, err
+		}
+		db, err = s.openChecked()
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.db = db
+	s.mu.Unlock()
+	if err := s.prepare(quarantined); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.w.init(s)
+	go s.run()
+	return s, nil
+}
+
+// allocSize is how much bbolt grows a big file at a time (its default,
+// set explicitly because sizeLimits depends on it).
+const allocSize = 16 << 20
+
+func (s *Store) openBolt(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: s.o.LockTimeout,
+		// The freelist is rebuilt at open instead of written at every
+		// commit: one page less of SD-card wear per commit.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		MaxSize:        int(s.o.MaxSize),
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.AllocSize = allocSize
+	return db, nil
+}
+
+// openChecked opens the file and runs the integrity check. Errors that mean
+// the file is damaged are returned as *corruptError.
+func (s *Store) openChecked() (db *bolt.DB, err error) {
+	defer func() {
+		// bbolt panics on some garbled pages; that is damage, not a bug here.
+		if r := recover(); r != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			db, err = nil, &corruptError{fmt.Errorf("storage: %s: panic while opening: %v", s.path, r)}
+		}
+	}()
+	db, err = s.openBolt(s.path)
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("storage: %s: %w", s.path, ErrLocked)
+	case errors.As(err, new(*fs.PathError)):
+		return nil, fmt.Errorf("storage: open %s: %w", s.path, err)
+	case err != nil:
+		return nil, &corruptError{fmt.Errorf("storage: open %s: %w", s.path, err)}
+	}
+	if err := s.check(db); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// check verifies the file is not truncated, runs tx.Check (bounded by
+// CheckTimeout) and validates the schema.
+func (s *Store) check(db *bolt.DB) error {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return fmt.Errorf("storage: %s: %w", s.path, err)
+	}
+	tx, err := db.Begin(false)
+	if err != nil {
+		return &corruptError{fmt.Errorf("storage: %s: begin: %w", s.path, err)}
+	}
+	if fi.Size() < tx.Size() {
+		_ = tx.Rollback()
+		return &corruptError{fmt.Errorf("storage: %s: truncated: %d bytes, meta says %d", s.path, fi.Size(), tx.Size())}
+	}
+	if err := s.checkSchema(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	errs := tx.Check()
+	timeout := time.NewTimer(s.o.CheckTimeout)
+	defer timeout.Stop()
+	select {
+	case err, ok := <-errs:
+		if !ok {
+			return tx.Rollback()
+		}
+		// Drain the rest so the checker goroutine ends before the tx does.
+		for range errs {
+		}
+		_ = tx.Rollback()
+		return &corruptError{fmt.Errorf("storage: %s: integrity check: %w", s.path, err)}
+	case <-timeout.C:
+		s.log.Warn().Dur("timeout", s.o.CheckTimeout).Msg("integrity check still running; continuing in the background")
+		go s.finishCheck(tx, errs)
+		return nil
+	}
+}
+
+// finishCheck reports the result of a check that outlived CheckTimeout. The
+// read transaction it holds delays remapping, never Append.
+func (s *Store) finishCheck(tx *bolt.Tx, errs <-chan error) {
+	var first error
+	for err := range errs {
+		if first == nil {
+			first = err
+		}
+	}
+	_ = tx.Rollback()
+	if first != nil {
+		s.log.Error().Err(first).Msg("background integrity check failed; restart to quarantine the file")
+		s.health(event.HealthDown, "integrity check failed: "+first.Error(), 1)
+		_ = s.SetMeta(metaQuarantineNext, []byte(first.Error()))
+	}
+}
+
+const metaQuarantineNext = "storage.quarantine_next_start"
+
+func (s *Store) checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		if tx.Bucket(bucketEvents) != nil {
+			return &corruptError{fmt.Errorf("storage: %s: events without meta bucket", s.path)}
+		}
+		return nil // new file
+	}
+	if v := meta.Get([]byte(metaKVPref + metaQuarantineNext)); v != nil {
+		return &corruptError{fmt.Errorf("storage: %s: an earlier background check failed: %s", s.path, v)}
+	}
+	v := meta.Get(metaSchema)
+	if v == nil {
+		return nil
+	}
+	if len(v) != 4 {
+		return &corruptError{fmt.Errorf("storage: %s: bad schema version record (%d bytes)", s.path, len(v))}
+	}
+	if ver := binary.BigEndian.Uint32(v); ver > SchemaVersion {
+		return fmt.Errorf("storage: %s has schema version %d, this binary supports up to %d: %w",
+			s.path, ver, SchemaVersion, ErrNewerSchema)
+	}
+	return nil
+}
+
+// quarantine moves the damaged file aside and reports it.
+func (s *Store) quarantine(cause *corruptError) (string, error) {
+	aside := s.path + ".corrupt-" + s.o.Now().UTC().Format("20060102T150405Z")
+	if err := os.Rename(s.path, aside); err != nil {
+		return "", fmt.Errorf("storage: quarantine %s: %w (cause: %v)", s.path, err, cause)
+	}
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return "", fmt.Errorf("storage: quarantine %s: %w", s.path, err)
+	}
+	s.log.Error().Err(cause).Str("moved_to", aside).Msg("corrupt store quarantined; starting a fresh file")
+	s.health(event.HealthDegraded, "quarantined: "+aside, 1)
+	return aside, nil
+}
+
+// prepare creates buckets, upgrades the schema, records meta, restores the
+// in-memory counters and, after a quarantine, stores the health event.
+func (s *Store) prepare(quarantined string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		ver := uint32(SchemaVersion)
+		if v := meta.Get(metaSchema); v != nil {
+			ver = binary.BigEndian.Uint32(v)
+		}
+		for ; ver < SchemaVersion; ver++ {
+			up := upgrades[ver]
+			if up == nil {
+				return fmt.Errorf("no upgrade from schema %d", ver)
+			}
+			if err := up(tx); err != nil {
+				return fmt.Errorf("upgrade from schema %d: %w", ver, err)
+			}
+		}
+		if err := meta.Put(metaSchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
+			return err
+		}
+		s.boxID = string(meta.Get(metaBoxID))
+		if s.o.BoxID != "" && s.o.BoxID != s.boxID {
+			if s.boxID != "" {
+				s.log.Warn().Str("old", s.boxID).Str("new", s.o.BoxID).Msg("box id changed")
+			}
+			s.boxID = s.o.BoxID
+			if err := meta.Put(metaBoxID, []byte(s.boxID)); err != nil {
+				return err
+			}
+		}
+		events := tx.Bucket(bucketEvents)
+		// A fresh file (or one far behind the reservation) continues above
+		// every sequence the previous file could have handed out.
+		if seq := events.Sequence(); seq == 0 || seq+seqBlock < s.seqs.reserved {
+			if err := events.SetSequence(s.seqs.reserved); err != nil {
+				return err
+			}
+		}
+		if quarantined != "" {
+			ev := event.Event{Kind: event.KindHealth, Urgent: true}
+			s.o.Stamp(&ev)
+			ev.Body = mustJSON(event.Health{Component: "storage", State: event.HealthDegraded, Reason: "quarantined: " + quarantined, Count: 1})
+			if _, err := s.putEvent(tx, &ev); err != nil {
+				return err
+			}
+		}
+		s.durable.Store(events.Sequence())
+		s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
+		s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: %s: prepare: %w", s.path, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// OpenCases returns the latest state of every case that is not cleared or
+// closed, oldest day and ticket first.
+func (s *Store) OpenCases() ([]event.Case, error) {
+	return s.cases(nil, func(c *event.Case) bool {
+		return c.State != event.CaseCleared && c.State != event.CaseClosed
+	})
+}
+
+// CasesOn returns the latest state of every case of a local day
+// ("2006-01-02"), in ticket order.
+func (s *Store) CasesOn(day string) ([]event.Case, error) {
+	return s.cases([]byte(day+"/"), func(*event.Case) bool { return true })
+}
+
+func (s *Store) cases(prefix []byte, keep func(*event.Case) bool) ([]event.Case, error) {
+	var out []event.Case
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCases).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			ev, err := decodeProjection(v)
+			if err != nil {
+				return fmt.Errorf("case %s: %w", k, err)
+			}
+			var cs event.Case
+			if err := ev.Decode(&cs); err != nil {
+				return err
+			}
+			if keep(&cs) {
+				out = append(out, cs)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %s: cases: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Daily returns the latest daily report stored for day.
+func (s *Store) Daily(day string) (event.Daily, bool, error) {
+	var d event.Daily
+	var found bool
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDaily).Get([]byte(day))
+		if v == nil {
+			return nil
+		}
+		ev, err := decodeProjection(v)
+		if err != nil {
+			return err
+		}
+		found = true
+		return ev.Decode(&d)
+	})
+	if err != nil {
+		return event.Daily{}, false, fmt.Errorf("storage: %s: daily %s: %w", s.path, day, err)
+	}
+	return d, found, nil
+}
+
+// Calibrations returns the latest calibration of each device.
+func (s *Store) Calibrations() (map[string]event.Calibration, error) {
+	out := map[string]event.Calibration{}
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCalibration).ForEach(func(k, v []byte) error {
+			ev, err := decodeProjection(v)
+			if err != nil {
+				return fmt.Errorf("calibration %s: %w", k, err)
+			}
+			var c event.Calibration
+			if err := ev.Decode(&c); err != nil {
+				return err
+			}
+			out[string(k)] = c
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %s: calibrations: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Scan calls fn, in sequence order, for every stored event whose wall time
+// is in [from, to). Events keep their recorded wall time, which is wrong
+// for events captured before the clock was synced (see Event.ClockSynced).
+// It walks the whole events bucket, filtering on the record header, so it is
+// meant for exports and reports, not hot paths. fn runs inside a read
+// transaction and must not call back into the store's writing methods.
+func (s *Store) Scan(from, to time.Time, fn func(event.Event) error) error {
+	lo, hi := from.UnixNano(), to.UnixNano()
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+			h, err := parseRecord(v)
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if h.wall < lo || h.wall >= hi {
+				return nil
+			}
+			return fn(h.event(binary.BigEndian.Uint64(k)))
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("storage: %s: scan: %w", s.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// Events deleted per purge transaction: big enough to be cheap, small
+// enough to keep the transaction's memory bounded.
+const purgeChunk = 2048
+
+// sizeLimits derives the soft limit and the purge target from maxSize. bbolt
+// grows a small file to the next power of two and a big one in steps of
+// allocSize, so the largest file it will actually create under
+// maxSize can be well below it; the soft limit stays under that.
+func sizeLimits(maxSize int64) (soft, target int64) {
+	const alloc = allocSize
+	hard := int64(32 << 10)
+	for hard*2 <= min(maxSize, alloc) {
+		hard *= 2
+	}
+	hard = max(hard, maxSize-alloc)
+	soft = min(maxSize*7/8, hard-hard/16)
+	return soft, soft - maxSize/8
+}
+
+// usage is the number of bytes in pages that hold data (not free).
+func (s *Store) usage() int64 {
+	var used int64
+	_ = s.view(func(tx *bolt.Tx) error {
+		st := tx.DB().Stats()
+		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(tx.DB().Info().PageSize)
+		return nil
+	})
+	return used
+}
+
+// makeRoomFor frees space before a commit that would pass the soft limit.
+func (s *Store) makeRoomFor(reqs []request) {
+	var need int64
+	for i := range reqs {
+		// Key, header, B-tree and outbox overhead: about 2× the record.
+		need += 2 * int64(len(reqs[i].ev.Body)+64)
+	}
+	used := s.usage()
+	if used+need <= s.w.soft {
+		if s.w.nearFull && used < s.w.target {
+			s.w.nearFull = false
+		}
+		return
+	}
+	s.makeRoom(s.w.target - need)
+}
+
+// makeRoom frees space until usage is at most goal, in the documented order.
+func (s *Store) makeRoom(goal int64) {
+	cutoff := s.o.Now().Add(-s.o.Retention).UnixNano()
+	if s.purgeAcked(cutoff, goal) {
+		return
+	}
+	if !s.w.nearFull {
+		s.w.nearFull = true
+		s.log.Warn().Int64("used", s.usage()).Int64("max_size", s.o.MaxSize).Msg("store near its size limit; purging uploaded events")
+		s.health(event.HealthWarning, "near full", uint64(s.usage()))
+	}
+	if s.purgeAcked(0, goal) {
+		return
+	}
+	s.purgeBulk(goal)
+}
+
+// purgeAcked deletes acknowledged events, oldest sequence first: only those
+// acked before cutoff (unix ns) when cutoff > 0, until usage ≤ goal when
+// goal ≥ 0. Acks arrive roughly in sequence order, so the scan stops at the
+// first event acked after cutoff; a later one waits for it. It reports
+// whether goal was reached.
+func (s *Store) purgeAcked(cutoff, goal int64) bool {
+	for {
+		if goal >= 0 && s.usage() <= goal {
+			return true
+		}
+		var n int
+		err := s.update(func(tx *bolt.Tx) error {
+			acked, events := tx.Bucket(bucketAcked), tx.Bucket(bucketEvents)
+			var keys [][]byte
+			c := acked.Cursor()
+			for k, v := c.First(); k != nil && len(keys) < purgeChunk; k, v = c.Next() {
+				if cutoff > 0 && (len(v) != 8 || int64(binary.BigEndian.Uint64(v)) >= cutoff) {
+					break
+				}
+				keys = append(keys, k)
+			}
+			n = len(keys)
+			for _, k := range keys {
+				if err := events.Delete(k); err != nil {
+					return err
+				}
+				if err := acked.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			s.log.Error().Err(err).Msg("purging acknowledged events")
+			return false
+		}
+		if n == 0 {
+			return goal >= 0 && s.usage() <= goal
+		}
+		s.log.Debug().Int("events", n).Bool("expired", cutoff > 0).Msg("purged acknowledged events")
+	}
+}
+
+// purgeBulk deletes the oldest un-uploaded normal readings until usage ≤
+// goal, recording each deleted range as an urgent Gap event in the same
+// transaction, so the district learns exactly what it will never receive.
+func (s *Store) purgeBulk(goal int64) {
+	for s.usage() > goal {
+		var gap event.Gap
+		var gapSeq uint64
+		err := s.update(func(tx *bolt.Tx) error {
+			bulk, events := tx.Bucket(bucketBulk), tx.Bucket(bucketEvents)
+			var keys [][]byte
+			c := bulk.Cursor()
+			for k, _ := c.First(); k != nil && len(keys) < purgeChunk; k, _ = c.Next() {
+				keys = append(keys, k)
+			}
+			if len(keys) == 0 {
+				return nil
+			}
+			for _, k := range keys {
+				if err := events.Delete(k); err != nil {
+					return err
+				}
+				if err := bulk.Delete(k); err != nil {
+					return err
+				}
+			}
+			gap = event.Gap{
+				FromSeq: beUint64(keys[0]),
+				ToSeq:   beUint64(keys[len(keys)-1]),
+				Count:   uint64(len(keys)),
+				Reason:  "max_size",
+			}
+			ev := event.Event{Kind: event.KindGap, Urgent: true, Body: mustJSON(gap)}
+			s.o.Stamp(&ev)
+			var err error
+			gapSeq, err = s.putEvent(tx, &ev)
+			return err
+		})
+		if err != nil {
+			s.log.Error().Err(err).Msg("purging un-uploaded readings")
+			s.health(event.HealthDown, "cannot free space: "+err.Error(), 0)
+			return
+		}
+		if gap.Count == 0 {
+			s.log.Error().Int64("used", s.usage()).Msg("store full of urgent events; nothing left to purge")
+			s.health(event.HealthDown, "full: only urgent events left", 0)
+			return
+		}
+		s.committed(gapSeq, 1, -int64(gap.Count))
+		s.log.Warn().Uint64("from_seq", gap.FromSeq).Uint64("to_seq", gap.ToSeq).Uint64("count", gap.Count).
+			Msg("purged readings that were never uploaded")
+		s.health(event.HealthWarning, fmt.Sprintf("gap: seq %d-%d purged before upload", gap.FromSeq, gap.ToSeq), gap.Count)
+	}
+}
+
+// maintain runs in the writer goroutine: retention, then compaction.
+func (s *Store) maintain() {
+	s.purgeAcked(s.o.Now().Add(-s.o.Retention).UnixNano(), -1)
+	size := s.Size()
+	if size >= s.o.MaxSize/4 && s.usage() < size/2 {
+		if err := s.compact(); err != nil {
+			s.log.Error().Err(err).Msg("compaction failed")
+			s.health(event.HealthWarning, "compaction failed: "+err.Error(), 0)
+		}
+	}
+}
+
+// compact copies the live data into a new file and renames it over the old
+// one, because bbolt never shrinks a file. Readers and Ack wait meanwhile;
+// Append does not (the writer's queue absorbs it).
+func (s *Store) compact() error {
+	before := s.Size()
+	tmp := s.path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := s.openBolt(tmp)
+	if err != nil {
+		return fmt.Errorf("storage: compact %s: %w", s.path, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err = bolt.Compact(dst, s.db, 4<<20)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("storage: compact %s: %w", s.path, err)
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("storage: compact %s: close: %w", s.path, err)
+	}
+	s.db = nil
+	if err = os.Rename(tmp, s.path); err == nil {
+		err = syncDir(filepath.Dir(s.path))
+	}
+	// Reopen whichever file is now in place; the old one is intact if the
+	// rename failed.
+	db, oerr := s.openBolt(s.path)
+	if oerr != nil {
+		s.health(event.HealthDown, "reopen after compaction failed: "+oerr.Error(), 0)
+		return fmt.Errorf("storage: compact %s: reopen: %w", s.path, oerr)
+	}
+	s.db = db
+	if err != nil {
+		return fmt.Errorf("storage: compact %s: %w", s.path, err)
+	}
+	s.log.Info().Int64("before", before).Int64("after", s.Size()).Msg("compacted")
+	return nil
+}

@@ -1,0 +1,419 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// Opts configures a Store. The zero value of every field means its default.
+type Opts struct {
+	// CommitInterval bounds how long a normal reading waits to become
+	// durable; default 200ms. Urgent events commit at once.
+	CommitInterval time.Duration
+	// CommitEvents commits early when this many events wait; default 256.
+	CommitEvents int
+	// MaxSize bounds the file in bytes; default 256 MiB (safe for the 32-bit
+	// mmap of Raspberry Pi OS). See the package doc for the overflow policy.
+	MaxSize int64
+	// Retention keeps acknowledged events this long after their Ack, by the
+	// store's clock; default 30 days.
+	Retention time.Duration
+	// Now is the store's clock; default time.Now.
+	Now func() time.Time
+	// Logger receives storage logs; the zero value logs nothing.
+	Logger zerolog.Logger
+	// OnHealth is told about quarantines, a store near its size limit, gaps
+	// and write errors; default: nothing.
+	OnHealth func(event.Health)
+	// Stamp fills the time fields (BootID, Mono, Wall, ClockSynced) of the
+	// events the store makes itself (gaps, quarantine health); default sets
+	// Wall from Now.
+	Stamp func(*event.Event)
+	// BoxID is recorded in meta; see Store.BoxID.
+	BoxID string
+	// QueueLen is the capacity of the writer's queue; default 4096 (about
+	// 17 minutes at gate rate). Append returns ErrBusy when it is full.
+	QueueLen int
+	// LockTimeout is how long Open waits for another process's file lock;
+	// default 2s.
+	LockTimeout time.Duration
+	// CheckTimeout bounds how long Open waits for the integrity check of a
+	// big file; the check then finishes in the background and a failure is
+	// reported through OnHealth (the file is quarantined at the next start).
+	// Default 20s.
+	CheckTimeout time.Duration
+	// MaintenanceInterval is how often retention and compaction run;
+	// default 10 minutes.
+	MaintenanceInterval time.Duration
+}
+
+func (o Opts) withDefaults() Opts {
+	if o.CommitInterval <= 0 {
+		o.CommitInterval = 200 * time.Millisecond
+	}
+	if o.CommitEvents <= 0 {
+		o.CommitEvents = 256
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = 256 << 20
+	}
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.OnHealth == nil {
+		o.OnHealth = func(event.Health) {}
+	}
+	if o.Stamp == nil {
+		now := o.Now
+		o.Stamp = func(ev *event.Event) { ev.Wall = now().UnixNano() }
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = 4096
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 2 * time.Second
+	}
+	if o.CheckTimeout <= 0 {
+		o.CheckTimeout = 20 * time.Second
+	}
+	if o.MaintenanceInterval <= 0 {
+		o.MaintenanceInterval = 10 * time.Minute
+	}
+	return o
+}
+
+// Queue selects one of the two outbox queues.
+type Queue uint8
+
+const (
+	// Priority holds urgent events: cases, health, gaps, flagged readings,
+	// daily reports, calibrations. Never purged before upload.
+	Priority Queue = iota
+	// Bulk holds normal readings; the oldest may be purged (with a Gap event)
+	// when the store is full.
+	Bulk
+)
+
+func (q Queue) String() string {
+	if q == Priority {
+		return "priority"
+	}
+	return "bulk"
+}
+
+var (
+	bucketEvents      = []byte("events")
+	bucketPriority    = []byte("outbox/priority")
+	bucketBulk        = []byte("outbox/bulk")
+	bucketAcked       = []byte("acked")
+	bucketCases       = []byte("cases")
+	bucketDaily       = []byte("daily")
+	bucketCalibration = []byte("calibration")
+	bucketMeta        = []byte("meta")
+
+	allBuckets = [][]byte{bucketEvents, bucketPriority, bucketBulk, bucketAcked,
+		bucketCases, bucketDaily, bucketCalibration, bucketMeta}
+
+	metaSchema  = []byte("schema")
+	metaBoxID   = []byte("box_id")
+	metaLastSeq = []byte("last_seq")
+	metaKVPref  = "kv/"
+)
+
+func outboxBucket(q Queue) []byte {
+	if q == Priority {
+		return bucketPriority
+	}
+	return bucketBulk
+}
+
+// Store is the durable event store. All methods are safe for concurrent use.
+type Store struct {
+	path string
+	o    Opts
+	log  zerolog.Logger
+
+	// mu guards db: every transaction holds it for reading; compaction, which
+	// swaps the file, holds it for writing.
+	mu sync.RWMutex
+	db *bolt.DB
+
+	// closeMu orders Append against Close so nothing is enqueued after the
+	// writer stopped.
+	closeMu sync.RWMutex
+	closed  bool
+	queue   chan request
+	stop    chan struct{}
+	done    chan struct{}
+
+	durable   atomic.Uint64
+	notify    chan struct{}
+	nPriority atomic.Int64
+	nBulk     atomic.Int64
+	boxID     string
+
+	seqs *seqReserve // used by the writer goroutine only (and Open)
+	w    writerState // owned by the writer goroutine
+}
+
+type request struct {
+	ev    event.Event
+	done  chan result // nil for Append
+	flush chan error  // set for a Flush marker instead of an event
+}
+
+type result struct {
+	seq uint64
+	err error
+}
+
+// Append hands ev to the writer and returns at once. It never blocks: when
+// the queue is full it returns ErrBusy. The event is durable once Durable()
+// reaches its sequence; Notify tells when that may have happened.
+func (s *Store) Append(ev event.Event) error {
+	if !ev.Kind.Valid() {
+		return fmt.Errorf("storage: append: invalid event kind %d", ev.Kind)
+	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	select {
+	case s.queue <- request{ev: ev}:
+		return nil
+	default:
+		return ErrBusy
+	}
+}
+
+// AppendWait appends ev and returns its sequence once it is durable. If ctx
+// ends first the event may still be stored; the caller just stops waiting.
+func (s *Store) AppendWait(ctx context.Context, ev event.Event) (uint64, error) {
+	if !ev.Kind.Valid() {
+		return 0, fmt.Errorf("storage: append: invalid event kind %d", ev.Kind)
+	}
+	done := make(chan result, 1)
+	if err := s.enqueue(ctx, request{ev: ev, done: done}); err != nil {
+		return 0, err
+	}
+	select {
+	case r := <-done:
+		return r.seq, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Flush returns when everything appended before it is durable, or with the
+// first write error since the previous Flush.
+func (s *Store) Flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	if err := s.enqueue(ctx, request{flush: done}); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) enqueue(ctx context.Context, r request) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	select {
+	case s.queue <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Durable is the highest sequence whose transaction has committed.
+func (s *Store) Durable() uint64 { return s.durable.Load() }
+
+// Notify is signalled (capacity 1, never closed) after every commit that
+// added outbox entries, so an uploader can sleep until there is work.
+func (s *Store) Notify() <-chan struct{} { return s.notify }
+
+// BoxID is the box id recorded in the file: Opts.BoxID, or the one stored by
+// an earlier run when Opts.BoxID is empty.
+func (s *Store) BoxID() string { return s.boxID }
+
+// Path is the bbolt file.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.Update(fn)
+}
+
+// Pending returns up to max un-acknowledged events of queue q with Seq >
+// after, in sequence order.
+func (s *Store) Pending(q Queue, after uint64, max int) ([]event.Event, error) {
+	var out []event.Event
+	err := s.view(func(tx *bolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		c := tx.Bucket(outboxBucket(q)).Cursor()
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < max; k, _ = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			v := events.Get(k)
+			if v == nil {
+				return fmt.Errorf("storage: %s: outbox %s holds seq %d without event: %w", s.path, q, seq, ErrCorruptRecord)
+			}
+			ev, err := decodeEvent(seq, v)
+			if err != nil {
+				return fmt.Errorf("storage: %s: %w", s.path, err)
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Ack removes seqs from the outbox once the district acknowledged them. The
+// events stay until retention purges them. Unknown or already acknowledged
+// seqs are ignored, so Ack is idempotent.
+func (s *Store) Ack(seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	var nP, nB int64
+	at := binary.BigEndian.AppendUint64(nil, uint64(s.o.Now().UnixNano()))
+	err := s.update(func(tx *bolt.Tx) error {
+		nP, nB = 0, 0
+		prio, bulk, acked := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk), tx.Bucket(bucketAcked)
+		for _, seq := range seqs {
+			k := seqKey(seq)
+			switch {
+			case prio.Get(k) != nil:
+				nP++
+				if err := prio.Delete(k); err != nil {
+					return err
+				}
+			case bulk.Get(k) != nil:
+				nB++
+				if err := bulk.Delete(k); err != nil {
+					return err
+				}
+			default:
+				continue
+			}
+			if err := acked.Put(k, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: %s: ack: %w", s.path, err)
+	}
+	s.nPriority.Add(-nP)
+	s.nBulk.Add(-nB)
+	return nil
+}
+
+// OutboxLen is the number of un-acknowledged events in each queue.
+func (s *Store) OutboxLen() (priority, bulk int) {
+	return int(s.nPriority.Load()), int(s.nBulk.Load())
+}
+
+// Meta returns the value another component stored under key, or nil.
+func (s *Store) Meta(key string) ([]byte, error) {
+	var v []byte
+	err := s.view(func(tx *bolt.Tx) error {
+		v = bytes.Clone(tx.Bucket(bucketMeta).Get([]byte(metaKVPref + key)))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %s: meta %q: %w", s.path, key, err)
+	}
+	return v, nil
+}
+
+// SetMeta stores a small value for another component, durably; nil deletes.
+func (s *Store) SetMeta(key string, v []byte) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if v == nil {
+			return b.Delete([]byte(metaKVPref + key))
+		}
+		return b.Put([]byte(metaKVPref+key), bytes.Clone(v))
+	})
+	if err != nil {
+		return fmt.Errorf("storage: %s: set meta %q: %w", s.path, key, err)
+	}
+	return nil
+}
+
+// Size is the size of the file on disk in bytes.
+func (s *Store) Size() int64 {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Close flushes, stops the writer and closes the file. It is called last at
+// shutdown, after everything that appends has stopped.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.closeMu.Unlock()
+	close(s.stop)
+	<-s.done
+	werr := s.w.failed
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return werr
+	}
+	err := s.db.Close()
+	s.db = nil
+	if err != nil {
+		return fmt.Errorf("storage: %s: close: %w", s.path, err)
+	}
+	return werr
+}
+
+func (s *Store) health(state, reason string, count uint64) {
+	s.o.OnHealth(event.Health{Component: "storage", State: state, Reason: reason, Count: count})
+}

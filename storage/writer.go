@@ -1,0 +1,260 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// writerState is owned by the writer goroutine.
+type writerState struct {
+	batch   []request
+	flushes []chan error
+	timer   *time.Timer
+	timerOn bool
+	// failed is the first write error since the last Flush.
+	failed error
+	// soft is the bytes in use above which a commit first frees space;
+	// target is where freeing stops (hysteresis, so it does not run at
+	// every commit).
+	soft, target int64
+	nearFull     bool
+}
+
+func (w *writerState) init(s *Store) {
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	w.soft, w.target = sizeLimits(s.o.MaxSize)
+}
+
+// add queues r and reports whether it must be committed at once.
+func (w *writerState) add(r request) bool {
+	if r.flush != nil {
+		w.flushes = append(w.flushes, r.flush)
+		return true
+	}
+	w.batch = append(w.batch, r)
+	return isPriority(&r.ev)
+}
+
+func isPriority(ev *event.Event) bool { return ev.Urgent || ev.Kind != event.KindReading }
+
+// run is the single writer goroutine: it batches appended events and
+// commits them (group commit), and runs retention and compaction.
+func (s *Store) run() {
+	defer close(s.done)
+	w := &s.w
+	maint := time.NewTicker(s.o.MaintenanceInterval)
+	defer maint.Stop()
+	for {
+		select {
+		case r := <-s.queue:
+			now := w.add(r)
+			// Whatever else is already waiting rides in the same commit.
+			for n := len(s.queue); n > 0; n-- {
+				now = w.add(<-s.queue) || now
+			}
+			switch {
+			case now || len(w.batch) >= s.o.CommitEvents:
+				s.commitBatch()
+			case !w.timerOn:
+				w.timer.Reset(s.o.CommitInterval)
+				w.timerOn = true
+			}
+		case <-w.timer.C:
+			w.timerOn = false
+			s.commitBatch()
+		case <-maint.C:
+			s.maintain()
+		case <-s.stop:
+			for n := len(s.queue); n > 0; n-- {
+				w.add(<-s.queue)
+			}
+			s.commitBatch()
+			return
+		}
+	}
+}
+
+func (s *Store) commitBatch() {
+	w := &s.w
+	if w.timerOn {
+		w.timer.Stop()
+		w.timerOn = false
+	}
+	if len(w.batch) > 0 {
+		s.commit(w.batch)
+	}
+	for _, f := range w.flushes {
+		f <- w.failed
+	}
+	if len(w.flushes) > 0 {
+		w.failed = nil
+	}
+	clear(w.batch)
+	w.batch, w.flushes = w.batch[:0], w.flushes[:0]
+}
+
+// commit makes reqs durable in one transaction and tells the waiters.
+func (s *Store) commit(reqs []request) {
+	s.makeRoomFor(reqs)
+	err := s.write(reqs)
+	if errors.Is(err, berrors.ErrMaxSizeReached) {
+		// The hard guard of bbolt: free down to the target and retry once.
+		s.log.Warn().Int("events", len(reqs)).Msg("file reached its maximum size; freeing space")
+		s.makeRoom(s.w.target / 2)
+		err = s.write(reqs)
+	}
+	if err != nil {
+		err = fmt.Errorf("storage: %s: commit %d events: %w", s.path, len(reqs), err)
+		if s.w.failed == nil {
+			s.w.failed = err
+		}
+		s.log.Error().Err(err).Msg("events not stored")
+		s.health(event.HealthDown, "write error: "+err.Error(), uint64(len(reqs)))
+	}
+	for i := range reqs {
+		if reqs[i].done != nil {
+			if err != nil {
+				reqs[i].done <- result{err: err}
+			} else {
+				reqs[i].done <- result{seq: reqs[i].ev.Seq}
+			}
+		}
+	}
+}
+
+func (s *Store) write(reqs []request) error {
+	var last uint64
+	var nP, nB int64
+	err := s.update(func(tx *bolt.Tx) error {
+		nP, nB = 0, 0
+		for i := range reqs {
+			seq, err := s.putEvent(tx, &reqs[i].ev)
+			if err != nil {
+				return err
+			}
+			if reqs[i].ev.Urgent {
+				nP++
+			} else {
+				nB++
+			}
+			last = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.committed(last, nP, nB)
+	return nil
+}
+
+// committed publishes a commit: durable seq, counters, Notify.
+func (s *Store) committed(last uint64, nP, nB int64) {
+	s.durable.Store(last)
+	s.nPriority.Add(nP)
+	s.nBulk.Add(nB)
+	if nP+nB > 0 {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// putEvent stores ev with the next sequence, queues it in the outbox and
+// updates the projections, all inside tx.
+func (s *Store) putEvent(tx *bolt.Tx, ev *event.Event) (uint64, error) {
+	events := tx.Bucket(bucketEvents)
+	seq, err := events.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.seqs.ensure(seq); err != nil {
+		return 0, err
+	}
+	ev.Seq = seq
+	ev.Urgent = isPriority(ev)
+	q := Bulk
+	if ev.Urgent {
+		q = Priority
+	}
+	key := seqKey(seq)
+	val := encodeEvent(nil, ev)
+	if err := events.Put(key, val); err != nil {
+		return 0, err
+	}
+	if err := tx.Bucket(outboxBucket(q)).Put(key, []byte{byte(ev.Kind)}); err != nil {
+		return 0, err
+	}
+	if err := s.project(tx, ev); err != nil {
+		return 0, err
+	}
+	return seq, tx.Bucket(bucketMeta).Put(metaLastSeq, key)
+}
+
+// project keeps the latest state of cases, daily reports and calibrations.
+// A payload that does not decode is stored as an event but not projected.
+func (s *Store) project(tx *bolt.Tx, ev *event.Event) error {
+	var bucket, key []byte
+	stored := *ev
+	switch ev.Kind {
+	case event.KindCase:
+		var c event.Case
+		if err := json.Unmarshal(ev.Body, &c); err != nil || c.Ticket == "" || c.Day == "" {
+			s.log.Warn().Uint64("seq", ev.Seq).Msg("case event without day/ticket; not projected")
+			return nil
+		}
+		bucket, key = bucketCases, []byte(c.Day+"/"+c.Ticket)
+		// A transition may carry only what changed: lay it over the
+		// previous state, so the projection is the whole case.
+		if prev := tx.Bucket(bucket).Get(key); prev != nil {
+			if pev, err := decodeProjection(prev); err == nil {
+				var merged event.Case
+				if json.Unmarshal(pev.Body, &merged) == nil && json.Unmarshal(ev.Body, &merged) == nil {
+					stored.Body = mustJSON(merged)
+				}
+			}
+		}
+	case event.KindDaily:
+		var d event.Daily
+		if err := json.Unmarshal(ev.Body, &d); err != nil || d.Day == "" {
+			s.log.Warn().Uint64("seq", ev.Seq).Msg("daily event without day; not projected")
+			return nil
+		}
+		bucket, key = bucketDaily, []byte(d.Day)
+	case event.KindCalibration:
+		var c event.Calibration
+		if err := json.Unmarshal(ev.Body, &c); err != nil || c.Device == "" {
+			s.log.Warn().Uint64("seq", ev.Seq).Msg("calibration event without device; not projected")
+			return nil
+		}
+		bucket, key = bucketCalibration, []byte(c.Device)
+	default:
+		return nil
+	}
+	return tx.Bucket(bucket).Put(key, encodeEvent(seqKey(ev.Seq), &stored))
+}
+
+// decodeProjection reads a projection value: seq, then a record.
+func decodeProjection(v []byte) (event.Event, error) {
+	if len(v) < 8 {
+		return event.Event{}, fmt.Errorf("%w: short projection", ErrCorruptRecord)
+	}
+	return decodeEvent(beUint64(v), v[8:])
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("storage: marshal %T: %v", v, err)) // only our own payload types
+	}
+	return b
+}
