@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"fmt"
+
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/event"
 )
@@ -137,7 +139,13 @@ type Measurement struct {
 	Person    [MaxPersonID]byte
 	FrameLen  uint8
 	Frame     [drivers.MaxFrame]byte
+	// Ticket is the re-check ticket number (R-001 is 1) the pipeline drew
+	// for a flag when a Cases is attached; 0 means none.
+	Ticket uint16
 }
+
+// TicketName formats a ticket number as shown on the screen, e.g. "R-003".
+func TicketName(n uint16) string { return fmt.Sprintf("R-%03d", n) }
 
 // PersonID returns the paired roster id, or "".
 func (m *Measurement) PersonID() string { return string(m.Person[:m.PersonLen]) }

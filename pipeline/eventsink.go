@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"encoding/hex"
+	"errors"
+	"math"
+	"math/bits"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// Appender stores one event. storage implements it.
+type Appender interface {
+	Append(event.Event) error
+}
+
+// EventSinkOpts configures an EventSink.
+type EventSinkOpts struct {
+	// Store receives one KindReading event per measurement; required.
+	Store Appender
+	// Clock gives the boot id and whether the wall clock is synced; nil
+	// leaves them empty and false.
+	Clock   Clock
+	Devices []DeviceInfo
+	Lanes   []LaneInfo
+	// Logger; the zero value logs nothing.
+	Logger zerolog.Logger
+}
+
+// EventSink is the Sink that turns measurements into stored events. Give it
+// a ring of StorageRingSize: it is as slow as the SD card.
+type EventSink struct {
+	o      EventSinkOpts
+	log    zerolog.Logger
+	failed atomic.Uint64
+}
+
+// NewEventSink returns an event sink.
+func NewEventSink(o EventSinkOpts) (*EventSink, error) {
+	if o.Store == nil {
+		return nil, errors.New("pipeline: event sink: no store")
+	}
+	return &EventSink{o: o, log: o.Logger.With().Str("component", "pipeline.events").Logger()}, nil
+}
+
+// Failed counts measurements the store refused.
+func (s *EventSink) Failed() uint64 { return s.failed.Load() }
+
+// Consume implements Sink.
+func (s *EventSink) Consume(m *Measurement) {
+	ev, err := event.New(event.KindReading, s.Reading(m))
+	if err == nil {
+		ev.Urgent, ev.Mono, ev.Wall, ev.Drill = m.Verdict == VerdictFlag, m.Mono, m.Wall, m.Drill
+		if s.o.Clock != nil {
+			// The clock's state when stored, a few ms after capture.
+			ev.BootID, ev.ClockSynced = s.o.Clock.BootID(), s.o.Clock.Synced()
+		}
+		err = s.o.Store.Append(ev)
+	}
+	if err != nil {
+		n := s.failed.Add(1)
+		// A dying SD card fails every append: log 1, 2, 4, 8 … failures.
+		if bits.OnesCount64(n) == 1 {
+			s.log.Error().Err(err).Uint64("failed", n).Msg("store reading")
+		}
+	}
+}
+
+// Reading converts a measurement to the payload of a KindReading event.
+func (s *EventSink) Reading(m *Measurement) event.Reading {
+	r := event.Reading{
+		RawC:          optC(m.RawC),
+		AmbientC:      optC(m.AmbientC),
+		BodyC:         optC(m.BodyC),
+		Verdict:       m.Verdict.String(),
+		Reason:        m.Reason.String(),
+		Warnings:      m.Warnings.Names(),
+		Mode:          m.Mode.String(),
+		OffsetC:       m.OffsetC,
+		Gain:          m.Gain,
+		CalibrationID: m.CalibrationID,
+		ThresholdC:    m.ThresholdC,
+		PersonID:      m.PersonID(),
+	}
+	if int(m.Lane) < len(s.o.Lanes) {
+		r.Lane, r.Role = s.o.Lanes[m.Lane].Name, s.o.Lanes[m.Lane].Role
+	} else {
+		r.Lane = strconv.Itoa(int(m.Lane))
+	}
+	if int(m.Device) < len(s.o.Devices) {
+		r.Device = s.o.Devices[m.Device].Name
+	} else {
+		r.Device = strconv.Itoa(int(m.Device))
+	}
+	if m.Ticket > 0 {
+		r.Ticket = TicketName(m.Ticket)
+	}
+	if m.FrameLen > 0 {
+		r.FrameHex = hex.EncodeToString(m.Frame[:m.FrameLen])
+	}
+	return r
+}
+
+// optC is nil for a temperature that was not measured.
+func optC(c float64) *float64 {
+	if math.IsNaN(c) || math.IsInf(c, 0) {
+		return nil
+	}
+	return &c
+}

@@ -1,0 +1,144 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gatescreen/gatescreen/internal/config"
+)
+
+// Plausible human ranges of a device's raw value, by mode. A one-shot
+// reading (or a continuous device's plateau) outside its range is invalid
+// out_of_range: a hot cup, a wall or a sensor fault, never a person.
+const (
+	BodyMinC = 30.0
+	BodyMaxC = 45.0
+	SkinMinC = 25.0
+	SkinMaxC = 43.0
+)
+
+// MaxRelativeWindow bounds Relative.Window so the running median lives in a
+// fixed array per lane.
+const MaxRelativeWindow = 256
+
+// MaxStableWindow bounds Segment.StableWindow for the same reason.
+const MaxStableWindow = 64
+
+// Params is the screening configuration in force. The pipeline holds it
+// behind an atomic pointer: Reload swaps it and the next reading sees the new
+// values. The zero value of every field means its default.
+type Params struct {
+	// ThresholdC flags a body temperature at or above it; default 37.3.
+	ThresholdC float64
+	// FloorC asks for a retake below it; default 35.0.
+	FloorC float64
+	// AmbientMinC/AmbientMaxC: ambient outside this window warns; default
+	// 16–35 (used when both are zero).
+	AmbientMinC, AmbientMaxC float64
+	// Relative is the optional running-median rule; off by default.
+	Relative config.Relative
+	// Segment tunes continuous devices; defaults 1.5 °C, 500 ms, 3, 0.3 °C.
+	Segment config.Segment
+	// BadgeWindow pairs a badge within ± this of a measurement; default 3 s.
+	BadgeWindow time.Duration
+	// StuckCount: this many consecutive one-shot readings with the exact same
+	// value are invalid stuck (from the last of them on); default 8. Real
+	// people at 0.1 °C resolution repeat a value 8 times in a row about once
+	// in 10⁵ readings.
+	StuckCount int
+	// StuckFor: a continuous device whose object and ambient values do not
+	// change at all for this long is frozen (invalid stuck); default 10 s.
+	StuckFor time.Duration
+	// Comp is the compensation per device, indexed like Opts.Devices. Nil in
+	// Reload keeps the compensation in force (calibration records survive a
+	// SIGHUP); New fills it from Opts.Devices.
+	Comp []Compensation
+}
+
+// Compensation turns a device's value into a body temperature.
+type Compensation struct {
+	Mode CompMode
+	// OffsetC and Gain apply in ModeSkin: body = raw*Gain + OffsetC; Gain 0
+	// means 1.
+	OffsetC float64
+	Gain    float64
+	// CalibrationID names the calibration record the offset came from; 0
+	// means the configured offset.
+	CalibrationID uint64
+}
+
+// ParamsFrom converts the screening section of the configuration.
+func ParamsFrom(s config.Screening) Params {
+	return Params{
+		ThresholdC:  s.ThresholdC,
+		FloorC:      s.FloorC,
+		AmbientMinC: s.AmbientMinC,
+		AmbientMaxC: s.AmbientMaxC,
+		Relative:    s.Relative,
+		Segment:     s.Segment,
+		BadgeWindow: s.BadgeWindow,
+	}
+}
+
+// ParseMode converts a device's mode setting: "" and "body" are ModeBody.
+func ParseMode(s string) (CompMode, error) {
+	switch s {
+	case "", "body":
+		return ModeBody, nil
+	case "skin":
+		return ModeSkin, nil
+	}
+	return ModeBody, fmt.Errorf("pipeline: mode %q: want body or skin", s)
+}
+
+// withDefaults returns p with every zero field set to its default.
+func (p Params) withDefaults() Params {
+	d := config.Default().Screening
+	if p.ThresholdC == 0 {
+		p.ThresholdC = d.ThresholdC
+	}
+	if p.FloorC == 0 {
+		p.FloorC = d.FloorC
+	}
+	if p.AmbientMinC == 0 && p.AmbientMaxC == 0 {
+		p.AmbientMinC, p.AmbientMaxC = d.AmbientMinC, d.AmbientMaxC
+	}
+	if p.Relative.DeltaC == 0 {
+		p.Relative.DeltaC = d.Relative.DeltaC
+	}
+	if p.Relative.Window <= 0 {
+		p.Relative.Window = d.Relative.Window
+	}
+	p.Relative.Window = min(p.Relative.Window, MaxRelativeWindow)
+	if p.Segment.PresenceDeltaC == 0 {
+		p.Segment.PresenceDeltaC = d.Segment.PresenceDeltaC
+	}
+	if p.Segment.MinDwell == 0 {
+		p.Segment.MinDwell = d.Segment.MinDwell
+	}
+	if p.Segment.StableWindow <= 0 {
+		p.Segment.StableWindow = d.Segment.StableWindow
+	}
+	p.Segment.StableWindow = min(p.Segment.StableWindow, MaxStableWindow)
+	if p.Segment.StableSpreadC == 0 {
+		p.Segment.StableSpreadC = d.Segment.StableSpreadC
+	}
+	if p.BadgeWindow == 0 {
+		p.BadgeWindow = d.BadgeWindow
+	}
+	if p.StuckCount <= 0 {
+		p.StuckCount = 8
+	}
+	if p.StuckFor == 0 {
+		p.StuckFor = 10 * time.Second
+	}
+	return p
+}
+
+// comp returns the compensation of a device.
+func (p *Params) comp(device uint16) Compensation {
+	if int(device) < len(p.Comp) {
+		return p.Comp[device]
+	}
+	return Compensation{}
+}

@@ -1,0 +1,471 @@
+package pipeline
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
+)
+
+// Everything in this file runs on the stage goroutine only, except the
+// atomic counters, which Stats reads.
+
+// presenceExitRatio: a presence ends when object − ambient falls to this
+// share of PresenceDeltaC. The hysteresis keeps a person who tilts their
+// head from being cut in two.
+const presenceExitRatio = 0.5
+
+// baselineAlpha is the weight of a new idle sample in the stand-in ambient of
+// a device that reports none.
+const baselineAlpha = 0.05
+
+// invalidEvery bounds how often a continuous device's run of invalid frames
+// becomes a measurement when nobody stands in front of it.
+const invalidEvery = int64(time.Second)
+
+// relativeMinPasses: the relative rule needs this many passes (or the whole
+// window, if smaller) before its median means anything.
+const relativeMinPasses = 10
+
+// device is the per-device state of the stages.
+type device struct {
+	info      DeviceInfo
+	lane      int // lane measured by this device, -1 none
+	badgeLane int // lane whose badge reader this is, -1 none
+
+	readings atomic.Uint64
+	invalid  atomic.Uint64
+
+	// One-shot stuck detector.
+	lastValue uint64
+	repeats   int
+	// Continuous frozen detector.
+	frozenInit    bool
+	frozenObj     uint64
+	frozenAmb     uint64
+	frozenSince   int64
+	stuckReported bool
+	// Continuous invalid throttling.
+	invalidRun      bool
+	lastInvalidMono int64
+
+	seg segState
+}
+
+// segState follows one person in front of a continuous device.
+type segState struct {
+	present     bool
+	start, last int64
+	win         [MaxStableWindow]float64
+	winN        int
+	winPos      int
+	stable      bool
+	plateau     float64
+	at          drivers.Reading // frame at the best plateau
+	hot         drivers.Reading // hottest frame of the presence
+	baseline    float64         // stand-in ambient when the device has none
+	hasBaseline bool
+}
+
+// lane is the per-lane state of the stages and what the screen reads.
+type lane struct {
+	info    LaneInfo
+	recheck bool
+
+	counts [VerdictInvalid + 1]atomic.Uint64
+	drills atomic.Uint64
+	cell   laneCell
+
+	badge struct {
+		uid   [drivers.MaxFrame]byte
+		n     uint8
+		mono  int64
+		valid bool
+	}
+	passes     [MaxRelativeWindow]float64
+	passN      int
+	passPos    int
+}
+
+// inc adds one to a counter that only the stage goroutine writes: a plain
+// load and store, no locked instruction.
+func inc(c *atomic.Uint64) { c.Store(c.Load() + 1) }
+
+func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
+	if int(r.Device) >= len(p.devs) {
+		p.unknownDevice.Add(1)
+		return
+	}
+	d := &p.devs[r.Device]
+	if r.Kind == drivers.KindBadge {
+		p.badge(d, r)
+		return
+	}
+	prm := p.params.Load()
+	inc(&d.readings)
+	laneIdx := d.lane
+	if injectLane >= 0 {
+		laneIdx = injectLane
+	}
+	if laneIdx < 0 {
+		p.unrouted.Add(1)
+		return
+	}
+	reason := frameReason(r)
+	if reason != ReasonNone {
+		inc(&d.invalid)
+	}
+	if d.info.Continuous && injectLane < 0 {
+		p.segment(d, laneIdx, r, reason, prm)
+		return
+	}
+	if reason == ReasonNone && injectLane < 0 {
+		reason = d.stuckOneShot(r.ObjectC, prm.StuckCount)
+		if reason != ReasonNone {
+			inc(&d.invalid)
+		}
+	}
+	m := measurementOf(laneIdx, r, drill)
+	p.decide(&m, reason, prm)
+}
+
+// frameReason is the validate stage's verdict on the frame itself: the
+// driver's flags first, then a missing value.
+func frameReason(r *drivers.Reading) Reason {
+	f := r.Flags
+	switch {
+	case r.Kind != drivers.KindTemperature:
+		return ReasonMalformed
+	case f&drivers.FlagChecksum != 0:
+		return ReasonChecksum
+	case f&drivers.FlagSensorError != 0:
+		return ReasonSensorError
+	case f&drivers.FlagOutOfRange != 0:
+		return ReasonOutOfRange
+	case f&drivers.FlagMalformed != 0:
+		return ReasonMalformed
+	case f&drivers.FlagStatus != 0:
+		return ReasonStatus
+	case f.Invalid():
+		return ReasonMalformed
+	case math.IsNaN(r.ObjectC) || math.IsInf(r.ObjectC, 0):
+		return ReasonNaN
+	}
+	return ReasonNone
+}
+
+// stuckOneShot counts exact repeats of a one-shot device's value.
+func (d *device) stuckOneShot(v float64, n int) Reason {
+	b := math.Float64bits(v)
+	if b == d.lastValue && d.repeats > 0 {
+		d.repeats++
+	} else {
+		d.lastValue, d.repeats = b, 1
+	}
+	if d.repeats >= n {
+		return ReasonStuck
+	}
+	return ReasonNone
+}
+
+// frozen reports whether a continuous device has sent the exact same object
+// and ambient values for StuckFor.
+func (d *device) frozen(r *drivers.Reading, stuckFor time.Duration) bool {
+	o, a := math.Float64bits(r.ObjectC), math.Float64bits(r.AmbientC)
+	if !d.frozenInit || o != d.frozenObj || a != d.frozenAmb {
+		d.frozenInit, d.frozenObj, d.frozenAmb, d.frozenSince = true, o, a, r.Mono
+		d.stuckReported = false
+		return false
+	}
+	return r.Mono-d.frozenSince >= int64(stuckFor)
+}
+
+func measurementOf(laneIdx int, r *drivers.Reading, drill bool) Measurement {
+	m := Measurement{
+		Lane:     uint8(laneIdx),
+		Device:   r.Device,
+		Flags:    r.Flags,
+		Drill:    drill,
+		Mono:     r.Mono,
+		Wall:     r.Wall,
+		RawC:     r.ObjectC,
+		AmbientC: r.AmbientC,
+		BodyC:    math.NaN(),
+	}
+	if r.FrameLen > 0 && (r.Flags.Invalid() || r.Kind != drivers.KindTemperature) {
+		m.FrameLen, m.Frame = r.FrameLen, r.Frame
+	}
+	return m
+}
+
+// segment turns a continuous stream into one measurement per presence.
+func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Reason, prm *Params) {
+	s := &d.seg
+	if reason != ReasonNone {
+		// An invalid frame ends a presence (the person sees invalid and is
+		// measured again); while idle, a run of them is throttled.
+		emit := s.present || !d.invalidRun || r.Mono-d.lastInvalidMono >= invalidEvery
+		s.present, d.invalidRun = false, true
+		if emit {
+			d.lastInvalidMono = r.Mono
+			m := measurementOf(laneIdx, r, false)
+			p.decide(&m, reason, prm)
+		}
+		return
+	}
+	d.invalidRun = false
+	if d.frozen(r, prm.StuckFor) {
+		if !d.stuckReported {
+			d.stuckReported, s.present = true, false
+			inc(&d.invalid)
+			m := measurementOf(laneIdx, r, false)
+			p.decide(&m, ReasonStuck, prm)
+		}
+		return
+	}
+	ref := r.AmbientC
+	if math.IsNaN(ref) {
+		if !s.hasBaseline {
+			s.baseline, s.hasBaseline = r.ObjectC, true
+			return
+		}
+		ref = s.baseline
+	}
+	delta := r.ObjectC - ref
+	sp := &prm.Segment
+	if !s.present {
+		if delta > sp.PresenceDeltaC {
+			s.present, s.start, s.winN, s.stable = true, r.Mono, 0, false
+			s.hot = *r
+			s.add(r, sp.StableWindow, sp.StableSpreadC)
+		} else if math.IsNaN(r.AmbientC) {
+			s.baseline += (r.ObjectC - s.baseline) * baselineAlpha
+		}
+		return
+	}
+	if delta <= sp.PresenceDeltaC*presenceExitRatio {
+		p.endPresence(d, laneIdx, prm)
+		return
+	}
+	s.add(r, sp.StableWindow, sp.StableSpreadC)
+}
+
+// add appends a presence sample and keeps the best stable plateau: the
+// highest mean of any window of k samples whose spread is within spread.
+// The highest, because cold skin and a turned head only ever read low.
+func (s *segState) add(r *drivers.Reading, k int, spread float64) {
+	s.last = r.Mono
+	if r.ObjectC > s.hot.ObjectC {
+		s.hot = *r
+	}
+	s.win[s.winPos] = r.ObjectC
+	s.winPos = (s.winPos + 1) % MaxStableWindow
+	s.winN++
+	if s.winN < k {
+		return
+	}
+	lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
+	for i := 1; i <= k; i++ {
+		v := s.win[(s.winPos-i+MaxStableWindow)%MaxStableWindow]
+		lo, hi, sum = min(lo, v), max(hi, v), sum+v
+	}
+	// The epsilon keeps 0.3 °C of spread at 0.01 °C resolution inside 0.3.
+	if hi-lo > spread+1e-9 {
+		return
+	}
+	if mean := sum / float64(k); !s.stable || mean > s.plateau {
+		s.stable, s.plateau, s.at = true, mean, *r
+	}
+}
+
+// endPresence decides one presence: its plateau, or a retake when the person
+// left too soon or never held still.
+func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
+	s := &d.seg
+	s.present = false
+	reason, src, raw := ReasonNone, &s.at, s.plateau
+	switch {
+	case s.last-s.start < int64(prm.Segment.MinDwell):
+		reason, src, raw = ReasonShortDwell, &s.hot, s.hot.ObjectC
+	case !s.stable:
+		reason, src, raw = ReasonUnstable, &s.hot, s.hot.ObjectC
+	}
+	m := measurementOf(laneIdx, src, false)
+	m.RawC = raw
+	p.decide(&m, reason, prm)
+}
+
+// decide runs the rest of the stages on a candidate measurement: the
+// plausibility and ambient part of validate, compensate, classify, identify
+// and route.
+func (p *Pipeline) decide(m *Measurement, reason Reason, prm *Params) {
+	c := prm.comp(m.Device)
+	if reason == ReasonNone && !plausible(c.Mode, m.RawC) {
+		reason = ReasonOutOfRange
+	}
+	m.Warnings = ambientWarnings(m.AmbientC, prm)
+
+	m.Mode, m.CalibrationID, m.Gain = c.Mode, c.CalibrationID, 1
+	body := m.RawC
+	if c.Mode == ModeSkin {
+		if c.Gain != 0 {
+			m.Gain = c.Gain
+		}
+		m.OffsetC = c.OffsetC
+		body = m.RawC*m.Gain + m.OffsetC
+	}
+	m.ThresholdC = prm.ThresholdC
+
+	ln := &p.lanes[m.Lane]
+	m.Verdict, m.Reason = p.classify(body, reason, prm, ln)
+	if m.Verdict != VerdictInvalid {
+		m.BodyC = body
+	}
+	if !m.Drill {
+		p.identify(ln, m, prm)
+	}
+	p.route(ln, m)
+}
+
+func plausible(mode CompMode, raw float64) bool {
+	if mode == ModeSkin {
+		return raw >= SkinMinC && raw <= SkinMaxC
+	}
+	return raw >= BodyMinC && raw <= BodyMaxC
+}
+
+func ambientWarnings(a float64, prm *Params) Warning {
+	switch {
+	case math.IsNaN(a):
+		return WarnNoAmbient
+	case a < prm.AmbientMinC:
+		return WarnAmbientLow
+	case a > prm.AmbientMaxC:
+		return WarnAmbientHigh
+	}
+	return 0
+}
+
+// hundredths rounds a temperature to 0.01 °C, the unit every comparison of
+// classify is made in: 37.2999999 (float noise from an offset) is 3730 and
+// flags at a 37.3 threshold, 37.29 is 3729 and does not.
+func hundredths(c float64) int64 { return int64(math.Round(c * 100)) }
+
+// classify: invalid stays invalid, a retake reason stays a retake; then
+// body ≥ threshold flags, body < floor asks for a retake, the optional
+// relative rule flags, and everything else passes. Never VerdictNone.
+func (p *Pipeline) classify(body float64, reason Reason, prm *Params, ln *lane) (Verdict, Reason) {
+	switch reason {
+	case ReasonNone:
+	case ReasonShortDwell, ReasonUnstable, ReasonBelowFloor:
+		return VerdictRetake, reason
+	default:
+		return VerdictInvalid, reason
+	}
+	if math.IsNaN(body) || math.IsInf(body, 0) {
+		return VerdictInvalid, ReasonNaN
+	}
+	h := hundredths(body)
+	if h >= hundredths(prm.ThresholdC) {
+		return VerdictFlag, ReasonThreshold
+	}
+	if h < hundredths(prm.FloorC) {
+		return VerdictRetake, ReasonBelowFloor
+	}
+	if prm.Relative.Enabled {
+		if med, ok := p.median(ln, prm.Relative.Window); ok && h >= hundredths(med+prm.Relative.DeltaC) {
+			return VerdictFlag, ReasonRelative
+		}
+	}
+	return VerdictPass, ReasonNone
+}
+
+// median of the lane's last window passes, if there are enough of them.
+func (p *Pipeline) median(ln *lane, window int) (float64, bool) {
+	n := min(ln.passN, window)
+	if n < min(relativeMinPasses, window) || n == 0 {
+		return 0, false
+	}
+	s := p.scratch[:n]
+	for i := range n {
+		s[i] = ln.passes[(ln.passPos-1-i+MaxRelativeWindow)%MaxRelativeWindow]
+	}
+	// Insertion sort: n ≤ 256, no allocation, only when the rule is on.
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	if n%2 == 1 {
+		return s[n/2], true
+	}
+	return (s[n/2-1] + s[n/2]) / 2, true
+}
+
+func (ln *lane) recordPass(body float64) {
+	ln.passes[ln.passPos] = body
+	ln.passPos = (ln.passPos + 1) % MaxRelativeWindow
+	ln.passN = min(ln.passN+1, MaxRelativeWindow)
+}
+
+func (p *Pipeline) badge(d *device, r *drivers.Reading) {
+	if d.badgeLane < 0 {
+		p.unrouted.Add(1)
+		return
+	}
+	b := &p.lanes[d.badgeLane].badge
+	b.uid, b.n, b.mono, b.valid = r.Frame, r.FrameLen, r.Mono, true
+}
+
+// identify pairs the measurement with the lane's last badge swipe if it lies
+// within ±BadgeWindow (by Mono) and was not used already. A swipe that
+// arrives after the measurement was decided is not paired: the lamp does not
+// wait for it.
+func (p *Pipeline) identify(ln *lane, m *Measurement, prm *Params) {
+	b := &ln.badge
+	if !b.valid {
+		return
+	}
+	dt := m.Mono - b.mono
+	if dt < 0 {
+		dt = -dt
+	}
+	if dt > int64(prm.BadgeWindow) {
+		return
+	}
+	b.valid = false
+	uid := b.uid[:b.n]
+	if p.o.Roster == nil {
+		m.PersonLen = uint8(copy(m.Person[:], uid))
+		return
+	}
+	id, ok := p.o.Roster(string(uid))
+	if !ok {
+		p.unknownCards.Add(1)
+		return
+	}
+	m.SetPersonID(id)
+}
+
+// route updates the lane, draws a re-check ticket for a flag and pushes the
+// measurement to every sink's ring.
+func (p *Pipeline) route(ln *lane, m *Measurement) {
+	if m.Drill {
+		inc(&ln.drills)
+	} else {
+		inc(&ln.counts[m.Verdict])
+		if m.Verdict == VerdictPass {
+			ln.recordPass(m.BodyC)
+		}
+	}
+	if m.Verdict == VerdictFlag && !ln.recheck && p.o.Cases != nil {
+		m.Ticket = p.o.Cases.drawTicket(m.Wall)
+	}
+	ln.cell.store(m)
+	for _, s := range p.sinks {
+		if s.wants == nil || s.wants(m) {
+			s.ring.push(m)
+		}
+	}
+}
