@@ -46,4 +46,3 @@ func init() {
 func unusable(drivers.Device, drivers.Conn) (drivers.Source, error) {
 	return nil, errors.ErrUnsupported
 }
-

@@ -180,15 +180,20 @@ type reporter struct {
 // field is missing); the text written in the file is preferred, so that the
 // message quotes "0x90" rather than 144.
 func (r *reporter) add(path string, value any, msg string) {
-	for p := path; p != ""; p = parentPath(p) {
+	for p := path; ; p = parentPath(p) {
 		if r.decodeFailed[p] {
 			return
+		}
+		if p == "" {
+			break
 		}
 	}
 	line, text, written := r.index.locate(path)
 	shown := ""
-	switch {
+	switch v, isRedacted := value.(redacted); {
 	case value == nil:
+	case isRedacted:
+		shown = string(v)
 	case written:
 		shown = quoteValue(text)
 	default:
@@ -196,6 +201,10 @@ func (r *reporter) add(path string, value any, msg string) {
 	}
 	r.errs = append(r.errs, &FieldError{File: r.file, Line: line, Path: path, Value: shown, Msg: msg})
 }
+
+// redacted is a value to show instead of what the file says, because the
+// file holds a secret at that place.
+type redacted string
 
 func formatValue(v any) string {
 	switch v := v.(type) {
@@ -254,7 +263,8 @@ func (r *reporter) decodeError(msg string) {
 		d := duplicateKey.FindStringSubmatch(rest)
 		if l, ok := r.index.find(line, func(l located) bool { return l.key != nil && l.key.Value == d[1] }); ok {
 			e.Path = l.path
-			r.decodeFailed[l.path] = true
+			// yaml.v3 drops the whole mapping holding a duplicate key.
+			r.decodeFailed[parentPath(l.path)] = true
 		}
 		e.Msg = "is written twice (first at line " + d[2] + ")"
 	}

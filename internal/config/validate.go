@@ -63,8 +63,8 @@ func (s Site) validate(r *reporter) {
 		switch {
 		case f.value == "" && f.key != "box_id":
 			r.add(path, nil, "is required: it names the box in the district's topic tree")
-		case f.value == "":
-			// box_id is derived from school and gate, reported above.
+		case f.value == "" || f.key == "box_id" && f.value == s.School+"-"+s.Gate:
+			// A derived box_id is as good as school and gate, checked here.
 		default:
 			if why := topicSafe(f.value); why != "" {
 				r.add(path, f.value, why)
@@ -316,7 +316,7 @@ func (u Uplink) validate(r *reporter) {
 		case !slices.Contains(brokerSchemes, b.Scheme):
 			r.add(p+"broker", u.Broker, "has scheme "+quoteValue(b.Scheme)+"; use one of "+strings.Join(brokerSchemes, ", "))
 		case b.User != nil:
-			r.add(p+"broker", b.Redacted(), "must not carry credentials: set username and password_file")
+			r.add(p+"broker", redacted(b.Redacted()), "must not carry credentials: set username and password_file")
 		default:
 			scheme = b.Scheme
 		}
