@@ -217,9 +217,9 @@ func (s *Store) project(tx *bolt.Tx, ev *event.Event) error {
 		// previous state, so the projection is the whole case.
 		if prev := tx.Bucket(bucket).Get(key); prev != nil {
 			if pev, err := decodeProjection(prev); err == nil {
-				var merged event.Case
-				if json.Unmarshal(pev.Body, &merged) == nil && json.Unmarshal(ev.Body, &merged) == nil {
-					stored.Body = mustJSON(merged)
+				var pc event.Case
+				if json.Unmarshal(pev.Body, &pc) == nil {
+					stored.Body = mustJSON(mergeCase(pc, c))
 				}
 			}
 		}
@@ -241,6 +241,41 @@ func (s *Store) project(tx *bolt.Tx, ev *event.Event) error {
 		return nil
 	}
 	return tx.Bucket(bucket).Put(key, encodeEvent(seqKey(ev.Seq), &stored))
+}
+
+// mergeCase lays transition next over the case state prev: fields next
+// leaves empty keep their earlier value (a case never un-learns its lane or
+// flag temperature).
+func mergeCase(prev, next event.Case) event.Case {
+	keep := func(dst *string, old string) {
+		if *dst == "" {
+			*dst = old
+		}
+	}
+	keep(&next.Lane, prev.Lane)
+	keep(&next.Role, prev.Role)
+	keep(&next.From, prev.From)
+	keep(&next.State, prev.State)
+	keep(&next.Disposition, prev.Disposition)
+	keep(&next.Outcome, prev.Outcome)
+	keep(&next.Actor, prev.Actor)
+	keep(&next.PersonID, prev.PersonID)
+	if next.ReadingSeq == 0 {
+		next.ReadingSeq = prev.ReadingSeq
+	}
+	if next.FlagC == nil {
+		next.FlagC = prev.FlagC
+	}
+	if next.RecheckC == nil {
+		next.RecheckC = prev.RecheckC
+	}
+	if next.ContactHistory == nil {
+		next.ContactHistory = prev.ContactHistory
+	}
+	if next.OpenedAt == 0 {
+		next.OpenedAt = prev.OpenedAt
+	}
+	return next
 }
 
 // decodeProjection reads a projection value: seq, then a record.
