@@ -1,0 +1,332 @@
+package uplink
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/sync/clock"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/mqtt golden payloads")
+
+const (
+	goldenDir = "../../testdata/mqtt"
+	schemaDir = "../../testdata/mqtt/schema"
+)
+
+var demoKey = []byte("demo-school-key-do-not-use")
+
+func f64(v float64) *float64 { return &v }
+
+func mustEvent(t testing.TB, seq uint64, k event.Kind, payload any, mod func(*event.Event)) event.Event {
+	t.Helper()
+	ev, err := event.New(k, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Seq = seq
+	ev.BootID = "7c0ffee0-1111-4222-8333-444455556666"
+	ev.Mono = 3_600e9
+	ev.Wall = time.Date(2026, 11, 23, 7, 12, 5, 250e6, time.UTC).UnixNano()
+	ev.ClockSynced = true
+	if mod != nil {
+		mod(&ev)
+	}
+	return ev
+}
+
+// anchoredClock synced at wall 07:00:00 UTC when its monotonic clock read
+// 3,000 s, in the boot of the golden events.
+func anchoredClock(t testing.TB) *clock.Clock {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "boot_id")
+	if err := os.WriteFile(path, []byte("boot-now\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return clock.New(clock.Opts{
+		BootIDPath: path,
+		SyncedFunc: func() bool { return true },
+		Anchors: []clock.Anchor{{
+			BootID: "7c0ffee0-1111-4222-8333-444455556666",
+			Mono:   3_000e9,
+			Wall:   time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC).UnixNano(),
+		}},
+		Logger: zerolog.Nop(),
+	})
+}
+
+func goldenUplink(t testing.TB, identity string) *Uplink {
+	t.Helper()
+	u, err := New(&memOutbox{}, Opts{
+		Broker: "tcp://127.0.0.1:1", District: "haidian", School: "school-17", Gate: "east",
+		BoxID: "hd17-east", BootID: "7c0ffee0-1111-4222-8333-444455556666", Version: "0.1.0",
+		Identity: identity, PseudonymKey: demoKey, Clock: anchoredClock(t), Logger: zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// goldenEvents are the examples of docs/mqtt.md.
+func goldenEvents(t testing.TB) map[string][]event.Event {
+	t.Helper()
+	pass := event.Reading{Lane: "lane-1", Role: "student", Device: "gate-1", RawC: f64(35.9), AmbientC: f64(22.5),
+		BodyC: f64(36.6), Verdict: event.VerdictPass, Mode: "skin", OffsetC: 0.7, ThresholdC: 37.3,
+		PersonID: "S2024-0137", Round: "morning"}
+	flagged := event.Reading{Lane: "lane-2", Role: "student", Device: "ir-2", RawC: f64(37.8), AmbientC: f64(22.4),
+		BodyC: f64(37.8), Verdict: event.VerdictFlag, Reason: "threshold", Mode: "body", ThresholdC: 37.3,
+		Round: "morning", Ticket: "R-003"}
+	early := event.Reading{Lane: "staff", Role: "staff", Device: "ir-4", RawC: f64(36.2), AmbientC: f64(14.8),
+		BodyC: f64(36.2), Verdict: event.VerdictPass, Warnings: []string{"ambient_low"}, Mode: "body", ThresholdC: 37.3}
+	invalid := event.Reading{Lane: "lane-3", Device: "ir-3", Verdict: event.VerdictInvalid, Reason: "checksum",
+		ThresholdC: 37.3, FrameHex: "fe0a1234ff"}
+	contact := false
+	return map[string][]event.Event{
+		"readings": {
+			mustEvent(t, 101, event.KindReading, pass, nil),
+			mustEvent(t, 102, event.KindReading, flagged, func(e *event.Event) { e.Urgent = true }),
+			// Captured 10 minutes before NTP synced, with the clock a day behind.
+			mustEvent(t, 103, event.KindReading, early, func(e *event.Event) {
+				e.ClockSynced = false
+				e.Mono = 2_400e9
+				e.Wall = time.Date(2026, 11, 22, 6, 40, 0, 0, time.UTC).UnixNano()
+			}),
+			mustEvent(t, 104, event.KindReading, invalid, nil),
+			mustEvent(t, 105, event.KindGap, event.Gap{FromSeq: 40, ToSeq: 99, Count: 60, Reason: "store_full"}, nil),
+		},
+		"cases": {mustEvent(t, 106, event.KindCase, event.Case{Ticket: "R-003", Day: "2026-11-23", Lane: "lane-2",
+			Role: "student", From: event.CaseConfirmed, State: event.CaseReferred, ReadingSeq: 102, FlagC: f64(37.8),
+			RecheckC: f64(37.9), ContactHistory: &contact, Disposition: event.DispositionParentFeverClinic,
+			Actor: "doctor", PersonID: "S2024-0211", OpenedAt: time.Date(2026, 11, 23, 7, 12, 5, 0, time.UTC).Unix()}, nil)},
+		"health": {mustEvent(t, 107, event.KindHealth, event.Health{Component: "device", Device: "ir-3", State: event.HealthDown,
+			Reason: "no frames for 30s"}, nil)},
+		"health-calibration": {mustEvent(t, 108, event.KindCalibration, event.Calibration{ID: 4, Device: "ir-2",
+			ReferenceC: 37.0, Samples: []float64{36.8, 36.9, 36.8}, MeanC: 36.83, SpreadC: 0.1, OffsetC: 0.17,
+			At: time.Date(2026, 11, 23, 6, 20, 0, 0, time.UTC).Unix()}, nil)},
+		"daily": {mustEvent(t, 109, event.KindDaily, event.Daily{Day: "2026-11-23",
+			Totals:      event.Counts{Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1},
+			ByLane:      map[string]event.Counts{"lane-1": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
+			ByRole:      map[string]event.Counts{"student": {Total: 1570, Pass: 1563, Flag: 2, Retake: 4, Invalid: 1}, "staff": {Total: 140, Pass: 139, Retake: 1}},
+			ByGrade:     map[string]event.Counts{},
+			ByRound:     map[string]event.Counts{"morning": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
+			Cases:       map[string]int{"cleared": 1, "referred": 1},
+			Disposition: map[string]int{"parent_fever_clinic": 1}, Absentees: 12,
+			DeviceUptime: map[string]float64{"gate-1": 1, "ir-3": 0.97}, DeviceFaults: map[string]int{"ir-3": 1}}, nil)},
+	}
+}
+
+// encodeGolden returns the payloads of the golden examples by name.
+func encodeGolden(t testing.TB, u *Uplink) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for name, evs := range goldenEvents(t) {
+		msgs := u.group(evs)
+		if len(msgs) != 1 {
+			t.Fatalf("%s: %d messages, want 1", name, len(msgs))
+		}
+		if want := u.Topic(strings.Split(name, "-")[0]); msgs[0].topic != want {
+			t.Fatalf("%s: topic %s, want %s", name, msgs[0].topic, want)
+		}
+		if msgs[0].retained != (name == "daily") {
+			t.Fatalf("%s: retained = %v", name, msgs[0].retained)
+		}
+		out[name] = msgs[0].payload
+	}
+	since := time.Date(2026, 11, 23, 6, 0, 1, 0, time.UTC)
+	out["status-online"] = statusPayload("hd17-east", StateOnline, "7c0ffee0-1111-4222-8333-444455556666", "0.1.0", since, "")
+	out["status-offline"] = statusPayload("hd17-east", StateOffline, "7c0ffee0-1111-4222-8333-444455556666", "0.1.0", time.Time{}, reasonConnectionLost)
+	return out
+}
+
+func loadSchema(t testing.TB, topic string) *jsonSchema {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(schemaDir, topic+".schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseSchema(b)
+	if err != nil {
+		t.Fatalf("schema %s: %v", topic, err)
+	}
+	return s
+}
+
+func TestGoldenPayloads(t *testing.T) {
+	u := goldenUplink(t, IdentityPseudonym)
+	for name, got := range encodeGolden(t, u) {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(goldenDir, name+".json")
+			if *update {
+				var pretty bytes.Buffer
+				if err := json.Indent(&pretty, got, "", "  "); err != nil {
+					t.Fatalf("encoder output is not JSON: %v\n%s", err, got)
+				}
+				pretty.WriteByte('\n')
+				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGoldenPayloads -update)", err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, want); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, compact.Bytes()) {
+				t.Fatalf("payload differs from %s\n got: %s\nwant: %s", path, got, compact.Bytes())
+			}
+			if err := loadSchema(t, strings.Split(name, "-")[0]).Validate(got); err != nil {
+				t.Fatalf("payload does not validate: %v\n%s", err, got)
+			}
+		})
+	}
+}
+
+func TestGoldenFacts(t *testing.T) {
+	p := encodeGolden(t, goldenUplink(t, IdentityPseudonym))
+	var readings struct {
+		V      int              `json:"v"`
+		Box    string           `json:"box"`
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal(p["readings"], &readings); err != nil {
+		t.Fatal(err)
+	}
+	if readings.V != 1 || readings.Box != "hd17-east" || len(readings.Events) != 5 {
+		t.Fatalf("readings head: %+v", readings)
+	}
+	first := readings.Events[0]
+	if first["id"] != "hd17-east:101" || first["person"] != Pseudonym(demoKey, "S2024-0137") {
+		t.Fatalf("first event: %v", first)
+	}
+	if first["captured_at"] != "2026-11-23T07:12:05.250Z" {
+		t.Fatalf("captured_at = %v", first["captured_at"])
+	}
+	early := readings.Events[2]
+	// 600 s of monotonic time before the anchor at 07:00:00.
+	if early["captured_at"] != "2026-11-23T06:50:00.000Z" || early["clock_synced"] != true || early["clock_corrected"] != true {
+		t.Fatalf("corrected event: %v", early)
+	}
+	var calib map[string]any
+	if err := json.Unmarshal(p["health-calibration"], &calib); err != nil {
+		t.Fatal(err)
+	}
+	if calib["id"] != "hd17-east:108" || calib["calibration_id"] != 4.0 {
+		t.Fatalf("calibration id clash not resolved: %v", calib)
+	}
+	for name, b := range p {
+		if bytes.Contains(b, []byte("person_id")) || bytes.Contains(b, []byte("S2024-")) {
+			t.Fatalf("%s leaks a roster id: %s", name, b)
+		}
+	}
+}
+
+func TestIdentityModes(t *testing.T) {
+	ev := mustEvent(t, 7, event.KindReading, event.Reading{Lane: "l", Device: "d", Verdict: "pass", ThresholdC: 37.3,
+		PersonID: "T-0042"}, nil)
+	for _, tc := range []struct {
+		identity string
+		want     any
+	}{
+		{IdentityNone, nil},
+		{IdentityID, "T-0042"},
+		{IdentityPseudonym, Pseudonym(demoKey, "T-0042")},
+	} {
+		t.Run(tc.identity, func(t *testing.T) {
+			u := goldenUplink(t, tc.identity)
+			var obj map[string]any
+			if err := json.Unmarshal(u.enc.single(nil, &ev), &obj); err != nil {
+				t.Fatal(err)
+			}
+			if obj["person"] != tc.want {
+				t.Fatalf("person = %v, want %v", obj["person"], tc.want)
+			}
+			if _, ok := obj["person_id"]; ok {
+				t.Fatal("person_id left the box")
+			}
+		})
+	}
+	if Pseudonym(demoKey, "T-0042") == Pseudonym([]byte("other school"), "T-0042") {
+		t.Fatal("pseudonym does not depend on the school key")
+	}
+	if _, err := New(&memOutbox{}, Opts{Broker: "tcp://x:1", District: "d", School: "s", Gate: "g", BoxID: "b"}); err == nil {
+		t.Fatal("pseudonym identity without a key accepted")
+	}
+	if _, err := New(&memOutbox{}, Opts{Broker: "tcp://x:1", District: "d", School: "s/x", Gate: "g", BoxID: "b", Identity: IdentityNone}); err == nil {
+		t.Fatal("school with '/' accepted")
+	}
+}
+
+func TestMalformedBodyIsSentRaw(t *testing.T) {
+	u := goldenUplink(t, IdentityNone)
+	ev := mustEvent(t, 9, event.KindHealth, event.Health{Component: "storage", State: "ok"}, nil)
+	ev.Body = []byte(`{"component":"storage",`)
+	var obj map[string]any
+	if err := json.Unmarshal(u.enc.single(nil, &ev), &obj); err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	if obj["body_raw"] != `{"component":"storage",` || obj["id"] != "hd17-east:9" {
+		t.Fatalf("malformed body: %v", obj)
+	}
+	if u.Status().Malformed != 1 {
+		t.Fatalf("Malformed = %d", u.Status().Malformed)
+	}
+}
+
+func TestGroupingKeepsSeqOrderAndBatchSize(t *testing.T) {
+	u := goldenUplink(t, IdentityNone)
+	u.o.BatchSize = 3
+	var evs []event.Event
+	for seq := uint64(1); seq <= 8; seq++ {
+		k := event.KindReading
+		if seq == 5 {
+			k = event.KindCase
+		}
+		evs = append(evs, mustEvent(t, seq, k, event.Health{}, nil))
+	}
+	msgs := u.group(evs)
+	var got [][]uint64
+	for _, m := range msgs {
+		got = append(got, m.seqs)
+	}
+	want := [][]uint64{{1, 2, 3}, {4}, {5}, {6, 7, 8}}
+	if len(got) != len(want) {
+		t.Fatalf("groups %v, want %v", got, want)
+	}
+	for i := range want {
+		if len(got[i]) != len(want[i]) || got[i][0] != want[i][0] {
+			t.Fatalf("groups %v, want %v", got, want)
+		}
+	}
+	if msgs[2].topic != u.Topic("cases") {
+		t.Fatalf("case went to %s", msgs[2].topic)
+	}
+}
+
+func TestDocsEmbedSchemas(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/mqtt.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{"status", "readings", "cases", "health", "daily"} {
+		b, err := os.ReadFile(filepath.Join(schemaDir, topic+".schema.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, bytes.TrimSpace(b)) {
+			t.Errorf("docs/mqtt.md does not contain the current %s schema (testdata/mqtt/schema)", topic)
+		}
+	}
+}

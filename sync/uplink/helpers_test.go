@@ -1,0 +1,294 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
+)
+
+// long bounds every wait in these tests: generous, never a speed target.
+const long = 30 * time.Second
+
+// requireProgram returns the path of an external program; missing, the
+// test is skipped here and fails in CI, which installs it.
+func requireProgram(t testing.TB, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (apt-get install -y %s)", name, pkg)
+		}
+		t.Skipf("%s not installed (apt-get install -y %s)", name, pkg)
+	}
+	return path
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(long)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", long, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// mosquitto is a broker process owned by one test.
+type mosquitto struct {
+	t    testing.TB
+	bin  string
+	conf string
+	port int
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{}
+}
+
+// baseConf is a test broker: loopback only, persistence so that a restart
+// keeps the district consumer's session, and queues large enough that a
+// slow subscriber never loses a QoS 1 message (the default 1,000 drops).
+func baseConf(t testing.TB, port int) string {
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`listener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 1
+max_queued_messages 1000000
+max_queued_bytes 0
+log_dest stderr
+log_type error
+log_type warning
+`, port, dir)
+	if os.Geteuid() == 0 {
+		conf += "user root\n" // root would otherwise switch to user mosquitto, which cannot read the test's files
+	}
+	return conf
+}
+
+func newMosquitto(t testing.TB, port int, conf string) *mosquitto {
+	t.Helper()
+	bin := requireProgram(t, "mosquitto", "mosquitto")
+	path := filepath.Join(t.TempDir(), "mosquitto.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &mosquitto{t: t, bin: bin, conf: path, port: port}
+	t.Cleanup(func() { m.stop(syscall.SIGKILL) })
+	return m
+}
+
+func (m *mosquitto) url(scheme string) string { return fmt.Sprintf("%s://127.0.0.1:%d", scheme, m.port) }
+
+func (m *mosquitto) start() {
+	m.t.Helper()
+	m.out = &bytes.Buffer{}
+	m.cmd = exec.Command(m.bin, "-c", m.conf)
+	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatal(err)
+	}
+	m.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(m.cmd, m.done)
+	deadline := time.Now().Add(long)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", m.port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-m.done:
+			m.t.Fatalf("mosquitto exited: %s", m.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("mosquitto not listening on %d: %s", m.port, m.out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop signals the broker and waits for it to exit. SIGTERM makes it save
+// its persistence file first.
+func (m *mosquitto) stop(sig syscall.Signal) {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(sig)
+	select {
+	case <-m.done:
+	case <-time.After(long):
+		_ = m.cmd.Process.Kill()
+		<-m.done
+	}
+	m.cmd = nil
+}
+
+// collector is a district consumer: it counts every event id it receives.
+type collector struct {
+	mu sync.Mutex
+	// ids counts deliveries per event id; brokerDups counts deliveries in
+	// messages the broker itself flagged as redelivered (DUP).
+	ids        map[string]int
+	brokerDups int
+	statuses   []statusMessage
+	topics     []string
+}
+
+func newCollector() *collector { return &collector{ids: map[string]int{}} }
+
+func (c *collector) handle(_ paho.Client, m paho.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.topics = append(c.topics, m.Topic())
+	if strings.HasSuffix(m.Topic(), "/status") {
+		var s statusMessage
+		if err := json.Unmarshal(m.Payload(), &s); err == nil {
+			c.statuses = append(c.statuses, s)
+		}
+		return
+	}
+	var msg struct {
+		ID     string `json:"id"`
+		Events []struct {
+			ID string `json:"id"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(m.Payload(), &msg); err != nil {
+		c.ids["unparsable:"+string(m.Payload())]++
+		return
+	}
+	var ids []string
+	if msg.ID != "" {
+		ids = append(ids, msg.ID)
+	}
+	for _, e := range msg.Events {
+		ids = append(ids, e.ID)
+	}
+	for _, id := range ids {
+		c.ids[id]++
+		if m.Duplicate() {
+			c.brokerDups++
+		}
+	}
+}
+
+func (c *collector) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ids)
+}
+
+// duplicates returns deliveries beyond the first, minus those the broker
+// flagged as its own redelivery.
+func (c *collector) duplicates() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.ids {
+		n += k - 1
+	}
+	return n - c.brokerDups
+}
+
+func (c *collector) lastStatus() (statusMessage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.statuses) == 0 {
+		return statusMessage{}, false
+	}
+	return c.statuses[len(c.statuses)-1], true
+}
+
+// subscribe connects a paho consumer. clean=false keeps its session (and
+// the messages queued for it) across its own disconnects and broker
+// restarts with persistence.
+func subscribe(t testing.TB, broker, clientID, filter string, clean bool, tlsCfg *tls.Config, c *collector) paho.Client {
+	t.Helper()
+	opts := paho.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetCleanSession(clean).
+		SetAutoReconnect(true).SetMaxReconnectInterval(200 * time.Millisecond).SetConnectTimeout(5 * time.Second).
+		SetOrderMatters(false).SetDefaultPublishHandler(c.handle).SetTLSConfig(tlsCfg).
+		SetOnConnectHandler(func(cl paho.Client) {
+			// Resubscribe from a goroutine: never block paho's handler.
+			go cl.Subscribe(filter, 1, c.handle)
+		})
+	cl := paho.NewClient(opts)
+	if tok := cl.Connect(); !tok.WaitTimeout(long) || tok.Error() != nil {
+		t.Fatalf("subscriber connect %s: %v", broker, tok.Error())
+	}
+	// Make sure the subscription is in place before the test goes on.
+	if tok := cl.Subscribe(filter, 1, c.handle); !tok.WaitTimeout(long) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", filter, tok.Error())
+	}
+	t.Cleanup(func() { cl.Disconnect(100) })
+	return cl
+}
+
+// runUplink starts u.Run and returns a stop function that cancels it and
+// waits for Run to return nil.
+func runUplink(t testing.TB, u *Uplink) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- u.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-errc:
+				if err != nil {
+					t.Errorf("Run returned %v", err)
+				}
+			case <-time.After(long):
+				t.Error("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func testOpts(broker string) Opts {
+	return Opts{
+		Broker: broker, District: "haidian", School: "school-17", Gate: "east", BoxID: "hd17-east",
+		BootID: "boot-test", Version: "test", Identity: IdentityNone,
+		Timeout: 5 * time.Second, MaxBackoff: 200 * time.Millisecond, Logger: zerolog.Nop(),
+	}
+}
+
+func newUplink(t testing.TB, ob Outbox, o Opts) *Uplink {
+	t.Helper()
+	u, err := New(ob, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
