@@ -54,7 +54,7 @@ func TestByteSizeString(t *testing.T) {
 
 func TestByteSizeNotAScalar(t *testing.T) {
 	_, err := config.Parse("gate.yaml", []byte(minimal+"storage:\n  max_size: [1, 2]\n"))
-	if err == nil || !strings.Contains(err.Error(), "gate.yaml:14: storage.max_size: is not a size like 256MiB") {
+	if err == nil || !strings.Contains(err.Error(), "gate.yaml:14: storage.max_size: must be a single value, not a list") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, Errors{syntaxError(name, err)}
 	}
-	r := &reporter{file: name, index: indexNodes(&root), decodeFailed: map[string]bool{}}
+	r := &reporter{file: name, index: indexNodes(&root), decodeFailed: map[string]bool{}, reported: map[string]bool{}}
 
 	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -174,6 +174,9 @@ type reporter struct {
 	// decodeFailed holds paths the decoder could not read; validation does
 	// not pile a second, confusing error onto them.
 	decodeFailed map[string]bool
+	// reported holds the paths with an error already, so a driver's own
+	// check of a generic field (rate_hz, address) does not repeat it.
+	reported map[string]bool
 }
 
 // add reports a problem at path. value is the Go value found (nil when the
@@ -200,6 +203,7 @@ func (r *reporter) add(path string, value any, msg string) {
 		shown = formatValue(value)
 	}
 	r.errs = append(r.errs, &FieldError{File: r.file, Line: line, Path: path, Value: shown, Msg: msg})
+	r.reported[path] = true
 }
 
 // redacted is a value to show instead of what the file says, because the
@@ -303,25 +307,30 @@ func matchesNode(n *yaml.Node, tag, value string) bool {
 	return n.Value == value
 }
 
-// typeMessage explains in operator words why a value does not fit.
+// scalarMessages explain in operator words why a value does not fit a
+// field of the given Go type.
+var scalarMessages = map[string]string{
+	"float64":         "is not a number",
+	"int":             "is not a whole number",
+	"int64":           "is not a whole number",
+	"uint8":           "is not a whole number from 0 to 255",
+	"uint16":          "is not a whole number from 0 to 65535",
+	"*uint16":         "is not a whole number from 0 to 65535",
+	"bool":            "is not true or false",
+	"string":          "must be a single value",
+	"time.Duration":   "is not a duration with a unit, like 200ms, 5s or 10m",
+	"config.ByteSize": "is not a size like 256MiB, 64MB or 1048576",
+}
+
 func typeMessage(tag, goType string) string {
-	switch goType {
-	case "float64":
-		return "is not a number"
-	case "int", "int64":
-		return "is not a whole number"
-	case "uint8":
-		return "is not a whole number from 0 to 255"
-	case "uint16", "*uint16":
-		return "is not a whole number from 0 to 65535"
-	case "bool":
-		return "is not true or false"
-	case "time.Duration":
-		return "is not a duration with a unit, like 200ms, 5s or 10m"
-	case "config.ByteSize":
-		return "is not a size like 256MiB, 64MB or 1048576"
-	case "string":
-		return "must be a single value, not a " + map[string]string{"!!seq": "list", "!!map": "mapping"}[tag]
+	if msg, ok := scalarMessages[goType]; ok {
+		switch tag {
+		case "!!seq":
+			return "must be a single value, not a list"
+		case "!!map":
+			return "must be a single value, not a mapping"
+		}
+		return msg
 	}
 	if strings.HasPrefix(goType, "[]") {
 		return "must be a list (lines starting with \"- \")"

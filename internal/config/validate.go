@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The box may lack the tzdata package; a zone the daemon cannot load
+	// must not keep the gate from starting.
+	_ "time/tzdata"
 	"unicode"
 
 	"github.com/gatescreen/gatescreen/drivers"
@@ -175,7 +178,9 @@ func validateDevices(r *reporter, devs []drivers.Device) map[string]drivers.Devi
 		validateTransport(r, p, d, drv)
 		if drv.Validate != nil {
 			for _, fe := range drv.Validate(d) {
-				r.add(p+fe.Field, fe.Value, fe.Msg)
+				if !r.reported[p+fe.Field] {
+					r.add(p+fe.Field, fe.Value, fe.Msg)
+				}
 			}
 		}
 	}
