@@ -1,0 +1,24 @@
+// Package screen is the local web screen at the gate and the school doctor's
+// input: every lane's live state in large type (colour and text and icon,
+// for colour-blind staff), the last readings, the queue of open re-check
+// cases with their tickets, the doctor's form, device health, banners and
+// today's tallies. It also serves /healthz and, when given a Gatherer,
+// /metrics.
+//
+// The daemon pushes data in (Consume, CaseChanged, Health, SetUplink,
+// SetBanner); every push is non-blocking: browsers get the change over
+// server-sent events, each client through its own bounded buffer, so a slow
+// or dead browser never delays a measurement. A client that falls behind
+// loses messages (counted by Dropped) and is sent a full snapshot instead.
+//
+// Everything is embedded (go:embed): the box has no internet. The page is
+// zh-CN by default and English with Opts.Lang "en" or its toggle.
+//
+// # Security
+//
+// The doctor's actions need the PIN (compared in constant time), which opens
+// a server-side session held in an HttpOnly, SameSite=Strict cookie; every
+// state-changing request also carries the session's CSRF token. After
+// Opts.MaxAttempts wrong PINs every login is refused for Opts.Lockout.
+// Without a PIN (or without a Desk) the form is disabled, never open.
+package screen

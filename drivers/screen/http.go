@@ -1,0 +1,377 @@
+package screen
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+//go:embed assets
+var assetFS embed.FS
+
+var pageTemplate = template.Must(template.ParseFS(assetFS, "assets/index.html"))
+
+// contentSecurityPolicy allows nothing but the box itself and no inline
+// script or style: the page's code lives in /assets/app.js.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// maxBody bounds every request body; the largest is an outcome note.
+const maxBody = 4 << 10
+
+// maxOutcome bounds the outcome text in runes.
+const maxOutcome = 500
+
+var ticketPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// Handler serves the page, its assets, the SSE stream, the API, /healthz
+// and, with Opts.Gatherer, /metrics.
+func (s *Screen) Handler() http.Handler {
+	mux := http.NewServeMux()
+	assets, _ := fs.Sub(assetFS, "assets") // the embedded directory exists
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	mux.HandleFunc("GET /{$}", s.servePage)
+	mux.HandleFunc("GET /events", s.serveEvents)
+	mux.HandleFunc("GET /api/state", s.serveState)
+	mux.HandleFunc("GET /api/i18n", s.serveI18n)
+	mux.HandleFunc("GET /api/session", s.serveSession)
+	mux.HandleFunc("POST /api/login", s.serveLogin)
+	mux.HandleFunc("POST /api/logout", s.requireDoctor(s.serveLogout))
+	mux.HandleFunc("GET /api/cases", s.serveCases)
+	mux.HandleFunc("GET /api/cases/{ticket}", s.serveCase)
+	mux.HandleFunc("POST /api/cases/{ticket}/recheck", s.requireDoctor(s.caseAction("recheck", s.recheck)))
+	mux.HandleFunc("POST /api/cases/{ticket}/refer", s.requireDoctor(s.caseAction("refer", s.refer)))
+	mux.HandleFunc("POST /api/cases/{ticket}/close", s.requireDoctor(s.caseAction("close", s.closeCase)))
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	if s.o.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	return securityHeaders(mux)
+}
+
+// Serve serves Handler on ln until ctx is done, then shuts down gracefully:
+// SSE streams end at once, other requests get a few seconds to finish.
+func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info().Str("addr", ln.Addr().String()).Msg("screen serving")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("screen: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.closeMu.Do(func() { close(s.closing) })
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("screen: shutdown %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		if len(r.URL.Path) >= len("/assets/") && r.URL.Path[:len("/assets/")] == "/assets/" {
+			h.Set("Cache-Control", "no-cache")
+		} else {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type pageData struct {
+	Lang          string
+	OtherLang     string
+	T             map[string]string
+	DoctorEnabled bool
+}
+
+func (s *Screen) servePage(w http.ResponseWriter, r *http.Request) {
+	lang := s.pickLang(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	err := pageTemplate.Execute(w, pageData{Lang: lang, OtherLang: messages[lang]["lang_other"], T: messages[lang], DoctorEnabled: s.auth.enabled})
+	if err != nil {
+		s.log.Error().Err(err).Msg("render page")
+	}
+}
+
+func (s *Screen) serveState(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	v := s.stateView()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Screen) serveI18n(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, messages[s.pickLang(r)])
+}
+
+func (s *Screen) serveCases(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	v := s.casesView()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Screen) serveCase(w http.ResponseWriter, r *http.Request) {
+	ticket := r.PathValue("ticket")
+	if !ticketPattern.MatchString(ticket) {
+		writeError(w, http.StatusBadRequest, "bad_ticket")
+		return
+	}
+	if s.o.Desk != nil {
+		if c, ok := s.o.Desk.Get(ticket); ok {
+			writeJSON(w, http.StatusOK, s.caseView(c))
+			return
+		}
+	}
+	s.mu.Lock()
+	c, ok := s.cases[ticket]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "no_such_case")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.caseView(c))
+}
+
+type sessionInfo struct {
+	Enabled  bool   `json:"enabled"`
+	LoggedIn bool   `json:"logged_in"`
+	Actor    string `json:"actor,omitempty"`
+	CSRF     string `json:"csrf,omitempty"`
+}
+
+// serveSession lets a reloaded page find its session's CSRF token; the
+// SameSite=Strict cookie keeps other sites from reading it.
+func (s *Screen) serveSession(w http.ResponseWriter, r *http.Request) {
+	info := sessionInfo{Enabled: s.auth.enabled}
+	if _, csrf, ok := s.auth.session(r, s.now()); ok {
+		info.LoggedIn, info.Actor, info.CSRF = true, s.o.Actor, csrf
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (s *Screen) serveLogin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		PIN string `json:"pin"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	res, token, csrf, retry := s.auth.login(req.PIN, s.now())
+	log := s.log.With().Str("actor", s.o.Actor).Str("remote", r.RemoteAddr).Logger()
+	switch res {
+	case loginDisabled:
+		log.Warn().Msg("doctor login refused: no PIN configured")
+		writeError(w, http.StatusForbidden, "doctor_disabled")
+	case loginLocked:
+		log.Warn().Dur("retry_after", retry).Msg("doctor login refused: locked out")
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "locked")
+	case loginWrong:
+		log.Warn().Msg("doctor login refused: wrong PIN")
+		writeError(w, http.StatusUnauthorized, "wrong_pin")
+	case loginOK:
+		log.Info().Msg("doctor logged in")
+		http.SetCookie(w, sessionCookieFor(r, token, 0))
+		writeJSON(w, http.StatusOK, sessionInfo{Enabled: true, LoggedIn: true, Actor: s.o.Actor, CSRF: csrf})
+	}
+}
+
+func (s *Screen) serveLogout(w http.ResponseWriter, r *http.Request, token string) {
+	s.auth.logout(token)
+	http.SetCookie(w, sessionCookieFor(r, "", -1))
+	s.log.Info().Str("actor", s.o.Actor).Str("remote", r.RemoteAddr).Msg("doctor logged out")
+	writeJSON(w, http.StatusOK, sessionInfo{Enabled: s.auth.enabled})
+}
+
+// requireDoctor admits a request with a live session (else 401) and its
+// CSRF token (else 403).
+func (s *Screen) requireDoctor(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.auth.enabled {
+			writeError(w, http.StatusForbidden, "doctor_disabled")
+			return
+		}
+		token, csrf, ok := s.auth.session(r, s.now())
+		if !ok {
+			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg("doctor action refused: no session")
+			writeError(w, http.StatusUnauthorized, "login_required")
+			return
+		}
+		if !csrfOK(r, csrf) {
+			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg("doctor action refused: bad CSRF token")
+			writeError(w, http.StatusForbidden, "bad_csrf_token")
+			return
+		}
+		next(w, r, token)
+	}
+}
+
+// errBadInput marks a request the doctor must correct (400), as opposed to a
+// transition the desk refused (409).
+var errBadInput = errors.New("bad input")
+
+func (s *Screen) caseAction(name string, do func(r *http.Request, ticket string) (event.Case, error)) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, _ string) {
+		ticket := r.PathValue("ticket")
+		log := s.log.With().Str("actor", s.o.Actor).Str("action", name).Str("ticket", ticket).Logger()
+		if !ticketPattern.MatchString(ticket) {
+			writeError(w, http.StatusBadRequest, "bad_ticket")
+			return
+		}
+		if _, ok := s.o.Desk.Get(ticket); !ok {
+			log.Warn().Msg("doctor action on unknown case")
+			writeError(w, http.StatusNotFound, "no_such_case")
+			return
+		}
+		c, err := do(r, ticket)
+		switch {
+		case errors.Is(err, errBadInput):
+			log.Warn().Err(err).Msg("doctor action refused")
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		case err != nil:
+			log.Warn().Err(err).Msg("doctor action refused by the case desk")
+			writeError(w, http.StatusConflict, err.Error())
+			return
+		}
+		log.Info().Str("state", c.State).Str("disposition", c.Disposition).Msg("doctor action")
+		s.CaseChanged(c)
+		writeJSON(w, http.StatusOK, s.caseView(c))
+	}
+}
+
+func (s *Screen) recheck(r *http.Request, ticket string) (event.Case, error) {
+	var req struct {
+		TempC *float64 `json:"temp_c"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return event.Case{}, err
+	}
+	if req.TempC == nil || !(*req.TempC >= 30 && *req.TempC <= 45) {
+		return event.Case{}, fmt.Errorf("%w: temp_c must be 30.0–45.0", errBadInput)
+	}
+	return s.o.Desk.Recheck(ticket, roundTenth(*req.TempC), s.o.Actor)
+}
+
+func (s *Screen) refer(r *http.Request, ticket string) (event.Case, error) {
+	var req struct {
+		ContactHistory *bool `json:"contact_history"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return event.Case{}, err
+	}
+	if req.ContactHistory == nil {
+		return event.Case{}, fmt.Errorf("%w: contact_history (true or false) is required", errBadInput)
+	}
+	return s.o.Desk.Refer(ticket, *req.ContactHistory, s.o.Actor)
+}
+
+func (s *Screen) closeCase(r *http.Request, ticket string) (event.Case, error) {
+	var req struct {
+		Outcome string `json:"outcome"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return event.Case{}, err
+	}
+	if n := len([]rune(req.Outcome)); n == 0 || n > maxOutcome {
+		return event.Case{}, fmt.Errorf("%w: outcome must be 1–%d characters", errBadInput, maxOutcome)
+	}
+	return s.o.Desk.Close(ticket, req.Outcome, s.o.Actor)
+}
+
+type healthz struct {
+	OK       bool     `json:"ok"`
+	Degraded []string `json:"degraded"`
+	Down     []string `json:"down"`
+}
+
+// serveHealthz answers 503 when a critical component is down; anything else
+// not up is listed as degraded.
+func (s *Screen) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	hz := healthz{OK: true, Degraded: []string{}, Down: []string{}}
+	s.mu.Lock()
+	for _, c := range sortedStates(s.components) {
+		switch {
+		case c.State == event.HealthDown && slices.Contains(s.o.Critical, c.Name):
+			hz.OK = false
+			hz.Down = append(hz.Down, c.Name)
+		case c.State != event.HealthUp && c.State != event.HealthOK:
+			hz.Degraded = append(hz.Degraded, c.Name)
+		}
+	}
+	for _, d := range sortedStates(s.devices) {
+		if d.State != event.HealthUp && d.State != event.HealthOK && d.State != "unknown" {
+			hz.Degraded = append(hz.Degraded, "device:"+d.Name)
+		}
+	}
+	s.mu.Unlock()
+	code := http.StatusOK
+	if !hz.OK {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, hz)
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decodeBody(r, v); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
+// decodeBody reads a small JSON body. Requiring the JSON media type means a
+// cross-site form cannot post here without a CORS preflight, which fails.
+func decodeBody(r *http.Request, v any) error {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		return fmt.Errorf("%w: want Content-Type application/json", errBadInput)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", errBadInput, err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

@@ -1,0 +1,244 @@
+package screen
+
+import (
+	"sort"
+	"time"
+
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/pipeline"
+)
+
+// Lane states shown on the screen. Ready is a lane with nothing to show.
+const (
+	stateReady   = "ready"
+	statePass    = event.VerdictPass
+	stateFlag    = event.VerdictFlag
+	stateRetake  = event.VerdictRetake
+	stateInvalid = event.VerdictInvalid
+)
+
+// reading is one measurement as the screen shows it.
+type reading struct {
+	At       int64    `json:"at"` // Unix ms
+	Device   string   `json:"device"`
+	BodyC    *float64 `json:"body_c"`
+	Verdict  string   `json:"verdict"`
+	Reason   string   `json:"reason,omitempty"`
+	PersonID string   `json:"person_id,omitempty"`
+	Drill    bool     `json:"drill,omitempty"`
+	Ticket   string   `json:"ticket,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+type tally struct {
+	Pass    int `json:"pass"`
+	Flag    int `json:"flag"`
+	Retake  int `json:"retake"`
+	Invalid int `json:"invalid"`
+	// Drill readings are counted apart, never in the four above.
+	Drill int `json:"drill"`
+}
+
+func (t *tally) add(r reading) {
+	if r.Drill {
+		t.Drill++
+		return
+	}
+	switch r.Verdict {
+	case event.VerdictPass:
+		t.Pass++
+	case event.VerdictFlag:
+		t.Flag++
+	case event.VerdictRetake:
+		t.Retake++
+	default:
+		t.Invalid++
+	}
+}
+
+// lane is one lane's state; guarded by Screen.mu.
+type lane struct {
+	name, role string
+	state      string
+	ticket     string
+	// pendingTicket is a case opened on this lane before its flagged
+	// measurement reached the screen (they travel on different paths).
+	pendingTicket string
+	ring          []reading // bounded; head is the next slot
+	head, n       int
+	tally         tally
+	ambient       pipeline.Warning
+}
+
+func (l *lane) push(r reading) {
+	l.state = r.Verdict
+	if r.Verdict == pipeline.VerdictNone.String() {
+		l.state = stateInvalid // never green, never blank
+	}
+	l.ticket = ""
+	if r.Verdict == event.VerdictFlag && l.pendingTicket != "" {
+		l.ticket, l.pendingTicket = l.pendingTicket, ""
+		r.Ticket = l.ticket
+	}
+	l.ring[l.head] = r
+	l.head = (l.head + 1) % len(l.ring)
+	if l.n < len(l.ring) {
+		l.n++
+	}
+	l.tally.add(r)
+}
+
+// last returns the newest reading, if any.
+func (l *lane) last() *reading {
+	if l.n == 0 {
+		return nil
+	}
+	return &l.ring[(l.head-1+len(l.ring))%len(l.ring)]
+}
+
+// applyCase applies the lane colour rule to a case transition and reports
+// whether the lane changed.
+func (l *lane) applyCase(c event.Case) bool {
+	switch c.State {
+	case event.CaseAwaitingRecheck:
+		if l.state == stateFlag && l.ticket == "" {
+			l.ticket = c.Ticket
+			if r := l.last(); r != nil && r.Verdict == event.VerdictFlag {
+				r.Ticket = c.Ticket
+			}
+			return true
+		}
+		if l.ticket != c.Ticket {
+			l.pendingTicket = c.Ticket
+		}
+	case event.CaseCleared, event.CaseReferred, event.CaseClosed:
+		if l.pendingTicket == c.Ticket {
+			l.pendingTicket = ""
+		}
+		if l.state == stateFlag && l.ticket == c.Ticket {
+			l.state, l.ticket = stateReady, ""
+			return true
+		}
+	}
+	return false
+}
+
+type laneView struct {
+	Name   string    `json:"name"`
+	Role   string    `json:"role,omitempty"`
+	State  string    `json:"state"`
+	Ticket string    `json:"ticket,omitempty"`
+	Last   *reading  `json:"last,omitempty"`
+	Recent []reading `json:"recent"` // newest first
+	Tally  tally     `json:"tally"`
+	// IdleMs lets the page return pass/retake/invalid to READY by itself.
+	IdleMs int64 `json:"idle_ms"`
+}
+
+func (l *lane) view(idleAfter time.Duration) laneView {
+	v := laneView{Name: l.name, Role: l.role, State: l.state, Ticket: l.ticket,
+		Recent: make([]reading, 0, l.n), Tally: l.tally, IdleMs: idleAfter.Milliseconds()}
+	if v.State == "" {
+		v.State = stateReady
+	}
+	for i := 1; i <= l.n; i++ {
+		v.Recent = append(v.Recent, l.ring[(l.head-i+len(l.ring))%len(l.ring)])
+	}
+	if len(v.Recent) > 0 {
+		v.Last = &v.Recent[0]
+	}
+	return v
+}
+
+type caseView struct {
+	event.Case
+	OpenedMs int64 `json:"opened_ms"`
+	// Overdue is true when the case has waited for its re-check longer
+	// than Opts.RecheckOverdue at the time of the view; the page keeps
+	// counting by itself.
+	Overdue bool `json:"overdue"`
+}
+
+func (s *Screen) caseView(c event.Case) caseView {
+	v := caseView{Case: c, OpenedMs: openedMillis(c.OpenedAt)}
+	v.Overdue = c.State == event.CaseAwaitingRecheck && v.OpenedMs > 0 &&
+		s.now().UnixMilli()-v.OpenedMs > s.o.RecheckOverdue.Milliseconds()
+	return v
+}
+
+type healthView struct {
+	Devices    []componentState `json:"devices"`
+	Components []componentState `json:"components"`
+	Banners    []Banner         `json:"banners"`
+	Uplink     string           `json:"uplink"`
+}
+
+type stateView struct {
+	Now           int64      `json:"now"`
+	DoctorEnabled bool       `json:"doctor_enabled"`
+	OverdueMs     int64      `json:"overdue_ms"`
+	Lanes         []laneView `json:"lanes"`
+	Cases         []caseView `json:"cases"`
+	Health        healthView `json:"health"`
+}
+
+// The views below are built with Screen.mu held.
+
+func (s *Screen) casesView() []caseView {
+	out := make([]caseView, 0, len(s.cases))
+	for _, c := range s.cases {
+		out = append(out, s.caseView(c))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].OpenedMs != out[j].OpenedMs {
+			return out[i].OpenedMs < out[j].OpenedMs
+		}
+		return out[i].Ticket < out[j].Ticket
+	})
+	return out
+}
+
+func (s *Screen) healthView() healthView {
+	h := healthView{Uplink: s.uplink, Devices: sortedStates(s.devices), Components: sortedStates(s.components)}
+	for _, id := range sortedKeys(s.banners) {
+		h.Banners = append(h.Banners, s.banners[id])
+	}
+	for _, c := range sortedStates(s.calib) {
+		h.Banners = append(h.Banners, Banner{ID: "calibration:" + c.Name, Level: "warning", Text: "banner_calibration", Arg: c.Name + " " + c.Reason})
+	}
+	if h.Banners == nil {
+		h.Banners = []Banner{}
+	}
+	return h
+}
+
+func (s *Screen) stateView() stateView {
+	v := stateView{
+		Now:           s.now().UnixMilli(),
+		DoctorEnabled: s.auth.enabled,
+		OverdueMs:     s.o.RecheckOverdue.Milliseconds(),
+		Cases:         s.casesView(),
+		Health:        s.healthView(),
+	}
+	for _, l := range s.lanes {
+		v.Lanes = append(v.Lanes, l.view(s.o.IdleAfter))
+	}
+	return v
+}
+
+func sortedStates(m map[string]componentState) []componentState {
+	out := make([]componentState, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

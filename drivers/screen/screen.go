@@ -1,0 +1,428 @@
+package screen
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/pipeline"
+)
+
+// Desk is the re-check case desk the doctor's form acts on. pipeline.Cases
+// implements it.
+type Desk interface {
+	Open() []event.Case
+	Get(ticket string) (event.Case, bool)
+	Recheck(ticket string, tempC float64, actor string) (event.Case, error)
+	Refer(ticket string, contactHistory bool, actor string) (event.Case, error)
+	Close(ticket string, outcome string, actor string) (event.Case, error)
+}
+
+// Opts configures a Screen. The zero value of every field means its default.
+type Opts struct {
+	// Lanes are the configured lanes, indexed by Measurement.Lane.
+	Lanes []config.Lane
+	// Devices are the configured device names, indexed by
+	// Measurement.Device.
+	Devices []string
+	// Desk receives the doctor's actions; nil disables the form.
+	Desk Desk
+	// DoctorPIN is the doctor's PIN or password (see LoadPIN); empty
+	// disables the form. Surrounding white space is ignored.
+	DoctorPIN []byte
+	// Actor is the name the doctor's actions are recorded under; default
+	// "doctor".
+	Actor string
+	// Lang is the default language: "zh-CN" (default) or "en".
+	Lang string
+	// MaxAttempts wrong PINs in a row lock the login for Lockout; defaults
+	// 5 and 5 minutes.
+	MaxAttempts int
+	Lockout     time.Duration
+	// SessionIdle ends a doctor's session unused this long; default 30m.
+	SessionIdle time.Duration
+	// RecheckOverdue marks a case waiting longer as overdue; default 10m.
+	RecheckOverdue time.Duration
+	// IdleAfter returns a lane showing pass, retake or invalid to READY
+	// after this long, so the next person does not see an old verdict;
+	// default 15s. A flag never times out.
+	IdleAfter time.Duration
+	// Recent is how many readings each lane keeps; default 8.
+	Recent int
+	// ClientBuffer is how many messages an SSE client may lag behind
+	// before it is resynchronised; default 64.
+	ClientBuffer int
+	// MaxClients bounds concurrent SSE clients; default 32.
+	MaxClients int
+	// Critical components make /healthz answer 503 when down; default
+	// storage and pipeline.
+	Critical []string
+	// Gatherer, when set, is served on /metrics.
+	Gatherer prometheus.Gatherer
+	// Location decides when today's tallies start; default time.Local.
+	Location *time.Location
+	Logger   zerolog.Logger
+}
+
+// LoadPIN reads the doctor's PIN file. Surrounding white space (the final
+// newline) is dropped; an empty file is an error, never an open form.
+func LoadPIN(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("screen: doctor PIN file: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("screen: doctor PIN file %s is empty", path)
+	}
+	return b, nil
+}
+
+// Screen holds what the screen shows and serves it. Its push methods are safe
+// for concurrent use and never block on a browser.
+type Screen struct {
+	o    Opts
+	log  zerolog.Logger
+	auth *auth
+	now  func() time.Time
+
+	// mu guards the state below and orders broadcasts: a message is queued
+	// to clients while mu is held, so clients see changes in order.
+	mu         sync.Mutex
+	lanes      []*lane
+	laneIndex  map[string]int
+	cases      map[string]event.Case
+	devices    map[string]componentState
+	components map[string]componentState
+	calib      map[string]componentState
+	banners    map[string]Banner
+	uplink     string
+	day        string
+	clients    map[*client]struct{}
+
+	dropped atomic.Uint64
+	closing chan struct{}
+	closeMu sync.Once
+}
+
+// Banner is a message across the top of the screen. Text is an i18n key
+// (e.g. "banner_drill") or literal text.
+type Banner struct {
+	ID    string `json:"id"`
+	Level string `json:"level"` // info, warning or alert
+	Text  string `json:"text"`
+	// Arg is shown after the text, e.g. a device name.
+	Arg string `json:"arg,omitempty"`
+}
+
+type componentState struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	Since  int64  `json:"since"`
+}
+
+// New validates o and returns a Screen. It reads the open cases from the
+// Desk, if any.
+func New(o Opts) (*Screen, error) {
+	if o.Actor == "" {
+		o.Actor = "doctor"
+	}
+	switch o.Lang {
+	case "":
+		o.Lang = langZH
+	case langZH, langEN:
+	default:
+		return nil, fmt.Errorf("screen: lang %q: want zh-CN or en", o.Lang)
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.Lockout <= 0 {
+		o.Lockout = 5 * time.Minute
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = 30 * time.Minute
+	}
+	if o.RecheckOverdue <= 0 {
+		o.RecheckOverdue = 10 * time.Minute
+	}
+	if o.IdleAfter <= 0 {
+		o.IdleAfter = 15 * time.Second
+	}
+	if o.Recent <= 0 {
+		o.Recent = 8
+	}
+	if o.ClientBuffer <= 0 {
+		o.ClientBuffer = 64
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = 32
+	}
+	if o.Critical == nil {
+		o.Critical = []string{"storage", "pipeline"}
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if len(o.Lanes) > 256 {
+		return nil, errors.New("screen: more than 256 lanes")
+	}
+	s := &Screen{
+		o:          o,
+		log:        o.Logger.With().Str("component", "screen").Logger(),
+		now:        time.Now,
+		laneIndex:  make(map[string]int, len(o.Lanes)),
+		cases:      make(map[string]event.Case),
+		devices:    make(map[string]componentState),
+		components: make(map[string]componentState),
+		calib:      make(map[string]componentState),
+		banners:    make(map[string]Banner),
+		uplink:     "unknown",
+		clients:    make(map[*client]struct{}),
+		closing:    make(chan struct{}),
+	}
+	pin := bytes.TrimSpace(o.DoctorPIN)
+	s.auth = newAuth(pin, o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
+	for i, l := range o.Lanes {
+		if _, dup := s.laneIndex[l.Name]; dup {
+			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)
+		}
+		s.laneIndex[l.Name] = i
+		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, ring: make([]reading, o.Recent)})
+	}
+	for _, name := range o.Devices {
+		s.devices[name] = componentState{Name: name, State: "unknown"}
+	}
+	if o.Desk != nil {
+		for _, c := range o.Desk.Open() {
+			s.cases[c.Ticket] = c
+		}
+	}
+	return s, nil
+}
+
+// DoctorEnabled reports whether the doctor's form is usable (a PIN and a
+// Desk were given).
+func (s *Screen) DoctorEnabled() bool { return s.auth.enabled }
+
+// Dropped is the number of messages dropped for slow SSE clients (each of
+// which was then resynchronised); the daemon feeds it to the metrics.
+func (s *Screen) Dropped() uint64 { return s.dropped.Load() }
+
+// Consume shows one measurement on its lane; Screen is a pipeline.Sink.
+func (s *Screen) Consume(m *pipeline.Measurement) {
+	r := reading{
+		At:       unixMillis(m.Wall, s.now),
+		Device:   s.deviceName(m.Device),
+		Verdict:  m.Verdict.String(),
+		Reason:   m.Reason.String(),
+		PersonID: m.PersonID(),
+		Drill:    m.Drill,
+		Warnings: m.Warnings.Names(),
+	}
+	if m.BodyC == m.BodyC { // NaN (invalid) stays null
+		v := roundTenth(m.BodyC)
+		r.BodyC = &v
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rollDay(r.At)
+	l := s.laneAt(m.Lane)
+	l.push(r)
+	if l.ambient != m.Warnings&(pipeline.WarnAmbientLow|pipeline.WarnAmbientHigh) {
+		l.ambient = m.Warnings & (pipeline.WarnAmbientLow | pipeline.WarnAmbientHigh)
+		s.updateAmbientBanner()
+		s.broadcast("health", s.healthView())
+	}
+	s.broadcast("lane", l.view(s.o.IdleAfter))
+}
+
+// CaseChanged shows a case transition: the queue, and the lane's colour (a
+// flag stays red until its case is cleared, referred or closed).
+func (s *Screen) CaseChanged(c event.Case) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applyCase(c)
+}
+
+func (s *Screen) applyCase(c event.Case) {
+	switch c.State {
+	case event.CaseCleared, event.CaseClosed:
+		delete(s.cases, c.Ticket)
+	default:
+		s.cases[c.Ticket] = c
+	}
+	if i, ok := s.laneIndex[c.Lane]; ok {
+		if l := s.lanes[i]; l.applyCase(c) {
+			s.broadcast("lane", l.view(s.o.IdleAfter))
+		}
+	}
+	s.broadcast("cases", s.casesView())
+}
+
+// Health shows a device or component condition. Component "calibration"
+// raises a banner while its state is not ok.
+func (s *Screen) Health(h event.Health) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now().UnixMilli()
+	switch h.Component {
+	case "device":
+		name := h.Device
+		s.devices[name] = since(s.devices[name], componentState{Name: name, State: h.State, Reason: h.Reason}, now)
+	case "calibration":
+		name := h.Device
+		if h.State == event.HealthOK || h.State == event.HealthUp {
+			delete(s.calib, name)
+		} else {
+			s.calib[name] = componentState{Name: name, State: h.State, Reason: h.Reason, Since: now}
+		}
+	default:
+		s.components[h.Component] = since(s.components[h.Component], componentState{Name: h.Component, State: h.State, Reason: h.Reason}, now)
+	}
+	s.broadcast("health", s.healthView())
+}
+
+// SetUplink shows the district uplink's state, e.g. "connected",
+// "connecting", "offline" or "disabled".
+func (s *Screen) SetUplink(state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.uplink = state
+	s.broadcast("health", s.healthView())
+}
+
+// SetBanner shows b until it is replaced or removed by ClearBanner. The
+// ambient and calibration banners are raised by the screen itself.
+func (s *Screen) SetBanner(b Banner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.banners[b.ID] = b
+	s.broadcast("health", s.healthView())
+}
+
+// ClearBanner removes the banner with this id.
+func (s *Screen) ClearBanner(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.banners, id)
+	s.broadcast("health", s.healthView())
+}
+
+func since(prev, next componentState, now int64) componentState {
+	next.Since = now
+	if prev.State == next.State && prev.Since != 0 {
+		next.Since = prev.Since
+	}
+	return next
+}
+
+func (s *Screen) deviceName(i uint16) string {
+	if int(i) < len(s.o.Devices) {
+		return s.o.Devices[i]
+	}
+	return fmt.Sprintf("device%d", i)
+}
+
+// laneAt returns the lane of index i, adding a placeholder for an index the
+// configuration did not name so a reading is never hidden. Call with mu held.
+func (s *Screen) laneAt(i uint8) *lane {
+	for int(i) >= len(s.lanes) {
+		name := fmt.Sprintf("lane%d", len(s.lanes))
+		s.laneIndex[name] = len(s.lanes)
+		s.lanes = append(s.lanes, &lane{name: name, ring: make([]reading, s.o.Recent)})
+	}
+	return s.lanes[i]
+}
+
+// rollDay resets the tallies when the local day of a reading changes.
+func (s *Screen) rollDay(atMillis int64) {
+	day := time.UnixMilli(atMillis).In(s.o.Location).Format(time.DateOnly)
+	if day == s.day {
+		return
+	}
+	if s.day != "" && day < s.day { // a reading from before midnight, late
+		return
+	}
+	s.day = day
+	for _, l := range s.lanes {
+		l.tally = tally{}
+	}
+}
+
+// updateAmbientBanner raises the ambient banner while any lane's last
+// reading was taken outside the ambient window.
+func (s *Screen) updateAmbientBanner() {
+	var w pipeline.Warning
+	var names []string
+	for _, l := range s.lanes {
+		if l.ambient != 0 {
+			w |= l.ambient
+			names = append(names, l.name)
+		}
+	}
+	if w == 0 {
+		delete(s.banners, "ambient")
+		return
+	}
+	text := "banner_ambient_low"
+	if w&pipeline.WarnAmbientHigh != 0 {
+		text = "banner_ambient_high"
+	}
+	s.banners["ambient"] = Banner{ID: "ambient", Level: "warning", Text: text, Arg: joinNames(names)}
+}
+
+func joinNames(names []string) string {
+	var b bytes.Buffer
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(n)
+	}
+	return b.String()
+}
+
+// unixMillis converts a Unix-ns wall time, or now when the pipeline gave
+// none.
+func unixMillis(wallNs int64, now func() time.Time) int64 {
+	if wallNs <= 0 {
+		return now().UnixMilli()
+	}
+	return wallNs / int64(time.Millisecond)
+}
+
+// openedMillis reads event.Case.OpenedAt, which the pipeline writes as Unix
+// ns; seconds or milliseconds are recognised by magnitude so a different
+// producer cannot make a fresh case look decades overdue.
+func openedMillis(v int64) int64 {
+	switch {
+	case v <= 0:
+		return 0
+	case v < 1e11:
+		return v * 1000
+	case v < 1e14:
+		return v
+	default:
+		return v / 1e6
+	}
+}
+
+func roundTenth(v float64) float64 {
+	if v < 0 {
+		return float64(int64(v*10-0.5)) / 10
+	}
+	return float64(int64(v*10+0.5)) / 10
+}
+
+var _ pipeline.Sink = (*Screen)(nil)

@@ -1,0 +1,156 @@
+package screen
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// heartbeat keeps idle SSE connections (and proxies, tablets' Wi-Fi) alive and
+// finds dead clients.
+const heartbeat = 15 * time.Second
+
+// writeTimeout bounds one write to a browser; a client that cannot take a
+// message in this time is dropped.
+const writeTimeout = 10 * time.Second
+
+// client is one SSE connection with its own bounded buffer.
+type client struct {
+	ch chan []byte
+	// resync is set when a message was dropped; the writer then discards
+	// its queue and sends a fresh snapshot.
+	resync atomic.Bool
+}
+
+// broadcast queues an event for every client without ever waiting. Call with
+// s.mu held.
+func (s *Screen) broadcast(name string, v any) {
+	if len(s.clients) == 0 {
+		return
+	}
+	msg, err := sseMessage(name, v)
+	if err != nil {
+		s.log.Error().Err(err).Str("event", name).Msg("encode SSE message")
+		return
+	}
+	for c := range s.clients {
+		select {
+		case c.ch <- msg:
+		default:
+			s.dropped.Add(1)
+			c.resync.Store(true)
+		}
+	}
+}
+
+func sseMessage(name string, v any) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	msg := make([]byte, 0, len(name)+len(data)+16)
+	msg = append(msg, "event: "...)
+	msg = append(msg, name...)
+	msg = append(msg, "\ndata: "...)
+	msg = append(msg, data...)
+	return append(msg, "\n\n"...), nil
+}
+
+// subscribe registers a client whose first message is the full state, so no
+// change between the snapshot and the registration can be missed.
+func (s *Screen) subscribe() (*client, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.clients) >= s.o.MaxClients {
+		return nil, false
+	}
+	c := &client{ch: make(chan []byte, s.o.ClientBuffer)}
+	if msg, err := sseMessage("state", s.stateView()); err == nil {
+		c.ch <- msg
+	}
+	s.clients[c] = struct{}{}
+	return c, true
+}
+
+func (s *Screen) unsubscribe(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+}
+
+func (s *Screen) snapshotMessage() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg, err := sseMessage("state", s.stateView())
+	if err != nil {
+		s.log.Error().Err(err).Msg("encode SSE snapshot")
+	}
+	return msg
+}
+
+func (s *Screen) serveEvents(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.subscribe()
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many screens connected", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.unsubscribe(c)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	s.stream(r.Context(), w, c)
+	s.log.Debug().Str("remote", r.RemoteAddr).Msg("SSE client gone")
+}
+
+// stream writes c's messages to w until ctx or the screen is done or a
+// write fails.
+func (s *Screen) stream(ctx context.Context, w http.ResponseWriter, c *client) {
+	rc := http.NewResponseController(w)
+	write := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // unsupported only in tests
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	// The browser's EventSource reconnects by itself after this delay.
+	if !write([]byte("retry: 2000\n\n")) {
+		return
+	}
+	ping := time.NewTicker(heartbeat)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.closing:
+			return
+		case <-ping.C:
+			if !write([]byte(": ping\n\n")) {
+				return
+			}
+		case msg := <-c.ch:
+			if c.resync.Swap(false) {
+				drain(c.ch)
+				msg = s.snapshotMessage()
+			}
+			if !write(msg) {
+				return
+			}
+		}
+	}
+}
+
+func drain(ch chan []byte) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
