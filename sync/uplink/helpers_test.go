@@ -104,7 +104,9 @@ func newMosquitto(t testing.TB, port int, conf string) *mosquitto {
 	return m
 }
 
-func (m *mosquitto) url(scheme string) string { return fmt.Sprintf("%s://127.0.0.1:%d", scheme, m.port) }
+func (m *mosquitto) url(scheme string) string {
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, m.port)
+}
 
 func (m *mosquitto) start() {
 	m.t.Helper()
@@ -165,12 +167,16 @@ type collector struct {
 func newCollector() *collector { return &collector{ids: map[string]int{}} }
 
 func (c *collector) handle(_ paho.Client, m paho.Message) {
+	c.record(m.Topic(), m.Payload(), m.Duplicate())
+}
+
+func (c *collector) record(topic string, payload []byte, dup bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.topics = append(c.topics, m.Topic())
-	if strings.HasSuffix(m.Topic(), "/status") {
+	c.topics = append(c.topics, topic)
+	if strings.HasSuffix(topic, "/status") {
 		var s statusMessage
-		if err := json.Unmarshal(m.Payload(), &s); err == nil {
+		if err := json.Unmarshal(payload, &s); err == nil {
 			c.statuses = append(c.statuses, s)
 		}
 		return
@@ -181,8 +187,8 @@ func (c *collector) handle(_ paho.Client, m paho.Message) {
 			ID string `json:"id"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal(m.Payload(), &msg); err != nil {
-		c.ids["unparsable:"+string(m.Payload())]++
+	if err := json.Unmarshal(payload, &msg); err != nil {
+		c.ids["unparsable:"+string(payload)]++
 		return
 	}
 	var ids []string
@@ -194,7 +200,7 @@ func (c *collector) handle(_ paho.Client, m paho.Message) {
 	}
 	for _, id := range ids {
 		c.ids[id]++
-		if m.Duplicate() {
+		if dup {
 			c.brokerDups++
 		}
 	}
