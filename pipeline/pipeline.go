@@ -111,6 +111,9 @@ type Pipeline struct {
 	// Bound once: a method value built in the loop would allocate.
 	onReading  func(*drivers.Reading)
 	onInjected func(*injected)
+	// fanout hands a decided measurement to the sinks: pushSinks, except in
+	// the benchmark that wires the same stages with channels.
+	fanout func(*Measurement)
 	scratch    [MaxRelativeWindow]float64 // median scratch, stage goroutine only
 }
 
@@ -192,6 +195,7 @@ func New(o Opts) (*Pipeline, error) {
 	p.storeParams(prm)
 	p.onReading = func(r *drivers.Reading) { p.process(r, -1, false) }
 	p.onInjected = func(in *injected) { p.process(&in.r, in.lane, in.drill) }
+	p.fanout = p.pushSinks
 	if o.Cases != nil {
 		p.AddSink("cases", CasesRingSize, o.Cases)
 	}

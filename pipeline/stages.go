@@ -83,9 +83,9 @@ type lane struct {
 		mono  int64
 		valid bool
 	}
-	passes     [MaxRelativeWindow]float64
-	passN      int
-	passPos    int
+	passes  [MaxRelativeWindow]float64
+	passN   int
+	passPos int
 }
 
 // inc adds one to a counter that only the stage goroutine writes: a plain
@@ -463,6 +463,11 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 		m.Ticket = p.o.Cases.drawTicket(m.Wall)
 	}
 	ln.cell.store(m)
+	p.fanout(m)
+}
+
+// pushSinks is the fan-out: a copy into every sink's ring that wants it.
+func (p *Pipeline) pushSinks(m *Measurement) {
 	for _, s := range p.sinks {
 		if s.wants == nil || s.wants(m) {
 			s.ring.push(m)

@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
+)
+
+// continuous is a streaming skin-mode thermometer with a +2.0 °C offset.
+var continuous = DeviceInfo{Name: "gy-mcu90614", Continuous: true, Mode: ModeSkin, OffsetC: 2.0}
+
+func TestSegmenterStreams(t *testing.T) {
+	type want struct {
+		verdict Verdict
+		reason  Reason
+		bodyC   float64 // checked within ±0.1 when not NaN
+	}
+	tests := []struct {
+		file string
+		want []want
+	}{
+		{"approach_leave.csv", []want{{VerdictPass, ReasonNone, 36.6}}},
+		{"back_to_back.csv", []want{{VerdictPass, ReasonNone, 36.5}, {VerdictFlag, ReasonThreshold, 37.6}}},
+		{"hand_wave.csv", []want{{VerdictRetake, ReasonShortDwell, nan}}},
+		{"unstable.csv", []want{{VerdictRetake, ReasonUnstable, nan}}},
+		{"no_ambient.csv", []want{{VerdictFlag, ReasonThreshold, 37.4}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			rs := loadStream(t, tc.file)
+			ms := feed(oneLane(t, continuous, Params{}), rs...)
+			if len(ms) != len(tc.want) {
+				for _, m := range ms {
+					t.Logf("got %v/%v body %.2f at %v", m.Verdict, m.Reason, m.BodyC, time.Duration(m.Mono))
+				}
+				t.Fatalf("got %d measurements, want %d", len(ms), len(tc.want))
+			}
+			for i, w := range tc.want {
+				m := ms[i]
+				if m.Verdict != w.verdict || m.Reason != w.reason {
+					t.Errorf("measurement %d: %v/%v, want %v/%v", i, m.Verdict, m.Reason, w.verdict, w.reason)
+				}
+				if !math.IsNaN(w.bodyC) && math.Abs(m.BodyC-w.bodyC) > 0.1 {
+					t.Errorf("measurement %d: body %.2f, want %.2f ± 0.1", i, m.BodyC, w.bodyC)
+				}
+				if m.Verdict == VerdictPass && m.Mono == 0 {
+					t.Errorf("measurement %d: no capture time", i)
+				}
+			}
+		})
+	}
+}
+
+// A hand waved past must never be shown green, whatever the hand's heat.
+func TestSegmenterHandWaveNeverPasses(t *testing.T) {
+	for _, hot := range []float64{30, 34.5, 36.5, 40} {
+		var rs []drivers.Reading
+		for i := range 30 {
+			v := 22.2
+			if i >= 10 && i < 13 {
+				v = hot
+			}
+			r := temp(v, 22)
+			r.Mono = int64(i) * int64(100*time.Millisecond)
+			rs = append(rs, r)
+		}
+		for _, m := range feed(oneLane(t, continuous, Params{}), rs...) {
+			if m.Verdict == VerdictPass {
+				t.Errorf("hand at %v °C: pass", hot)
+			}
+		}
+	}
+}
+
+func TestSegmenterFrozenStream(t *testing.T) {
+	p := oneLane(t, continuous, Params{StuckFor: 2 * time.Second})
+	var rs []drivers.Reading
+	for i := range 50 { // 5 s of the exact same frame
+		r := temp(22.5, 22.0)
+		r.Mono = int64(i) * int64(100*time.Millisecond)
+		rs = append(rs, r)
+	}
+	ms := feed(p, rs...)
+	if len(ms) != 1 || ms[0].Verdict != VerdictInvalid || ms[0].Reason != ReasonStuck {
+		t.Fatalf("got %d measurements (%v), want one invalid stuck", len(ms), ms)
+	}
+	// It comes back when the value moves, and measures people again.
+	ms = feed(p, loadStream(t, "approach_leave.csv")...)
+	if len(ms) != 1 || ms[0].Verdict != VerdictPass {
+		t.Fatalf("after unfreezing: %d measurements, want one pass", len(ms))
+	}
+}
+
+func TestSegmenterInvalidFrames(t *testing.T) {
+	p := oneLane(t, continuous, Params{})
+	var rs []drivers.Reading
+	for i := range 25 { // 2.5 s of bad checksums while nobody stands there
+		r := drivers.Invalid(drivers.FlagChecksum, []byte{0x5a})
+		r.Mono = int64(i) * int64(100*time.Millisecond)
+		rs = append(rs, r)
+	}
+	ms := feed(p, rs...)
+	if len(ms) != 3 { // at 0 s, 1 s and 2 s
+		t.Fatalf("got %d invalid measurements, want 3 (throttled to 1/s)", len(ms))
+	}
+	if st := p.Stats(); st.Devices[0].Invalid != 25 {
+		t.Errorf("invalid count %d, want 25", st.Devices[0].Invalid)
+	}
+	// An invalid frame in the middle of a presence ends it as invalid at once.
+	stream := loadStream(t, "approach_leave.csv")
+	bad := drivers.Invalid(drivers.FlagChecksum, nil)
+	bad.Mono = stream[30].Mono
+	stream[30] = bad
+	ms = feed(p, stream...)
+	if len(ms) == 0 || ms[0].Verdict != VerdictInvalid {
+		t.Fatalf("got %v, want an invalid first", ms)
+	}
+	for _, m := range ms {
+		if m.Verdict == VerdictPass && m.Mono < bad.Mono {
+			t.Error("a pass from the frames before the bad one")
+		}
+	}
+}
