@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -92,9 +91,12 @@ func (s *Store) openBolt(path string) (*bolt.DB, error) {
 	return db, nil
 }
 
-// openChecked opens the file and runs the integrity check. Errors that mean
+// openChecked runs the integrity check and opens the file. Errors that mean
 // the file is damaged are returned as *corruptError.
 func (s *Store) openChecked() (db *bolt.DB, err error) {
+	if err := s.checkInChild(); err != nil {
+		return nil, err
+	}
 	defer func() {
 		// bbolt panics on some garbled pages; that is damage, not a bug here.
 		if r := recover(); r != nil {
@@ -113,70 +115,12 @@ func (s *Store) openChecked() (db *bolt.DB, err error) {
 	case err != nil:
 		return nil, &corruptError{fmt.Errorf("storage: open %s: %w", s.path, err)}
 	}
-	if err := s.check(db); err != nil {
+	if err := db.View(s.checkSchema); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return db, nil
 }
-
-// check verifies the file is not truncated, runs tx.Check (bounded by
-// CheckTimeout) and validates the schema.
-func (s *Store) check(db *bolt.DB) error {
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return fmt.Errorf("storage: %s: %w", s.path, err)
-	}
-	tx, err := db.Begin(false)
-	if err != nil {
-		return &corruptError{fmt.Errorf("storage: %s: begin: %w", s.path, err)}
-	}
-	if fi.Size() < tx.Size() {
-		_ = tx.Rollback()
-		return &corruptError{fmt.Errorf("storage: %s: truncated: %d bytes, meta says %d", s.path, fi.Size(), tx.Size())}
-	}
-	if err := s.checkSchema(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	errs := tx.Check()
-	timeout := time.NewTimer(s.o.CheckTimeout)
-	defer timeout.Stop()
-	select {
-	case err, ok := <-errs:
-		if !ok {
-			return tx.Rollback()
-		}
-		// Drain the rest so the checker goroutine ends before the tx does.
-		for range errs {
-		}
-		_ = tx.Rollback()
-		return &corruptError{fmt.Errorf("storage: %s: integrity check: %w", s.path, err)}
-	case <-timeout.C:
-		s.log.Warn().Dur("timeout", s.o.CheckTimeout).Msg("integrity check still running; continuing in the background")
-		go s.finishCheck(tx, errs)
-		return nil
-	}
-}
-
-// finishCheck reports the result of a check that outlived CheckTimeout. The
-// read transaction it holds delays remapping, never Append.
-func (s *Store) finishCheck(tx *bolt.Tx, errs <-chan error) {
-	var first error
-	for err := range errs {
-		if first == nil {
-			first = err
-		}
-	}
-	_ = tx.Rollback()
-	if first != nil {
-		s.log.Error().Err(first).Msg("background integrity check failed; restart to quarantine the file")
-		s.health(event.HealthDown, "integrity check failed: "+first.Error(), 1)
-		_ = s.SetMeta(metaQuarantineNext, []byte(first.Error()))
-	}
-}
-
-const metaQuarantineNext = "storage.quarantine_next_start"
 
 func (s *Store) checkSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
@@ -185,9 +129,6 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 			return &corruptError{fmt.Errorf("storage: %s: events without meta bucket", s.path)}
 		}
 		return nil // new file
-	}
-	if v := meta.Get([]byte(metaKVPref + metaQuarantineNext)); v != nil {
-		return &corruptError{fmt.Errorf("storage: %s: an earlier background check failed: %s", s.path, v)}
 	}
 	v := meta.Get(metaSchema)
 	if v == nil {

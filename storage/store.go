@@ -48,10 +48,9 @@ type Opts struct {
 	// LockTimeout is how long Open waits for another process's file lock;
 	// default 2s.
 	LockTimeout time.Duration
-	// CheckTimeout bounds how long Open waits for the integrity check of a
-	// big file; the check then finishes in the background and a failure is
-	// reported through OnHealth (the file is quarantined at the next start).
-	// Default 20s.
+	// CheckTimeout bounds the integrity check at Open. A check that takes
+	// longer (a big file on a slow card) is abandoned, the file is opened
+	// unchecked and OnHealth is told. Default 20s.
 	CheckTimeout time.Duration
 	// MaintenanceInterval is how often retention and compaction run;
 	// default 10 minutes.

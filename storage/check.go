@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// The integrity check runs in a child process: the running binary is
+// re-executed with checkerEnv naming the file. bbolt reacts to some garbled
+// pages with assertion panics or faults in goroutines of its own, which no
+// recover can catch; in a child they cost an exit code instead of the daemon,
+// and a check that runs too long on a big file can simply be killed.
+const (
+	checkerEnv     = "GATESCREEN_STORAGE_CHECK"
+	checkerLockEnv = "GATESCREEN_STORAGE_CHECK_LOCK_TIMEOUT"
+)
+
+// Exit codes of the checker; any other code (a panic exits with 2, a fault
+// with a signal) means the file is damaged.
+const (
+	checkOK      = 0
+	checkCorrupt = 3
+	checkLocked  = 4
+	checkIOError = 5
+)
+
+func init() {
+	if path := os.Getenv(checkerEnv); path != "" {
+		lockTimeout, err := time.ParseDuration(os.Getenv(checkerLockEnv))
+		if err != nil {
+			lockTimeout = 2 * time.Second
+		}
+		os.Exit(runChecker(path, lockTimeout))
+	}
+}
+
+// runChecker is the child's side: it checks path and prints what is wrong.
+func runChecker(path string, lockTimeout time.Duration) int {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return checkLocked
+	case errors.As(err, new(*fs.PathError)):
+		fmt.Println(err)
+		return checkIOError
+	case err != nil:
+		fmt.Println(err)
+		return checkCorrupt
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		fmt.Println(err)
+		return checkIOError
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		if fi.Size() < tx.Size() {
+			return fmt.Errorf("truncated: %d bytes, meta says %d", fi.Size(), tx.Size())
+		}
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return checkCorrupt
+	}
+	return checkOK
+}
+
+// checkInChild runs the checker on s.path, bounded by CheckTimeout.
+func (s *Store) checkInChild() error {
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return nil // a new file
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.o.CheckTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/proc/self/exe")
+	cmd.Env = append(os.Environ(), checkerEnv+"="+s.path, checkerLockEnv+"="+s.o.LockTimeout.String())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	msg := firstLine(out.String())
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		s.log.Warn().Dur("timeout", s.o.CheckTimeout).Msg("integrity check did not finish in time; opening unchecked")
+		s.health(event.HealthWarning, "integrity check timed out", 0)
+		return nil
+	case !errors.As(err, &exit):
+		s.log.Warn().Err(err).Msg("cannot start the integrity checker; opening unchecked")
+		return nil
+	case exit.ExitCode() == checkLocked:
+		return fmt.Errorf("storage: %s: %w", s.path, ErrLocked)
+	case exit.ExitCode() == checkIOError:
+		return fmt.Errorf("storage: check %s: %s", s.path, msg)
+	default:
+		return &corruptError{fmt.Errorf("storage: %s: integrity check failed (%v): %s", s.path, err, msg)}
+	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

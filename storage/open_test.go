@@ -1,0 +1,210 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// populate writes n events into a new store at path and closes it.
+func populate(t *testing.T, path string, n int) uint64 {
+	t.Helper()
+	s, err := Open(path, Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		v := event.VerdictPass
+		if i%10 == 0 {
+			v = event.VerdictFlag
+		}
+		if err := s.Append(reading(t, "L1", v, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	last := s.Durable()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return last
+}
+
+func TestCorruptFileIsQuarantined(t *testing.T) {
+	page := int64(os.Getpagesize())
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+	}{
+		{"truncated to half", func(t *testing.T, path string) {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, fi.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"truncated inside the meta pages", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 100); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"garbled meta pages", func(t *testing.T, path string) {
+			garble(t, path, 16, 2*page-16) // keep nothing of either meta page
+		}},
+		{"garbled data pages", func(t *testing.T, path string) {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			garble(t, path, 2*page, fi.Size()-2*page)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempPath(t)
+			last := populate(t, path, 500)
+			tt.damage(t, path)
+
+			var health healthLog
+			clock := &fakeClock{now: t0}
+			s := openStore(t, path, Opts{OnHealth: health.add, Now: clock.Now})
+
+			aside := path + ".corrupt-20261123T070000Z"
+			if _, err := os.Stat(aside); err != nil {
+				t.Fatalf("corrupt file not moved aside: %v", err)
+			}
+			hs := health.all()
+			if len(hs) == 0 || hs[0].Component != "storage" || hs[0].Reason != "quarantined: "+aside {
+				t.Errorf("OnHealth = %+v, want a storage quarantine report", hs)
+			}
+			prio, err := s.Pending(Priority, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prio) != 1 || prio[0].Kind != event.KindHealth {
+				t.Fatalf("fresh store priority outbox = %+v, want one health event", prio)
+			}
+			if h := decodeBody[event.Health](t, prio[0]); h.Reason != "quarantined: "+aside || h.Component != "storage" {
+				t.Errorf("stored health = %+v", h)
+			}
+			if prio[0].Seq <= last {
+				t.Errorf("fresh store reused sequences: health seq %d, old file reached %d", prio[0].Seq, last)
+			}
+			if n := len(allSeqs(t, s)); n != 1 {
+				t.Errorf("fresh store holds %d events, want 1", n)
+			}
+		})
+	}
+}
+
+func garble(t *testing.T, path string, off, n int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	junk := make([]byte, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range junk {
+		junk[i] = byte(rng.Uint32())
+	}
+	if _, err := f.WriteAt(junk, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	path := tempPath(t)
+	populate(t, path, 3)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaSchema, binary.BigEndian.AppendUint32(nil, SchemaVersion+1))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = Open(path, Opts{})
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open = %v, want ErrNewerSchema", err)
+	}
+	for _, want := range []string{path, "version " + strconv.Itoa(SchemaVersion+1), "up to " + strconv.Itoa(SchemaVersion)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	matches, _ := filepath.Glob(path + ".corrupt-*")
+	if len(matches) != 0 {
+		t.Errorf("a newer file was quarantined: %v", matches)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("newer file was touched: %v", err)
+	}
+}
+
+func TestCompactionShrinksFile(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	path := tempPath(t)
+	s := openStore(t, path, Opts{MaxSize: 8 << 20, Now: clock.Now, Retention: time.Hour, MaintenanceInterval: 10 * time.Millisecond})
+	var seqs []uint64
+	for i := range 6000 {
+		ev := reading(t, "L1", event.VerdictPass, t0)
+		if i%1000 == 0 {
+			ev.Urgent = true // a few flags that are never acked
+		}
+		for s.Append(ev) != nil {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Pending(Bulk, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		seqs = append(seqs, ev.Seq)
+	}
+	if err := s.Ack(seqs...); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Size()
+	if before < 2<<20 {
+		t.Fatalf("file is only %d bytes; the test needs more than MaxSize/4", before)
+	}
+	clock.Add(2 * time.Hour)
+	waitFor(t, "retention purge and compaction", func() bool { return s.Size() < before/2 })
+	got := allSeqs(t, s)
+	if len(got) != 6 {
+		t.Errorf("after retention %d events remain, want the 6 un-acked flags", len(got))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0))
+	if err != nil || seq != 6001 {
+		t.Errorf("AppendWait after compaction = %d, %v; want 6001", seq, err)
+	}
+}
