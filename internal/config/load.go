@@ -2,13 +2,14 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,14 +52,18 @@ func Parse(name string, data []byte) (*Config, error) {
 	// A second document would be silently ignored by the decoder; an
 	// operator who pasted two files together should hear about it.
 	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
-		r.errs = append(r.errs, &FieldError{File: name, Line: next.Line, Msg: "a second YAML document (---) is not allowed: put everything in one"})
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		line := next.Line
+		if err != nil {
+			line = syntaxError(name, err).Line
+		}
+		r.errs = append(r.errs, &FieldError{File: name, Line: line, Msg: "a second YAML document (---) is not allowed: put everything in one"})
 	}
 
 	cfg.deriveDefaults()
 	cfg.validate(r)
 	if len(r.errs) > 0 {
-		sort.SliceStable(r.errs, func(i, j int) bool { return r.errs[i].Line < r.errs[j].Line })
+		slices.SortStableFunc(r.errs, func(a, b *FieldError) int { return cmp.Compare(a.Line, b.Line) })
 		return nil, r.errs
 	}
 	return &cfg, nil
@@ -348,9 +353,6 @@ func suggestKey(bad, typeName string) string {
 	best, bestDist := "", 3
 	for i := range t.NumField() {
 		key := yamlKey(t.Field(i))
-		if key == "" {
-			continue
-		}
 		d := editDistance(bad, key)
 		if strings.HasPrefix(bad, key) || strings.HasPrefix(key, bad) {
 			d = min(d, 1)
@@ -380,17 +382,9 @@ func structTypes(t reflect.Type, seen map[string]reflect.Type) map[string]reflec
 	return seen
 }
 
+// yamlKey is the key of a field; every field of Config is tagged.
 func yamlKey(f reflect.StructField) string {
-	if !f.IsExported() {
-		return ""
-	}
 	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	switch name {
-	case "-":
-		return ""
-	case "":
-		return strings.ToLower(f.Name)
-	}
 	return name
 }
 
