@@ -113,8 +113,8 @@ type Pipeline struct {
 	onInjected func(*injected)
 	// fanout hands a decided measurement to the sinks: pushSinks, except in
 	// the benchmark that wires the same stages with channels.
-	fanout func(*Measurement)
-	scratch    [MaxRelativeWindow]float64 // median scratch, stage goroutine only
+	fanout  func(*Measurement)
+	scratch [MaxRelativeWindow]float64 // median scratch, stage goroutine only
 }
 
 type injected struct {

@@ -1,0 +1,259 @@
+package pipeline
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
+)
+
+func started(t *testing.T, o Opts, sinks map[string]Sink) *Pipeline {
+	t.Helper()
+	o.Logger = zerolog.Nop()
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range sinks {
+		p.AddSink(name, 0, s)
+	}
+	p.Start(context.Background())
+	t.Cleanup(p.Close)
+	return p
+}
+
+func gate() Opts {
+	return Opts{
+		Devices: []DeviceInfo{{Name: "gun1"}, {Name: "gun2"}, {Name: "doctor"}},
+		Lanes: []LaneInfo{
+			{Name: "L1", Role: "student", Device: 0, Badge: -1},
+			{Name: "L2", Role: "staff", Device: 1, Badge: -1},
+			{Name: "R", Role: "recheck", Device: 2, Badge: -1},
+		},
+	}
+}
+
+func TestReloadTakesEffectForNextReading(t *testing.T) {
+	rec := newRecorder()
+	p := started(t, gate(), map[string]Sink{"rec": rec})
+	emit := p.Producer(0)
+	emit(temp(37.0, 22))
+	if m := rec.wait(t, 1)[0]; m.Verdict != VerdictPass {
+		t.Fatalf("37.0 at 37.3: %v, want pass", m.Verdict)
+	}
+	p.Reload(Params{ThresholdC: 36.9})
+	emit(temp(37.0, 22))
+	if m := rec.wait(t, 2)[1]; m.Verdict != VerdictFlag || m.ThresholdC != 36.9 {
+		t.Fatalf("37.0 at 36.9: %v (threshold %v), want flag", m.Verdict, m.ThresholdC)
+	}
+}
+
+func TestLanesSnapshotAndStats(t *testing.T) {
+	rec := newRecorder()
+	p := started(t, gate(), map[string]Sink{"rec": rec})
+	if st := p.Lanes()[0]; st.Verdict != VerdictNone || st.Name != "L1" {
+		t.Errorf("before any reading: %+v", st)
+	}
+	r := temp(37.8, 22)
+	r.Mono, r.Wall = 5, 1_700_000_000_000_000_000
+	p.Producer(0)(r)
+	p.Producer(1)(temp(36.4, 22))
+	rec.wait(t, 2)
+	ls := p.Lanes()
+	if ls[0].Verdict != VerdictFlag || ls[0].BodyC != 37.8 || ls[0].Mono != 5 || ls[0].Wall != r.Wall {
+		t.Errorf("L1 = %+v", ls[0])
+	}
+	if ls[1].Verdict != VerdictPass || ls[1].Role != "staff" {
+		t.Errorf("L2 = %+v", ls[1])
+	}
+	st := p.Stats()
+	if st.Lanes[0].Flag != 1 || st.Lanes[1].Pass != 1 || st.Devices[0].Readings != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestIdlePipelineParks(t *testing.T) {
+	rec := newRecorder()
+	p := started(t, gate(), map[string]Sink{"rec": rec})
+	p.Producer(0)(temp(36.5, 22))
+	rec.wait(t, 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.wake.sleeping.Load() || !p.sinks[0].wake.sleeping.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("stage or sink still spinning after 10 s idle")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// And a parked pipeline wakes for the next reading.
+	p.Producer(0)(temp(36.6, 22))
+	rec.wait(t, 2)
+}
+
+func TestCloseDrainsEverything(t *testing.T) {
+	var n atomic.Int64
+	o := gate()
+	o.Logger = zerolog.Nop()
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddSink("slowish", 1024, SinkFunc(func(*Measurement) {
+		time.Sleep(10 * time.Microsecond)
+		n.Add(1)
+	}))
+	p.Start(context.Background())
+	emit := p.Producer(0)
+	for i := range 500 {
+		emit(temp(35.0+float64(i%40)/10, 22))
+	}
+	p.Close()
+	if n.Load() != 500 {
+		t.Fatalf("sink saw %d of 500 after Close", n.Load())
+	}
+	p.Close() // idempotent
+}
+
+func TestContextCancelStops(t *testing.T) {
+	o := gate()
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	p.AddSink("rec", 0, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	p.Start(ctx)
+	p.Producer(0)(temp(36.5, 22))
+	rec.wait(t, 1)
+	cancel()
+	done := make(chan struct{})
+	go func() { p.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close after cancel did not return")
+	}
+}
+
+func TestOverflowReportedAsHealth(t *testing.T) {
+	var mu sync.Mutex
+	var got []event.Health
+	o := gate()
+	o.RingSize = 4
+	o.HealthEvery = time.Millisecond
+	o.OnHealth = func(h event.Health) {
+		mu.Lock()
+		got = append(got, h)
+		mu.Unlock()
+	}
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	p.AddSink("stuck", 2, SinkFunc(func(*Measurement) { <-release }))
+	rec := newRecorder()
+	p.AddSink("fast", 1024, rec)
+	// Before Start nobody consumes: 10 readings into 4 slots drop 6.
+	emit := p.Producer(0)
+	for i := range 10 {
+		emit(temp(36.0+float64(i)/10, 22))
+	}
+	p.Start(context.Background())
+	// The stuck sink reads one in place (its slot stays taken), queues one and
+	// drops two; the fast sink gets every one: it has its own ring.
+	rec.wait(t, 4)
+	close(release)
+	p.Close()
+	want := map[string]uint64{"ring_overflow:device:gun1": 6, "ring_overflow:sink:stuck": 2}
+	mu.Lock()
+	defer mu.Unlock()
+	sum := map[string]uint64{}
+	for _, h := range got {
+		if h.Component != "pipeline" || h.State != event.HealthWarning || !strings.HasPrefix(h.Reason, "ring_overflow:") {
+			t.Errorf("unexpected health %+v", h)
+		}
+		sum[h.Reason] += h.Count
+	}
+	for reason, n := range want {
+		if sum[reason] != n {
+			t.Errorf("%s: reported %d, want %d (all: %v)", reason, sum[reason], n, got)
+		}
+	}
+	if st := p.Stats(); st.Overflows["device:gun1"] != 6 {
+		t.Errorf("stats overflows %v", st.Overflows)
+	}
+}
+
+func TestInjectDrill(t *testing.T) {
+	rec := newRecorder()
+	p := started(t, gate(), map[string]Sink{"rec": rec})
+	if err := p.Inject(0, temp(38.2, 22), true); err != nil {
+		t.Fatal(err)
+	}
+	m := rec.wait(t, 1)[0]
+	if !m.Drill || m.Verdict != VerdictFlag || m.Lane != 0 || m.Device != 0 {
+		t.Errorf("drill measurement %+v", m)
+	}
+	st := p.Stats()
+	if st.Lanes[0].Drills != 1 || st.Lanes[0].Flag != 0 {
+		t.Errorf("drills must be counted apart: %+v", st.Lanes[0])
+	}
+	if err := p.Inject(7, temp(36, 22), false); err == nil {
+		t.Error("inject on a missing lane: want an error")
+	}
+}
+
+func TestSlowSinkNeverDelaysOthers(t *testing.T) {
+	release := make(chan struct{})
+	p, err := New(gate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	p.AddSink("rec", 1<<12, rec)
+	p.AddSink("blocked", 1024, SinkFunc(func(*Measurement) { <-release }))
+	p.Start(context.Background())
+	defer p.Close()
+	defer close(release)
+	for i := range 2000 { // more than the blocked sink's ring holds
+		r := temp(35.0+float64(i%40)/10, 22)
+		pushRetry(p, 0, &r)
+	}
+	if got := len(rec.wait(t, 2000)); got != 2000 {
+		t.Fatalf("fast sink got %d", got)
+	}
+	if n := p.Stats().Overflows["sink:blocked"]; n == 0 {
+		t.Error("the blocked sink's ring did not overflow: the test proves nothing")
+	}
+}
+
+func TestProducerRejectsUnknownDevice(t *testing.T) {
+	p, err := New(gate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Producer(99): want a panic")
+		}
+	}()
+	p.Producer(99)
+}
+
+// pushRetry is a producer that waits for room instead of dropping, for tests
+// that must not lose a reading at the input.
+func pushRetry(p *Pipeline, device uint16, r *drivers.Reading) {
+	r.Device = device
+	for !p.inputs[device].tryPush(r) {
+		runtime.Gosched()
+	}
+}
