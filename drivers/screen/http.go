@@ -58,6 +58,7 @@ func (s *Screen) Handler() http.Handler {
 	mux.HandleFunc("POST /api/cases/{ticket}/recheck", s.requireDoctor(s.caseAction("recheck", s.recheck)))
 	mux.HandleFunc("POST /api/cases/{ticket}/refer", s.requireDoctor(s.caseAction("refer", s.refer)))
 	mux.HandleFunc("POST /api/cases/{ticket}/close", s.requireDoctor(s.caseAction("close", s.closeCase)))
+	mux.HandleFunc("POST /api/cases/{ticket}/select", s.requireDoctor(s.caseAction("select", s.selectCase)))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	if s.o.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
@@ -308,6 +309,19 @@ func (s *Screen) closeCase(r *http.Request, ticket string) (event.Case, error) {
 		return event.Case{}, fmt.Errorf("%w: outcome must be 1–%d characters", errBadInput, maxOutcome)
 	}
 	return s.o.Desk.Close(ticket, req.Outcome, s.o.Actor)
+}
+
+// selectCase makes the case the one a re-check lane's next reading
+// resolves, when the desk supports it; otherwise selecting only changes the
+// form.
+func (s *Screen) selectCase(_ *http.Request, ticket string) (event.Case, error) {
+	if sel, ok := s.o.Desk.(Selector); ok {
+		if err := sel.Select(ticket); err != nil {
+			return event.Case{}, err
+		}
+	}
+	c, _ := s.o.Desk.Get(ticket)
+	return c, nil
 }
 
 type healthz struct {

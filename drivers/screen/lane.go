@@ -76,9 +76,13 @@ func (l *lane) push(r reading) {
 		l.state = stateInvalid // never green, never blank
 	}
 	l.ticket = ""
-	if r.Verdict == event.VerdictFlag && l.pendingTicket != "" {
-		l.ticket, l.pendingTicket = l.pendingTicket, ""
-		r.Ticket = l.ticket
+	if r.Verdict == event.VerdictFlag {
+		// The pipeline names the ticket in the measurement; without it,
+		// a case that arrived first lends its ticket.
+		if r.Ticket == "" {
+			r.Ticket = l.pendingTicket
+		}
+		l.ticket, l.pendingTicket = r.Ticket, ""
 	}
 	l.ring[l.head] = r
 	l.head = (l.head + 1) % len(l.ring)

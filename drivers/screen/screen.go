@@ -27,6 +27,13 @@ type Desk interface {
 	Close(ticket string, outcome string, actor string) (event.Case, error)
 }
 
+// Selector is optionally implemented by a Desk (pipeline.Cases does): the
+// case the doctor selects on the screen is the one the next reading of a
+// re-check lane resolves.
+type Selector interface {
+	Select(ticket string) error
+}
+
 // Opts configures a Screen. The zero value of every field means its default.
 type Opts struct {
 	// Lanes are the configured lanes, indexed by Measurement.Lane.
@@ -229,6 +236,9 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 		PersonID: m.PersonID(),
 		Drill:    m.Drill,
 		Warnings: m.Warnings.Names(),
+	}
+	if m.Verdict == pipeline.VerdictFlag && m.Ticket != 0 {
+		r.Ticket = pipeline.TicketName(m.Ticket)
 	}
 	if m.BodyC == m.BodyC { // NaN (invalid) stays null
 		v := roundTenth(m.BodyC)

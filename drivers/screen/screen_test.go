@@ -916,3 +916,48 @@ func TestLoadPIN(t *testing.T) {
 		t.Fatalf("LoadPIN = %q, %v", pin, err)
 	}
 }
+
+// selectingDesk records which case the doctor selected.
+type selectingDesk struct {
+	*fakeDesk
+	selected string
+}
+
+func (d *selectingDesk) Select(ticket string) error {
+	d.selected = ticket
+	return nil
+}
+
+func TestSelectReachesADeskThatSupportsIt(t *testing.T) {
+	desk := &selectingDesk{fakeDesk: newFakeDesk()}
+	f := newFixture(t, func(o *Opts) { o.Desk = desk })
+	c := desk.flag("A", 38.0, f.clock.now())
+	ck, csrf := f.login(t)
+	if r := f.do(t, "POST", "/api/cases/"+c.Ticket+"/select", "{}", ck, ""); r.code != http.StatusForbidden {
+		t.Fatalf("select without CSRF token: %d", r.code)
+	}
+	if r := f.do(t, "POST", "/api/cases/"+c.Ticket+"/select", "{}", ck, csrf); r.code != http.StatusOK || desk.selected != c.Ticket {
+		t.Fatalf("select: %d, desk selected %q", r.code, desk.selected)
+	}
+}
+
+func TestTicketFromTheMeasurement(t *testing.T) {
+	f := newFixture(t, nil)
+	m := f.measurement(1, pipeline.VerdictFlag, 38.6)
+	m.Ticket = 7
+	f.s.Consume(m)
+	if l := laneState(t, f, "B"); l.Ticket != "R-007" || l.Recent[0].Ticket != "R-007" {
+		t.Fatalf("lane B = %+v", l)
+	}
+	f.s.CaseChanged(event.Case{Ticket: "R-007", Lane: "B", State: event.CaseAwaitingRecheck})
+	f.s.CaseChanged(event.Case{Ticket: "R-007", Lane: "B", State: event.CaseCleared})
+	if l := laneState(t, f, "B"); l.State != stateReady {
+		t.Fatalf("lane B after clear = %s", l.State)
+	}
+}
+
+// pipeline.Cases is the Desk the daemon wires in.
+var (
+	_ Desk     = (*pipeline.Cases)(nil)
+	_ Selector = (*pipeline.Cases)(nil)
+)

@@ -101,7 +101,12 @@
       if (csrf) {
         var b = el("button", "select", t("select"));
         b.type = "button";
-        b.addEventListener("click", function () { selected = c.ticket; renderDoctor(); });
+        b.addEventListener("click", function () {
+          selected = c.ticket;
+          renderDoctor();
+          // A re-check lane's next reading then resolves this case.
+          post("/api/cases/" + encodeURIComponent(c.ticket) + "/select").then(function (j) { if (j._status === 401) failed(j); });
+        });
         st.appendChild(b);
       }
       tr.appendChild(st);
