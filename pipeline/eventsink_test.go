@@ -1,0 +1,131 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
+)
+
+func TestEventSinkConverts(t *testing.T) {
+	store := &caseLog{}
+	o := gate()
+	s, err := NewEventSink(EventSinkOpts{Store: store, Clock: fixedClock{}, Devices: o.Devices, Lanes: o.Lanes, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := Measurement{Lane: 1, Device: 1, Verdict: VerdictFlag, Reason: ReasonThreshold, Warnings: WarnAmbientLow,
+		Mono: 11, Wall: 22, RawC: 35.1, AmbientC: 12, BodyC: 37.6, Mode: ModeSkin, OffsetC: 2.5, Gain: 1,
+		CalibrationID: 3, ThresholdC: 37.3, Ticket: 4, Drill: true}
+	flagged.SetPersonID("T-007")
+	invalid := Measurement{Lane: 0, Device: 0, Verdict: VerdictInvalid, Reason: ReasonChecksum,
+		RawC: nan, AmbientC: nan, BodyC: nan, FrameLen: 2, Frame: [drivers.MaxFrame]byte{0x5a, 0xff}}
+	s.Consume(&flagged)
+	s.Consume(&invalid)
+	if len(store.events) != 2 {
+		t.Fatalf("%d events", len(store.events))
+	}
+	ev := store.events[0]
+	if ev.Kind != event.KindReading || !ev.Urgent || !ev.Drill || ev.Mono != 11 || ev.Wall != 22 || ev.BootID != "boot-1" || !ev.ClockSynced {
+		t.Errorf("envelope %+v", ev)
+	}
+	var r event.Reading
+	if err := ev.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Lane != "L2" || r.Role != "staff" || r.Device != "gun2" || *r.RawC != 35.1 || *r.AmbientC != 12 || *r.BodyC != 37.6 ||
+		r.Verdict != "flag" || r.Reason != "threshold" || len(r.Warnings) != 1 || r.Warnings[0] != "ambient_low" ||
+		r.Mode != "skin" || r.OffsetC != 2.5 || r.CalibrationID != 3 || r.ThresholdC != 37.3 || r.PersonID != "T-007" || r.Ticket != "R-004" {
+		t.Errorf("flag payload %+v", r)
+	}
+	ev = store.events[1]
+	r = event.Reading{}
+	if err := ev.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Urgent || r.RawC != nil || r.BodyC != nil || r.AmbientC != nil || r.FrameHex != "5aff" || r.Reason != "checksum" || r.Verdict != "invalid" {
+		t.Errorf("invalid payload %+v urgent %v", r, ev.Urgent)
+	}
+	store.fail = errors.New("disk gone")
+	s.Consume(&invalid)
+	if s.Failed() != 1 {
+		t.Errorf("failed = %d", s.Failed())
+	}
+}
+
+// The whole flow on a running pipeline: a flag on a student lane draws a
+// ticket, is stored with it and opens a case; the lane shows it waiting; a
+// pass on the re-check lane clears it.
+func TestFlagToRecheckFlow(t *testing.T) {
+	now := time.Date(2026, 11, 23, 7, 10, 0, 0, cst)
+	store := &caseLog{}
+	o := gate()
+	var changes []event.Case
+	cases := casesAt(t, store, &now, &changes)
+	o.Cases = cases
+	o.Params.ThresholdC = 37.5
+	readings := &caseLog{}
+	es, err := NewEventSink(EventSinkOpts{Store: readings, Devices: o.Devices, Lanes: o.Lanes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddSink("storage", StorageRingSize, es)
+	p.Start(context.Background())
+	defer p.Close()
+
+	if got := math.Float64frombits(cases.threshold.Load()); got != 37.5 {
+		t.Fatalf("cases threshold %v, want the pipeline's 37.5", got)
+	}
+	r := temp(37.6, 22)
+	r.Wall = now.UnixNano()
+	p.Producer(0)(r)
+	waitFor(t, func() bool { return len(cases.Open()) == 1 })
+	if ls := p.Lanes(); ls[0].Awaiting != 1 || ls[0].Ticket != 1 {
+		t.Errorf("lane after flag %+v", ls[0])
+	}
+	// A reload reaches the cases: the doctor's re-checks use it too.
+	p.Reload(Params{ThresholdC: 37.0})
+	if got := math.Float64frombits(cases.threshold.Load()); got != 37.0 {
+		t.Errorf("cases threshold after reload %v, want 37.0", got)
+	}
+	r = temp(36.6, 22)
+	r.Wall = now.UnixNano()
+	p.Producer(2)(r)
+	waitFor(t, func() bool { return len(cases.Open()) == 0 })
+	cs, _ := cases.Get("R-001")
+	if cs.State != event.CaseCleared || cs.Actor != "lane:R" {
+		t.Errorf("case %+v", cs)
+	}
+	p.Close()
+	if len(readings.events) != 2 {
+		t.Fatalf("stored %d readings, want 2", len(readings.events))
+	}
+	var rd event.Reading
+	if err := readings.events[0].Decode(&rd); err != nil || rd.Ticket != "R-001" {
+		t.Errorf("stored flag %+v %v", rd, err)
+	}
+	if p.Lanes()[0].Awaiting != 0 {
+		t.Error("lane still awaiting")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
