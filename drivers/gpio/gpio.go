@@ -229,7 +229,7 @@ func (l *Lamps) haltLocked() error {
 			errs = append(errs, fmt.Errorf("gpio lane %q: %s pin %s: %w", l.lane, output(out), p, err))
 		}
 	}
-	l.report(l.on, 0, now)
+	l.reportOff(l.on, now)
 	l.on = 0
 	return errors.Join(errs...)
 }
@@ -266,13 +266,13 @@ func (l *Lamps) write(set outputSet, on bool, now time.Time) {
 	}
 }
 
-// report tells OnChange about outputs switched off together by a halt.
-func (l *Lamps) report(wereOn, nowOn outputSet, now time.Time) {
+// reportOff tells OnChange about outputs switched off together by a halt.
+func (l *Lamps) reportOff(wereOn outputSet, now time.Time) {
 	if l.onChange == nil {
 		return
 	}
 	for out := range numOutputs {
-		if wereOn&(1<<out) != 0 && nowOn&(1<<out) == 0 {
+		if wereOn&(1<<out) != 0 {
 			l.onChange(l.lane, outputNames[out], false, now)
 		}
 	}
