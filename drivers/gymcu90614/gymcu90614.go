@@ -18,6 +18,12 @@ const maxRateHz = 50
 // readTimeout bounds one Read so Run notices ctx being done.
 const readTimeout = 100 * time.Millisecond
 
+// resendAfter is how long a streaming module may stay quiet before the
+// continuous-output command is sent again: a module that was power-cycled
+// behind a USB adapter that stayed plugged in comes back in query mode when
+// it is configured without auto-output (A5 52 F7), and the port never fails.
+const resendAfter = time.Second
+
 func init() {
 	drivers.Register(drivers.Driver{
 		Name:       "gymcu90614",
@@ -80,20 +86,22 @@ func (s *Source) Run(ctx context.Context, emit drivers.Emit) error {
 	if err := s.port.SetReadTimeout(readTimeout); err != nil {
 		return fmt.Errorf("gymcu90614 %s: set read timeout: %w", s.name, err)
 	}
-	if !s.query {
-		if err := s.write(CmdContinuous); err != nil {
-			return err
-		}
-	}
-	var nextQuery time.Time
+	var nextQuery, lastCommand, lastData time.Time
 	for ctx.Err() == nil {
-		if s.query {
+		switch {
+		case s.query:
 			if err := s.poll(&nextQuery); err != nil {
 				return err
 			}
+		case time.Since(lastData) >= resendAfter && time.Since(lastCommand) >= resendAfter:
+			if err := s.write(CmdContinuous); err != nil {
+				return err
+			}
+			lastCommand = time.Now()
 		}
 		n, err := s.port.Read(s.buf[:])
 		if n > 0 {
+			lastData = time.Now()
 			s.dec.Feed(s.buf[:n], emit)
 		}
 		if err != nil {

@@ -108,6 +108,18 @@ func TestSourceStreamsThroughSerialPort(t *testing.T) {
 	}
 }
 
+// A module that goes quiet (power-cycled into query mode) is told again to
+// stream.
+func TestSourceRepeatsContinuousCommandWhenQuiet(t *testing.T) {
+	r := start(t, drivers.Device{Name: "lane1"})
+	expectCommand(t, r.pair.Master, CmdContinuous)
+	expectCommand(t, r.pair.Master, CmdContinuous)
+	if _, err := r.pair.Master.Write(datasheetFrame); err != nil {
+		t.Fatal(err)
+	}
+	wantTemp(t, r.next(t), 31.92, 33.53)
+}
+
 func TestSourceQueriesAtRate(t *testing.T) {
 	r := start(t, drivers.Device{Name: "gun", Query: true, RateHz: 20})
 	for i := range 3 {

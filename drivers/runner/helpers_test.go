@@ -3,6 +3,8 @@ package runner
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestBackoffIsCappedAndJittered(t *testing.T) {
@@ -44,4 +46,21 @@ func TestLogLimiter(t *testing.T) {
 	step("EIO", time.Second, false, 0)
 	step("EBUSY", 0, true, 0) // a different error is logged at once
 	step("EBUSY", time.Second, false, 0)
+}
+
+func TestSystemStampFollowsMonotonicClock(t *testing.T) {
+	stamp := systemStamp()
+	m1, w1 := stamp()
+	time.Sleep(2 * time.Millisecond)
+	m2, w2 := stamp()
+	if m2-m1 < int64(2*time.Millisecond) || w2 <= w1 {
+		t.Fatalf("stamps %d,%d then %d,%d do not advance", m1, w1, m2, w2)
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		t.Fatal(err)
+	}
+	if d := ts.Nano() - m2; d < 0 || d > int64(time.Second) {
+		t.Fatalf("stamp %d is %v away from CLOCK_MONOTONIC %d", m2, time.Duration(d), ts.Nano())
+	}
 }

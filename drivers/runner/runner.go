@@ -84,7 +84,7 @@ func Run(ctx context.Context, o Opts) error {
 		return fmt.Errorf("runner: device %s: driver %q has no New", o.Device.Name, o.Driver.Name)
 	}
 	if o.Stamp == nil {
-		o.Stamp = systemStamp
+		o.Stamp = systemStamp()
 	}
 	if o.OnHealth == nil {
 		o.OnHealth = func(event.Health) {}
@@ -110,11 +110,18 @@ func Run(ctx context.Context, o Opts) error {
 	return s.loop(ctx)
 }
 
-func systemStamp() (mono, wall int64) {
+// systemStamp returns a Stamp giving CLOCK_MONOTONIC and wall time. The
+// monotonic clock is read once through a system call and then advanced with
+// time.Now's monotonic reading, which is far cheaper per reading.
+func systemStamp() func() (mono, wall int64) {
 	var ts unix.Timespec
 	// CLOCK_MONOTONIC cannot fail on Linux with a valid pointer.
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano(), time.Now().UnixNano()
+	base, baseMono := time.Now(), ts.Nano()
+	return func() (mono, wall int64) {
+		now := time.Now()
+		return baseMono + int64(now.Sub(base)), now.UnixNano()
+	}
 }
 
 // supervisor is the state of one Run. Its health fields are touched by the
@@ -161,8 +168,9 @@ func (s *supervisor) session(ctx context.Context) (stable bool, err error) {
 		return false, fmt.Errorf("open: %w", err)
 	}
 	defer func() {
-		if cerr := closer.Close(); cerr != nil && err != nil {
-			s.log.Debug().Err(cerr).Msg("close after failure")
+		// A port that failed often fails to close too; that adds nothing.
+		if cerr := closer.Close(); cerr != nil {
+			s.log.Debug().Err(cerr).Msg("close")
 		}
 	}()
 	src, err := s.o.Driver.New(s.o.Device, conn)
