@@ -1,10 +1,17 @@
 package config
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"unicode"
 )
+
+// ErrInvalid matches, with errors.Is, every error saying the configuration
+// is wrong (Errors from Load and Parse, bad secret files from ReadSecrets),
+// as opposed to a file that could not be read. Restarting the daemon will
+// not fix it.
+var ErrInvalid = errors.New("invalid configuration")
 
 // FieldError is one problem in a configuration file.
 type FieldError struct {
@@ -54,6 +61,9 @@ func (es Errors) Error() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (es Errors) Is(target error) bool { return target == ErrInvalid }
 
 // Unwrap lets errors.As find a single *FieldError.
 func (es Errors) Unwrap() []error {

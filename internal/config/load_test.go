@@ -93,8 +93,8 @@ func TestBadConfigs(t *testing.T) {
 				t.Fatalf("Parse accepted a bad config: %+v", cfg)
 			}
 			var errs config.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("error %T is not config.Errors: %v", err, err)
+			if !errors.As(err, &errs) || !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("error %T is not config.Errors matching ErrInvalid: %v", err, err)
 			}
 			got := strings.Split(err.Error(), "\n")
 			if len(got) != len(want) || len(errs) != len(want) {
@@ -183,7 +183,7 @@ func TestEmptyFileNamesRequiredKeys(t *testing.T) {
 
 func TestLoadMissingFile(t *testing.T) {
 	_, err := config.Load(filepath.Join(t.TempDir(), "nope.yaml"))
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nope.yaml") {
-		t.Fatalf("want a not-exist error naming the file, got %v", err)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nope.yaml") || errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("want a not-exist error naming the file, not ErrInvalid; got %v", err)
 	}
 }

@@ -30,7 +30,7 @@ const minPseudonymKey = 16
 
 // ReadSecrets reads the secret files the configuration names; an unset file
 // leaves its secret empty. It refuses a file that group or others may read,
-// and returns every problem at once.
+// and returns every problem at once, wrapping ErrInvalid.
 func (c *Config) ReadSecrets() (Secrets, error) {
 	var s Secrets
 	var errs []error
@@ -54,8 +54,8 @@ func (c *Config) ReadSecrets() (Secrets, error) {
 		s.PseudonymKey = []byte(key)
 	}
 	s.DoctorPIN = read("screen.doctor_pin_file", c.Screen.DoctorPINFile)
-	if err := errors.Join(errs...); err != nil {
-		return Secrets{}, err
+	if len(errs) > 0 {
+		return Secrets{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,8 +111,8 @@ func TestReadSecretsReportsEveryProblem(t *testing.T) {
 	cfg.Uplink.PseudonymKeyFile = writeSecret(t, dir, "short.key", "abc\n", 0o600)
 	cfg.Screen.DoctorPINFile = writeSecret(t, dir, "doctor.pin", "4711\n", 0o644)
 	_, err := cfg.ReadSecrets()
-	if err == nil {
-		t.Fatal("bad secret files accepted")
+	if !errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("want an error matching ErrInvalid, got %v", err)
 	}
 	for _, want := range []string{
 		"uplink.password_file: open " + cfg.Uplink.PasswordFile,
