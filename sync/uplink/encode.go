@@ -42,10 +42,8 @@ type encoder struct {
 	identity string
 	key      []byte
 	clock    Clock
-	// slowKeys are the quoted keys whose presence in a body needs a
-	// member-by-member rewrite instead of a plain splice.
-	slowKeys [][]byte
-	renamed  map[string]bool
+	// renamed holds the body keys that clash with the envelope.
+	renamed map[string]bool
 	// malformed counts bodies sent as "body_raw".
 	malformed atomic.Uint64
 }
@@ -71,9 +69,6 @@ func newEncoder(box, identity string, key []byte, clock Clock) (*encoder, error)
 		key:      key,
 		clock:    clock,
 		renamed:  make(map[string]bool, len(envelopeKeys)),
-	}
-	for _, k := range append(envelopeKeys, bodyPersonKey) {
-		e.slowKeys = append(e.slowKeys, []byte(`"`+k+`"`))
 	}
 	for _, k := range envelopeKeys {
 		e.renamed[k] = true
@@ -166,10 +161,48 @@ func (e *encoder) appendBody(dst []byte, ev *event.Event) []byte {
 	return out
 }
 
+// needsRewrite reports whether a top-level key of body is person_id or an
+// envelope key, or is escaped (and might decode to one of them).
 func (e *encoder) needsRewrite(body []byte) bool {
-	for _, k := range e.slowKeys {
-		if bytes.Contains(body, k) {
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(body) && body[j] != '"'; j++ {
+				if body[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if j >= len(body) {
+				return true // unterminated: the rewrite reports it
+			}
+			if depth == 1 && isKey(body[j+1:]) {
+				if key := body[i+1 : j]; escaped || e.renamed[string(key)] || string(key) == bodyPersonKey {
+					return true
+				}
+			}
+			i = j
+		}
+	}
+	return false
+}
+
+// isKey reports whether the string that ended just before rest was an
+// object key, i.e. is followed by a colon.
+func isKey(rest []byte) bool {
+	for _, c := range rest {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		case ':':
 			return true
+		default:
+			return false
 		}
 	}
 	return false

@@ -330,3 +330,46 @@ func TestDocsEmbedSchemas(t *testing.T) {
 		}
 	}
 }
+
+// A body cannot smuggle a roster id past the identity rule by escaping the
+// key, nor overwrite envelope fields.
+func TestBodyCannotEvadeIdentityOrEnvelope(t *testing.T) {
+	u := goldenUplink(t, IdentityNone)
+	ev := mustEvent(t, 11, event.KindReading, event.Reading{}, nil)
+	ev.Body = []byte(`{"lane":"l","person\u005fid":"S-9","seq":999,"nested":{"id":"kept","person_id":"deep"}}`)
+	out := u.enc.single(nil, &ev)
+	var obj map[string]any
+	if err := json.Unmarshal(out, &obj); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, out)
+	}
+	if _, ok := obj["person_id"]; ok || obj["person"] != nil || bytes.Contains(out, []byte("S-9")) {
+		t.Fatalf("escaped person_id leaked: %s", out)
+	}
+	if obj["seq"] != 11.0 || obj["reading_seq"] != 999.0 {
+		t.Fatalf("envelope seq overwritten or body seq lost: %s", out)
+	}
+	if obj["nested"].(map[string]any)["id"] != "kept" {
+		t.Fatalf("nested member changed: %s", out)
+	}
+}
+
+func TestSchemaRejectsLeaks(t *testing.T) {
+	s := loadSchema(t, "cases")
+	good := encodeGolden(t, goldenUplink(t, IdentityPseudonym))["cases"]
+	if err := s.Validate(good); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]string{
+		"person_id": strings.Replace(string(good), `"person":`, `"person_id":`, 1),
+		"name":      strings.Replace(string(good), `"actor":`, `"name":"张三","actor":`, 1),
+		"no id":     strings.Replace(string(good), `"id":"hd17-east:106",`, ``, 1),
+		"bad state": strings.Replace(string(good), `"state":"referred"`, `"state":"gone"`, 1),
+	} {
+		if bad == string(good) {
+			t.Fatalf("%s: replacement did not apply", name)
+		}
+		if err := s.Validate([]byte(bad)); err == nil {
+			t.Errorf("%s: schema accepted %s", name, bad)
+		}
+	}
+}

@@ -8,33 +8,31 @@ import (
 	"github.com/gatescreen/gatescreen/event"
 )
 
-// memOutbox is an in-memory Outbox with the store's semantics.
+// memOutbox is an in-memory Outbox with the store's semantics: a persisted
+// sequence shared by both queues, events in sequence order, Ack removes.
 type memOutbox struct {
 	mu      sync.Mutex
 	nextSeq uint64
-	pending [2]map[uint64]event.Event
-	acked   map[uint64]int // seq → times acked
+	queues  [2][]event.Event // append-only, in seq order
+	acked   map[uint64]int   // seq → times acked
 	notify  chan struct{}
-	// ackErr, when set, fails Ack.
-	ackErr error
 }
 
 func newMemOutbox() *memOutbox {
-	return &memOutbox{
-		pending: [2]map[uint64]event.Event{{}, {}},
-		acked:   map[uint64]int{},
-		notify:  make(chan struct{}, 1),
-	}
+	return &memOutbox{acked: map[uint64]int{}, notify: make(chan struct{}, 1)}
 }
 
-// add stores events of kind k in queue q and returns their seqs.
+// readingBody is a typical reading as the pipeline stores it.
+const readingBody = `{"lane":"lane-1","role":"student","device":"gate-1","raw_c":35.9,"ambient_c":22.5,"body_c":36.6,"verdict":"pass","mode":"skin","offset_c":0.7,"threshold_c":37.3,"round":"morning","n":%d}`
+
+// add stores n events of kind k in queue q and returns their seqs.
 func (m *memOutbox) add(q Queue, k event.Kind, n int) []uint64 {
 	m.mu.Lock()
 	seqs := make([]uint64, 0, n)
 	for range n {
 		m.nextSeq++
-		body := fmt.Sprintf(`{"lane":"lane-1","device":"sim","verdict":"pass","body_c":36.5,"threshold_c":37.3,"n":%d}`, m.nextSeq)
-		m.pending[q][m.nextSeq] = event.Event{Seq: m.nextSeq, Kind: k, BootID: "b", Mono: 1, Wall: 1, ClockSynced: true, Body: []byte(body)}
+		m.queues[q] = append(m.queues[q], event.Event{Seq: m.nextSeq, Kind: k, BootID: "b", Mono: 1,
+			Wall: 1_795_417_925e9, ClockSynced: true, Body: fmt.Appendf(nil, readingBody, m.nextSeq)})
 		seqs = append(seqs, m.nextSeq)
 	}
 	m.mu.Unlock()
@@ -48,15 +46,12 @@ func (m *memOutbox) add(q Queue, k event.Kind, n int) []uint64 {
 func (m *memOutbox) Pending(q Queue, after uint64, max int) ([]event.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	evs := m.queues[q]
 	var out []event.Event
-	for seq, ev := range m.pending[q] {
-		if seq > after {
-			out = append(out, ev)
+	for i := sort.Search(len(evs), func(i int) bool { return evs[i].Seq > after }); i < len(evs) && len(out) < max; i++ {
+		if m.acked[evs[i].Seq] == 0 {
+			out = append(out, evs[i])
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	if len(out) > max {
-		out = out[:max]
 	}
 	return out, nil
 }
@@ -64,12 +59,7 @@ func (m *memOutbox) Pending(q Queue, after uint64, max int) ([]event.Event, erro
 func (m *memOutbox) Ack(seqs ...uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ackErr != nil {
-		return m.ackErr
-	}
 	for _, s := range seqs {
-		delete(m.pending[Priority], s)
-		delete(m.pending[Bulk], s)
 		m.acked[s]++
 	}
 	return nil
@@ -81,7 +71,7 @@ func (m *memOutbox) Notify() <-chan struct{} { return m.notify }
 func (m *memOutbox) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.pending[Priority]) + len(m.pending[Bulk])
+	return len(m.queues[Priority]) + len(m.queues[Bulk]) - len(m.acked)
 }
 
 func (m *memOutbox) ackedSet() map[uint64]int {
