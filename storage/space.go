@@ -15,6 +15,16 @@ import (
 // enough to keep the transaction's memory bounded.
 const purgeChunk = 2048
 
+// chunkFor sizes a purge transaction to the bytes still to free, assuming
+// at least 512 bytes per event, so a small store does not lose more than
+// needed; goal < 0 (no goal) purges full chunks.
+func (s *Store) chunkFor(goal int64) int {
+	if goal < 0 {
+		return purgeChunk
+	}
+	return int(min(max((s.usage()-goal)/512+1, 16), purgeChunk))
+}
+
 // sizeLimits derives the soft limit and the purge target from maxSize. bbolt
 // grows a small file to the next power of two and a big one in steps of
 // allocSize, so the largest file it will actually create under
@@ -86,11 +96,12 @@ func (s *Store) purgeAcked(cutoff, goal int64) bool {
 			return true
 		}
 		var n int
+		chunk := s.chunkFor(goal)
 		err := s.update(func(tx *bolt.Tx) error {
 			acked, events := tx.Bucket(bucketAcked), tx.Bucket(bucketEvents)
 			var keys [][]byte
 			c := acked.Cursor()
-			for k, v := c.First(); k != nil && len(keys) < purgeChunk; k, v = c.Next() {
+			for k, v := c.First(); k != nil && len(keys) < chunk; k, v = c.Next() {
 				if cutoff > 0 && (len(v) != 8 || int64(binary.BigEndian.Uint64(v)) >= cutoff) {
 					break
 				}
@@ -125,11 +136,12 @@ func (s *Store) purgeBulk(goal int64) {
 	for s.usage() > goal {
 		var gap event.Gap
 		var gapSeq uint64
+		chunk := s.chunkFor(goal)
 		err := s.update(func(tx *bolt.Tx) error {
 			bulk, events := tx.Bucket(bucketBulk), tx.Bucket(bucketEvents)
 			var keys [][]byte
 			c := bulk.Cursor()
-			for k, _ := c.First(); k != nil && len(keys) < purgeChunk; k, _ = c.Next() {
+			for k, _ := c.First(); k != nil && len(keys) < chunk; k, _ = c.Next() {
 				keys = append(keys, k)
 			}
 			if len(keys) == 0 {

@@ -1,0 +1,171 @@
+package storage
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+func appendFlushed(t *testing.T, s *Store, evs ...event.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if err := s.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMaxSizePurgesUploadedThenGaps(t *testing.T) {
+	const maxSize = 1 << 20
+	var health healthLog
+	path := tempPath(t)
+	s := openStore(t, path, Opts{MaxSize: maxSize, OnHealth: health.add, CommitEvents: 64})
+
+	day := "2026-11-23"
+	var keep []uint64 // cases, flags and health: never purged before upload
+	for i, ticket := range []string{"R-001", "R-002", "R-003"} {
+		appendFlushed(t, s,
+			reading(t, "L1", event.VerdictFlag, t0),
+			mustEvent(t, event.KindCase, event.Case{Ticket: ticket, Day: day, Lane: "L1", State: event.CaseAwaitingRecheck, Actor: "lane:L1"}, t0),
+			mustEvent(t, event.KindHealth, event.Health{Component: "device", Device: "gun-1", State: event.HealthUp}, t0))
+		keep = append(keep, uint64(3*i+1), uint64(3*i+2), uint64(3*i+3))
+	}
+	// 1000 readings the district acknowledged, then more that it did not.
+	var acked []uint64
+	for range 10 {
+		var batch []event.Event
+		for range 100 {
+			batch = append(batch, reading(t, "L2", event.VerdictPass, t0))
+		}
+		appendFlushed(t, s, batch...)
+	}
+	pend, err := s.Pending(Bulk, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range pend {
+		acked = append(acked, ev.Seq)
+	}
+	if err := s.Ack(acked...); err != nil {
+		t.Fatal(err)
+	}
+	firstUnacked := acked[len(acked)-1] + 1
+
+	gaps := func() []event.Gap {
+		prio, err := s.Pending(Priority, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []event.Gap
+		for _, ev := range prio {
+			if ev.Kind == event.KindGap {
+				out = append(out, decodeBody[event.Gap](t, ev))
+			}
+		}
+		return out
+	}
+	var rounds int
+	for ; len(gaps()) == 0; rounds++ {
+		if rounds > 400 {
+			t.Fatalf("no gap after %d readings; file %d bytes", rounds*50, s.Size())
+		}
+		var batch []event.Event
+		for range 50 {
+			batch = append(batch, reading(t, "L3", event.VerdictPass, t0))
+		}
+		appendFlushed(t, s, batch...)
+	}
+
+	stored := allSeqs(t, s)
+	for _, seq := range acked {
+		if _, ok := stored[seq]; ok {
+			t.Fatalf("acknowledged seq %d still stored after the first gap: uploaded events must go first", seq)
+		}
+	}
+	g := gaps()[0]
+	t.Logf("first gap %+v after %d more readings; file %d bytes", g, rounds*50, s.Size())
+	if g.FromSeq != firstUnacked || g.ToSeq < g.FromSeq || g.Count == 0 || g.Reason != "max_size" {
+		t.Errorf("gap = %+v, want it to start at the oldest un-uploaded reading %d", g, firstUnacked)
+	}
+	for seq := g.FromSeq; seq <= g.ToSeq; seq++ {
+		if _, ok := stored[seq]; ok {
+			t.Errorf("seq %d inside the gap is still stored", seq)
+		}
+	}
+
+	// Keep writing past several more gaps: urgent events still survive.
+	for range 100 {
+		var batch []event.Event
+		for range 50 {
+			batch = append(batch, reading(t, "L3", event.VerdictPass, t0))
+		}
+		appendFlushed(t, s, batch...)
+	}
+	stored = allSeqs(t, s)
+	for _, seq := range keep {
+		if ev, ok := stored[seq]; !ok || !ev.Urgent {
+			t.Errorf("urgent seq %d purged before upload", seq)
+		}
+	}
+	if cases, err := s.CasesOn(day); err != nil || len(cases) != 3 {
+		t.Errorf("CasesOn = %d cases, %v; want 3", len(cases), err)
+	}
+	if len(gaps()) < 2 {
+		t.Errorf("gaps = %+v, want more than one after writing on", gaps())
+	}
+	if size := s.Size(); size > maxSize {
+		t.Errorf("file is %d bytes, over MaxSize %d", size, maxSize)
+	}
+	var nearFull, gapReported bool
+	for _, h := range health.all() {
+		nearFull = nearFull || h.Reason == "near full"
+		gapReported = gapReported || strings.HasPrefix(h.Reason, "gap:")
+	}
+	if !nearFull || !gapReported {
+		t.Errorf("OnHealth = %+v, want near full and gap reports", health.all())
+	}
+	p, b := s.OutboxLen()
+	prio, _ := s.Pending(Priority, 0, 100000)
+	bulk, _ := s.Pending(Bulk, 0, 100000)
+	if p != len(prio) || b != len(bulk) {
+		t.Errorf("OutboxLen = %d, %d; queues hold %d, %d", p, b, len(prio), len(bulk))
+	}
+}
+
+func TestRetentionPurgesOnlyAckedAfterRetention(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	s := openStore(t, tempPath(t), Opts{Now: clock.Now, Retention: 24 * time.Hour, MaintenanceInterval: 5 * time.Millisecond})
+	var evs []event.Event
+	for range 10 {
+		evs = append(evs, reading(t, "L1", event.VerdictPass, t0))
+	}
+	appendFlushed(t, s, evs...)
+	if err := s.Ack(1, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(23 * time.Hour)
+	if err := s.Ack(4); err != nil { // acked later: kept longer
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // several maintenance rounds
+	if n := len(allSeqs(t, s)); n != 10 {
+		t.Fatalf("%d events before retention passed, want 10", n)
+	}
+	clock.Add(2 * time.Hour)
+	waitFor(t, "retention purge", func() bool { return len(allSeqs(t, s)) == 7 })
+	got := allSeqs(t, s)
+	for _, seq := range []uint64{1, 2, 3} {
+		if _, ok := got[seq]; ok {
+			t.Errorf("seq %d acked 25 h ago still stored", seq)
+		}
+	}
+	if _, ok := got[4]; !ok {
+		t.Error("seq 4 acked 2 h ago was purged")
+	}
+}
