@@ -47,7 +47,10 @@ type Opts struct {
 	// emitted. Default: CLOCK_MONOTONIC and time.Now.
 	Stamp func() (mono, wall int64)
 	// OnHealth is called on each change of the device's state (up,
-	// degraded, down), never per frame. Optional.
+	// degraded, down), never per frame. Count is, for down, how many times
+	// the device went down since Run started; for up after a failure, how
+	// many reopen attempts failed; for degraded, the invalid frames of the
+	// window. Optional.
 	OnHealth func(event.Health)
 	// MinBackoff and MaxBackoff bound the capped exponential, jittered
 	// delay between reopen attempts. Defaults 200 ms and 30 s.
@@ -132,8 +135,10 @@ type supervisor struct {
 	log     zerolog.Logger
 	limiter logLimiter
 	state   string
-	// failures counts consecutive failed sessions, reported with "down".
-	failures uint64
+	// outages counts the times the device went down, reported with "down";
+	// retries counts sessions that failed before the device was up,
+	// reported with "up" when it comes back.
+	outages, retries uint64
 }
 
 func (s *supervisor) loop(ctx context.Context) error {
@@ -146,8 +151,13 @@ func (s *supervisor) loop(ctx context.Context) error {
 		if stable {
 			attempt = 0
 		}
-		s.failures++
-		s.setHealth(event.HealthDown, err.Error(), s.failures)
+		switch s.state {
+		case event.HealthUp, event.HealthDegraded:
+			s.outages++
+		default: // the session failed before the device was up
+			s.retries++
+		}
+		s.setHealth(event.HealthDown, err.Error(), s.outages)
 		delay := backoff(attempt, s.o.MinBackoff, s.o.MaxBackoff)
 		if ok, held := s.limiter.allow(err.Error()); ok {
 			s.log.Warn().Err(err).Int("repeats", held).Dur("retry_in", delay).Msg("device failed")
@@ -177,8 +187,8 @@ func (s *supervisor) session(ctx context.Context) (stable bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("start driver: %w", err)
 	}
-	s.failures = 0
-	s.setHealth(event.HealthUp, "opened", 0)
+	s.setHealth(event.HealthUp, "opened", s.retries)
+	s.retries = 0
 
 	m := &monitor{s: s}
 	if dc, ok := src.(dropCounter); ok {

@@ -213,7 +213,9 @@ func (b *bench) noRepeats() {
 
 func TestReopensAfterDeviceVanishes(t *testing.T) {
 	b := newBench(t, "gymcu90614", drivers.Device{Name: "lane1"}, nil)
-	b.waitHealth(event.HealthUp)
+	if h := b.waitHealth(event.HealthUp); h.Count != 0 || h.Device != "lane1" {
+		t.Fatalf("first up event %+v", h)
+	}
 	b.expectCommand(gymcu90614.CmdContinuous)
 	b.write(datasheetFrame)
 	r := b.next()
@@ -230,7 +232,9 @@ func TestReopensAfterDeviceVanishes(t *testing.T) {
 	b.waitOpens(b.opens.Load() + 3)
 
 	b.plug()
-	b.waitHealth(event.HealthUp)
+	if h := b.waitHealth(event.HealthUp); h.Count < 3 {
+		t.Fatalf("up event %+v, want the failed reopen attempts (≥ 3) counted", h)
+	}
 	b.expectCommand(gymcu90614.CmdContinuous)
 	b.write(datasheetFrame)
 	if r := b.next(); r.ObjectC != 31.92 || r.Flags != 0 {
