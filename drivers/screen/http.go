@@ -63,7 +63,9 @@ func (s *Screen) Handler() http.Handler {
 	if s.o.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
 	}
-	return securityHeaders(mux)
+	// Besides the CSRF token, refuse state-changing requests a browser
+	// marks as coming from another site (Sec-Fetch-Site, Origin).
+	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }
 
 // Serve serves Handler on ln until ctx is done, then shuts down gracefully:

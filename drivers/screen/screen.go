@@ -113,7 +113,7 @@ type Screen struct {
 	calib      map[string]componentState
 	banners    map[string]Banner
 	uplink     string
-	day        string
+	dayEnd     int64 // Unix ms at which today's tallies end
 	clients    map[*client]struct{}
 
 	dropped atomic.Uint64
@@ -252,9 +252,9 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 	if l.ambient != m.Warnings&(pipeline.WarnAmbientLow|pipeline.WarnAmbientHigh) {
 		l.ambient = m.Warnings & (pipeline.WarnAmbientLow | pipeline.WarnAmbientHigh)
 		s.updateAmbientBanner()
-		s.broadcast("health", s.healthView())
+		s.broadcast("health", func() any { return s.healthView() })
 	}
-	s.broadcast("lane", l.view(s.o.IdleAfter))
+	s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
 }
 
 // CaseChanged shows a case transition: the queue, and the lane's colour (a
@@ -274,10 +274,10 @@ func (s *Screen) applyCase(c event.Case) {
 	}
 	if i, ok := s.laneIndex[c.Lane]; ok {
 		if l := s.lanes[i]; l.applyCase(c) {
-			s.broadcast("lane", l.view(s.o.IdleAfter))
+			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
 		}
 	}
-	s.broadcast("cases", s.casesView())
+	s.broadcast("cases", func() any { return s.casesView() })
 }
 
 // Health shows a device or component condition. Component "calibration"
@@ -300,7 +300,7 @@ func (s *Screen) Health(h event.Health) {
 	default:
 		s.components[h.Component] = since(s.components[h.Component], componentState{Name: h.Component, State: h.State, Reason: h.Reason}, now)
 	}
-	s.broadcast("health", s.healthView())
+	s.broadcast("health", func() any { return s.healthView() })
 }
 
 // SetUplink shows the district uplink's state, e.g. "connected",
@@ -309,7 +309,7 @@ func (s *Screen) SetUplink(state string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.uplink = state
-	s.broadcast("health", s.healthView())
+	s.broadcast("health", func() any { return s.healthView() })
 }
 
 // SetBanner shows b until it is replaced or removed by ClearBanner. The
@@ -318,7 +318,7 @@ func (s *Screen) SetBanner(b Banner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.banners[b.ID] = b
-	s.broadcast("health", s.healthView())
+	s.broadcast("health", func() any { return s.healthView() })
 }
 
 // ClearBanner removes the banner with this id.
@@ -326,7 +326,7 @@ func (s *Screen) ClearBanner(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.banners, id)
-	s.broadcast("health", s.healthView())
+	s.broadcast("health", func() any { return s.healthView() })
 }
 
 func since(prev, next componentState, now int64) componentState {
@@ -355,16 +355,15 @@ func (s *Screen) laneAt(i uint8) *lane {
 	return s.lanes[i]
 }
 
-// rollDay resets the tallies when the local day of a reading changes.
+// rollDay resets the tallies when a reading belongs to a later local day. A
+// late reading from before midnight is counted in the new day.
 func (s *Screen) rollDay(atMillis int64) {
-	day := time.UnixMilli(atMillis).In(s.o.Location).Format(time.DateOnly)
-	if day == s.day {
+	if atMillis < s.dayEnd {
 		return
 	}
-	if s.day != "" && day < s.day { // a reading from before midnight, late
-		return
-	}
-	s.day = day
+	t := time.UnixMilli(atMillis).In(s.o.Location)
+	y, m, d := t.Date()
+	s.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, s.o.Location).UnixMilli()
 	for _, l := range s.lanes {
 		l.tally = tally{}
 	}

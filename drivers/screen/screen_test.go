@@ -961,3 +961,28 @@ var (
 	_ Desk     = (*pipeline.Cases)(nil)
 	_ Selector = (*pipeline.Cases)(nil)
 )
+
+func TestCrossOriginPostsRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	for name, hdr := range map[string][2]string{
+		"fetch metadata": {"Sec-Fetch-Site", "cross-site"},
+		"origin":         {"Origin", "http://evil.example"},
+	} {
+		req := httptest.NewRequest("POST", "/api/login", strings.NewReader(`{"pin":"`+testPIN+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(hdr[0], hdr[1])
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden || len(rec.Result().Cookies()) != 0 {
+			t.Errorf("%s: cross-site login %d, want 403 without a session", name, rec.Code)
+		}
+	}
+	req := httptest.NewRequest("POST", "/api/login", strings.NewReader(`{"pin":"`+testPIN+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("same-origin login: %d", rec.Code)
+	}
+}

@@ -24,13 +24,13 @@ type client struct {
 	resync atomic.Bool
 }
 
-// broadcast queues an event for every client without ever waiting. Call with
-// s.mu held.
-func (s *Screen) broadcast(name string, v any) {
+// broadcast queues an event for every client without ever waiting; view is
+// only built when someone is watching. Call with s.mu held.
+func (s *Screen) broadcast(name string, view func() any) {
 	if len(s.clients) == 0 {
 		return
 	}
-	msg, err := sseMessage(name, v)
+	msg, err := sseMessage(name, view())
 	if err != nil {
 		s.log.Error().Err(err).Str("event", name).Msg("encode SSE message")
 		return
