@@ -1,0 +1,9 @@
+package all
+
+import (
+	_ "github.com/gatescreen/gatescreen/drivers/badge"
+	_ "github.com/gatescreen/gatescreen/drivers/gymcu90614"
+	_ "github.com/gatescreen/gatescreen/drivers/lineproto"
+	_ "github.com/gatescreen/gatescreen/drivers/mlx90614"
+	_ "github.com/gatescreen/gatescreen/drivers/modbusir"
+)
