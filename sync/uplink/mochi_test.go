@@ -113,6 +113,10 @@ func TestMochiNothingAckedWithoutPuback(t *testing.T) {
 	if c.distinct() != 0 {
 		t.Fatalf("a rejected publish reached a subscriber")
 	}
+	waitFor(t, "the offline status of the abandoned connection", func() bool {
+		s, ok := c.lastStatus()
+		return ok && s.State == StateOffline && s.Reason == reasonConnectionLost
+	})
 	rejecting.Store(false)
 	waitFor(t, "all acked", func() bool { return ob.len() == 0 })
 	waitFor(t, "all received", func() bool { return c.distinct() == len(seqs) })
@@ -259,4 +263,41 @@ func TestConfirmCountsOnlyTheSameConnection(t *testing.T) {
 	if acked := ob.ackedSet(); acked[seqs[1]] != 1 || len(acked) != 1 {
 		t.Fatalf("acked %v, want only seq %d", acked, seqs[1])
 	}
+}
+
+func TestMochiUsernamePassword(t *testing.T) {
+	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := s.AddHook(new(auth.Hook), &auth.Options{Ledger: &auth.Ledger{
+		Auth: auth.AuthRules{{Username: "hd17-east", Password: "s3cret", Allow: true}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddListener(listeners.NewNet("t", l)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+
+	ob := newMemOutbox()
+	ob.add(Priority, event.KindHealth, 1)
+	o := testOpts("tcp://" + l.Addr().String())
+	o.Username, o.Password = "hd17-east", "wrong"
+	u := newUplink(t, ob, o)
+	stop := runUplink(t, u)
+	waitFor(t, "a refused connection", func() bool { return strings.Contains(u.Status().LastError, "connect") })
+	stop()
+	if st := u.Status(); st.Connects != 0 || ob.len() != 1 {
+		t.Fatalf("connected with a wrong password: %+v", st)
+	}
+
+	o.Password = "s3cret"
+	u = newUplink(t, ob, o)
+	runUplink(t, u)
+	waitFor(t, "the event acked", func() bool { return ob.len() == 0 })
 }

@@ -290,7 +290,7 @@ func (u *Uplink) connection(ctx context.Context) (connected bool, err error) {
 		u.shutdown(s)
 	} else {
 		s.stop(err)
-		client.Disconnect(0)
+		u.abandon(client)
 	}
 	s.inflight.Wait()
 	u.setConnected(false)
@@ -322,6 +322,19 @@ func (u *Uplink) shutdown(s *session) {
 	}
 	s.client.Disconnect(uint(min(u.o.Timeout, time.Second) / time.Millisecond))
 	u.log.Info().Msg("uplink stopped")
+}
+
+// abandon ends a connection the uplink gave up on (no PUBACK in time, a
+// failed publish). Paho cannot drop a socket without sending DISCONNECT,
+// which would cancel the last will, so the offline status is published
+// first if the connection still carries anything.
+func (u *Uplink) abandon(client paho.Client) {
+	if client.IsConnectionOpen() {
+		offline := statusPayload(u.o.BoxID, StateOffline, u.o.BootID, u.o.Version, time.Now(), reasonConnectionLost)
+		tok := client.Publish(u.Topic("status"), 1, true, offline)
+		tok.WaitTimeout(min(u.o.Timeout, time.Second))
+	}
+	client.Disconnect(0)
 }
 
 var errTimeout = errors.New("timed out")
