@@ -41,7 +41,7 @@ func (m *monitor) watch(ctx context.Context) {
 	defer window.Stop()
 	var silentC <-chan time.Time
 	if o.SilentAfter > 0 {
-		t := time.NewTicker(o.SilentAfter / silentTicks)
+		t := time.NewTicker(max(o.SilentAfter/silentTicks, time.Millisecond))
 		defer t.Stop()
 		silentC = t.C
 	}
