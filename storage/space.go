@@ -173,8 +173,13 @@ func (s *Store) purgeBulk(goal int64) {
 			return
 		}
 		if gap.Count == 0 {
-			s.log.Error().Int64("used", s.usage()).Msg("store full of urgent events; nothing left to purge")
-			s.health(event.HealthDown, "full: only urgent events left", 0)
+			// Reported once per episode: the health event a report may
+			// cause must not feed the very condition it reports.
+			if !s.w.full {
+				s.w.full = true
+				s.log.Error().Int64("used", s.usage()).Msg("store full of urgent events; nothing left to purge")
+				s.health(event.HealthDown, "full: only urgent events left", 0)
+			}
 			return
 		}
 		s.committed(gapSeq, 1, -int64(gap.Count))

@@ -315,6 +315,7 @@ func (s *Store) Ack(seqs ...uint64) error {
 	err := s.update(func(tx *bolt.Tx) error {
 		nP, nB = 0, 0
 		prio, bulk, acked := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk), tx.Bucket(bucketAcked)
+		acked.FillPercent = appendFill
 		for _, seq := range seqs {
 			k := seqKey(seq)
 			switch {

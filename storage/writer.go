@@ -24,7 +24,9 @@ type writerState struct {
 	// target is where freeing stops (hysteresis, so it does not run at
 	// every commit).
 	soft, target int64
-	nearFull     bool
+	// nearFull and full remember what was reported, until usage is back
+	// under target.
+	nearFull, full bool
 }
 
 func (w *writerState) init(s *Store) {
@@ -169,10 +171,15 @@ func (s *Store) committed(last uint64, nP, nB int64) {
 	}
 }
 
+// appendFill packs pages full: keys only ever grow, so bbolt's default of
+// half-full pages after a split would just double the file.
+const appendFill = 0.95
+
 // putEvent stores ev with the next sequence, queues it in the outbox and
 // updates the projections, all inside tx.
 func (s *Store) putEvent(tx *bolt.Tx, ev *event.Event) (uint64, error) {
 	events := tx.Bucket(bucketEvents)
+	events.FillPercent = appendFill
 	seq, err := events.NextSequence()
 	if err != nil {
 		return 0, err
@@ -191,7 +198,9 @@ func (s *Store) putEvent(tx *bolt.Tx, ev *event.Event) (uint64, error) {
 	if err := events.Put(key, val); err != nil {
 		return 0, err
 	}
-	if err := tx.Bucket(outboxBucket(q)).Put(key, []byte{byte(ev.Kind)}); err != nil {
+	outbox := tx.Bucket(outboxBucket(q))
+	outbox.FillPercent = appendFill
+	if err := outbox.Put(key, []byte{byte(ev.Kind)}); err != nil {
 		return 0, err
 	}
 	if err := s.project(tx, ev); err != nil {
