@@ -60,8 +60,8 @@ func (s *Store) makeRoomFor(reqs []request) {
 	}
 	used := s.usage()
 	if used+need <= s.w.soft {
-		if s.w.nearFull && used < s.w.target {
-			s.w.nearFull = false
+		if used < s.w.target {
+			s.w.nearFull, s.w.full = false, false
 		}
 		return
 	}
