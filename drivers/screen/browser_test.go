@@ -329,4 +329,13 @@ func TestBrowserFlagRecheckAndClear(t *testing.T) {
 	page.eval(`document.getElementById("lang").click(); true`)
 	page.waitFor("English page", `document.documentElement.lang === "en" && document.querySelectorAll("#lanes .lane").length === 4 && document.querySelector('[data-lane="B"] .label').textContent === "RETAKE"`, 20*time.Second)
 	page.screenshot("screen-en-1024x600.png")
+
+	// A phone: one column.
+	page.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil)
+	page.call("Page.navigate", map[string]any{"url": "http://" + ln.Addr().String() + "/?lang=zh-CN"}, nil)
+	page.waitFor("phone page", `document.documentElement.lang === "zh-CN" && document.querySelectorAll("#lanes .lane").length === 4`, 20*time.Second)
+	if cols := page.evalString(`getComputedStyle(document.querySelector("main")).gridTemplateColumns`); strings.Contains(cols, " ") {
+		t.Errorf("phone layout has columns %q, want one", cols)
+	}
+	page.screenshot("screen-zh-CN-phone-390.png")
 }

@@ -32,6 +32,9 @@ var pageTemplate = template.Must(template.ParseFS(assetFS, "assets/index.html"))
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// readTimeout bounds reading a request; event streams lift it.
+const readTimeout = 10 * time.Second
+
 // maxBody bounds every request body; the largest is an outcome note.
 const maxBody = 4 << 10
 
@@ -74,7 +77,7 @@ func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       60 * time.Second,
 	}
 	errc := make(chan error, 1)

@@ -986,3 +986,72 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 		t.Errorf("same-origin login: %d", rec.Code)
 	}
 }
+
+// The server's read timeout must not end a long-lived event stream.
+func TestEventStreamOutlivesReadTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits past the server's read timeout")
+	}
+	f := newFixture(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.s.Serve(ctx, ln)
+	reqCtx, reqCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer reqCancel()
+	ev := openEvents(t, reqCtx, "http://"+ln.Addr().String())
+	ev.next() // state
+	time.Sleep(readTimeout + time.Second)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.6))
+	if name, data := ev.next(); name != "lane" || !strings.Contains(data, `"state":"pass"`) {
+		t.Fatalf("after the read timeout got %s %s", name, data)
+	}
+}
+
+// lockedBuffer collects log lines written from handler goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestDoctorActionsLogged(t *testing.T) {
+	var logs lockedBuffer
+	f := newFixture(t, func(o *Opts) { o.Logger = zerolog.New(&logs); o.Actor = "dr-wang" })
+	c := f.desk.flag("A", 38.0, f.clock.now())
+	f.do(t, "POST", "/api/login", `{"pin":"9999"}`, nil, "")
+	ck, csrf := f.login(t)
+	f.do(t, "POST", "/api/cases/"+c.Ticket+"/recheck", `{"temp_c":36.9}`, ck, csrf)
+	f.do(t, "POST", "/api/cases/"+c.Ticket+"/recheck", `{"temp_c":36.9}`, ck, "forged")
+	out := logs.String()
+	for _, want := range []string{
+		`"level":"warn","component":"screen","actor":"dr-wang","remote":"192.0.2.1:1234","message":"doctor login refused: wrong PIN"`,
+		`"message":"doctor logged in"`,
+		`"actor":"dr-wang","action":"recheck","ticket":"R-001","state":"cleared"`,
+		`"message":"doctor action refused: bad CSRF token"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "9999") || strings.Contains(out, testPIN) || strings.Contains(out, csrf) {
+		t.Error("a PIN or token was logged")
+	}
+	if got, _ := f.desk.Get(c.Ticket); got.Actor != "dr-wang" {
+		t.Errorf("desk actor %q", got.Actor)
+	}
+}

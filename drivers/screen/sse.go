@@ -110,6 +110,8 @@ func (s *Screen) serveEvents(w http.ResponseWriter, r *http.Request) {
 // write fails.
 func (s *Screen) stream(ctx context.Context, w http.ResponseWriter, c *client) {
 	rc := http.NewResponseController(w)
+	// The stream outlives the server's read timeout by design.
+	_ = rc.SetReadDeadline(time.Time{})
 	write := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // unsupported only in tests
 		if _, err := w.Write(b); err != nil {
