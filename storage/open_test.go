@@ -208,3 +208,55 @@ func TestCompactionShrinksFile(t *testing.T) {
 		t.Errorf("AppendWait after compaction = %d, %v; want 6001", seq, err)
 	}
 }
+
+func TestOlderSchemaIsUpgraded(t *testing.T) {
+	path := tempPath(t)
+	populate(t, path, 3)
+	setSchema := func(v uint32) {
+		t.Helper()
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaSchema, binary.BigEndian.AppendUint32(nil, v))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSchema(SchemaVersion - 1)
+	var ran bool
+	upgrades[SchemaVersion-1] = func(tx *bolt.Tx) error {
+		ran = tx.Bucket(bucketEvents) != nil
+		return nil
+	}
+	t.Cleanup(func() { delete(upgrades, SchemaVersion-1) })
+
+	s := openStore(t, path, Opts{})
+	if !ran {
+		t.Error("the upgrade hook did not run")
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		if v := binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(metaSchema)); v != SchemaVersion {
+			t.Errorf("schema after upgrade = %d, want %d", v, SchemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(allSeqs(t, s)); n != 3 {
+		t.Errorf("%d events after upgrade, want 3", n)
+	}
+
+	// Without a hook the file is refused, not silently relabelled.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	setSchema(SchemaVersion - 1)
+	delete(upgrades, SchemaVersion-1)
+	if _, err := Open(path, Opts{}); err == nil || !strings.Contains(err.Error(), "no upgrade") {
+		t.Errorf("Open without an upgrade hook = %v", err)
+	}
+}

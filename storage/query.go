@@ -99,24 +99,44 @@ func (s *Store) Calibrations() (map[string]event.Calibration, error) {
 // is in [from, to). Events keep their recorded wall time, which is wrong
 // for events captured before the clock was synced (see Event.ClockSynced).
 // It walks the whole events bucket, filtering on the record header, so it is
-// meant for exports and reports, not hot paths. fn runs inside a read
-// transaction and must not call back into the store's writing methods.
+// meant for exports and reports, not hot paths. It reads in short
+// transactions and calls fn outside them, so a slow consumer (an export to
+// a USB stick) never holds the file and stalls the writer.
 func (s *Store) Scan(from, to time.Time, fn func(event.Event) error) error {
 	lo, hi := from.UnixNano(), to.UnixNano()
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
-			h, err := parseRecord(v)
-			if err != nil {
-				return fmt.Errorf("seq %d: %w", binary.BigEndian.Uint64(k), err)
+	const perTx = 4096 // records examined per read transaction
+	var next uint64    // first seq not yet examined
+	for done := false; !done; {
+		var batch []event.Event
+		err := s.view(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketEvents).Cursor()
+			k, v := c.Seek(seqKey(next))
+			for n := 0; n < perTx; n++ {
+				if k == nil {
+					done = true
+					return nil
+				}
+				seq := binary.BigEndian.Uint64(k)
+				next = seq + 1
+				h, err := parseRecord(v)
+				if err != nil {
+					return fmt.Errorf("seq %d: %w", seq, err)
+				}
+				if h.wall >= lo && h.wall < hi {
+					batch = append(batch, h.event(seq))
+				}
+				k, v = c.Next()
 			}
-			if h.wall < lo || h.wall >= hi {
-				return nil
-			}
-			return fn(h.event(binary.BigEndian.Uint64(k)))
+			return nil
 		})
-	})
-	if err != nil {
-		return fmt.Errorf("storage: %s: scan: %w", s.path, err)
+		if err != nil {
+			return fmt.Errorf("storage: %s: scan: %w", s.path, err)
+		}
+		for _, ev := range batch {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
