@@ -39,7 +39,9 @@ type Opts struct {
 	// Index is stamped into Reading.Device.
 	Index uint16
 	// Open opens the device's port or bus; the daemon supplies it
-	// (SerialOpener for serial devices). Required.
+	// (SerialOpener for serial devices). The closer may be nil when there is
+	// nothing to close, as for an I²C bus shared by several devices that the
+	// daemon owns. Required.
 	Open func(ctx context.Context) (drivers.Conn, io.Closer, error)
 	// Emit is the pipeline's producer for this device. Required.
 	Emit drivers.Emit
@@ -177,12 +179,14 @@ func (s *supervisor) session(ctx context.Context) (stable bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("open: %w", err)
 	}
-	defer func() {
-		// A port that failed often fails to close too; that adds nothing.
-		if cerr := closer.Close(); cerr != nil {
-			s.log.Debug().Err(cerr).Msg("close")
-		}
-	}()
+	if closer != nil {
+		defer func() {
+			// A port that failed often fails to close too; that adds nothing.
+			if cerr := closer.Close(); cerr != nil {
+				s.log.Debug().Err(cerr).Msg("close")
+			}
+		}()
+	}
 	src, err := s.o.Driver.New(s.o.Device, conn)
 	if err != nil {
 		return false, fmt.Errorf("start driver: %w", err)

@@ -337,3 +337,58 @@ func TestOpenSerialRejectsBadInput(t *testing.T) {
 		t.Fatal("baud 0 accepted")
 	}
 }
+
+// syncBuffer is a log sink safe for the runner's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRepeatedErrorLoggedOnce(t *testing.T) {
+	var logs syncBuffer
+	b := newBench(t, "badge", drivers.Device{Name: "card"}, func(o *Opts) {
+		o.Logger = zerolog.New(&logs)
+		o.Open = func(context.Context) (drivers.Conn, io.Closer, error) {
+			return drivers.Conn{}, nil, errors.New("no such device")
+		}
+	})
+	b.waitHealth(event.HealthDown)
+	time.Sleep(100 * time.Millisecond) // several 5–50 ms retries
+	b.stop()
+	if n := strings.Count(logs.String(), "device failed"); n != 1 {
+		t.Fatalf("logged %d times, want once within the rate-limit period:\n%s", n, logs.String())
+	}
+}
+
+// A nil closer (a bus the daemon shares between devices) is not closed, and
+// the device works.
+func TestNilCloserIsAccepted(t *testing.T) {
+	b := newBench(t, "gymcu90614", drivers.Device{Name: "lane3"}, func(o *Opts) {
+		open := o.Open
+		o.Open = func(ctx context.Context) (drivers.Conn, io.Closer, error) {
+			c, closer, err := open(ctx)
+			if err == nil {
+				t.Cleanup(func() { closer.Close() })
+			}
+			return c, nil, err
+		}
+	})
+	b.waitHealth(event.HealthUp)
+	b.expectCommand(gymcu90614.CmdContinuous)
+	b.write(datasheetFrame)
+	if r := b.next(); r.ObjectC != 31.92 {
+		t.Fatalf("got %+v", r)
+	}
+}
