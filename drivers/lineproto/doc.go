@@ -8,7 +8,13 @@
 // the device has no line block, DefaultPattern is used, parsed by a hand
 // written equivalent of the expression that does not allocate.
 //
-// Every line becomes one reading: a temperature when it matches, and
+// The groups: temp and ambient are numbers in the configured unit; alarm is
+// the device's own over-temperature alarm, raised by anything but empty,
+// "0", "N" or "OK"; count is the gate's passage counter, and a line that
+// repeats the counter of the line before (gates that re-print the last
+// measurement) is not emitted a second time.
+//
+// Every other line becomes one reading: a temperature when it matches, and
 // drivers.Invalid(FlagMalformed, line) when it does not, so a gate that
 // changed its output format shows up as an unhealthy device rather than as
 // silence. Over-long lines are dropped and counted (Source.Dropped), never
