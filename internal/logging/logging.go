@@ -38,6 +38,8 @@ func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 	default:
 		return zerolog.Nop(), fmt.Errorf("-log-format %q: want auto, json or console", format)
 	}
+	// Milliseconds matter when reading a gate's log (frame → lamp).
+	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 

@@ -123,7 +123,9 @@ func ParseRoster(name string, data []byte) (*Roster, error) {
 			return ""
 		}
 		p := Person{ID: field("id"), Name: field("name"), Class: field("class"), Grade: field("grade"), Card: NormalizeCard(field("card_uid"))}
-		bad := func(f, v, msg string) { errs = append(errs, &LineError{File: name, Line: line, Field: f, Value: v, Msg: msg}) }
+		bad := func(f, v, msg string) {
+			errs = append(errs, &LineError{File: name, Line: line, Field: f, Value: v, Msg: msg})
+		}
 		if p.ID == "" {
 			bad("id", p.ID, "is empty")
 		} else if len(p.ID) > 24 {

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sort"
+
+	"github.com/gatescreen/gatescreen/internal/config"
+)
+
+// Exit codes. systemd's unit names exitConfig in RestartPreventExitStatus so
+// a bad file does not restart-loop.
+const (
+	exitOK      = 0
+	exitFailure = 1  // the daemon failed at run time; systemd restarts it
+	exitUsage   = 2  // wrong command line
+	exitConfig  = 78 // EX_CONFIG: the configuration is invalid
+	exitForced  = 130
+)
+
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help requested")
+)
+
+func exitCode(err error) int {
+	var cfgErr config.Errors
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, errUsage):
+		return exitUsage
+	case errors.As(err, &cfgErr), errors.Is(err, config.ErrInvalid):
+		return exitConfig
+	}
+	return exitFailure
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"run":          {"run the daemon: gatescreen run -config /etc/gatescreen/gate.yaml", runDaemon},
+		"demo":         {"the whole gate on this machine: simulated devices, embedded broker, screen on :8080", runDemo},
+		"check-config": {"check a configuration file: gatescreen check-config FILE", runCheckConfig},
+		"version":      {"print the version", runVersion},
+		"help":         {"show this help", runHelp},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: gatescreen COMMAND [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nexit codes: %d ok, %d failure, %d usage, %d invalid configuration\n",
+		exitOK, exitFailure, exitUsage, exitConfig)
+}
+
+func runHelp(_ context.Context, _ []string, stdout, _ io.Writer) error {
+	usage(stdout)
+	return errHelp
+}
+
+// newFlagSet returns a flag set that reports errors as usage errors.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("gatescreen "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", ""
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "-dirty"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			return rev[:12] + dirty
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "gatescreen", versionString())
+	return nil
+}
+
+func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check-config", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
+	}
+	return config.CheckConfig(stdout, fs.Arg(0))
+}

@@ -1,0 +1,167 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/internal/localapi"
+	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/storage"
+)
+
+// serveLocalAPI serves the companion commands on the unix socket until ctx
+// ends, and returns the socket path.
+func (g *gate) serveLocalAPI(ctx context.Context) (string, error) {
+	path := localapi.SocketPath(g.cfg.Storage.Path)
+	ln, err := localapi.Listen(path)
+	if err != nil {
+		return "", err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/export", g.apiExport)
+	mux.HandleFunc("GET /v1/report", g.apiReport)
+	mux.HandleFunc("POST /v1/drill", g.apiDrill)
+	mux.HandleFunc("POST /v1/calibrate", g.apiCalibrate)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error().Err(err).Msg("local API stopped")
+		}
+	}()
+	return path, nil
+}
+
+func apiError(w http.ResponseWriter, code int, err error) {
+	http.Error(w, err.Error(), code)
+}
+
+// parseRange reads the from/to dates of export (local days, inclusive).
+func parseRange(g *gate, q func(string) string) (from, to time.Time, err error) {
+	f, err := g.sched.ParseDay(q("from"))
+	if err != nil {
+		return from, to, fmt.Errorf("-from: %w", err)
+	}
+	t, err := g.sched.ParseDay(q("to"))
+	if err != nil {
+		return from, to, fmt.Errorf("-to: %w", err)
+	}
+	return f.Start, t.End, nil
+}
+
+func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
+	from, to, err := parseRange(g, r.URL.Query().Get)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err)
+		return
+	}
+	switch r.URL.Query().Get("format") {
+	case "csv", "":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		err = storage.ExportCSV(w, g.store, from, to, g.loc)
+	case "jsonl":
+		w.Header().Set("Content-Type", "application/jsonl")
+		err = storage.ExportJSONL(w, g.store, from, to, g.loc)
+	default:
+		apiError(w, http.StatusBadRequest, fmt.Errorf("-format %q: want csv or jsonl", r.URL.Query().Get("format")))
+		return
+	}
+	if err != nil {
+		g.log.Error().Err(err).Msg("export")
+	}
+}
+
+func (g *gate) apiReport(w http.ResponseWriter, r *http.Request) {
+	date := r.URL.Query().Get("date")
+	if date == "" {
+		date = g.sched.Day(time.Now())
+	}
+	day, err := g.sched.ParseDay(date)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err)
+		return
+	}
+	// A day whose report was sent answers with what was sent; today so far
+	// is tallied now.
+	rep, ok, err := g.store.Daily(day.Date)
+	if err == nil && !ok {
+		at := time.Now()
+		if at.After(day.End) {
+			at = day.End
+		}
+		rep, err = g.buildDaily(day, at)
+	}
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
+}
+
+// apiDrill passes a simulated flagged person through the real flow on a lane.
+func (g *gate) apiDrill(w http.ResponseWriter, r *http.Request) {
+	lane := r.URL.Query().Get("lane")
+	tempC := 38.2
+	if s := r.URL.Query().Get("temp"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v < 30 || v > 45 {
+			apiError(w, http.StatusBadRequest, fmt.Errorf("-temp %q: want a body temperature 30–45 °C", s))
+			return
+		}
+		tempC = v
+	}
+	for i, l := range g.cfg.Lanes {
+		if l.Name != lane {
+			continue
+		}
+		rd := drivers.NewTemperature(tempC, math.NaN(), drivers.FlagNoAmbient)
+		rd.Mono, rd.Wall = g.clk.Stamp()
+		if g.devices[g.lanes[i].Device].Mode == pipeline.ModeSkin { // skin sensor: present the drill as its skin reading
+			rd.ObjectC = tempC - g.devices[g.lanes[i].Device].OffsetC
+		}
+		if err := g.pipe.Inject(i, rd, true); err != nil {
+			apiError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		g.log.Warn().Str("lane", lane).Float64("temp_c", tempC).Msg("drill started")
+		fmt.Fprintf(w, "drill on lane %s: a simulated person at %.1f °C was sent through the gate; every event it causes is marked drill\n", lane, tempC)
+		return
+	}
+	apiError(w, http.StatusNotFound, fmt.Errorf("-lane %q: no such lane", lane))
+}
+
+func (g *gate) apiCalibrate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ref, err := strconv.ParseFloat(q.Get("reference"), 64)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, fmt.Errorf("-reference %q: want the reference temperature in °C", q.Get("reference")))
+		return
+	}
+	n, _ := strconv.Atoi(q.Get("samples"))
+	timeout, err := time.ParseDuration(q.Get("timeout"))
+	if err != nil || timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	rec, err := g.calib.run(r.Context(), q.Get("device"), ref, n, timeout)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rec)
+}

@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/sync/clock"
+)
+
+// rosterHolder keeps the roster swappable on SIGHUP while the pipeline's
+// identify stage reads it lock-free.
+type rosterHolder struct {
+	path    string
+	current atomic.Pointer[school.Roster]
+}
+
+func (r *rosterHolder) reload() error {
+	if r.path == "" {
+		return nil
+	}
+	ro, err := school.LoadRoster(r.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// No roster imported yet: cards are counted as unknown.
+			return nil
+		}
+		return fmt.Errorf("school.roster: %w", err)
+	}
+	r.current.Store(ro)
+	return nil
+}
+
+// get returns the roster in force, nil when none was imported.
+func (r *rosterHolder) get() *school.Roster { return r.current.Load() }
+
+// card maps a badge UID to a roster id for the identify stage.
+func (r *rosterHolder) card(uid string) (string, bool) {
+	ro := r.current.Load()
+	if ro == nil {
+		return uid, false
+	}
+	p, ok := ro.ByCard(uid)
+	return p.ID, ok
+}
+
+// compensation builds each device's compensation: the configured mode and
+// offset (skin → body), plus the sensor's own correction from its stored
+// calibration record (reference − mean of what it read).
+func (g *gate) compensation() ([]pipeline.Compensation, error) {
+	records, err := g.store.Calibrations()
+	if err != nil {
+		return nil, err
+	}
+	comp := make([]pipeline.Compensation, len(g.devices))
+	for i, d := range g.devices {
+		comp[i] = pipeline.Compensation{Mode: d.Mode, OffsetC: d.OffsetC, Gain: d.Gain}
+		if rec, ok := records[d.Name]; ok && d.Mode == pipeline.ModeSkin {
+			comp[i].OffsetC, comp[i].CalibrationID = d.OffsetC+rec.OffsetC, rec.ID
+		}
+	}
+	return comp, nil
+}
+
+func (a anchorFile) load() []clock.Anchor {
+	b, err := os.ReadFile(a.path())
+	if err != nil {
+		return nil
+	}
+	var anchors []clock.Anchor
+	if json.Unmarshal(b, &anchors) != nil {
+		return nil
+	}
+	return anchors
+}
+
+// save keeps the anchor of this boot (older boots' anchors are of no use:
+// their events were uploaded or carry their own boot id's anchor).
+func (a anchorFile) save(an clock.Anchor) error {
+	b, err := json.Marshal([]clock.Anchor{an})
+	if err != nil {
+		return err
+	}
+	tmp := a.path() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("clock anchor: %w", err)
+	}
+	return os.Rename(tmp, a.path())
+}
