@@ -20,5 +20,16 @@
 // a server-side session held in an HttpOnly, SameSite=Strict cookie; every
 // state-changing request also carries the session's CSRF token. After
 // Opts.MaxAttempts wrong PINs every login is refused for Opts.Lockout.
-// Without a PIN (or without a Desk) the form is disabled, never open.
+// Without a PIN (or without a Desk) the form is disabled, never open. The
+// lock-out is global, not per address: a PIN guessed from many addresses is
+// still limited, at the price that a prankster can lock the doctor out for
+// Opts.Lockout. Cross-origin posts are refused (net/http
+// CrossOriginProtection) and request bodies must be JSON.
+//
+// # Privacy
+//
+// The queue shows what the gate needs: ticket, lane, flagged temperature,
+// waiting time and state. The re-check result, contact history,
+// disposition, outcome and person of a case are only sent to the doctor's
+// session.
 package screen

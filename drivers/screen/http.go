@@ -153,18 +153,23 @@ func (s *Screen) serveCase(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_ticket")
 		return
 	}
+	var c event.Case
+	var ok bool
 	if s.o.Desk != nil {
-		if c, ok := s.o.Desk.Get(ticket); ok {
-			writeJSON(w, http.StatusOK, s.caseView(c))
-			return
-		}
+		c, ok = s.o.Desk.Get(ticket)
 	}
-	s.mu.Lock()
-	c, ok := s.cases[ticket]
-	s.mu.Unlock()
+	if !ok {
+		s.mu.Lock()
+		c, ok = s.cases[ticket]
+		s.mu.Unlock()
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "no_such_case")
 		return
+	}
+	// The full record only for the doctor's session.
+	if _, _, doctor := s.auth.session(r, s.now()); !doctor {
+		c = publicCase(c)
 	}
 	writeJSON(w, http.StatusOK, s.caseView(c))
 }

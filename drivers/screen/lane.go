@@ -163,6 +163,14 @@ type caseView struct {
 	Overdue bool `json:"overdue"`
 }
 
+// publicCase is what anyone at the gate may see of a case: the queue, not
+// the medical record. The re-check result, contact history, disposition,
+// outcome and person stay with the doctor's session.
+func publicCase(c event.Case) event.Case {
+	return event.Case{Ticket: c.Ticket, Day: c.Day, Lane: c.Lane, Role: c.Role, State: c.State,
+		ReadingSeq: c.ReadingSeq, FlagC: c.FlagC, OpenedAt: c.OpenedAt}
+}
+
 func (s *Screen) caseView(c event.Case) caseView {
 	v := caseView{Case: c, OpenedMs: openedMillis(c.OpenedAt)}
 	v.Overdue = c.State == event.CaseAwaitingRecheck && v.OpenedMs > 0 &&
@@ -191,7 +199,7 @@ type stateView struct {
 func (s *Screen) casesView() []caseView {
 	out := make([]caseView, 0, len(s.cases))
 	for _, c := range s.cases {
-		out = append(out, s.caseView(c))
+		out = append(out, s.caseView(publicCase(c)))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].OpenedMs != out[j].OpenedMs {

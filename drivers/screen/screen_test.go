@@ -1055,3 +1055,29 @@ func TestDoctorActionsLogged(t *testing.T) {
 		t.Errorf("desk actor %q", got.Actor)
 	}
 }
+
+func TestQueueKeepsTheMedicalRecordPrivate(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.desk.flag("A", 38.4, f.clock.now())
+	ck, csrf := f.login(t)
+	f.do(t, "POST", "/api/cases/"+c.Ticket+"/recheck", `{"temp_c":38.2}`, ck, csrf)
+	r := f.do(t, "POST", "/api/cases/"+c.Ticket+"/refer", `{"contact_history":true}`, ck, csrf)
+	if !strings.Contains(r.body, `"contact_history":true`) || !strings.Contains(r.body, `"recheck_c":38.2`) {
+		t.Fatalf("the doctor's answer lacks the record: %s", r.body)
+	}
+	private := []string{"contact_history", "disposition", "recheck_c", "outcome", "person_id"}
+	for _, path := range []string{"/api/state", "/api/cases", "/api/cases/" + c.Ticket} {
+		body := f.do(t, "GET", path, "", nil, "").body
+		if !strings.Contains(body, `"ticket":"R-001"`) || !strings.Contains(body, `"state":"referred"`) {
+			t.Errorf("%s lacks the queue entry: %s", path, body)
+		}
+		for _, k := range private {
+			if strings.Contains(body, `"`+k+`"`) {
+				t.Errorf("%s shows %s to anyone: %s", path, k, body)
+			}
+		}
+	}
+	if body := f.do(t, "GET", "/api/cases/"+c.Ticket, "", ck, "").body; !strings.Contains(body, `"disposition":"cdc_transfer"`) {
+		t.Errorf("the doctor's GET lacks the disposition: %s", body)
+	}
+}

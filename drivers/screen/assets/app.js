@@ -97,7 +97,7 @@
       if (overdue) wait.appendChild(el("span", "overdue-mark", " ⏰ " + t("overdue")));
       tr.appendChild(wait);
       var st = el("td", "");
-      st.appendChild(el("span", "", t("case_" + c.state) + (c.disposition ? " · " + t("disp_" + c.disposition) : "")));
+      st.appendChild(el("span", "", t("case_" + c.state)));
       if (csrf) {
         var b = el("button", "select", t("select"));
         b.type = "button";
