@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -40,10 +41,13 @@ type encoder struct {
 	boxJSON  []byte // the box id as a JSON string
 	idPrefix []byte // `"id":"<box>:` (box escaped)
 	identity string
-	key      []byte
 	clock    Clock
 	// renamed holds the body keys that clash with the envelope.
 	renamed map[string]bool
+	// mac and sum are reused for pseudonyms: the encoder serves one
+	// connection's publisher goroutine at a time.
+	mac hash.Hash
+	sum [sha256.Size]byte
 	// malformed counts bodies sent as "body_raw".
 	malformed atomic.Uint64
 }
@@ -66,9 +70,9 @@ func newEncoder(box, identity string, key []byte, clock Clock) (*encoder, error)
 		boxJSON:  boxJSON,
 		idPrefix: append(append([]byte(`"id":`), boxJSON[:len(boxJSON)-1]...), ':'),
 		identity: identity,
-		key:      key,
 		clock:    clock,
 		renamed:  make(map[string]bool, len(envelopeKeys)),
+		mac:      hmac.New(sha256.New, key),
 	}
 	for _, k := range envelopeKeys {
 		e.renamed[k] = true
@@ -134,20 +138,22 @@ func (e *encoder) appendEvent(dst []byte, ev *event.Event) []byte {
 }
 
 // appendBody merges the members of the event's JSON body. Bodies written by
-// the pipeline are compact objects without identity or envelope fields and
-// are spliced as they are; others are rewritten member by member.
+// the pipeline are compact objects whose only special member, if any, is a
+// plain person_id string; they are spliced as they are with that member
+// replaced. Anything else is rewritten member by member.
 func (e *encoder) appendBody(dst []byte, ev *event.Event) []byte {
 	body := bytes.TrimSpace(ev.Body)
 	if len(body) == 0 || string(body) == "null" {
 		return dst
 	}
-	if len(body) >= 2 && body[0] == '{' && body[len(body)-1] == '}' && !e.needsRewrite(body) && json.Valid(body) {
-		inner := bytes.TrimSpace(body[1 : len(body)-1])
-		if len(inner) > 0 {
-			dst = append(dst, ',')
-			dst = append(dst, inner...)
+	if len(body) >= 2 && body[0] == '{' && body[len(body)-1] == '}' && json.Valid(body) {
+		if p, ok := e.scan(body); ok {
+			dst = appendMembers(dst, body[1:p.from])
+			if p.id != nil {
+				dst = e.appendPerson(dst, string(p.id))
+			}
+			return appendMembers(dst, body[p.to:len(body)-1])
 		}
-		return dst
 	}
 	out, err := e.rewriteBody(dst, ev.Kind, body)
 	if err != nil {
@@ -161,9 +167,29 @@ func (e *encoder) appendBody(dst []byte, ev *event.Event) []byte {
 	return out
 }
 
-// needsRewrite reports whether a top-level key of body is person_id or an
-// envelope key, or is escaped (and might decode to one of them).
-func (e *encoder) needsRewrite(body []byte) bool {
+// appendMembers appends a run of object members, trimmed of whitespace and
+// of the commas left where a member was cut out.
+func appendMembers(dst, members []byte) []byte {
+	members = bytes.Trim(members, " \t\r\n,")
+	if len(members) == 0 {
+		return dst
+	}
+	dst = append(dst, ',')
+	return append(dst, members...)
+}
+
+// personSpan locates the person_id member of a body: body[from:to] is cut
+// out, id is its unescaped value (nil if absent).
+type personSpan struct {
+	from, to int
+	id       []byte
+}
+
+// scan walks the top level of a valid JSON object. ok is false when the
+// body needs a rewrite: a key clashes with the envelope or is escaped (and
+// might decode to one), or person_id is repeated or not a plain string.
+func (e *encoder) scan(body []byte) (p personSpan, ok bool) {
+	p.from, p.to = len(body)-1, len(body)-1
 	depth := 0
 	for i := 0; i < len(body); i++ {
 		switch body[i] {
@@ -172,40 +198,62 @@ func (e *encoder) needsRewrite(body []byte) bool {
 		case '}', ']':
 			depth--
 		case '"':
-			j, escaped := i+1, false
-			for ; j < len(body) && body[j] != '"'; j++ {
-				if body[j] == '\\' {
-					escaped = true
-					j++
-				}
-			}
-			if j >= len(body) {
-				return true // unterminated: the rewrite reports it
-			}
-			if depth == 1 && isKey(body[j+1:]) {
-				if key := body[i+1 : j]; escaped || e.renamed[string(key)] || string(key) == bodyPersonKey {
-					return true
+			j, escaped := stringEnd(body, i)
+			if depth == 1 {
+				if colon := keyColon(body, j+1); colon > 0 {
+					key := body[i+1 : j]
+					switch {
+					case escaped || e.renamed[string(key)]:
+						return p, false
+					case string(key) == bodyPersonKey:
+						v := skipSpace(body, colon+1)
+						if p.id != nil || body[v] != '"' {
+							return p, false
+						}
+						end, esc := stringEnd(body, v)
+						if esc {
+							return p, false
+						}
+						p.from, p.to, p.id = i, end+1, body[v+1:end]
+						i = end
+						continue
+					}
 				}
 			}
 			i = j
 		}
 	}
-	return false
+	return p, true
 }
 
-// isKey reports whether the string that ended just before rest was an
-// object key, i.e. is followed by a colon.
-func isKey(rest []byte) bool {
-	for _, c := range rest {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-		case ':':
-			return true
-		default:
-			return false
+// stringEnd returns the index of the quote closing the string opened at
+// body[open] and whether it holds escapes. body is valid JSON.
+func stringEnd(body []byte, open int) (end int, escaped bool) {
+	j := open + 1
+	for ; body[j] != '"'; j++ {
+		if body[j] == '\\' {
+			escaped = true
+			j++
 		}
 	}
-	return false
+	return j, escaped
+}
+
+func skipSpace(body []byte, i int) int {
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// keyColon returns the index of the colon after a string ending before
+// body[i], or 0 if the string was a value, not a key.
+func keyColon(body []byte, i int) int {
+	i = skipSpace(body, i)
+	if i < len(body) && body[i] == ':' {
+		return i
+	}
+	return 0
 }
 
 // rewriteBody copies the body's members in their order, replacing
@@ -228,10 +276,11 @@ func (e *encoder) rewriteBody(dst []byte, kind event.Kind, body []byte) ([]byte,
 			return dst[:start], err
 		}
 		if key == bodyPersonKey {
-			var err error
-			if dst, err = e.appendPerson(dst, raw); err != nil {
-				return dst[:start], err
+			var id string
+			if err := json.Unmarshal(raw, &id); err != nil {
+				return dst[:start], fmt.Errorf("person_id: %w", err)
 			}
+			dst = e.appendPerson(dst, id)
 			continue
 		}
 		if e.renamed[key] {
@@ -252,19 +301,33 @@ func (e *encoder) rewriteBody(dst []byte, kind event.Kind, body []byte) ([]byte,
 	return dst, nil
 }
 
-func (e *encoder) appendPerson(dst []byte, raw json.RawMessage) ([]byte, error) {
-	var id string
-	if err := json.Unmarshal(raw, &id); err != nil {
-		return dst, fmt.Errorf("person_id: %w", err)
-	}
+// appendPerson appends the "person" member for a roster id as the identity
+// mode says. The id is written only in mode id, where it came from a JSON
+// string of the body.
+func (e *encoder) appendPerson(dst []byte, id string) []byte {
 	if id == "" || e.identity == IdentityNone {
-		return dst, nil
+		return dst
 	}
-	dst = append(dst, `,"person":`...)
+	dst = append(dst, `,"person":"`...)
 	if e.identity == IdentityID {
-		return append(dst, raw...), nil
+		dst = appendJSONStringContent(dst, id)
+	} else {
+		dst = e.appendPseudonym(dst, id)
 	}
-	return append(append(append(dst, '"'), Pseudonym(e.key, id)...), '"'), nil
+	return append(dst, '"')
+}
+
+// appendJSONStringContent appends s escaped for the inside of a JSON string.
+func appendJSONStringContent(dst []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(dst, q[1:len(q)-1]...)
+}
+
+func (e *encoder) appendPseudonym(dst []byte, id string) []byte {
+	e.mac.Reset()
+	e.mac.Write([]byte(id))
+	sum := e.mac.Sum(e.sum[:0])
+	return hex.AppendEncode(dst, sum)
 }
 
 // Pseudonym is the "person" sent for a roster id in identity mode
