@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -137,4 +138,10 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
 	}
 	return config.CheckConfig(stdout, fs.Arg(0))
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

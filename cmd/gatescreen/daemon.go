@@ -91,4 +91,3 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Version: versionString(), Logger: log, Out: stdout,
 	})
 }
-

@@ -489,7 +489,6 @@ func (g *gate) reload() {
 		return
 	}
 	g.pipe.Reload(pipeline.ParamsFrom(cfg.Screening)) // compensation and calibration stay
-	g.roster.path = cfg.School.Roster
 	if err := g.roster.reload(); err != nil {
 		log.Error().Err(err).Msg("roster not reloaded")
 	}

@@ -29,6 +29,7 @@ func (g *gate) serveLocalAPI(ctx context.Context) (string, error) {
 	mux.HandleFunc("GET /v1/report", g.apiReport)
 	mux.HandleFunc("POST /v1/drill", g.apiDrill)
 	mux.HandleFunc("POST /v1/calibrate", g.apiCalibrate)
+	mux.HandleFunc("POST /v1/roster/reload", g.apiRosterReload)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -164,4 +165,16 @@ func (g *gate) apiCalibrate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(rec)
+}
+
+func (g *gate) apiRosterReload(w http.ResponseWriter, _ *http.Request) {
+	if err := g.roster.reload(); err != nil {
+		apiError(w, http.StatusBadRequest, err)
+		return
+	}
+	n := 0
+	if ro := g.roster.get(); ro != nil {
+		n = len(ro.People)
+	}
+	fmt.Fprintf(w, "the running daemon now knows %d people\n", n)
 }

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/localapi"
+	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/storage"
+)
+
+func init() {
+	commands["export"] = command{"write the screening ledger: gatescreen export -from DATE -to DATE -format csv|jsonl", runExport}
+	commands["report"] = command{"print the daily report of a day: gatescreen report -date YYYY-MM-DD", runReport}
+	commands["drill"] = command{"send a simulated flagged person through a lane: gatescreen drill -lane NAME", runDrill}
+	commands["calibrate"] = command{"calibrate a skin sensor against a reference source: gatescreen calibrate -device D -reference 37.0", runCalibrate}
+	commands["roster"] = command{"import the roster: gatescreen roster import FILE.csv", runRoster}
+}
+
+// companion is what every companion command needs: the configuration, and
+// the daemon's local API when it runs.
+type companion struct {
+	cfg    *config.Config
+	client *localapi.Client
+}
+
+func loadCompanion(path string) (*companion, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return &companion{cfg: cfg, client: localapi.NewClient(localapi.SocketPath(cfg.Storage.Path))}, nil
+}
+
+// offline opens the store directly: only when no daemon holds it.
+func (c *companion) offline() (*storage.Store, *school.Schedule, error) {
+	loc, err := time.LoadLocation(c.cfg.Site.Timezone)
+	if err != nil {
+		return nil, nil, err
+	}
+	sched, err := school.NewSchedule(c.cfg.School, loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := storage.Open(c.cfg.Storage.Path, storage.Opts{LockTimeout: time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, sched, nil
+}
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("export", stderr)
+	path := fs.String("config", defaultConfig, "configuration file of the gate")
+	from := fs.String("from", "", "first local day, YYYY-MM-DD (default today)")
+	to := fs.String("to", "", "last local day, YYYY-MM-DD (default -from)")
+	format := fs.String("format", "csv", "csv (UTF-8 with BOM, opens in Excel) or jsonl")
+	out := fs.String("o", "-", "output file; - is standard output")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c, err := loadCompanion(*path)
+	if err != nil {
+		return err
+	}
+	if *from == "" {
+		*from = time.Now().Format(time.DateOnly)
+	}
+	if *to == "" {
+		*to = *from
+	}
+	w, done, err := output(*out, stdout)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"from": {*from}, "to": {*to}, "format": {*format}}
+	err = c.client.Do(ctx, "GET", "/v1/export", q, w)
+	if errors.Is(err, localapi.ErrNotRunning) {
+		err = c.exportOffline(w, *from, *to, *format)
+	}
+	return errors.Join(err, done())
+}
+
+func (c *companion) exportOffline(w io.Writer, from, to, format string) error {
+	st, sched, err := c.offline()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	f, err := sched.ParseDay(from)
+	if err != nil {
+		return fmt.Errorf("-from: %w", err)
+	}
+	t, err := sched.ParseDay(to)
+	if err != nil {
+		return fmt.Errorf("-to: %w", err)
+	}
+	switch format {
+	case "csv":
+		return storage.ExportCSV(w, st, f.Start, t.End, sched.Location())
+	case "jsonl":
+		return storage.ExportJSONL(w, st, f.Start, t.End, sched.Location())
+	}
+	return fmt.Errorf("%w: -format %q: want csv or jsonl", errUsage, format)
+}
+
+// output opens the -o target; done closes it and reports a failed write.
+func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", stderr)
+	path := fs.String("config", defaultConfig, "configuration file of the gate")
+	date := fs.String("date", "", "local day, YYYY-MM-DD (default today)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c, err := loadCompanion(*path)
+	if err != nil {
+		return err
+	}
+	err = c.client.Do(ctx, "GET", "/v1/report", url.Values{"date": {*date}}, stdout)
+	if !errors.Is(err, localapi.ErrNotRunning) {
+		return err
+	}
+	st, _, err := c.offline()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *date == "" {
+		*date = time.Now().Format(time.DateOnly)
+	}
+	rep, ok, err := st.Daily(*date)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no report stored for %s; start the daemon to tally a day in progress", *date)
+	}
+	return printJSON(stdout, rep)
+}
+
+func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("drill", stderr)
+	path := fs.String("config", defaultConfig, "configuration file of the gate")
+	lane := fs.String("lane", "", "lane to run the drill on")
+	temp := fs.Float64("temp", 38.2, "body temperature of the simulated person, °C")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *lane == "" {
+		return fmt.Errorf("%w: drill needs -lane", errUsage)
+	}
+	c, err := loadCompanion(*path)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"lane": {*lane}, "temp": {strconv.FormatFloat(*temp, 'f', 1, 64)}}
+	return c.client.Do(ctx, "POST", "/v1/drill", q, stdout)
+}
+
+func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("calibrate", stderr)
+	path := fs.String("config", defaultConfig, "configuration file of the gate")
+	device := fs.String("device", "", "device to calibrate (devices[].name)")
+	ref := fs.Float64("reference", 0, "temperature of the reference source (blackbody), °C")
+	samples := fs.Int("samples", school.MinCalibrationSamples, "readings of the reference to average; present the source once per reading")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *device == "" || *ref == 0 {
+		return fmt.Errorf("%w: calibrate needs -device and -reference", errUsage)
+	}
+	c, err := loadCompanion(*path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "present the reference source to %s %d times…\n", *device, *samples)
+	q := url.Values{"device": {*device}, "reference": {strconv.FormatFloat(*ref, 'f', -1, 64)},
+		"samples": {strconv.Itoa(*samples)}, "timeout": {timeout.String()}}
+	return c.client.Do(ctx, "POST", "/v1/calibrate", q, stdout)
+}
+
+func runRoster(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "import" {
+		return fmt.Errorf("%w: gatescreen roster import [-config FILE] FILE.csv", errUsage)
+	}
+	fs := newFlagSet("roster import", stderr)
+	path := fs.String("config", defaultConfig, "configuration file of the gate (school.roster names where the roster is kept)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: roster import takes one FILE.csv", errUsage)
+	}
+	c, err := loadCompanion(*path)
+	if err != nil {
+		return err
+	}
+	if c.cfg.School.Roster == "" {
+		return fmt.Errorf("%w: %s: school.roster is not set, so there is nowhere to keep the roster", config.ErrInvalid, *path)
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	ro, err := school.ParseRoster(fs.Arg(0), data)
+	if err != nil {
+		return err
+	}
+	// Names stay on the box: the copy is readable by the daemon only.
+	tmp := c.cfg.School.Roster + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, c.cfg.School.Roster); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "roster: %d people, %d grades, kept in %s\n", len(ro.People), len(ro.Grades()), c.cfg.School.Roster)
+	err = c.client.Do(ctx, "POST", "/v1/roster/reload", nil, stdout)
+	if errors.Is(err, localapi.ErrNotRunning) {
+		fmt.Fprintln(stdout, "the daemon is not running; it reads the roster when it starts")
+		return nil
+	}
+	return err
+}
