@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -88,7 +89,7 @@ func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("screen: serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.closeMu.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() { close(s.closing) })
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -104,7 +105,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		if len(r.URL.Path) >= len("/assets/") && r.URL.Path[:len("/assets/")] == "/assets/" {
+		if strings.HasPrefix(r.URL.Path, "/assets/") {
 			h.Set("Cache-Control", "no-cache")
 		} else {
 			h.Set("Cache-Control", "no-store")

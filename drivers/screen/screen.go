@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,9 +117,9 @@ type Screen struct {
 	dayEnd     int64 // Unix ms at which today's tallies end
 	clients    map[*client]struct{}
 
-	dropped atomic.Uint64
-	closing chan struct{}
-	closeMu sync.Once
+	dropped   atomic.Uint64
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // Banner is a message across the top of the screen. Text is an i18n key
@@ -388,18 +389,7 @@ func (s *Screen) updateAmbientBanner() {
 	if w&pipeline.WarnAmbientHigh != 0 {
 		text = "banner_ambient_high"
 	}
-	s.banners["ambient"] = Banner{ID: "ambient", Level: "warning", Text: text, Arg: joinNames(names)}
-}
-
-func joinNames(names []string) string {
-	var b bytes.Buffer
-	for i, n := range names {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(n)
-	}
-	return b.String()
+	s.banners["ambient"] = Banner{ID: "ambient", Level: "warning", Text: text, Arg: strings.Join(names, ", ")}
 }
 
 // unixMillis converts a Unix-ns wall time, or now when the pipeline gave
