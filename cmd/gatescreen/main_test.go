@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// binary builds the real gatescreen binary once for the tests of this file.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gatescreen-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gatescreen")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building gatescreen: %v", binErr)
+	}
+	return binPath
+}
+
+func exitCodeOf(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatalf("running gatescreen: %v", err)
+	return -1
+}
+
+// The demo on a fresh machine: serves the screen, publishes on
+// gatescreen/v1/# within 10 s, and stops cleanly with exit code 0 on Ctrl-C.
+func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
+	cmd := exec.Command(binary(t), "demo", "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	screenRe := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)`)
+	subRe := regexp.MustCompile(`mosquitto_sub -h (\S+) -p (\d+)`)
+	var screenURL, broker string
+	lines := bufio.NewScanner(stdout)
+	deadline := time.After(20 * time.Second)
+	found := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+			if m := screenRe.FindStringSubmatch(lines.Text()); m != nil && screenURL == "" {
+				screenURL = m[1]
+			}
+			if m := subRe.FindStringSubmatch(lines.Text()); m != nil {
+				broker = "tcp://" + m[1] + ":" + m[2]
+				close(found)
+				break
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-found:
+	case <-deadline:
+		t.Fatalf("demo printed no welcome in 20 s; stderr:\n%s", stderr.String())
+	}
+
+	resp, err := http.Get(screenURL)
+	if err != nil {
+		t.Fatalf("screen %s: %v", screenURL, err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<html") {
+		t.Fatalf("screen answered %d: %.200s", resp.StatusCode, page)
+	}
+
+	got := make(chan string, 100)
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("demo-test"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", broker, tok.Error())
+	}
+	defer c.Disconnect(100)
+	c.Subscribe("gatescreen/v1/#", 1, func(_ paho.Client, m paho.Message) {
+		select {
+		case got <- m.Topic():
+		default:
+		}
+	}).WaitTimeout(5 * time.Second)
+	select {
+	case topic := <-got: // the retained status arrives at once, readings follow
+		if !strings.HasPrefix(topic, "gatescreen/v1/demo-district/demo-school/east-gate/") {
+			t.Fatalf("topic %q", topic)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing published on gatescreen/v1/# within 10 s")
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if code := exitCodeOf(t, err); code != 0 {
+			t.Fatalf("exit code %d after Ctrl-C; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("demo did not stop within 20 s of Ctrl-C")
+	}
+	if !strings.Contains(stderr.String(), "flushing the store") {
+		t.Fatalf("no ordered shutdown in the log:\n%s", stderr.String())
+	}
+}
+
+// check-config: every bad file names file:line, field and value and exits
+// with the configuration exit code; the example passes.
+func TestCheckConfigExitCodes(t *testing.T) {
+	bin := binary(t)
+	out, err := exec.Command(bin, "check-config", "../../configs/gate.example.yaml").CombinedOutput()
+	if code := exitCodeOf(t, err); code != 0 {
+		t.Fatalf("example config: exit %d:\n%s", code, out)
+	}
+	bad, _ := filepath.Glob("../../testdata/config/*.bad.yaml")
+	if len(bad) == 0 {
+		t.Fatal("no bad configs found")
+	}
+	lineRe := regexp.MustCompile(`\.bad\.yaml:\d+: `)
+	for _, f := range bad {
+		out, err := exec.Command(bin, "check-config", f).CombinedOutput()
+		if code := exitCodeOf(t, err); code != exitConfig {
+			t.Errorf("%s: exit %d, want %d:\n%s", f, code, exitConfig, out)
+		}
+		if !lineRe.Match(out) {
+			t.Errorf("%s: no file:line in:\n%s", f, out)
+		}
+	}
+	out, err = exec.Command(bin, "run", "-config", "../../testdata/config/bad-baud.bad.yaml").CombinedOutput()
+	if code := exitCodeOf(t, err); code != exitConfig {
+		t.Fatalf("run with a bad config: exit %d, want %d:\n%s", code, exitConfig, out)
+	}
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	bin := binary(t)
+	out, err := exec.Command(bin, "frobnicate").CombinedOutput()
+	if code := exitCodeOf(t, err); code != exitUsage || !strings.Contains(string(out), "unknown command") {
+		t.Fatalf("unknown command: exit %d:\n%s", code, out)
+	}
+	out, err = exec.Command(bin, "version").CombinedOutput()
+	if code := exitCodeOf(t, err); code != 0 || !strings.HasPrefix(string(out), "gatescreen ") {
+		t.Fatalf("version: exit %d: %s", code, out)
+	}
+}
