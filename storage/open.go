@@ -44,7 +44,12 @@ func Open(path string, o Opts) (*Store, error) {
 		notify: make(chan struct{}, 1),
 	}
 	var err error
-	if s.seqs, err = loadSeqReserve(path + ".seq"); err != nil {
+	if s.seqs, err = loadSeqReserve(path + ".seq"); errors.Is(err, errBadReservation) {
+		// Not worth refusing to start over: the store file's own sequence
+		// still holds for anything but a quarantine.
+		s.log.Warn().Err(err).Msg("ignoring unreadable sequence reservation")
+		s.health(event.HealthWarning, err.Error(), 0)
+	} else if err != nil {
 		return nil, err
 	}
 	db, err := s.openChecked()
@@ -147,6 +152,13 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 // quarantine moves the damaged file aside and reports it.
 func (s *Store) quarantine(cause *corruptError) (string, error) {
 	aside := s.path + ".corrupt-" + s.o.Now().UTC().Format("20060102T150405Z")
+	// Never overwrite an earlier quarantined file (two faults in a second).
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s.corrupt-%s-%d", s.path, s.o.Now().UTC().Format("20060102T150405Z"), n)
+	}
 	if err := os.Rename(s.path, aside); err != nil {
 		return "", fmt.Errorf("storage: quarantine %s: %w (cause: %v)", s.path, err, cause)
 	}

@@ -260,3 +260,45 @@ func TestOlderSchemaIsUpgraded(t *testing.T) {
 		t.Errorf("Open without an upgrade hook = %v", err)
 	}
 }
+
+func TestUnreadableReservationDoesNotStopTheStore(t *testing.T) {
+	path := tempPath(t)
+	last := populate(t, path, 5)
+	if err := os.WriteFile(path+".seq", []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var health healthLog
+	s := openStore(t, path, Opts{OnHealth: health.add})
+	if hs := health.all(); len(hs) != 1 || hs[0].State != event.HealthWarning {
+		t.Errorf("OnHealth = %+v, want one warning", hs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil || seq != last+1 {
+		t.Errorf("AppendWait = %d, %v; want %d", seq, err, last+1)
+	}
+	b, err := os.ReadFile(path + ".seq")
+	if err != nil || strings.TrimSpace(string(b)) == "garbage" {
+		t.Errorf("reservation not rewritten: %q, %v", b, err)
+	}
+}
+
+func TestSecondQuarantineKeepsTheFirst(t *testing.T) {
+	path := tempPath(t)
+	clock := &fakeClock{now: t0}
+	for range 2 {
+		populate(t, path, 5)
+		garble(t, path, 16, 2*int64(os.Getpagesize())-16)
+		s, err := Open(path, Opts{Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	matches, _ := filepath.Glob(path + ".corrupt-*")
+	if len(matches) != 2 {
+		t.Errorf("quarantined files = %v, want 2", matches)
+	}
+}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 // seqBlock is how many sequence numbers one write of the side file
 // reserves: one small fsync'ed write every 65 536 events (4.5 h at gate rate).
 const seqBlock = 1 << 16
+
+var errBadReservation = errors.New("bad sequence reservation")
 
 // seqReserve is the side file "<store>.seq" holding a ceiling above every
 // sequence handed out. It outlives a quarantined store file, so the fresh
@@ -30,7 +33,8 @@ func loadSeqReserve(path string) (*seqReserve, error) {
 		return nil, fmt.Errorf("storage: read %s: %w", path, err)
 	}
 	if r.reserved, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err != nil {
-		return nil, fmt.Errorf("storage: %s: bad sequence reservation: %w", path, err)
+		r.reserved = 0
+		return r, fmt.Errorf("storage: %s: %w: %q", path, errBadReservation, b)
 	}
 	return r, nil
 }

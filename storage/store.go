@@ -280,7 +280,8 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 }
 
 // Pending returns up to max un-acknowledged events of queue q with Seq >
-// after, in sequence order.
+// after, in sequence order. A record that cannot be decoded is logged and
+// skipped.
 func (s *Store) Pending(q Queue, after uint64, max int) ([]event.Event, error) {
 	var out []event.Event
 	err := s.view(func(tx *bolt.Tx) error {
@@ -288,13 +289,12 @@ func (s *Store) Pending(q Queue, after uint64, max int) ([]event.Event, error) {
 		c := tx.Bucket(outboxBucket(q)).Cursor()
 		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < max; k, _ = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
-			v := events.Get(k)
-			if v == nil {
-				return fmt.Errorf("storage: %s: outbox %s holds seq %d without event: %w", s.path, q, seq, ErrCorruptRecord)
-			}
-			ev, err := decodeEvent(seq, v)
+			ev, err := decodeEvent(seq, events.Get(k))
 			if err != nil {
-				return fmt.Errorf("storage: %s: %w", s.path, err)
+				// One damaged record must not stop the upload of the rest;
+				// it stays in the outbox (and in OutboxLen) for inspection.
+				s.log.Error().Err(err).Stringer("queue", q).Msg("skipping undecodable outbox event")
+				continue
 			}
 			out = append(out, ev)
 		}
