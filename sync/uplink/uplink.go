@@ -203,12 +203,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 	u.mu.Unlock()
 	bo := newBackoff(min(time.Second, u.o.MaxBackoff), u.o.MaxBackoff)
 	for {
-		connected, err := u.connection(ctx)
+		lasted, err := u.connection(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		u.noteError(err)
-		if connected {
+		if lasted >= stableConnection {
 			bo.reset()
 		}
 		wait := bo.next()
@@ -246,9 +246,14 @@ func (u *Uplink) setConnected(on bool) {
 	}
 }
 
-// connection runs one MQTT connection from connect to its end. connected
-// reports whether it got as far as publishing the online status.
-func (u *Uplink) connection(ctx context.Context) (connected bool, err error) {
+// stableConnection is how long a connection must last before the backoff
+// starts again from its minimum: a broker that accepts and then drops a box
+// at once must not make it reconnect in a tight loop.
+const stableConnection = 30 * time.Second
+
+// connection runs one MQTT connection from connect to its end and reports
+// how long it was up (0 if it never got as far as the online status).
+func (u *Uplink) connection(ctx context.Context) (lasted time.Duration, err error) {
 	s := &session{u: u, epoch: u.epoch.Add(1), done: make(chan struct{}), slots: make(chan struct{}, u.o.MaxInflight)}
 	will := statusPayload(u.o.BoxID, StateOffline, u.o.BootID, u.o.Version, time.Time{}, reasonConnectionLost)
 	opts := paho.NewClientOptions().
@@ -272,7 +277,7 @@ func (u *Uplink) connection(ctx context.Context) (connected bool, err error) {
 	client := paho.NewClient(opts)
 	if err := u.wait(ctx, client.Connect()); err != nil {
 		client.Disconnect(0)
-		return false, fmt.Errorf("uplink: connect %s: %w", u.o.Broker, err)
+		return 0, fmt.Errorf("uplink: connect %s: %w", u.o.Broker, err)
 	}
 	s.client = client
 	since := time.Now()
@@ -280,7 +285,7 @@ func (u *Uplink) connection(ctx context.Context) (connected bool, err error) {
 	if err := u.wait(ctx, client.Publish(u.Topic("status"), 1, true, online)); err != nil {
 		s.stop(err)
 		client.Disconnect(0)
-		return false, fmt.Errorf("uplink: publish online status to %s: %w", u.o.Broker, err)
+		return 0, fmt.Errorf("uplink: publish online status to %s: %w", u.o.Broker, err)
 	}
 	u.setConnected(true)
 	u.log.Info().Str("broker", u.o.Broker).Uint64("epoch", s.epoch).Msg("uplink connected")
@@ -299,7 +304,7 @@ func (u *Uplink) connection(ctx context.Context) (connected bool, err error) {
 		u.st.Unconfirmed += n
 		u.mu.Unlock()
 	}
-	return true, s.err()
+	return time.Since(since), s.err()
 }
 
 // shutdown lets the messages in flight get their PUBACK (bounded by
