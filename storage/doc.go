@@ -45,8 +45,21 @@
 //
 // # Start-up
 //
-// Open takes bbolt's file lock (a second daemon gets a clear error), runs
+// Open takes bbolt's file lock (a second daemon gets ErrLocked), runs
 // tx.Check, and moves a corrupt file aside as "<name>.corrupt-<UTC time>"
 // before starting a fresh one, so a damaged SD card never causes a crash loop.
-// A file written by a newer schema is refused, never touched.
+// The check runs in a child process (the running binary re-executed with
+// GATESCREEN_STORAGE_CHECK set, handled by this package's init), because
+// bbolt meets some garbled pages with panics in goroutines of its own that no
+// recover can catch; the child is killed after Opts.CheckTimeout. A file
+// written by a newer schema is refused, never touched; older ones go through
+// the upgrade hooks.
+//
+// # Caveats
+//
+// A power cut loses at most the normal readings of the last CommitInterval
+// (never an urgent event that was reported durable). SD cards that
+// acknowledge a flush before the data is safe defeat any fsync-based design;
+// the quarantine is the fallback. Ack is durable too, but losing one only
+// means the district receives the event again (it drops duplicates by id).
 package storage

@@ -66,6 +66,18 @@ func TestCorruptFileIsQuarantined(t *testing.T) {
 		{"garbled meta pages", func(t *testing.T, path string) {
 			garble(t, path, 16, 2*page-16) // keep nothing of either meta page
 		}},
+		{"bad schema record in meta", func(t *testing.T, path string) {
+			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(metaSchema, []byte{1, 2, 3})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"garbled data pages", func(t *testing.T, path string) {
 			fi, err := os.Stat(path)
 			if err != nil {
