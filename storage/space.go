@@ -65,7 +65,9 @@ func (s *Store) makeRoomFor(reqs []request) {
 		}
 		return
 	}
-	s.makeRoom(s.w.target - need)
+	// An oversized batch must not empty the store: free at most down to
+	// half the target and let bbolt's hard limit refuse the rest.
+	s.makeRoom(max(s.w.target-need, s.w.target/2))
 }
 
 // makeRoom frees space until usage is at most goal, in the documented order.

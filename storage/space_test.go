@@ -169,3 +169,37 @@ func TestRetentionPurgesOnlyAckedAfterRetention(t *testing.T) {
 		t.Error("seq 4 acked 2 h ago was purged")
 	}
 }
+
+func TestOversizedEventFailsAloneAndIsReported(t *testing.T) {
+	var health healthLog
+	s := openStore(t, tempPath(t), Opts{MaxSize: 1 << 20, OnHealth: health.add})
+	var evs []event.Event
+	for range 100 {
+		evs = append(evs, reading(t, "L1", event.VerdictPass, t0))
+	}
+	appendFlushed(t, s, evs...)
+
+	huge := reading(t, "L1", event.VerdictInvalid, t0)
+	huge.Body = []byte(`{"frame_hex":"` + strings.Repeat("ab", 1<<20) + `"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.AppendWait(ctx, huge); err == nil {
+		t.Fatal("a 2 MiB event fit into a 1 MiB store")
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Error("Flush after a failed commit returned nil")
+	}
+	var reported bool
+	for _, h := range health.all() {
+		reported = reported || strings.HasPrefix(h.Reason, "write error")
+	}
+	if !reported {
+		t.Errorf("OnHealth = %+v, want a write error", health.all())
+	}
+	if n := len(allSeqs(t, s)); n != 100 {
+		t.Errorf("%d events stored, want the 100 earlier readings untouched", n)
+	}
+	if seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil || seq != 101 {
+		t.Errorf("AppendWait after the failure = %d, %v; want 101", seq, err)
+	}
+}
