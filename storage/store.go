@@ -258,9 +258,6 @@ func (s *Store) Notify() <-chan struct{} { return s.notify }
 // an earlier run when Opts.BoxID is empty.
 func (s *Store) BoxID() string { return s.boxID }
 
-// Path is the bbolt file.
-func (s *Store) Path() string { return s.path }
-
 func (s *Store) view(fn func(*bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -279,15 +276,15 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	return s.db.Update(fn)
 }
 
-// Pending returns up to max un-acknowledged events of queue q with Seq >
+// Pending returns up to limit un-acknowledged events of queue q with Seq >
 // after, in sequence order. A record that cannot be decoded is logged and
 // skipped.
-func (s *Store) Pending(q Queue, after uint64, max int) ([]event.Event, error) {
+func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error) {
 	var out []event.Event
 	err := s.view(func(tx *bolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
 		c := tx.Bucket(outboxBucket(q)).Cursor()
-		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < max; k, _ = c.Next() {
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
 			ev, err := decodeEvent(seq, events.Get(k))
 			if err != nil {
