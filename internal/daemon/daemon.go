@@ -177,7 +177,11 @@ func build(ctx context.Context, o Opts, cfg *config.Config, loc *time.Location, 
 			if g.pipe == nil {
 				return nil
 			}
-			return g.pipe.Stats().Overflows
+			over := g.pipe.Stats().Overflows
+			if g.scr != nil {
+				over["screen_sse"] = g.scr.Dropped()
+			}
+			return over
 		},
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/storage"
@@ -114,6 +115,9 @@ func (g *gate) apiReport(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(rep)
 }
 
+// drillBanner is how long the screen says a drill is running.
+const drillBanner = 3 * time.Minute
+
 // apiDrill passes a simulated flagged person through the real flow on a lane.
 func (g *gate) apiDrill(w http.ResponseWriter, r *http.Request) {
 	lane := r.URL.Query().Get("lane")
@@ -140,6 +144,10 @@ func (g *gate) apiDrill(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.log.Warn().Str("lane", lane).Float64("temp_c", tempC).Msg("drill started")
+		if g.scr != nil {
+			g.scr.SetBanner(screen.Banner{ID: "drill", Level: "info", Text: "banner_drill", Arg: lane})
+			time.AfterFunc(drillBanner, func() { g.scr.ClearBanner("drill") })
+		}
 		fmt.Fprintf(w, "drill on lane %s: a simulated person at %.1f °C was sent through the gate; every event it causes is marked drill\n", lane, tempC)
 		return
 	}

@@ -79,10 +79,19 @@ func (a anchorFile) load() []clock.Anchor {
 	return anchors
 }
 
-// save keeps the anchor of this boot (older boots' anchors are of no use:
-// their events were uploaded or carry their own boot id's anchor).
+// maxAnchors bounds the anchors kept: events of older boots waiting in
+// the outbox (a box offline across several reboots) still get corrected.
+const maxAnchors = 16
+
+// save adds the anchor of this boot to the file, keeping the latest ones.
 func (a anchorFile) save(an clock.Anchor) error {
-	b, err := json.Marshal([]clock.Anchor{an})
+	anchors := []clock.Anchor{an}
+	for _, old := range a.load() {
+		if old.BootID != an.BootID && len(anchors) < maxAnchors {
+			anchors = append(anchors, old)
+		}
+	}
+	b, err := json.Marshal(anchors)
 	if err != nil {
 		return err
 	}
