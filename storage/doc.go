@@ -41,7 +41,10 @@
 //
 // Retention counts from the moment the store acknowledged an event by its own
 // clock (Opts.Now), not from the event's wall time, which may be 1970 on a box
-// without a real-time clock.
+// without a real-time clock. Ack times are kept from going backwards (an ack
+// never gets a time before the latest one recorded, also across restarts), so
+// a box that boots at 1970 and syncs later neither purges early nor keeps
+// uploaded data forever.
 //
 // # Start-up
 //

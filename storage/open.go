@@ -222,6 +222,9 @@ func (s *Store) prepare(quarantined string) error {
 				return err
 			}
 		}
+		if _, v := tx.Bucket(bucketAcked).Cursor().Last(); len(v) == 8 {
+			s.ackHighWater.Store(int64(binary.BigEndian.Uint64(v)))
+		}
 		s.durable.Store(events.Sequence())
 		s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
 		s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -72,8 +73,7 @@ func (s *Store) makeRoomFor(reqs []request) {
 
 // makeRoom frees space until usage is at most goal, in the documented order.
 func (s *Store) makeRoom(goal int64) {
-	cutoff := s.o.Now().Add(-s.o.Retention).UnixNano()
-	if s.purgeAcked(cutoff, goal) {
+	if s.purgeAcked(s.retentionCutoff(), goal) {
 		return
 	}
 	if !s.w.nearFull {
@@ -81,15 +81,19 @@ func (s *Store) makeRoom(goal int64) {
 		s.log.Warn().Int64("used", s.usage()).Int64("max_size", s.o.MaxSize).Msg("store near its size limit; purging uploaded events")
 		s.health(event.HealthWarning, "near full", uint64(s.usage()))
 	}
-	if s.purgeAcked(0, goal) {
+	if s.purgeAcked(math.MaxInt64, goal) {
 		return
 	}
 	s.purgeBulk(goal)
 }
 
+// retentionCutoff is the ack time (unix ns) before which acknowledged
+// events have passed retention.
+func (s *Store) retentionCutoff() int64 { return s.o.Now().Add(-s.o.Retention).UnixNano() }
+
 // purgeAcked deletes acknowledged events, oldest sequence first: only those
-// acked before cutoff (unix ns) when cutoff > 0, until usage ≤ goal when
-// goal ≥ 0. Acks arrive roughly in sequence order, so the scan stops at the
+// acked before cutoff (unix ns; math.MaxInt64 for all), until usage ≤ goal
+// when goal ≥ 0. Acks arrive roughly in sequence order, so the scan stops at the
 // first event acked after cutoff; a later one waits for it. It reports
 // whether goal was reached.
 func (s *Store) purgeAcked(cutoff, goal int64) bool {
@@ -104,7 +108,7 @@ func (s *Store) purgeAcked(cutoff, goal int64) bool {
 			var keys [][]byte
 			c := acked.Cursor()
 			for k, v := c.First(); k != nil && len(keys) < chunk; k, v = c.Next() {
-				if cutoff > 0 && (len(v) != 8 || int64(binary.BigEndian.Uint64(v)) >= cutoff) {
+				if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) >= cutoff {
 					break
 				}
 				keys = append(keys, k)
@@ -127,7 +131,7 @@ func (s *Store) purgeAcked(cutoff, goal int64) bool {
 		if n == 0 {
 			return goal >= 0 && s.usage() <= goal
 		}
-		s.log.Debug().Int("events", n).Bool("expired", cutoff > 0).Msg("purged acknowledged events")
+		s.log.Debug().Int("events", n).Bool("expired_only", cutoff != math.MaxInt64).Msg("purged acknowledged events")
 	}
 }
 
@@ -193,7 +197,7 @@ func (s *Store) purgeBulk(goal int64) {
 
 // maintain runs in the writer goroutine: retention, then compaction.
 func (s *Store) maintain() {
-	s.purgeAcked(s.o.Now().Add(-s.o.Retention).UnixNano(), -1)
+	s.purgeAcked(s.retentionCutoff(), -1)
 	size := s.Size()
 	if size >= s.o.MaxSize/4 && s.usage() < size/2 {
 		if err := s.compact(); err != nil {

@@ -203,3 +203,46 @@ func TestOversizedEventFailsAloneAndIsReported(t *testing.T) {
 		t.Errorf("AppendWait after the failure = %d, %v; want 101", seq, err)
 	}
 }
+
+func TestRetentionSurvivesAClockAt1970(t *testing.T) {
+	path := tempPath(t)
+	clock := &fakeClock{now: t0}
+	s, err := Open(path, Opts{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	for range 4 {
+		evs = append(evs, reading(t, "L1", event.VerdictPass, t0))
+	}
+	appendFlushed(t, s, evs...)
+	if err := s.Ack(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Power cut, no RTC: the box boots at 1970.
+	clock.Add(-t0.Sub(time.Unix(300, 0)))
+	s = openStore(t, path, Opts{Now: clock.Now, Retention: 24 * time.Hour, MaintenanceInterval: 5 * time.Millisecond})
+	if err := s.Ack(3); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := len(allSeqs(t, s)); n != 4 {
+		t.Fatalf("%d events left while the clock reads 1970, want 4", n)
+	}
+	// NTP syncs an hour after the acks: nothing has passed retention yet,
+	// including seq 3, which was acked while the clock read 1970.
+	clock.Add(t0.Add(time.Hour).Sub(clock.Now()))
+	time.Sleep(50 * time.Millisecond)
+	if n := len(allSeqs(t, s)); n != 4 {
+		t.Fatalf("%d events left an hour after the acks, want 4", n)
+	}
+	clock.Add(24 * time.Hour)
+	waitFor(t, "retention purge", func() bool { return len(allSeqs(t, s)) == 1 })
+	if _, ok := allSeqs(t, s)[4]; !ok {
+		t.Error("the un-acked seq 4 was purged")
+	}
+}

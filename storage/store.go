@@ -163,7 +163,9 @@ type Store struct {
 	notify    chan struct{}
 	nPriority atomic.Int64
 	nBulk     atomic.Int64
-	boxID     string
+	// ackHighWater is the latest ack time recorded (unix ns).
+	ackHighWater atomic.Int64
+	boxID        string
 
 	seqs *seqReserve // used by the writer goroutine only (and Open)
 	w    writerState // owned by the writer goroutine
@@ -308,7 +310,20 @@ func (s *Store) Ack(seqs ...uint64) error {
 		return nil
 	}
 	var nP, nB int64
-	at := binary.BigEndian.AppendUint64(nil, uint64(s.o.Now().UnixNano()))
+	// Ack times never go backwards, so a box that boots at 1970 and syncs
+	// later neither purges early nor keeps data forever.
+	now := s.o.Now().UnixNano()
+	for {
+		hw := s.ackHighWater.Load()
+		if now <= hw {
+			now = hw
+			break
+		}
+		if s.ackHighWater.CompareAndSwap(hw, now) {
+			break
+		}
+	}
+	at := binary.BigEndian.AppendUint64(nil, uint64(now))
 	err := s.update(func(tx *bolt.Tx) error {
 		nP, nB = 0, 0
 		prio, bulk, acked := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk), tx.Bucket(bucketAcked)
