@@ -105,7 +105,7 @@ func (s *Store) checkInChild() error {
 		s.log.Warn().Err(err).Msg("cannot start the integrity checker; opening unchecked")
 		return nil
 	case exit.ExitCode() == checkLocked:
-		return fmt.Errorf("storage: %s: %w", s.path, ErrLocked)
+		return fmt.Errorf("%w: %s", ErrLocked, s.path)
 	case exit.ExitCode() == checkIOError:
 		return fmt.Errorf("storage: check %s: %s", s.path, msg)
 	default:

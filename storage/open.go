@@ -114,7 +114,7 @@ func (s *Store) openChecked() (db *bolt.DB, err error) {
 	db, err = s.openBolt(s.path)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("storage: %s: %w", s.path, ErrLocked)
+		return nil, fmt.Errorf("%w: %s", ErrLocked, s.path)
 	case errors.As(err, new(*fs.PathError)):
 		return nil, fmt.Errorf("storage: open %s: %w", s.path, err)
 	case err != nil:
@@ -143,8 +143,8 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 		return &corruptError{fmt.Errorf("storage: %s: bad schema version record (%d bytes)", s.path, len(v))}
 	}
 	if ver := binary.BigEndian.Uint32(v); ver > SchemaVersion {
-		return fmt.Errorf("storage: %s has schema version %d, this binary supports up to %d: %w",
-			s.path, ver, SchemaVersion, ErrNewerSchema)
+		return fmt.Errorf("%w: %s has schema version %d, this binary supports up to %d (run the newer gatescreen, or move the file aside)",
+			ErrNewerSchema, s.path, ver, SchemaVersion)
 	}
 	return nil
 }

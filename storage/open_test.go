@@ -314,3 +314,12 @@ func TestSecondQuarantineKeepsTheFirst(t *testing.T) {
 		t.Errorf("quarantined files = %v, want 2", matches)
 	}
 }
+
+func TestLockedErrorNamesTheFile(t *testing.T) {
+	path := tempPath(t)
+	openStore(t, path, Opts{})
+	_, err := Open(path, Opts{LockTimeout: 50 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "another gatescreen") {
+		t.Errorf("second Open = %v, want ErrLocked naming the file", err)
+	}
+}

@@ -242,15 +242,6 @@ func TestMetaKV(t *testing.T) {
 	}
 }
 
-func TestSecondOpenIsRefused(t *testing.T) {
-	path := tempPath(t)
-	openStore(t, path, Opts{})
-	_, err := Open(path, Opts{LockTimeout: 100 * time.Millisecond})
-	if !errors.Is(err, ErrLocked) {
-		t.Fatalf("second Open = %v, want ErrLocked", err)
-	}
-}
-
 func seqsOf(evs []event.Event) []uint64 {
 	out := make([]uint64, len(evs))
 	for i, ev := range evs {
