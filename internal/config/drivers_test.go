@@ -7,25 +7,9 @@ import (
 	_ "github.com/gatescreen/gatescreen/drivers/all"
 )
 
-// Until every driver package has landed in drivers/all, stand-ins with the
-// real names let the example configuration validate. They register only
-// when the real driver is absent, so no duplicate-registration panic follows
-// once it is linked.
+// The real drivers come from drivers/all. A test-only driver with its own
+// Validate checks how a driver's field errors are placed in the file.
 func init() {
-	for _, d := range []drivers.Driver{
-		{Name: "gymcu90614", Transport: drivers.Serial, Continuous: true, Bauds: []int{9600, 115200}},
-		{Name: "mlx90614", Transport: drivers.I2C, Continuous: true},
-		{Name: "modbusir", Transport: drivers.Serial, Bauds: []int{9600, 19200, 4800}},
-		{Name: "lineproto", Transport: drivers.Serial, Bauds: []int{9600, 19200, 38400, 57600, 115200, 4800, 2400}},
-		{Name: "badge", Transport: drivers.Serial, Bauds: []int{9600}},
-	} {
-		if _, ok := drivers.Lookup(d.Name); !ok {
-			d.New = unusable
-			drivers.Register(d)
-		}
-	}
-	// A test-only driver with its own Validate, to check how the driver's
-	// field errors are placed in the file.
 	drivers.Register(drivers.Driver{
 		Name:      "configtest",
 		Transport: drivers.Serial,

@@ -54,6 +54,11 @@ var badConfigs = map[string][]string{
 		"many-errors.bad.yaml:18: reports.daily_at: 6pm is not a local time HH:MM",
 	},
 	"missing-site-field":    {"missing-site-field.bad.yaml:2: site.gate: is required"},
+	"modbus-block": {
+		// The driver's own messages follow the field and value.
+		"modbus-block.bad.yaml:12: devices[0].modbus.slave_id: 0 ",
+		"modbus-block.bad.yaml:13: devices[1].modbus: ",
+	},
 	"negative-duration":     {"negative-duration.bad.yaml:15: storage.commit_interval: -200ms must be a positive duration"},
 	"pseudonym-without-key": {"pseudonym-without-key.bad.yaml:14: uplink.pseudonym_key_file: is required with identity pseudonym"},
 	"section-not-mapping":   {"section-not-mapping.bad.yaml:14: storage: /var/lib/gatescreen/events.db must be a mapping of keys"},
