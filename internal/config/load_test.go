@@ -53,7 +53,7 @@ var badConfigs = map[string][]string{
 		"many-errors.bad.yaml:16: lanes[0].device: gun-2 is not the name of a device in devices",
 		"many-errors.bad.yaml:18: reports.daily_at: 6pm is not a local time HH:MM",
 	},
-	"missing-site-field":    {"missing-site-field.bad.yaml:2: site.gate: is required"},
+	"missing-site-field": {"missing-site-field.bad.yaml:2: site.gate: is required"},
 	"modbus-block": {
 		// The driver's own messages follow the field and value.
 		"modbus-block.bad.yaml:12: devices[0].modbus.slave_id: 0 ",
