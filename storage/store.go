@@ -34,7 +34,9 @@ type Opts struct {
 	// Logger receives storage logs; the zero value logs nothing.
 	Logger zerolog.Logger
 	// OnHealth is told about quarantines, a store near its size limit, gaps
-	// and write errors; default: nothing.
+	// and write errors; default: nothing. It is called on the writer
+	// goroutine (or inside Open), so it must not block: Append is fine,
+	// AppendWait or Flush would wait for itself.
 	OnHealth func(event.Health)
 	// Stamp fills the time fields (BootID, Mono, Wall, ClockSynced) of the
 	// events the store makes itself (gaps, quarantine health); default sets
