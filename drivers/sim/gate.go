@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,6 @@ import (
 	"periph.io/x/conn/v3/i2c/i2creg"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
 )
 
 // Opts configures Start. The zero value uses the defaults given.
@@ -95,7 +95,7 @@ func Start(ctx context.Context, sc *Scenario, opts Opts) (*Gate, error) {
 			d.serial = &serialEnd{name: spec.Name, writeTimeout: opts.WriteTimeout, log: log}
 			if spec.Protocol == ProtocolGYMCU {
 				d.cmds = make(chan [3]byte, 8)
-				d.serial.onPlug = func(p *ptyport.Pair) { g.readCommands(p, d.cmds, log) }
+				d.serial.onPlug = func(master *os.File) { g.readCommands(master, d.cmds, log) }
 			}
 			if err := d.serial.plug(); err != nil {
 				g.Close()
@@ -365,15 +365,15 @@ func (g *Gate) streamGYMCU(ctx context.Context, d *simDevice) {
 	}
 }
 
-// readCommands reads the host's 3-byte commands from a GY-MCU90614's pair
-// until the pair is closed, resynchronising on the A5 header and checksum.
-func (g *Gate) readCommands(p *ptyport.Pair, cmds chan<- [3]byte, log zerolog.Logger) {
+// readCommands reads the host's 3-byte commands from a GY-MCU90614's master
+// until it is closed, resynchronising on the A5 header and checksum.
+func (g *Gate) readCommands(master *os.File, cmds chan<- [3]byte, log zerolog.Logger) {
 	g.goRun(func() {
 		var win [3]byte
 		n := 0
 		buf := make([]byte, 64)
 		for {
-			k, err := p.Master.Read(buf)
+			k, err := master.Read(buf)
 			if err != nil {
 				return // the pair was closed: unplugged or the gate closed
 			}
