@@ -67,7 +67,8 @@ func (d *simDevice) connected() bool {
 
 // Start opens a pseudo-terminal for every serial device and registers an
 // I²C bus for every MLX90614, then runs the scenario until ctx is done or
-// Close is called.
+// Close is called. Close must be called either way: it releases the
+// pseudo-terminals and unregisters the buses.
 func Start(ctx context.Context, sc *Scenario, opts Opts) (*Gate, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("sim: scenario: %w", err)

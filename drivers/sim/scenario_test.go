@@ -223,3 +223,28 @@ func TestPeopleStopAtDuration(t *testing.T) {
 		t.Fatalf("last person at %v, after the duration", last)
 	}
 }
+
+// Every shipped scenario also starts: its devices get paths and buses.
+func TestStartShippedScenarios(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/scenarios/*.yaml")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			sc, err := LoadScenario(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := Start(t.Context(), sc, Opts{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range g.Devices() {
+				if d.Port == "" && d.Bus == "" {
+					t.Errorf("%s has neither port nor bus", d.Name)
+				}
+			}
+			if err := g.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
