@@ -401,9 +401,9 @@ devices:
 
 func TestMLXFollowsPeople(t *testing.T) {
 	g, _ := startGate(t, `
-seed: 17
+seed: 21 # first person after 1.5 s, so the background is read first
 devices:
-  - {name: mlx, protocol: mlx90614, lane: l1, arrivals_per_min: 60, fever_share: 0.5, ambient_c: 20, dwell_min: 2s, dwell_max: 3s}
+  - {name: mlx, protocol: mlx90614, lane: l1, arrivals_per_min: 30, fever_share: 0.5, ambient_c: 20, dwell_min: 2s, dwell_max: 3s}
 `)
 	d := g.Devices()[0]
 	if d.Driver != "mlx90614" || d.Address != 0x5a || d.Mode != "skin" || d.RateHz != 8 || d.Bus == "" {
