@@ -57,6 +57,10 @@ type Opts struct {
 	// MaintenanceInterval is how often retention and compaction run;
 	// default 10 minutes.
 	MaintenanceInterval time.Duration
+	// CommitHook, when set, runs inside every write transaction just before
+	// it commits, holding bbolt's writer lock. It is a test seam: benchmarks
+	// delay it to stand in for a slow SD card's fsync. Default: nothing.
+	CommitHook func()
 }
 
 func (o Opts) withDefaults() Opts {
@@ -277,7 +281,16 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	if s.db == nil {
 		return ErrClosed
 	}
-	return s.db.Update(fn)
+	if s.o.CommitHook == nil {
+		return s.db.Update(fn)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		s.o.CommitHook()
+		return nil
+	})
 }
 
 // Pending returns up to limit un-acknowledged events of queue q with Seq >
