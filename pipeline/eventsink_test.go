@@ -89,7 +89,7 @@ func TestFlagToRecheckFlow(t *testing.T) {
 	r := temp(37.6, 22)
 	r.Wall = now.UnixNano()
 	p.Producer(0)(r)
-	waitFor(t, func() bool { return len(cases.Open()) == 1 })
+	waitFor(t, func() bool { return len(cases.Open()) == 1 && p.Lanes()[0].Verdict == VerdictFlag })
 	if ls := p.Lanes(); ls[0].Awaiting != 1 || ls[0].Ticket != 1 {
 		t.Errorf("lane after flag %+v", ls[0])
 	}

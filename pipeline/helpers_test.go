@@ -38,6 +38,7 @@ func feed(p *Pipeline, rs ...drivers.Reading) []Measurement {
 	for i := range rs {
 		p.process(&rs[i], -1, false)
 	}
+	p.publish()
 	var out []Measurement
 	p.sinks[0].ring.consume(1<<20, func(m *Measurement) { out = append(out, *m) })
 	return out

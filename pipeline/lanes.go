@@ -75,7 +75,8 @@ type LaneState struct {
 	Awaiting int
 }
 
-// Lanes returns a copy of every lane's state. It never blocks the stages.
+// Lanes returns a copy of every lane's state. It never blocks the stages;
+// it may lag the sinks by one round of the stage goroutine (microseconds).
 func (p *Pipeline) Lanes() []LaneState {
 	var waiting map[string]int
 	if p.o.Cases != nil {
@@ -120,21 +121,22 @@ type Stats struct {
 	Unrouted uint64
 }
 
-// Stats reads the counters with atomics; it never blocks the stages.
+// Stats reads the counters with atomics; it never blocks the stages and,
+// like Lanes, may lag the sinks by one round of the stage goroutine.
 func (p *Pipeline) Stats() Stats {
 	st := Stats{Overflows: map[string]uint64{}, UnknownCards: p.unknownCards.Load(),
 		Unrouted: p.unrouted.Load() + p.unknownDevice.Load()}
 	for i := range p.lanes {
 		ln := &p.lanes[i]
 		st.Lanes = append(st.Lanes, LaneStats{Name: ln.info.Name,
-			Pass: ln.counts[VerdictPass].Load(), Flag: ln.counts[VerdictFlag].Load(),
-			Retake: ln.counts[VerdictRetake].Load(), Invalid: ln.counts[VerdictInvalid].Load(),
-			Drills: ln.drills.Load()})
+			Pass: ln.pubCounts[VerdictPass].Load(), Flag: ln.pubCounts[VerdictFlag].Load(),
+			Retake: ln.pubCounts[VerdictRetake].Load(), Invalid: ln.pubCounts[VerdictInvalid].Load(),
+			Drills: ln.pubDrills.Load()})
 	}
 	for i := range p.devs {
 		d := &p.devs[i]
 		st.Devices = append(st.Devices, DeviceStats{Name: d.info.Name,
-			Readings: d.readings.Load(), Invalid: d.invalid.Load()})
+			Readings: d.pubReadings.Load(), Invalid: d.pubInvalid.Load()})
 	}
 	for _, c := range p.counters() {
 		st.Overflows[c.name] = c.dropped.Load()

@@ -86,9 +86,11 @@ type Pipeline struct {
 	log    zerolog.Logger
 	params atomic.Pointer[Params]
 
-	devs   []device
-	lanes  []lane
-	inputs []*ring[drivers.Reading]
+	devs  []device
+	lanes []lane
+	// Indices with unpublished counts (see publish); stage goroutine only.
+	dirtyDevs, dirtyLanes []int
+	inputs                []*ring[drivers.Reading]
 	// inject carries drills and test readings; its producers serialise on
 	// injectMu so the ring keeps a single producer. Not on the device path.
 	inject   *ring[injected]
@@ -111,10 +113,11 @@ type Pipeline struct {
 	// Bound once: a method value built in the loop would allocate.
 	onReading  func(*drivers.Reading)
 	onInjected func(*injected)
-	// fanout hands a decided measurement to the sinks: pushSinks, except in
-	// the benchmark that wires the same stages with channels.
-	fanout  func(*Measurement)
-	scratch [MaxRelativeWindow]float64 // median scratch, stage goroutine only
+	// benchFanout, when set, replaces the sink rings: the benchmark that
+	// wires the same stages with channels sets it. By value, so the
+	// measurement does not escape to the heap.
+	benchFanout func(Measurement)
+	scratch     [MaxRelativeWindow]float64 // median scratch, stage goroutine only
 }
 
 type injected struct {
@@ -127,18 +130,11 @@ type injected struct {
 type sink struct {
 	name string
 	s    Sink
-	// wants filters what is pushed; nil means everything.
-	wants func(*Measurement) bool
-	ring  *ring[Measurement]
-	wake  *waker
-	stop  chan struct{}
-}
-
-// Filter is an optional interface of a Sink: only measurements for which
-// Wants returns true are pushed to its ring. It runs on the stage goroutine
-// and must be cheap and lock-free.
-type Filter interface {
-	Wants(m *Measurement) bool
+	// casesOnly: the sink is Opts.Cases and gets only what Cases.Wants.
+	casesOnly bool
+	ring      *ring[Measurement]
+	wake      *waker
+	stop      chan struct{}
 }
 
 // New checks the options and builds a pipeline; call AddSink, then Start.
@@ -156,13 +152,15 @@ func New(o Opts) (*Pipeline, error) {
 		o.HealthEvery = 10 * time.Second
 	}
 	p := &Pipeline{
-		o:         o,
-		log:       o.Logger.With().Str("component", "pipeline").Logger(),
-		devs:      make([]device, len(o.Devices)),
-		lanes:     make([]lane, len(o.Lanes)),
-		wake:      newWaker(),
-		stop:      make(chan struct{}),
-		healthEnd: make(chan struct{}),
+		o:          o,
+		log:        o.Logger.With().Str("component", "pipeline").Logger(),
+		devs:       make([]device, len(o.Devices)),
+		lanes:      make([]lane, len(o.Lanes)),
+		dirtyDevs:  make([]int, 0, len(o.Devices)),
+		dirtyLanes: make([]int, 0, len(o.Lanes)),
+		wake:       newWaker(),
+		stop:       make(chan struct{}),
+		healthEnd:  make(chan struct{}),
 	}
 	for i, di := range o.Devices {
 		p.devs[i] = device{info: di, lane: -1, badgeLane: -1}
@@ -195,7 +193,6 @@ func New(o Opts) (*Pipeline, error) {
 	p.storeParams(prm)
 	p.onReading = func(r *drivers.Reading) { p.process(r, -1, false) }
 	p.onInjected = func(in *injected) { p.process(&in.r, in.lane, in.drill) }
-	p.fanout = p.pushSinks
 	if o.Cases != nil {
 		p.AddSink("cases", CasesRingSize, o.Cases)
 	}
@@ -277,9 +274,7 @@ func (p *Pipeline) AddSink(name string, size int, s Sink) {
 	w := newWaker()
 	sk := &sink{name: name, s: s, wake: w, stop: make(chan struct{}),
 		ring: newRing[Measurement]("sink:"+name, size, w)}
-	if f, ok := s.(Filter); ok {
-		sk.wants = f.Wants
-	}
+	sk.casesOnly = p.o.Cases != nil && s == Sink(p.o.Cases)
 	p.sinks = append(p.sinks, sk)
 }
 
@@ -347,16 +342,16 @@ func (p *Pipeline) Inject(laneIdx int, r drivers.Reading, drill bool) error {
 
 func (p *Pipeline) runStage() {
 	defer p.workers.Done()
-	rounds := 0
 	for {
 		if p.drainInputs() > 0 {
-			rounds = 0
+			p.publish()
 			continue
 		}
 		select {
 		case <-p.stop:
 			for p.drainInputs() > 0 {
 			}
+			p.publish()
 			// Only now: a sink drains after the last push into its ring.
 			for _, s := range p.sinks {
 				close(s.stop)
@@ -364,8 +359,7 @@ func (p *Pipeline) runStage() {
 			return
 		default:
 		}
-		rounds++
-		p.wake.idle(rounds, p.inputsPending, p.stop)
+		p.wake.idle(p.inputsPending, p.stop)
 	}
 }
 
@@ -389,10 +383,8 @@ func (p *Pipeline) inputsPending() bool {
 func (s *sink) run(wg *sync.WaitGroup) {
 	defer wg.Done()
 	consume := s.s.Consume
-	rounds := 0
 	for {
 		if s.ring.consume(consumeBatch, consume) > 0 {
-			rounds = 0
 			continue
 		}
 		select {
@@ -402,8 +394,7 @@ func (s *sink) run(wg *sync.WaitGroup) {
 			return
 		default:
 		}
-		rounds++
-		s.wake.idle(rounds, s.ring.pending, s.stop)
+		s.wake.idle(s.ring.pending, s.stop)
 	}
 }
 

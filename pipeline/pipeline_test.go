@@ -67,6 +67,7 @@ func TestLanesSnapshotAndStats(t *testing.T) {
 	p.Producer(0)(r)
 	p.Producer(1)(temp(36.4, 22))
 	rec.wait(t, 2)
+	waitFor(t, func() bool { return p.Stats().Lanes[1].Pass == 1 })
 	ls := p.Lanes()
 	if ls[0].Verdict != VerdictFlag || ls[0].BodyC != 37.8 || ls[0].Mono != 5 || ls[0].Wall != r.Wall {
 		t.Errorf("L1 = %+v", ls[0])
@@ -203,6 +204,7 @@ func TestInjectDrill(t *testing.T) {
 	if !m.Drill || m.Verdict != VerdictFlag || m.Lane != 0 || m.Device != 0 {
 		t.Errorf("drill measurement %+v", m)
 	}
+	waitFor(t, func() bool { return p.Stats().Lanes[0].Drills == 1 })
 	st := p.Stats()
 	if st.Lanes[0].Drills != 1 || st.Lanes[0].Flag != 0 {
 		t.Errorf("drills must be counted apart: %+v", st.Lanes[0])

@@ -1,9 +1,6 @@
 package pipeline
 
-import (
-	"runtime"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // cacheLine separates the producer's and the consumer's hot words, so the
 // two cores do not bounce one cache line on every value.
@@ -115,20 +112,13 @@ func (w *waker) signal() {
 	}
 }
 
-// spinRounds is how many empty polls a consumer makes (yielding the core
-// each time) before it parks: long enough to ride out a burst's gaps, short
-// enough that an idle pipeline costs no CPU.
-const spinRounds = 64
-
-// idle is called by a consumer that found nothing to do for the rounds-th
-// time in a row. It yields while rounds < spinRounds, then parks until a
-// producer signals or done is closed. pending must report whether any of the
-// consumer's rings holds a value.
-func (w *waker) idle(rounds int, pending func() bool, done <-chan struct{}) {
-	if rounds < spinRounds {
-		runtime.Gosched()
-		return
-	}
+// idle parks a consumer that found its rings empty until a producer signals
+// or done is closed. It does not spin first: on a two-core box a consumer
+// that keeps its core, or yields it in a loop, starves the goroutines it
+// waits for; measured, every spin we tried (4–2048 polls or yields) made
+// BenchmarkChain slower. A busy pipeline rarely gets here anyway: the
+// consumer drains whole batches, and a parked one wakes to a full batch.
+func (w *waker) idle(pending func() bool, done <-chan struct{}) {
 	w.sleeping.Store(true)
 	// Sequentially consistent atomics: either this check sees the value a
 	// producer stored, or that producer sees sleeping and sends a token.

@@ -34,8 +34,10 @@ type device struct {
 	lane      int // lane measured by this device, -1 none
 	badgeLane int // lane whose badge reader this is, -1 none
 
-	readings atomic.Uint64
-	invalid  atomic.Uint64
+	// Stage-local counts; publish copies them to the atomics Stats reads.
+	readings, invalid       uint64
+	dirty                   bool
+	pubReadings, pubInvalid atomic.Uint64
 
 	// One-shot stuck detector.
 	lastValue uint64
@@ -73,9 +75,15 @@ type lane struct {
 	info    LaneInfo
 	recheck bool
 
-	counts [VerdictInvalid + 1]atomic.Uint64
-	drills atomic.Uint64
-	cell   laneCell
+	// Stage-local counts and last measurement; publish copies them to the
+	// atomics and the cell that Stats and Lanes read.
+	counts    [VerdictInvalid + 1]uint64
+	drills    uint64
+	last      Measurement
+	dirty     bool
+	pubCounts [VerdictInvalid + 1]atomic.Uint64
+	pubDrills atomic.Uint64
+	cell      laneCell
 
 	badge struct {
 		uid   [drivers.MaxFrame]byte
@@ -88,9 +96,32 @@ type lane struct {
 	passPos int
 }
 
-// inc adds one to a counter that only the stage goroutine writes: a plain
-// load and store, no locked instruction.
-func inc(c *atomic.Uint64) { c.Store(c.Load() + 1) }
+// publish makes the stage's counts and lane states visible to Stats and
+// Lanes. It runs once per round of draining, not per reading: every atomic
+// store is a full barrier, too dear to pay a dozen times per reading.
+func (p *Pipeline) publish() {
+	for _, i := range p.dirtyDevs {
+		d := &p.devs[i]
+		d.dirty = false
+		d.pubReadings.Store(d.readings)
+		d.pubInvalid.Store(d.invalid)
+	}
+	p.dirtyDevs = p.dirtyDevs[:0]
+	for _, i := range p.dirtyLanes {
+		ln := &p.lanes[i]
+		ln.dirty = false
+		ln.cell.store(&ln.last)
+		for v, n := range ln.counts {
+			if ln.pubCounts[v].Load() != n {
+				ln.pubCounts[v].Store(n)
+			}
+		}
+		if ln.pubDrills.Load() != ln.drills {
+			ln.pubDrills.Store(ln.drills)
+		}
+	}
+	p.dirtyLanes = p.dirtyLanes[:0]
+}
 
 func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	if int(r.Device) >= len(p.devs) {
@@ -103,7 +134,11 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 		return
 	}
 	prm := p.params.Load()
-	inc(&d.readings)
+	d.readings++
+	if !d.dirty {
+		d.dirty = true
+		p.dirtyDevs = append(p.dirtyDevs, int(r.Device))
+	}
 	laneIdx := d.lane
 	if injectLane >= 0 {
 		laneIdx = injectLane
@@ -114,7 +149,7 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	}
 	reason := frameReason(r)
 	if reason != ReasonNone {
-		inc(&d.invalid)
+		d.invalid++
 	}
 	if d.info.Continuous && injectLane < 0 {
 		p.segment(d, laneIdx, r, reason, prm)
@@ -123,7 +158,7 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	if reason == ReasonNone && injectLane < 0 {
 		reason = d.stuckOneShot(r.ObjectC, prm.StuckCount)
 		if reason != ReasonNone {
-			inc(&d.invalid)
+			d.invalid++
 		}
 	}
 	m := measurementOf(laneIdx, r, drill)
@@ -218,7 +253,7 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	if d.frozen(r, prm.StuckFor) {
 		if !d.stuckReported {
 			d.stuckReported, s.present = true, false
-			inc(&d.invalid)
+			d.invalid++
 			m := measurementOf(laneIdx, r, false)
 			p.decide(&m, ReasonStuck, prm)
 		}
@@ -452,9 +487,9 @@ func (p *Pipeline) identify(ln *lane, m *Measurement, prm *Params) {
 // measurement to every sink's ring.
 func (p *Pipeline) route(ln *lane, m *Measurement) {
 	if m.Drill {
-		inc(&ln.drills)
+		ln.drills++
 	} else {
-		inc(&ln.counts[m.Verdict])
+		ln.counts[m.Verdict]++
 		if m.Verdict == VerdictPass {
 			ln.recordPass(m.BodyC)
 		}
@@ -462,14 +497,18 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 	if m.Verdict == VerdictFlag && !ln.recheck && p.o.Cases != nil {
 		m.Ticket = p.o.Cases.drawTicket(m.Wall)
 	}
-	ln.cell.store(m)
-	p.fanout(m)
-}
-
-// pushSinks is the fan-out: a copy into every sink's ring that wants it.
-func (p *Pipeline) pushSinks(m *Measurement) {
+	ln.last = *m
+	if !ln.dirty {
+		ln.dirty = true
+		p.dirtyLanes = append(p.dirtyLanes, int(m.Lane))
+	}
+	if p.benchFanout != nil {
+		p.benchFanout(*m)
+		return
+	}
+	// Direct calls only: m stays on the stage goroutine's stack.
 	for _, s := range p.sinks {
-		if s.wants == nil || s.wants(m) {
+		if !s.casesOnly || p.o.Cases.Wants(m) {
 			s.ring.push(m)
 		}
 	}
