@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,77 +36,127 @@ func benchOpts() Opts {
 // benchBuffer is the sink-side buffer of both BenchmarkChain variants.
 const benchBuffer = 1 << 14
 
-type countSink struct{ n atomic.Int64 }
+type countSink struct {
+	n    atomic.Int64
+	_    [cacheLine]byte
+	sent atomic.Int64
+}
 
 func (c *countSink) Consume(*Measurement) { c.n.Add(1) }
 
-// BenchmarkChain: one device's readings through validate → … → route into
-// one sink, per reading; the same stage code wired two ways.
+// BenchmarkChain: readings of 1 or 4 devices (one producer goroutine each)
+// through validate → … → route into one sink, per reading; the same stage
+// code wired two ways: an SPSC ring per device and one per sink, or one
+// buffered channel in and one out.
 func BenchmarkChain(b *testing.B) {
-	b.Run("rings", func(b *testing.B) {
-		p, err := New(benchOpts())
-		if err != nil {
-			b.Fatal(err)
-		}
-		cs := &countSink{}
-		p.AddSink("count", benchBuffer, cs)
-		p.Start(context.Background())
-		rs := benchReadings()
-		in := p.inputs[0]
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			// Retry instead of dropping, and keep fewer than benchBuffer in
-			// flight so the sink ring never drops either: both variants do
-			// the same work.
-			for i%256 == 0 && int64(i)-cs.n.Load() >= benchBuffer/2 {
-				runtime.Gosched()
-			}
-			for !in.tryPush(&rs[i%len(rs)]) {
-				runtime.Gosched()
-			}
-		}
-		for cs.n.Load() < int64(b.N) {
-			runtime.Gosched()
-		}
-		b.StopTimer()
-		p.Close()
-	})
-	b.Run("channels", func(b *testing.B) {
-		p, err := New(benchOpts())
-		if err != nil {
-			b.Fatal(err)
-		}
-		cs := &countSink{}
-		in := make(chan drivers.Reading, DefaultRingSize)
-		out := make(chan Measurement, benchBuffer)
-		p.benchFanout = func(m Measurement) { out <- m }
+	for _, producers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("rings/producers=%d", producers), func(b *testing.B) { benchRings(b, producers) })
+		b.Run(fmt.Sprintf("channels/producers=%d", producers), func(b *testing.B) { benchChannels(b, producers) })
+	}
+}
+
+func chainOpts(producers int) Opts {
+	o := Opts{Logger: zerolog.Nop()}
+	for i := range producers {
+		o.Devices = append(o.Devices, DeviceInfo{Name: fmt.Sprintf("gun%d", i)})
+		o.Lanes = append(o.Lanes, LaneInfo{Name: fmt.Sprintf("L%d", i), Role: "student", Device: i, Badge: -1})
+	}
+	return o
+}
+
+// share splits b.N readings among the producers.
+func share(n, producers, i int) int {
+	if i == producers-1 {
+		return n - n/producers*(producers-1)
+	}
+	return n / producers
+}
+
+func benchRings(b *testing.B, producers int) {
+	p, err := New(chainOpts(producers))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := &countSink{}
+	p.AddSink("count", benchBuffer, cs)
+	p.Start(context.Background())
+	rs := benchReadings()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for d := range producers {
+		wg.Add(1)
 		go func() {
-			for r := range in {
-				p.process(&r, -1, false)
+			defer wg.Done()
+			in := p.inputs[d]
+			for i := range share(b.N, producers, d) {
+				// Retry instead of dropping, and keep fewer than benchBuffer
+				// in flight so the sink ring never drops either: both
+				// variants do the same work.
+				for i%256 == 0 && cs.sent.Load()-cs.n.Load() >= benchBuffer/2 {
+					runtime.Gosched()
+				}
+				for !in.tryPush(&rs[i%len(rs)]) {
+					runtime.Gosched()
+				}
+				if i%256 == 0 {
+					cs.sent.Add(256)
+				}
 			}
-			close(out)
 		}()
-		done := make(chan struct{})
+	}
+	wg.Wait()
+	for cs.n.Load() < int64(b.N) {
+		runtime.Gosched()
+	}
+	b.StopTimer()
+	p.Close()
+}
+
+func benchChannels(b *testing.B, producers int) {
+	p, err := New(chainOpts(producers))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := &countSink{}
+	in := make(chan drivers.Reading, DefaultRingSize)
+	out := make(chan Measurement, benchBuffer)
+	p.benchFanout = func(m Measurement) { out <- m }
+	go func() {
+		for r := range in {
+			p.process(&r, -1, false)
+		}
+		close(out)
+	}()
+	done := make(chan struct{})
+	go func() {
+		for m := range out {
+			cs.Consume(&m)
+		}
+		close(done)
+	}()
+	rs := benchReadings()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for d := range producers {
+		wg.Add(1)
 		go func() {
-			for m := range out {
-				cs.Consume(&m)
+			defer wg.Done()
+			for i := range share(b.N, producers, d) {
+				r := rs[i%len(rs)]
+				r.Device = uint16(d)
+				in <- r
 			}
-			close(done)
 		}()
-		rs := benchReadings()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			in <- rs[i%len(rs)]
-		}
-		close(in)
-		<-done
-		b.StopTimer()
-		if cs.n.Load() != int64(b.N) {
-			b.Fatalf("sink got %d of %d", cs.n.Load(), b.N)
-		}
-	})
+	}
+	wg.Wait()
+	close(in)
+	<-done
+	b.StopTimer()
+	if cs.n.Load() != int64(b.N) {
+		b.Fatalf("sink got %d of %d", cs.n.Load(), b.N)
+	}
 }
 
 // latencySink records, per measurement, the time since its reading was
@@ -190,4 +241,25 @@ func ExamplePipeline() {
 	m := <-done
 	fmt.Println(m.Verdict, m.Reason, m.BodyC)
 	// Output: flag threshold 37.4
+}
+
+// BenchmarkStages: the stage chain alone on one goroutine, pushing into one
+// sink ring that is drained in place: the floor under BenchmarkChain.
+func BenchmarkStages(b *testing.B) {
+	p, err := New(benchOpts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := &countSink{}
+	p.AddSink("count", DefaultRingSize, cs)
+	rs := benchReadings()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.process(&rs[i%len(rs)], -1, false)
+		if i%consumeBatch == consumeBatch-1 {
+			p.publish()
+			p.sinks[0].ring.consume(consumeBatch, cs.Consume)
+		}
+	}
 }

@@ -21,16 +21,27 @@ type laneCell struct {
 	body    atomic.Uint64
 }
 
-func (c *laneCell) store(m *Measurement) {
+// laneLast is what a lane shows of its last measurement, kept by the stage
+// goroutine until publish stores it in the cell.
+type laneLast struct {
+	verdict    Verdict
+	reason     Reason
+	ticket     uint16
+	drill      bool
+	mono, wall int64
+	bodyC      float64
+}
+
+func (c *laneCell) store(m *laneLast) {
 	s := c.seq.Load()
 	c.seq.Store(s + 1)
-	c.verdict.Store(uint32(m.Verdict))
-	c.reason.Store(uint32(m.Reason))
-	c.ticket.Store(uint32(m.Ticket))
-	c.drill.Store(m.Drill)
-	c.mono.Store(m.Mono)
-	c.wall.Store(m.Wall)
-	c.body.Store(math.Float64bits(m.BodyC))
+	c.verdict.Store(uint32(m.verdict))
+	c.reason.Store(uint32(m.reason))
+	c.ticket.Store(uint32(m.ticket))
+	c.drill.Store(m.drill)
+	c.mono.Store(m.mono)
+	c.wall.Store(m.wall)
+	c.body.Store(math.Float64bits(m.bodyC))
 	c.seq.Store(s + 2)
 }
 

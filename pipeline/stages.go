@@ -79,7 +79,7 @@ type lane struct {
 	// atomics and the cell that Stats and Lanes read.
 	counts    [VerdictInvalid + 1]uint64
 	drills    uint64
-	last      Measurement
+	last      laneLast
 	dirty     bool
 	pubCounts [VerdictInvalid + 1]atomic.Uint64
 	pubDrills atomic.Uint64
@@ -497,7 +497,8 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 	if m.Verdict == VerdictFlag && !ln.recheck && p.o.Cases != nil {
 		m.Ticket = p.o.Cases.drawTicket(m.Wall)
 	}
-	ln.last = *m
+	ln.last = laneLast{verdict: m.Verdict, reason: m.Reason, ticket: m.Ticket, drill: m.Drill,
+		mono: m.Mono, wall: m.Wall, bodyC: m.BodyC}
 	if !ln.dirty {
 		ln.dirty = true
 		p.dirtyLanes = append(p.dirtyLanes, int(m.Lane))
