@@ -34,7 +34,29 @@ func Open() (*Pair, error) {
 		slave.Close()
 		return nil, fmt.Errorf("ptyport: %s: raw mode: %w", slave.Name(), err)
 	}
-	return &Pair{Master: master, Path: slave.Name(), slave: slave}, nil
+	pollable, err := nonBlocking(master)
+	if err != nil {
+		slave.Close()
+		return nil, fmt.Errorf("ptyport: %s: %w", slave.Name(), err)
+	}
+	return &Pair{Master: pollable, Path: slave.Name(), slave: slave}, nil
+}
+
+// nonBlocking returns the master as a file in Go's poller, so write and
+// read deadlines work and Close interrupts a blocked Read. (creack/pty's
+// Fd calls leave the descriptor in blocking mode, where neither works.)
+func nonBlocking(master *os.File) (*os.File, error) {
+	fd, err := unix.Dup(int(master.Fd()))
+	master.Close()
+	if err != nil {
+		return nil, fmt.Errorf("dup master: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("non-blocking master: %w", err)
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), nil
 }
 
 // Close closes both ends; the daemon's reads on the path then fail.

@@ -2,7 +2,9 @@ package ptyport
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -36,5 +38,36 @@ func TestPairCarriesBytesToSerialPort(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("got % x, want % x", got, want)
+	}
+}
+
+// Nobody reads the slave: a write fills the pty's buffer and must give up
+// at its deadline instead of hanging the simulated device.
+func TestWriteDeadlineWhenNobodyReads(t *testing.T) {
+	p, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Master.SetWriteDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+		t.Fatalf("deadline on master: %v", err)
+	}
+	chunk := make([]byte, 16<<10)
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := p.Master.Write(chunk); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("write ended with %v, want a deadline error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("write to a full pty did not honour its deadline")
 	}
 }
