@@ -54,13 +54,19 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log.Info().Str("version", versionString()).Str("config", *path).Msg("gatescreen starting")
-	return daemon.Run(ctx, daemon.Opts{
+	opts := daemon.Opts{
 		Config:     cfg,
 		ConfigPath: *path,
 		Secrets:    secrets,
 		Version:    versionString(),
 		Logger:     log,
-	})
+	}
+	stopHooks, err := benchHooks(cfg, &opts)
+	if err != nil {
+		return err
+	}
+	defer stopHooks()
+	return daemon.Run(ctx, opts)
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
