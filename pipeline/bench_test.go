@@ -73,7 +73,12 @@ func share(n, producers, i int) int {
 }
 
 func benchRings(b *testing.B, producers int) {
-	p, err := New(chainOpts(producers))
+	o := chainOpts(producers)
+	// Input rings hold the whole flow-control window: a producer only waits
+	// (yields) for the window, never spins on a full ring, as a channel
+	// sender would block instead.
+	o.RingSize = benchBuffer
+	p, err := New(o)
 	if err != nil {
 		b.Fatal(err)
 	}

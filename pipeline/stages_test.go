@@ -208,3 +208,21 @@ func TestNewRejectsBadLanes(t *testing.T) {
 		}
 	}
 }
+
+func TestHotPathDoesNotAllocate(t *testing.T) {
+	p := oneLane(t, DeviceInfo{Name: "gun"}, Params{})
+	emit := p.Producer(0)
+	rs := benchReadings()
+	i := 0
+	drop := func(*Measurement) {}
+	allocs := testing.AllocsPerRun(2000, func() {
+		emit(rs[i%len(rs)])
+		i++
+		p.inputs[0].consume(consumeBatch, p.onReading)
+		p.publish()
+		p.sinks[0].ring.consume(consumeBatch, drop)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per reading, want 0", allocs)
+	}
+}
