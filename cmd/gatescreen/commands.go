@@ -137,8 +137,17 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
 	}
-	return config.CheckConfig(stdout, fs.Arg(0))
+	if err := config.CheckConfig(stdout, fs.Arg(0)); err != nil {
+		return reportedError{err} // CheckConfig printed every problem already
+	}
+	return nil
 }
+
+// reportedError is an error the command has already shown to the user;
+// main only turns it into the exit code.
+type reportedError struct{ error }
+
+func (e reportedError) Unwrap() error { return e.error }
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -21,7 +21,8 @@ func main() {
 	ctx, stop := interruptContext()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil && !errors.Is(err, errHelp) {
+	var shown reportedError
+	if err != nil && !errors.Is(err, errHelp) && !errors.As(err, &shown) {
 		fmt.Fprintln(os.Stderr, "gatescreen:", err)
 	}
 	os.Exit(exitCode(err))
