@@ -164,6 +164,8 @@ func FuzzDecodeLine(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		p := mustParser(t, nil)
+		slow := mustParser(t, nil)
+		slow.fast = false
 		NewSplitter("\n\r", 64).Feed(in, func(line []byte) {
 			temp, ambient, ok := parseDefault(line)
 			m := defaultRE.FindSubmatch(line)
@@ -181,6 +183,10 @@ func FuzzDecodeLine(f *testing.F) {
 				}
 			}
 			r, _ := p.Parse(line)
+			rs, _ := slow.Parse(line)
+			if r.Flags != rs.Flags || !sameFloat(r.ObjectC, rs.ObjectC) || !sameFloat(r.AmbientC, rs.AmbientC) || !bytes.Equal(r.FrameBytes(), rs.FrameBytes()) {
+				t.Fatalf("%q: fast path %+v, regexp path %+v", line, r, rs)
+			}
 			if !math.IsNaN(r.ObjectC) && m == nil {
 				t.Fatalf("%q: temperature %v from a line the pattern does not match", line, r.ObjectC)
 			}
