@@ -47,10 +47,3 @@ func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 func Component(root zerolog.Logger, name string) zerolog.Logger {
 	return root.With().Str("component", name).Logger()
 }
-
-// Repeating returns a logger for messages that may repeat many times a
-// second (a failing sensor): the first of each burst is written, then at
-// most one per period.
-func Repeating(l zerolog.Logger, period time.Duration) zerolog.Logger {
-	return l.Sample(&zerolog.BurstSampler{Burst: 1, Period: period})
-}

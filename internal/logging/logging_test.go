@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestJSONWithComponent(t *testing.T) {
@@ -56,17 +55,5 @@ func TestBadFlags(t *testing.T) {
 	}
 	if _, err := New(&bytes.Buffer{}, FormatJSON, "loud"); err == nil || !strings.Contains(err.Error(), "loud") {
 		t.Fatalf("bad level accepted: %v", err)
-	}
-}
-
-func TestRepeatingLimits(t *testing.T) {
-	var buf bytes.Buffer
-	root, _ := New(&buf, FormatJSON, "info")
-	l := Repeating(root, time.Hour)
-	for range 100 {
-		l.Error().Msg("checksum failure")
-	}
-	if n := strings.Count(buf.String(), "checksum failure"); n != 1 {
-		t.Fatalf("%d lines for 100 repeats in one period, want 1", n)
 	}
 }
