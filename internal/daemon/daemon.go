@@ -126,7 +126,7 @@ func Run(ctx context.Context, o Opts) error {
 		}
 	})
 
-	g, err := build(ctx, o, cfg, loc, clk, store, hub, stamp)
+	g, err := build(o, cfg, loc, clk, store, hub, stamp)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ type gate struct {
 	calib   *calibrator
 }
 
-func build(ctx context.Context, o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
+func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	store *storage.Store, hub *healthHub, stamp func(*event.Event)) (*gate, error) {
 	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp}
 	var err error

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -98,6 +99,16 @@ func Run(ctx context.Context, o Opts) error {
 		return err
 	}
 	defer mq.Close()
+
+	if ln, err := net.Listen("tcp", o.Listen); err != nil {
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("demo: screen address %s: %w", o.Listen, err)
+		}
+		log.Warn().Str("addr", o.Listen).Msg("screen port taken; the demo screen takes a free one")
+		o.Listen = "127.0.0.1:0"
+	} else {
+		ln.Close()
+	}
 
 	// The simulated gate outlives the daemon so the daemon sees no unplug
 	// while it shuts down.
