@@ -53,6 +53,9 @@ type Params struct {
 	// Reload keeps the compensation in force (calibration records survive a
 	// SIGHUP); New fills it from Opts.Devices.
 	Comp []Compensation
+
+	// Threshold and floor in hundredths, rounded once per reload.
+	thresholdH, floorH int64
 }
 
 // Compensation turns a device's value into a body temperature.
@@ -132,6 +135,7 @@ func (p Params) withDefaults() Params {
 	if p.StuckFor == 0 {
 		p.StuckFor = 10 * time.Second
 	}
+	p.thresholdH, p.floorH = hundredths(p.ThresholdC), hundredths(p.FloorC)
 	return p
 }
 
