@@ -63,6 +63,10 @@ func (s *Screen) Handler() http.Handler {
 	mux.HandleFunc("POST /api/cases/{ticket}/refer", s.requireDoctor(s.caseAction("refer", s.refer)))
 	mux.HandleFunc("POST /api/cases/{ticket}/close", s.requireDoctor(s.caseAction("close", s.closeCase)))
 	mux.HandleFunc("POST /api/cases/{ticket}/select", s.requireDoctor(s.caseAction("select", s.selectCase)))
+	mux.HandleFunc("POST /api/drill", s.requireDoctor(s.serveDrill))
+	mux.HandleFunc("POST /api/visitors", s.requireDoctor(s.serveRegisterVisitor))
+	mux.HandleFunc("GET /api/visitors", s.requireSession(s.serveVisitors))
+	mux.HandleFunc("GET /api/absentees", s.requireSession(s.serveAbsentees))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	if s.o.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
@@ -119,12 +123,20 @@ type pageData struct {
 	OtherLang     string
 	T             map[string]string
 	DoctorEnabled bool
+	// DrillLanes, when not empty, shows the drill form for these lanes.
+	DrillLanes      []string
+	VisitorsEnabled bool
 }
 
 func (s *Screen) servePage(w http.ResponseWriter, r *http.Request) {
 	lang := s.pickLang(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	err := pageTemplate.Execute(w, pageData{Lang: lang, OtherLang: messages[lang]["lang_other"], T: messages[lang], DoctorEnabled: s.auth.enabled})
+	data := pageData{Lang: lang, OtherLang: messages[lang]["lang_other"], T: messages[lang], DoctorEnabled: s.auth.enabled,
+		VisitorsEnabled: s.o.Visitors != nil}
+	if s.o.Driller != nil {
+		data.DrillLanes = s.drillLanes()
+	}
+	err := pageTemplate.Execute(w, data)
 	if err != nil {
 		s.log.Error().Err(err).Msg("render page")
 	}
@@ -172,7 +184,10 @@ func (s *Screen) serveCase(w http.ResponseWriter, r *http.Request) {
 	if _, _, doctor := s.auth.session(r, s.now()); !doctor {
 		c = publicCase(c)
 	}
-	writeJSON(w, http.StatusOK, s.caseView(c))
+	s.mu.Lock()
+	v := s.caseView(c)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, v)
 }
 
 type sessionInfo struct {
@@ -278,8 +293,11 @@ func (s *Screen) caseAction(name string, do func(r *http.Request, ticket string)
 			return
 		}
 		log.Info().Str("state", c.State).Str("disposition", c.Disposition).Msg("doctor action")
-		s.CaseChanged(c)
-		writeJSON(w, http.StatusOK, s.caseView(c))
+		s.mu.Lock()
+		s.applyCase(c)
+		v := s.caseView(c)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, v)
 	}
 }
 

@@ -2,6 +2,7 @@ package screen
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
@@ -68,6 +69,9 @@ type lane struct {
 	head, n       int
 	tally         tally
 	ambient       pipeline.Warning
+	// admitted is the time (At) of the reading that last admitted a
+	// visitor, so one pass registers one visitor.
+	admitted int64
 }
 
 func (l *lane) push(r reading) {
@@ -161,6 +165,8 @@ type caseView struct {
 	// than Opts.RecheckOverdue at the time of the view; the page keeps
 	// counting by itself.
 	Overdue bool `json:"overdue"`
+	// Drill marks a case opened by a drill reading.
+	Drill bool `json:"drill,omitempty"`
 }
 
 // publicCase is what anyone at the gate may see of a case: the queue, not
@@ -171,8 +177,9 @@ func publicCase(c event.Case) event.Case {
 		ReadingSeq: c.ReadingSeq, FlagC: c.FlagC, OpenedAt: c.OpenedAt}
 }
 
+// caseView is built with s.mu held.
 func (s *Screen) caseView(c event.Case) caseView {
-	v := caseView{Case: c, OpenedMs: openedMillis(c.OpenedAt)}
+	v := caseView{Case: c, OpenedMs: openedMillis(c.OpenedAt), Drill: s.drillTickets[c.Ticket]}
 	v.Overdue = c.State == event.CaseAwaitingRecheck && v.OpenedMs > 0 &&
 		s.now().UnixMilli()-v.OpenedMs > s.o.RecheckOverdue.Milliseconds()
 	return v
@@ -192,6 +199,7 @@ type stateView struct {
 	Lanes         []laneView `json:"lanes"`
 	Cases         []caseView `json:"cases"`
 	Health        healthView `json:"health"`
+	School        schoolView `json:"school"`
 }
 
 // The views below are built with Screen.mu held.
@@ -216,7 +224,7 @@ func (s *Screen) healthView() healthView {
 		h.Banners = append(h.Banners, s.banners[id])
 	}
 	for _, c := range sortedStates(s.calib) {
-		h.Banners = append(h.Banners, Banner{ID: "calibration:" + c.Name, Level: "warning", Text: "banner_calibration", Arg: c.Name + " " + c.Reason})
+		h.Banners = append(h.Banners, Banner{ID: "calibration:" + c.Name, Level: "warning", Text: calibrationBanner(c.Reason), Arg: c.Name + " " + c.Reason})
 	}
 	if h.Banners == nil {
 		h.Banners = []Banner{}
@@ -231,11 +239,24 @@ func (s *Screen) stateView() stateView {
 		OverdueMs:     s.o.RecheckOverdue.Milliseconds(),
 		Cases:         s.casesView(),
 		Health:        s.healthView(),
+		School:        s.schoolView(),
 	}
 	for _, l := range s.lanes {
 		v.Lanes = append(v.Lanes, l.view(s.o.IdleAfter))
 	}
 	return v
+}
+
+// calibrationBanner picks the banner text for a calibration warning by its
+// reason.
+func calibrationBanner(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "overdue"):
+		return "banner_calibration_overdue"
+	case strings.HasPrefix(reason, "spread"):
+		return "banner_calibration_spread"
+	}
+	return "banner_calibration"
 }
 
 func sortedStates(m map[string]componentState) []componentState {

@@ -78,7 +78,15 @@ type Opts struct {
 	Gatherer prometheus.Gatherer
 	// Location decides when today's tallies start; default time.Local.
 	Location *time.Location
-	Logger   zerolog.Logger
+	// Driller starts a drill from the doctor's panel; nil hides the drill
+	// button.
+	Driller Driller
+	// Visitors keeps the visitor book; nil hides the visitor form.
+	Visitors VisitorBook
+	// VisitorWindow is how recent the visitor lane's reading must be to
+	// register a visitor on it; default 2m.
+	VisitorWindow time.Duration
+	Logger        zerolog.Logger
 }
 
 // LoadPIN reads the doctor's PIN file. Surrounding white space (the final
@@ -114,8 +122,15 @@ type Screen struct {
 	calib      map[string]componentState
 	banners    map[string]Banner
 	uplink     string
-	dayEnd     int64 // Unix ms at which today's tallies end
-	clients    map[*client]struct{}
+	// drillTickets are the tickets opened by drill readings: event.Case
+	// does not say, the flagged measurement does.
+	drillTickets map[string]bool
+	absentees    Absentees
+	daily        *event.Daily
+	visitorDay   string
+	visitorCount int
+	dayEnd       int64 // Unix ms at which today's tallies end
+	clients      map[*client]struct{}
 
 	dropped   atomic.Uint64
 	closing   chan struct{}
@@ -182,22 +197,26 @@ func New(o Opts) (*Screen, error) {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
+	if o.VisitorWindow <= 0 {
+		o.VisitorWindow = 2 * time.Minute
+	}
 	if len(o.Lanes) > 256 {
 		return nil, errors.New("screen: more than 256 lanes")
 	}
 	s := &Screen{
-		o:          o,
-		log:        o.Logger.With().Str("component", "screen").Logger(),
-		now:        time.Now,
-		laneIndex:  make(map[string]int, len(o.Lanes)),
-		cases:      make(map[string]event.Case),
-		devices:    make(map[string]componentState),
-		components: make(map[string]componentState),
-		calib:      make(map[string]componentState),
-		banners:    make(map[string]Banner),
-		uplink:     "unknown",
-		clients:    make(map[*client]struct{}),
-		closing:    make(chan struct{}),
+		o:            o,
+		log:          o.Logger.With().Str("component", "screen").Logger(),
+		now:          time.Now,
+		laneIndex:    make(map[string]int, len(o.Lanes)),
+		cases:        make(map[string]event.Case),
+		devices:      make(map[string]componentState),
+		components:   make(map[string]componentState),
+		calib:        make(map[string]componentState),
+		banners:      make(map[string]Banner),
+		drillTickets: make(map[string]bool),
+		uplink:       "unknown",
+		clients:      make(map[*client]struct{}),
+		closing:      make(chan struct{}),
 	}
 	pin := bytes.TrimSpace(o.DoctorPIN)
 	s.auth = newAuth(pin, o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
@@ -216,6 +235,7 @@ func New(o Opts) (*Screen, error) {
 			s.cases[c.Ticket] = c
 		}
 	}
+	s.countVisitors()
 	return s, nil
 }
 
@@ -250,6 +270,9 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 	s.rollDay(r.At)
 	l := s.laneAt(m.Lane)
 	l.push(r)
+	if r.Drill && l.ticket != "" {
+		s.markDrill(l.ticket)
+	}
 	if l.ambient != m.Warnings&(pipeline.WarnAmbientLow|pipeline.WarnAmbientHigh) {
 		l.ambient = m.Warnings & (pipeline.WarnAmbientLow | pipeline.WarnAmbientHigh)
 		s.updateAmbientBanner()
@@ -270,19 +293,40 @@ func (s *Screen) applyCase(c event.Case) {
 	switch c.State {
 	case event.CaseCleared, event.CaseClosed:
 		delete(s.cases, c.Ticket)
+		delete(s.drillTickets, c.Ticket)
 	default:
 		s.cases[c.Ticket] = c
 	}
 	if i, ok := s.laneIndex[c.Lane]; ok {
-		if l := s.lanes[i]; l.applyCase(c) {
+		l := s.lanes[i]
+		if l.applyCase(c) {
 			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
+		}
+		if last := l.last(); last != nil && last.Drill && last.Ticket == c.Ticket && c.State == event.CaseAwaitingRecheck {
+			s.drillTickets[c.Ticket] = true
 		}
 	}
 	s.broadcast("cases", func() any { return s.casesView() })
 }
 
+// markDrill records that a drill opened ticket and, when its case reached
+// the screen first, shows the queue again with the mark. Call with s.mu
+// held.
+func (s *Screen) markDrill(ticket string) {
+	if s.drillTickets[ticket] {
+		return
+	}
+	s.drillTickets[ticket] = true
+	if _, open := s.cases[ticket]; open {
+		s.broadcast("cases", func() any { return s.casesView() })
+	}
+}
+
 // Health shows a device or component condition. Component "calibration"
-// raises a banner while its state is not ok.
+// raises a banner for its device while its state is not ok: 校准已过期
+// (key banner_calibration_overdue) when Reason starts with "overdue",
+// 校准离散度过大 (banner_calibration_spread) when it starts with "spread",
+// else 需要校准 (banner_calibration); the reason follows the device name.
 func (s *Screen) Health(h event.Health) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -314,7 +358,10 @@ func (s *Screen) SetUplink(state string) {
 }
 
 // SetBanner shows b until it is replaced or removed by ClearBanner. The
-// ambient and calibration banners are raised by the screen itself.
+// ambient and calibration banners are raised by the screen itself. Text
+// keys the page translates: banner_drill, banner_calibration,
+// banner_calibration_overdue (校准已过期), banner_calibration_spread
+// (校准离散度过大), banner_ambient_low, banner_ambient_high.
 func (s *Screen) SetBanner(b Banner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

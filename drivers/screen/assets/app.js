@@ -5,7 +5,7 @@
   var lang = document.body.dataset.lang || "zh-CN";
   var doctorEnabled = document.body.dataset.doctor === "true";
   var T = {};
-  var state = { lanes: [], cases: [], health: { devices: [], components: [], banners: [], uplink: "unknown" } };
+  var state = { lanes: [], cases: [], health: { devices: [], components: [], banners: [], uplink: "unknown" }, school: null };
   var skew = 0; // server clock minus ours, ms
   var csrf = "";
   var selected = "";
@@ -45,9 +45,11 @@
     root.textContent = "";
     state.lanes.forEach(function (l) {
       var st = shownState(l);
-      var tile = el("article", "lane s-" + st);
+      var drill = st !== "ready" && l.last && l.last.drill;
+      var tile = el("article", "lane s-" + st + (drill ? " drill-lane" : ""));
       tile.dataset.lane = l.name;
       tile.dataset.state = st;
+      tile.dataset.drill = drill ? "true" : "false";
       var head = el("div", "lane-head");
       head.appendChild(el("span", "lane-name", l.name));
       if (l.last && l.last.drill) head.appendChild(el("span", "drill", t("drill")));
@@ -57,7 +59,11 @@
       big.appendChild(el("span", "label", t("state_" + st)));
       tile.appendChild(big);
       if (st !== "ready" && l.last) tile.appendChild(el("div", "temp", temp(l.last.body_c)));
-      if (st === "flag" && l.ticket) tile.appendChild(el("div", "ticket", l.ticket));
+      if (st === "flag" && l.ticket) {
+        var tk = el("div", "ticket", l.ticket);
+        if (drill) tk.appendChild(el("span", "drill", t("drill")));
+        tile.appendChild(tk);
+      }
       var list = el("ol", "recent");
       list.setAttribute("aria-label", t("recent"));
       (l.recent || []).slice(0, 3).forEach(function (r) {
@@ -87,10 +93,13 @@
     state.cases.forEach(function (c) {
       var tr = el("tr", "case c-" + c.state);
       tr.dataset.ticket = c.ticket;
+      tr.dataset.drill = c.drill ? "true" : "false";
       var waited = now() - c.opened_ms;
       var overdue = c.opened_ms > 0 && c.state === "awaiting_recheck" && waited > state.overdue_ms;
       if (overdue) tr.classList.add("overdue");
-      tr.appendChild(el("td", "tk", c.ticket));
+      var tkCell = el("td", "tk", c.ticket);
+      if (c.drill) tkCell.appendChild(el("span", "drill", t("drill")));
+      tr.appendChild(tkCell);
       tr.appendChild(el("td", "", c.lane));
       tr.appendChild(el("td", "", temp(c.flag_c)));
       var wait = el("td", "", c.opened_ms > 0 ? duration(waited) : "");
@@ -150,7 +159,8 @@
     $("login-form").hidden = !!csrf;
     $("doctor-panel").hidden = !csrf;
     var c = selectedCase();
-    $("selected").textContent = c ? t("ticket") + " " + c.ticket + " · " + c.lane + " · " + temp(c.flag_c) + " · " + t("case_" + c.state) : t("select_case");
+    $("selected").textContent = c ? t("ticket") + " " + c.ticket + (c.drill ? " [" + t("drill") + "]" : "") + " · " + c.lane + " · " +
+      temp(c.flag_c) + " · " + t("case_" + c.state) : t("select_case");
     $("recheck-form").hidden = !(c && c.state === "awaiting_recheck");
     $("refer-form").hidden = !(c && c.state === "confirmed");
     $("close-form").hidden = !(c && c.state === "referred");
@@ -162,7 +172,71 @@
     for (var i = 0; i < rows.length; i++) rows[i].classList.toggle("selected", rows[i].dataset.ticket === selected);
   }
 
-  function renderAll() { renderLanes(); renderCases(); renderHealth(); renderDoctor(); }
+  function counts(c) {
+    c = c || {};
+    return t("daily_total") + " " + (c.total || 0) + " · " + t("state_pass") + " " + (c.pass || 0) + " · " +
+      t("state_flag") + " " + (c.flag || 0) + " · " + t("state_retake") + " " + (c.retake || 0) + " · " +
+      t("state_invalid") + " " + (c.invalid || 0);
+  }
+  function keyed(prefix, m) {
+    return Object.keys(m || {}).sort().map(function (k) { return t(prefix + k) + " " + m[k]; }).join(" · ");
+  }
+
+  // The school's day: counts only; names come from the session's own
+  // requests (refreshPrivate).
+  function renderSchool() {
+    var sc = state.school || {};
+    var d = sc.daily;
+    var box = $("daily");
+    box.textContent = "";
+    $("daily-day").textContent = d ? d.day : "";
+    $("daily-zero").hidden = !(d && d.zero);
+    if (!d) {
+      box.textContent = t("daily_none");
+    } else {
+      box.appendChild(el("div", "", counts(d.totals)));
+      var cases = keyed("case_", d.cases), disp = keyed("disp_", d.dispositions);
+      if (cases) box.appendChild(el("div", "", t("daily_cases") + ": " + cases));
+      if (disp) box.appendChild(el("div", "", t("daily_dispositions") + ": " + disp));
+      box.appendChild(el("div", "", t("daily_absentees") + " " + (d.absentees || 0) + " · " + t("daily_visitors") + " " +
+        (d.visitors || 0) + " · " + t("daily_drills") + " " + ((d.drills && d.drills.total) || 0)));
+    }
+    var ab = (sc.absentees && sc.absentees.classes) || [];
+    var abBox = $("absentees");
+    abBox.textContent = ab.length ? "" : t("absentees_none");
+    ab.forEach(function (c) {
+      abBox.appendChild(el("span", "absent-class", (c.grade ? c.grade + " " : "") + c.class + ": " + c.count));
+    });
+    $("visitor-count").textContent = t("visitors_today") + ": " + (sc.visitors || 0);
+    if ($("visitor-summary-count")) $("visitor-summary-count").textContent = "(" + (sc.visitors || 0) + ")";
+  }
+
+  // Names of visitors and absentees only reach a logged-in session.
+  function refreshPrivate() {
+    if (!csrf) return;
+    if ($("visitors")) {
+      fetch("/api/visitors", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : []; }).then(function (vs) {
+        var body = $("visitors");
+        body.textContent = "";
+        if (!vs.length) { var tr0 = el("tr"); tr0.appendChild(el("td", "", t("visitors_none"))); body.appendChild(tr0); }
+        vs.forEach(function (v) {
+          var tr = el("tr");
+          [hhmm(Date.parse(v.time)), v.name, v.phone, v.purpose, v.host, temp(v.body_c)].forEach(function (x) { tr.appendChild(el("td", "", x)); });
+          body.appendChild(tr);
+        });
+      });
+    }
+    fetch("/api/absentees", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : { classes: [] }; }).then(function (a) {
+      var box = $("absent-names");
+      box.textContent = "";
+      if (!a.classes.length) box.textContent = t("absentees_none");
+      a.classes.forEach(function (c) {
+        box.appendChild(el("div", "absent-row", (c.grade ? c.grade + " " : "") + c.class + " (" + c.names.length + "): " + c.names.join("、")));
+      });
+    });
+  }
+
+  function renderAll() { renderLanes(); renderCases(); renderHealth(); renderDoctor(); renderSchool(); }
 
   function apply(name, data) {
     if (name === "state") {
@@ -171,6 +245,7 @@
       state.lanes = state.lanes || [];
       state.cases = state.cases || [];
       renderAll();
+      refreshPrivate();
     } else if (name === "lane") {
       var found = false;
       for (var i = 0; i < state.lanes.length; i++) {
@@ -184,6 +259,10 @@
     } else if (name === "health") {
       state.health = data;
       renderHealth();
+    } else if (name === "school") {
+      state.school = data;
+      renderSchool();
+      refreshPrivate();
     }
     document.body.dataset.updated = String(Date.now());
   }
@@ -192,7 +271,7 @@
   // refused the stream (CLOSED) we open a new one after a pause.
   function connect() {
     es = new EventSource("/events");
-    ["state", "lane", "cases", "health"].forEach(function (name) {
+    ["state", "lane", "cases", "health", "school"].forEach(function (name) {
       es.addEventListener(name, function (ev) { apply(name, JSON.parse(ev.data)); });
     });
     es.onopen = function () { $("conn").hidden = true; };
@@ -216,7 +295,7 @@
 
   function failed(j) {
     if (j._status === 401) { csrf = ""; renderCases(); renderDoctor(); }
-    say(t("action_failed") + ": " + (j.error || j._status));
+    say(t("action_failed") + ": " + (j.error ? t(j.error) : j._status));
   }
 
   function caseAction(action, body) {
@@ -233,7 +312,7 @@
       ev.preventDefault();
       post("/api/login", { pin: $("pin").value }).then(function (j) {
         $("pin").value = "";
-        if (j._status === 200) { csrf = j.csrf; say(""); renderCases(); renderDoctor(); return; }
+        if (j._status === 200) { csrf = j.csrf; say(""); renderCases(); renderDoctor(); refreshPrivate(); return; }
         say(j._status === 429 ? t("login_locked") : j._status === 401 ? t("login_wrong") : t("action_failed"));
       });
     });
@@ -255,7 +334,45 @@
       $("outcome").value = "";
     });
     fetch("/api/session", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
-      if (j.logged_in) { csrf = j.csrf; renderCases(); renderDoctor(); }
+      if (j.logged_in) { csrf = j.csrf; renderCases(); renderDoctor(); refreshPrivate(); }
+    });
+    wireDrill();
+    wireVisitors();
+  }
+
+  function wireDrill() {
+    if (!$("drill-form")) return;
+    $("drill-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var v = parseFloat($("drill-temp").value);
+      if (!(v >= 30 && v <= 45)) { say(t("temp_invalid")); return; }
+      var lane = $("drill-lane").value;
+      post("/api/drill", { lane: lane, temp_c: v }).then(function (j) {
+        if (j._status !== 200) { failed(j); return; }
+        say(t("drill_started") + " " + j.lane + " · " + temp(j.temp_c));
+      }).catch(function () { say(t("action_failed")); });
+    });
+  }
+
+  function wireVisitors() {
+    if (!$("visitor-form")) return;
+    $("visitor-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = { name: $("visitor-name").value, phone: $("visitor-phone").value,
+        purpose: $("visitor-purpose").value, host: $("visitor-host").value };
+      post("/api/visitors", body).then(function (j) {
+        if (j._status === 201) {
+          ["visitor-name", "visitor-phone", "visitor-purpose", "visitor-host"].forEach(function (id) { $(id).value = ""; });
+          say(t("visitor_registered") + ": " + j.name + " · " + j.lane + " · " + temp(j.body_c));
+          refreshPrivate();
+          return;
+        }
+        if (j._status === 409) {
+          say(t(j.error) + (j.verdict ? " (" + j.lane + " · " + temp(j.body_c) + " · " + t("state_" + j.verdict) + ")" : ""));
+          return;
+        }
+        failed(j);
+      }).catch(function () { say(t("action_failed")); });
     });
   }
 
