@@ -96,9 +96,11 @@ type lane struct {
 	passPos int
 }
 
-// publish makes the stage's counts and lane states visible to Stats and
-// Lanes. It runs once per round of draining, not per reading: every atomic
-// store is a full barrier, too dear to pay a dozen times per reading.
+// publish makes the round's measurements visible to the sinks and the
+// stage's counts and lane states to Stats and Lanes. It runs once per round
+// of draining (at most consumeBatch readings per device), not per reading:
+// every atomic store is a full barrier, too dear to pay a dozen times per
+// reading.
 func (p *Pipeline) publish() {
 	for _, i := range p.dirtyDevs {
 		d := &p.devs[i]
@@ -121,6 +123,9 @@ func (p *Pipeline) publish() {
 		}
 	}
 	p.dirtyLanes = p.dirtyLanes[:0]
+	for _, s := range p.sinks {
+		s.ring.commit()
+	}
 }
 
 func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
@@ -513,7 +518,7 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 	// Direct calls only: m stays on the stage goroutine's stack.
 	for _, s := range p.sinks {
 		if !s.casesOnly || p.o.Cases.Wants(m) {
-			s.ring.push(m)
+			s.ring.pushBatched(m)
 		}
 	}
 }
