@@ -281,6 +281,10 @@ func (s *Screen) caseAction(name string, do func(r *http.Request, ticket string)
 			writeError(w, http.StatusNotFound, "no_such_case")
 			return
 		}
+		// A final state forgets the drill mark; the answer still shows it.
+		s.mu.Lock()
+		drill := s.drillTickets[ticket]
+		s.mu.Unlock()
 		c, err := do(r, ticket)
 		switch {
 		case errors.Is(err, errBadInput):
@@ -297,6 +301,7 @@ func (s *Screen) caseAction(name string, do func(r *http.Request, ticket string)
 		s.applyCase(c)
 		v := s.caseView(c)
 		s.mu.Unlock()
+		v.Drill = v.Drill || drill
 		writeJSON(w, http.StatusOK, v)
 	}
 }
