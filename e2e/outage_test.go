@@ -1,0 +1,82 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatescreen/gatescreen/internal/config"
+)
+
+// Broker outage: the district broker is down for the first half of a
+// 24-second rush, then comes back and is restarted twice while the box
+// drains its backlog. The set of event ids received equals the set the box
+// produced (its store at the end).
+func TestBrokerOutageDeliversEverything(t *testing.T) {
+	const rush = 24 * time.Second
+	port := freePort(t)
+	mq := newMosquitto(t, port, plainBrokerConf(t, port))
+	// The district's persistent session exists before the outage, so the
+	// broker queues for it whatever the order of reconnects.
+	mq.start()
+	cons := newConsumer()
+	subscribe(t, mq.url("tcp"), "district-outage", nil, cons)
+	mq.stop(syscall.SIGTERM)
+
+	sc := scenario(t, strings.Replace(busyGate, "duration: 0s", "duration: "+rush.String(), 1))
+	r := newRig(t, sc, func(c *config.Config) {
+		c.Uplink.Broker = mq.url("tcp")
+		// Small, rate-limited batches stretch the drain so that the
+		// restarts fall inside it.
+		c.Uplink.BatchSize = 10
+		c.Uplink.RateLimit = 10
+	})
+	r.start(true)
+	time.Sleep(rush / 2)
+	if n := cons.count(); n != 0 {
+		t.Fatalf("%d events received while the broker was down", n)
+	}
+	backlog, _ := r.outboxDepth()
+	mq.start()
+	restarts := 0
+	for range 2 {
+		before := cons.count()
+		waitFor(t, "the drain to progress", func() bool { return cons.count() >= before+20 })
+		depth, _ := r.outboxDepth()
+		if depth == 0 {
+			t.Fatalf("restart %d: the backlog was already drained; the restart would not test the drain", restarts+1)
+		}
+		t.Logf("restart %d of the broker with %d events received and %d in the outbox", restarts+1, cons.count(), depth)
+		mq.stop(syscall.SIGTERM)
+		time.Sleep(time.Second)
+		mq.start()
+		restarts++
+	}
+	<-r.gate().Done()
+	r.waitDrained()
+	r.stop()
+
+	produced := r.storedIDs()
+	received := cons.receivedIDs()
+	missing := cons.missing(produced)
+	var extra []string
+	for id := range received {
+		if !produced[id] {
+			extra = append(extra, id)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d produced events never arrived, e.g. %v", len(missing), len(produced), missing[:min(10, len(missing))])
+	}
+	if len(extra) > 0 {
+		t.Errorf("%d received events are not in the store, e.g. %v", len(extra), extra[:min(10, len(extra))])
+	}
+	if c := cons.conflictIDs(); len(c) > 0 {
+		t.Errorf("%d ids delivered with different contents: %v", len(c), c[:min(5, len(c))])
+	}
+	figures(t, "outage %v, backlog at reconnect %d, broker restarts during the drain %d, events produced %d, received distinct %d, duplicates %d, lost %d",
+		rush/2, backlog, restarts, len(produced), len(received), cons.duplicates(), len(missing))
+}
