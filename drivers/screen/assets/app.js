@@ -182,6 +182,11 @@
     return Object.keys(m || {}).sort().map(function (k) { return t(prefix + k) + " " + m[k]; }).join(" · ");
   }
 
+  // A class name usually contains its grade ("初一(2)班"); say it once.
+  function classLabel(c) {
+    return !c.grade || c.class.indexOf(c.grade) === 0 ? c.class : c.grade + " " + c.class;
+  }
+
   // The school's day: counts only; names come from the session's own
   // requests (refreshPrivate).
   function renderSchool() {
@@ -205,9 +210,9 @@
     var abBox = $("absentees");
     abBox.textContent = ab.length ? "" : t("absentees_none");
     ab.forEach(function (c) {
-      abBox.appendChild(el("span", "absent-class", (c.grade ? c.grade + " " : "") + c.class + ": " + c.count));
+      abBox.appendChild(el("span", "absent-class", classLabel(c) + ": " + c.count));
     });
-    $("visitor-count").textContent = t("visitors_today") + ": " + (sc.visitors || 0);
+    if ($("visitor-count")) $("visitor-count").textContent = t("visitors_today") + ": " + (sc.visitors || 0);
     if ($("visitor-summary-count")) $("visitor-summary-count").textContent = "(" + (sc.visitors || 0) + ")";
   }
 
@@ -231,7 +236,7 @@
       box.textContent = "";
       if (!a.classes.length) box.textContent = t("absentees_none");
       a.classes.forEach(function (c) {
-        box.appendChild(el("div", "absent-row", (c.grade ? c.grade + " " : "") + c.class + " (" + c.names.length + "): " + c.names.join("、")));
+        box.appendChild(el("div", "absent-row", classLabel(c) + " (" + c.names.length + "): " + c.names.join("、")));
       });
     });
   }
@@ -338,6 +343,11 @@
     });
     wireDrill();
     wireVisitors();
+    // On a 600-pixel screen an opened form must come into view.
+    var boxes = document.querySelectorAll("#doctor-panel details");
+    for (var i = 0; i < boxes.length; i++) {
+      boxes[i].addEventListener("toggle", function (ev) { if (ev.target.open) ev.target.scrollIntoView({ block: "start" }); });
+    }
   }
 
   function wireDrill() {
