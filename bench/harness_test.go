@@ -45,8 +45,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds ./cmd/gatescreen once, as scripts/cross-build.sh does but
-// for this machine and not stripped.
+// binary builds ./cmd/gatescreen once, for this machine.
 func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -56,7 +55,9 @@ func binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "gatescreen")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "../cmd/gatescreen")
+		// Built as shipped (scripts/cross-build.sh): static, stripped.
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", binPath, "../cmd/gatescreen")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("%v: %s", err, out)
 		}
@@ -407,6 +408,29 @@ func procStatus(t testing.TB, pid int, field string) int64 {
 	}
 	t.Fatalf("/proc/%d/status has no %s", pid, field)
 	return 0
+}
+
+// mappedRss sums the resident KiB of pid's mappings whose path contains
+// name (the bbolt file's mmap, the binary's text).
+func mappedRss(t testing.TB, pid int, name string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	in := false
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			in = len(f) >= 6 && strings.Contains(f[5], name)
+		case in && len(f) >= 2 && f[0] == "Rss:":
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += kb
+		}
+	}
+	return sum
 }
 
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Reproduces every figure of BENCHMARKS.md on any Linux machine:
+#
+#   scripts/bench.sh [OUTDIR]   (default ${TMPDIR:-/tmp}/gatescreen-bench-<UTC time>)
+#
+# Needs go, mosquitto and mosquitto-clients (Debian: apt-get install -y
+# mosquitto mosquitto-clients). Takes about 20 minutes; not part of CI.
+# Run it on a quiet machine: the latency and CPU figures are only as good as
+# the cores are idle (the load average is recorded before and after).
+#
+# Steps:
+#   1. Go benchmarks of every hot path, -benchmem, baselines in the same run
+#   2. the real binary (bench/, build tag "bench"): frame-to-lamp latency in
+#      three states, backlog drain through the store vs mosquitto_pub,
+#      peak RSS / idle CPU / start-up, SD wear per event, 16 ports
+#   3. stripped cross-built binary sizes (scripts/cross-build.sh)
+# Every whole-binary figure is one "RESULT name value unit note" line in
+# OUTDIR/results.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-${TMPDIR:-/tmp}/gatescreen-bench-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+: >"$out/results.txt"
+
+machine() {
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "commit: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "go: $(go version)"
+	echo "kernel: $(uname -srm)"
+	echo "cpu:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) × $(nproc) cores"
+	echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	echo "filesystem of $TMPDIR_FOR_BENCH: $(df -T "$TMPDIR_FOR_BENCH" | awk 'NR==2 {print $2" on "$1}')"
+	echo "mosquitto: $( (mosquitto -h 2>&1 || true) | head -1)"
+}
+TMPDIR_FOR_BENCH=${TMPDIR:-/tmp}
+machine | tee "$out/machine.txt"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
+
+echo "== 1. Go benchmarks (hot paths, -benchmem, -count 3)"
+# Each package in its own go test so one package's failure is recorded and
+# the others still run. Packages without benchmarks finish at once.
+: >"$out/go-bench.txt"
+for pkg in $(go list ./... | grep -v '/bench$'); do
+	if ! go test -run '^$' -bench . -benchmem -count 3 -benchtime 1s "$pkg" >>"$out/go-bench.txt" 2>&1; then
+		echo "FAILED: go test -bench $pkg" | tee -a "$out/go-bench.txt"
+	fi
+done
+grep -E '^(Benchmark|ok|FAIL|FAILED)' "$out/go-bench.txt" || true
+
+echo "== 2. the real binary (bench/)"
+BENCH_RESULTS="$out/results.txt" go test -tags bench -run . -v -count 1 -timeout 60m ./bench/ 2>&1 |
+	tee "$out/bench.txt" | grep -E '^(---|ok|FAIL|PASS)|RESULT' || true
+
+echo "== 3. stripped binary sizes"
+scripts/cross-build.sh "$out/dist" | tee "$out/sizes.txt"
+while read -r file size _; do
+	echo "RESULT size_${file##*gatescreen-} $(awk -v b="$size" 'BEGIN {printf "%.2f", b/1048576}') MiB stripped,-trimpath,CGO_ENABLED=0" >>"$out/results.txt"
+done <"$out/sizes.txt"
+rm -rf "$out/dist"
+
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
+echo "== results ($out/results.txt)"
+cat "$out/results.txt"
+if grep -q '^--- FAIL' "$out/bench.txt" || grep -q '^FAILED' "$out/go-bench.txt"; then
+	echo "some benchmarks failed; see $out/bench.txt and $out/go-bench.txt" >&2
+	exit 1
+fi
