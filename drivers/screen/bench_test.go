@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -65,7 +66,9 @@ func BenchmarkConsume(b *testing.B) {
 	}
 }
 
-// BenchmarkSnapshot is the full state a connecting screen receives.
+// BenchmarkSnapshot is the full state a connecting screen receives: 4 lanes
+// × 8 readings, 5 cases, and the school panels of a big school (absentees in
+// all 40 classes, a daily report).
 func BenchmarkSnapshot(b *testing.B) {
 	s := benchScreen(b)
 	desk := newFakeDesk()
@@ -76,6 +79,13 @@ func BenchmarkSnapshot(b *testing.B) {
 	for range 5 {
 		s.CaseChanged(desk.flag("A", 38, time.Now()))
 	}
+	var absent Absentees
+	for c := range 40 {
+		absent.Classes = append(absent.Classes, AbsentClass{Grade: fmt.Sprint(c / 8), Class: fmt.Sprintf("%d-%d", c/8, c%8), Names: []string{"甲", "乙"}})
+	}
+	s.SetAbsentees(absent)
+	s.SetDaily(event.Daily{Day: "2026-11-23", Totals: event.Counts{Total: 1570, Pass: 1560, Flag: 2, Retake: 8},
+		Cases: map[string]int{event.CaseCleared: 1, event.CaseReferred: 1}, Disposition: map[string]int{event.DispositionParentFeverClinic: 1}})
 	b.ReportAllocs()
 	for b.Loop() {
 		s.snapshotMessage()
