@@ -6,10 +6,26 @@
 // /metrics.
 //
 // The daemon pushes data in (Consume, CaseChanged, Health, SetUplink,
-// SetBanner); every push is non-blocking: browsers get the change over
-// server-sent events, each client through its own bounded buffer, so a slow
-// or dead browser never delays a measurement. A client that falls behind
-// loses messages (counted by Dropped) and is sent a full snapshot instead.
+// SetBanner, SetAbsentees, SetDaily); every push is non-blocking: browsers
+// get the change over server-sent events, each client through its own
+// bounded buffer, so a slow or dead browser never delays a measurement. A
+// client that falls behind loses messages (counted by Dropped) and is sent a
+// full snapshot instead.
+//
+// # School operations
+//
+// With Opts.Driller the doctor's panel starts an emergency drill (应急演练)
+// on a chosen lane (not a re-check lane). Drill readings, their lane, ticket
+// and queue entry are marked 演练/DRILL; the screen learns that a case is a
+// drill from its flagged measurement (event.Case does not say), so a drill
+// case restored after a restart is not marked. With Opts.Visitors the panel
+// registers visitors (来访登记) on the newest reading of a lane of role
+// visitor taken within Opts.VisitorWindow: a reading that is not a pass, a
+// drill reading or one that already admitted a visitor is refused. The
+// absentees panel (因病缺勤追踪) and the daily report panel (日报, a zero
+// report marked 零报告) show what the daemon pushes. Calibration warnings
+// have the banner keys banner_calibration_overdue (校准已过期) and
+// banner_calibration_spread (校准离散度过大); Health picks them by reason.
 //
 // Everything is embedded (go:embed): the box has no internet. The page is
 // zh-CN by default and English with Opts.Lang "en" or its toggle.
@@ -31,5 +47,8 @@
 // The queue shows what the gate needs: ticket, lane, flagged temperature,
 // waiting time and state. The re-check result, contact history,
 // disposition, outcome and person of a case are only sent to the doctor's
-// session.
+// session. Likewise visitors' and absentees' names: the public state carries
+// today's visitor count and absentee counts per class; the names come from
+// GET /api/visitors and /api/absentees, which need a logged-in session.
+// Visitors are kept in the store's visitor book, never uploaded.
 package screen

@@ -42,6 +42,9 @@ func Example() {
 	}
 	// Pipeline sinks: s and reg. pipeline.CasesOpts.OnChange: s.CaseChanged.
 	// Health events: s.Health and reg.Health. Uplink: s.SetUplink.
+	// Opts.Driller: the daemon's drill; Opts.Visitors: the *storage.Store.
+	// After each grade's window and at the daily report: s.SetAbsentees
+	// (from school.Tally.Absentees) and s.SetDaily (the report).
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	ln, err := net.Listen("tcp", cfg.Screen.Listen)
