@@ -184,7 +184,7 @@ func (c *Cases) drawTicket(wall int64) uint16 {
 
 func (c *Cases) isRecheckLane(l uint8) bool { return int(l) < len(c.recheck) && c.recheck[l] }
 
-// Wants is the filter of the cases ring (on the stage goroutine): it only carries flags that drew a
+// Wants implements Filter: the cases ring only carries flags that drew a
 // ticket and pass/flag measurements of re-check lanes.
 func (c *Cases) Wants(m *Measurement) bool {
 	if m.Verdict == VerdictFlag && m.Ticket > 0 {

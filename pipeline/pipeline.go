@@ -130,11 +130,22 @@ type injected struct {
 type sink struct {
 	name string
 	s    Sink
-	// casesOnly: the sink is Opts.Cases and gets only what Cases.Wants.
-	casesOnly bool
-	ring      *ring[Measurement]
-	wake      *waker
-	stop      chan struct{}
+	// filter, when the Sink is a Filter, picks what is pushed; it is given
+	// a copy in scratch so the measurement never escapes the stage's stack.
+	filter  Filter
+	scratch Measurement
+	ring    *ring[Measurement]
+	wake    *waker
+	stop    chan struct{}
+}
+
+// Filter is an optional interface of a Sink: only the measurements Wants
+// accepts are pushed to its ring (Cases wants flags and re-check lane
+// readings; a calibration sink one device). Wants runs on the stage
+// goroutine, on a copy valid during the call: it must be quick and must not
+// wait for anything.
+type Filter interface {
+	Wants(m *Measurement) bool
 }
 
 // New checks the options and builds a pipeline; call AddSink, then Start.
@@ -274,7 +285,7 @@ func (p *Pipeline) AddSink(name string, size int, s Sink) {
 	w := newWaker()
 	sk := &sink{name: name, s: s, wake: w, stop: make(chan struct{}),
 		ring: newRing[Measurement]("sink:"+name, size, w)}
-	sk.casesOnly = p.o.Cases != nil && s == Sink(p.o.Cases)
+	sk.filter, _ = s.(Filter)
 	p.sinks = append(p.sinks, sk)
 }
 

@@ -259,3 +259,39 @@ func pushRetry(p *Pipeline, device uint16, r *drivers.Reading) {
 		runtime.Gosched()
 	}
 }
+
+// deviceFilter is a Sink that only wants one device's measurements.
+type deviceFilter struct {
+	*recorder
+	device uint16
+}
+
+func (f deviceFilter) Wants(m *Measurement) bool { return m.Device == f.device }
+
+func TestFilterSinkGetsOnlyWhatItWants(t *testing.T) {
+	o := gate()
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := deviceFilter{newRecorder(), 1}
+	all := newRecorder()
+	p.AddSink("gun2-only", 64, only)
+	p.AddSink("all", 0, all)
+	p.Start(context.Background())
+	for i := range 20 {
+		r := temp(36.0+float64(i%5)/10, 22)
+		pushRetry(p, uint16(i%2), &r)
+	}
+	all.wait(t, 20)
+	p.Close()
+	got := only.wait(t, 10)
+	if len(got) != 10 {
+		t.Fatalf("filtered sink got %d, want 10", len(got))
+	}
+	for _, m := range got {
+		if m.Device != 1 {
+			t.Errorf("filtered sink got device %d", m.Device)
+		}
+	}
+}

@@ -515,10 +515,13 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 		p.benchFanout(*m)
 		return
 	}
-	// Direct calls only: m stays on the stage goroutine's stack.
 	for _, s := range p.sinks {
-		if !s.casesOnly || p.o.Cases.Wants(m) {
-			s.ring.pushBatched(m)
+		if s.filter != nil {
+			s.scratch = *m
+			if !s.filter.Wants(&s.scratch) {
+				continue
+			}
 		}
+		s.ring.pushBatched(m)
 	}
 }
