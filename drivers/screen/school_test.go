@@ -547,3 +547,31 @@ func TestRefusalsTranslated(t *testing.T) {
 		}
 	}
 }
+
+// The journal gets who acted and on which reading, never the visitor.
+func TestVisitorNotLogged(t *testing.T) {
+	var logs lockedBuffer
+	f := newFixture(t, func(o *Opts) {
+		o.Lanes, o.Visitors, o.Logger, o.Actor = schoolLanes, openVisitorBook(t), zerolog.New(&logs), "dr-wang"
+	})
+	ck, csrf := f.login(t)
+	const form = `{"name":"张三","phone":"13800138000","purpose":"送教材","host":"王老师"}`
+	f.s.Consume(f.measurement(laneV, pipeline.VerdictFlag, 38.0))
+	f.do(t, "POST", "/api/visitors", form, ck, csrf)
+	f.s.Consume(f.measurement(laneV, pipeline.VerdictPass, 36.5))
+	f.do(t, "POST", "/api/visitors", form, ck, csrf)
+	out := logs.String()
+	for _, want := range []string{
+		`"actor":"dr-wang","action":"visitor","reason":"visitor_not_pass","lane":"V","verdict":"flag","message":"visitor registration refused"`,
+		`"actor":"dr-wang","action":"visitor","visitor":1,"lane":"V","body_c":36.5,"message":"visitor registered"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	for _, private := range []string{"张三", "13800138000", "送教材", "王老师"} {
+		if strings.Contains(out, private) {
+			t.Errorf("log holds %s", private)
+		}
+	}
+}
