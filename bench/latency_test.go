@@ -3,11 +3,14 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gatescreen/gatescreen/drivers/runner"
 )
 
 // person is one frame of the latency run and the lamp it must light.
@@ -52,6 +55,15 @@ func TestFrameToLampLatency(t *testing.T) {
 		{"broker_down", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), nil},
 	}
 	p99 := map[string]time.Duration{}
+	t.Run("baseline_pty_floor", func(t *testing.T) {
+		lat := measurePtyFloor(t, n)
+		p := percentilesOf(lat)
+		p99["floor"] = p.p99
+		note := fmt.Sprintf("frames=%d write → read of the line by go.bug.st/serial, no daemon", len(lat))
+		result(t, "latency_floor_p50", ms(p.p50), "ms", note)
+		result(t, "latency_floor_p99", ms(p.p99), "ms", note)
+		result(t, "latency_floor_max", ms(p.max), "ms", note)
+	})
 	for _, st := range states {
 		t.Run(st.name, func(t *testing.T) {
 			g := startGate(t, gateOpts{lanes: 1, broker: st.broker, env: st.env, trace: true}, nil)
@@ -64,6 +76,13 @@ func TestFrameToLampLatency(t *testing.T) {
 			result(t, "latency_"+st.name+"_p99", ms(p.p99), "ms", note+" target<2ms")
 			result(t, "latency_"+st.name+"_max", ms(p.max), "ms", note)
 		})
+	}
+	if floor := p99["floor"]; floor > 0 {
+		for _, s := range []string{"normal", "storage_stalled", "broker_down"} {
+			if d, ok := p99[s]; ok {
+				result(t, "latency_"+s+"_p99_vs_floor", float64(d)/float64(floor), "x", "the daemon's share over the pty itself")
+			}
+		}
 	}
 	if base := p99["normal"]; base > 0 {
 		for _, s := range []string{"storage_stalled", "broker_down"} {
@@ -114,4 +133,55 @@ func waitLamp(t *testing.T, g *gate, lane, lamp string, frame int) time.Time {
 			t.Fatalf("frame %d: the %s lamp of %s did not light within %v\n%s", frame, lamp, lane, long, g.stderr.String())
 		}
 	}
+}
+
+// measurePtyFloor times the same frames through a pseudo-terminal to a
+// reader that only waits for the line end, on the port the daemon's runner
+// would open (runner.OpenSerial): the floor under any daemon on this
+// machine, the baseline of the latency figures.
+func measurePtyFloor(t *testing.T, n int) []time.Duration {
+	t.Helper()
+	const warmup = 60
+	pair := openPorts(t, 1)[0]
+	port, closer, err := runner.OpenSerial(pair.Path, 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan time.Time, 1)
+	go func() {
+		buf := make([]byte, 256)
+		have := 0
+		for {
+			k, err := port.Read(buf[have:])
+			if err != nil {
+				return
+			}
+			have += k
+			if bytes.IndexByte(buf[:have], '\n') >= 0 {
+				got <- time.Now()
+				have = 0
+			}
+		}
+	}()
+	defer closer.Close()
+	lat := make([]time.Duration, 0, n)
+	var buf []byte
+	for i := range warmup + n {
+		buf = line(buf, cycle[i%len(cycle)].bodyC)
+		next := time.Now().Add(frameGap)
+		sent := time.Now()
+		if _, err := pair.Master.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case at := <-got:
+			if i >= warmup {
+				lat = append(lat, at.Sub(sent))
+			}
+		case <-time.After(long):
+			t.Fatalf("frame %d not read within %v", i, long)
+		}
+		time.Sleep(time.Until(next))
+	}
+	return lat
 }

@@ -37,6 +37,39 @@ TMPDIR_FOR_BENCH=${TMPDIR:-/tmp}
 machine | tee "$out/machine.txt"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 
+medians=$(
+	cat <<'AWK'
+# Medians of `go test -bench -count N` output: one line per benchmark with
+# the median of every metric it reported (ns/op, B/op, allocs/op, custom).
+/^pkg: / { pkg = $2; sub(/.*gatescreen\/gatescreen\//, "", pkg) }
+/^Benchmark/ {
+	name = pkg " " $1
+	if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+	for (i = 3; i + 1 <= NF; i += 2) {
+		key = name SUBSEP $(i + 1)
+		if (!((name, $(i + 1)) in unitseen)) { unitseen[name, $(i + 1)] = 1; units[name] = units[name] " " $(i + 1) }
+		cnt[key]++
+		val[key, cnt[key]] = $i
+	}
+}
+function median(key,   m, i, j, a, t) {
+	m = cnt[key]
+	for (i = 1; i <= m; i++) a[i] = val[key, i] + 0
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+}
+END {
+	for (k = 1; k <= n; k++) {
+		name = order[k]; line = name
+		split(substr(units[name], 2), us, " ")
+		for (u in us) {}
+		for (i = 1; i in us; i++) line = line sprintf("  %g %s", median(name SUBSEP us[i]), us[i])
+		print line
+	}
+}
+AWK
+)
+
 echo "== 1. Go benchmarks (hot paths, -benchmem, -count 3)"
 # Each package in its own go test so one package's failure is recorded and
 # the others still run. Packages without benchmarks finish at once.
@@ -46,7 +79,8 @@ for pkg in $(go list ./... | grep -v '/bench$'); do
 		echo "FAILED: go test -bench $pkg" | tee -a "$out/go-bench.txt"
 	fi
 done
-grep -E '^(Benchmark|ok|FAIL|FAILED)' "$out/go-bench.txt" || true
+awk "$medians" "$out/go-bench.txt" | tee "$out/go-bench-medians.txt"
+grep -E '^(FAIL|FAILED)' "$out/go-bench.txt" || true
 
 echo "== 2. the real binary (bench/)"
 BENCH_RESULTS="$out/results.txt" go test -tags bench -run . -v -count 1 -timeout 60m ./bench/ 2>&1 |
