@@ -1,14 +1,12 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sys/unix"
 
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
 )
@@ -22,12 +20,8 @@ type serialEnd struct {
 	// onPlug runs for every new master, e.g. to read the host's commands.
 	onPlug func(master *os.File)
 
-	mu   sync.Mutex
-	pair *ptyport.Pair // nil while unplugged
-	// master is a non-blocking duplicate of pair.Master: the pair's own file
-	// is in blocking mode (pty.Open asks for its descriptor), where write
-	// deadlines have no effect and Close does not interrupt a read.
-	master *os.File
+	mu     sync.Mutex
+	pair   *ptyport.Pair // nil while unplugged; pair.Master honours deadlines
 	closed bool
 	// lastPath is the path before the last unplug; a replug never reuses it,
 	// so a host still holding the old path sees it fail.
@@ -44,14 +38,9 @@ func (s *serialEnd) plug() error {
 	if err != nil {
 		return fmt.Errorf("sim: %s: %w", s.name, err)
 	}
-	master, err := pollable(p.Master)
-	if err != nil {
-		p.Close()
-		return fmt.Errorf("sim: %s: %s: %w", s.name, p.Path, err)
-	}
-	s.pair, s.master = p, master
+	s.pair = p
 	if s.onPlug != nil {
-		s.onPlug(master)
+		s.onPlug(p.Master)
 	}
 	s.log.Info().Str("path", p.Path).Msg("plugged in")
 	return nil
@@ -79,11 +68,10 @@ func (s *serialEnd) unplugLocked() error {
 	if s.pair == nil {
 		return nil
 	}
-	// The duplicate goes first: while it is open the pty stays allocated.
-	err := errors.Join(s.master.Close(), s.pair.Close())
+	err := s.pair.Close()
 	s.lastPath = s.pair.Path
 	s.log.Info().Str("path", s.pair.Path).Msg("unplugged")
-	s.pair, s.master = nil, nil
+	s.pair = nil
 	if err != nil {
 		return fmt.Errorf("sim: %s: unplug: %w", s.name, err)
 	}
@@ -121,26 +109,13 @@ func (s *serialEnd) write(b []byte) bool {
 	if s.pair == nil {
 		return false
 	}
-	if err := s.master.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil {
+	if err := s.pair.Master.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil {
 		s.log.Warn().Err(err).Msg("write deadline")
 		return false
 	}
-	if _, err := s.master.Write(b); err != nil {
+	if _, err := s.pair.Master.Write(b); err != nil {
 		s.log.Debug().Err(err).Int("bytes", len(b)).Msg("write dropped")
 		return false
 	}
 	return true
-}
-
-// pollable returns a non-blocking duplicate of f that Go's poller manages.
-func pollable(f *os.File) (*os.File, error) {
-	fd, err := unix.Dup(int(f.Fd()))
-	if err != nil {
-		return nil, fmt.Errorf("dup: %w", err)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("non-blocking: %w", err)
-	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
 }
