@@ -575,3 +575,22 @@ func TestVisitorNotLogged(t *testing.T) {
 		}
 	}
 }
+
+// A drill flag whose case never reached the screen leaves no mark on the
+// next day's ticket of the same number.
+func TestDrillMarkDoesNotOutliveItsDay(t *testing.T) {
+	f := newFixture(t, nil)
+	m := f.measurement(0, pipeline.VerdictFlag, 38.2)
+	m.Drill, m.Ticket = true, 1
+	f.s.Consume(m)
+	f.clock.advance(24 * time.Hour)
+	next := f.measurement(1, pipeline.VerdictFlag, 38.5)
+	next.Ticket = 1
+	f.s.Consume(next)
+	f.s.CaseChanged(event.Case{Ticket: "R-001", Lane: "B", State: event.CaseAwaitingRecheck})
+	var st stateView
+	f.do(t, "GET", "/api/state", "", nil, "").json(t, &st)
+	if len(st.Cases) != 1 || st.Cases[0].Drill {
+		t.Fatalf("next day's real R-001 = %+v, want no drill mark", st.Cases)
+	}
+}

@@ -415,6 +415,13 @@ func (s *Screen) rollDay(atMillis int64) {
 	for _, l := range s.lanes {
 		l.tally = tally{}
 	}
+	// Tickets restart at R-001 every day: a drill mark without an open case
+	// must not fall on a new day's real ticket.
+	for ticket := range s.drillTickets {
+		if _, open := s.cases[ticket]; !open {
+			delete(s.drillTickets, ticket)
+		}
+	}
 }
 
 // updateAmbientBanner raises the ambient banner while any lane's last
