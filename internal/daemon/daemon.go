@@ -275,6 +275,8 @@ func (g *gate) buildScreen() error {
 		Lockout:        cfg.Screen.Lockout,
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
 		Gatherer:       g.met.Gatherer(),
+		Driller:        g,
+		Visitors:       g.store,
 		Location:       g.loc,
 		Logger:         logging.Component(g.log, "screen"),
 	})
@@ -378,6 +380,7 @@ func (g *gate) run(ctx context.Context) error {
 	goBG(g.clk.Run)
 	goBG(g.pollStatus)
 	goBG(g.dailyReports)
+	goBG(g.schoolDay)
 	upDone := make(chan struct{})
 	upCtx, stopUp := context.WithCancel(context.Background())
 	if g.up != nil {

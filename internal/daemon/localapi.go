@@ -5,15 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/internal/localapi"
-	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/storage"
 )
 
@@ -115,43 +111,23 @@ func (g *gate) apiReport(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(rep)
 }
 
-// drillBanner is how long the screen says a drill is running.
-const drillBanner = 3 * time.Minute
-
 // apiDrill passes a simulated flagged person through the real flow on a lane.
 func (g *gate) apiDrill(w http.ResponseWriter, r *http.Request) {
 	lane := r.URL.Query().Get("lane")
 	tempC := 38.2
 	if s := r.URL.Query().Get("temp"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v < 30 || v > 45 {
-			apiError(w, http.StatusBadRequest, fmt.Errorf("-temp %q: want a body temperature 30–45 °C", s))
+		if err != nil {
+			apiError(w, http.StatusBadRequest, fmt.Errorf("-temp %q: want a body temperature in °C", s))
 			return
 		}
 		tempC = v
 	}
-	for i, l := range g.cfg.Lanes {
-		if l.Name != lane {
-			continue
-		}
-		rd := drivers.NewTemperature(tempC, math.NaN(), drivers.FlagNoAmbient)
-		rd.Mono, rd.Wall = g.clk.Stamp()
-		if g.devices[g.lanes[i].Device].Mode == pipeline.ModeSkin { // skin sensor: present the drill as its skin reading
-			rd.ObjectC = tempC - g.devices[g.lanes[i].Device].OffsetC
-		}
-		if err := g.pipe.Inject(i, rd, true); err != nil {
-			apiError(w, http.StatusServiceUnavailable, err)
-			return
-		}
-		g.log.Warn().Str("lane", lane).Float64("temp_c", tempC).Msg("drill started")
-		if g.scr != nil {
-			g.scr.SetBanner(screen.Banner{ID: "drill", Level: "info", Text: "banner_drill", Arg: lane})
-			time.AfterFunc(drillBanner, func() { g.scr.ClearBanner("drill") })
-		}
-		fmt.Fprintf(w, "drill on lane %s: a simulated person at %.1f °C was sent through the gate; every event it causes is marked drill\n", lane, tempC)
+	if err := g.Drill(lane, tempC); err != nil {
+		apiError(w, http.StatusBadRequest, err)
 		return
 	}
-	apiError(w, http.StatusNotFound, fmt.Errorf("-lane %q: no such lane", lane))
+	fmt.Fprintf(w, "drill on lane %s: a simulated person at %.1f °C was sent through the gate; every event it causes is marked drill\n", lane, tempC)
 }
 
 func (g *gate) apiCalibrate(w http.ResponseWriter, r *http.Request) {

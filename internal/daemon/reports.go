@@ -99,11 +99,32 @@ func (g *gate) catchUpReports(ctx context.Context, now time.Time) error {
 
 // buildDaily tallies the stored events of day as of at.
 func (g *gate) buildDaily(day school.Day, at time.Time) (event.Daily, error) {
+	t, err := g.tally(day)
+	if err != nil {
+		return event.Daily{}, err
+	}
+	return g.report(t, day, at)
+}
+
+// tally gathers the stored events of day.
+func (g *gate) tally(day school.Day) (*school.Tally, error) {
 	t := school.NewTally(day, g.roster.get(), g.sched)
 	if err := g.store.Scan(day.Start, day.End, t.Add); err != nil {
-		return event.Daily{}, fmt.Errorf("daily report %s: %w", day.Date, err)
+		return nil, fmt.Errorf("tally of %s: %w", day.Date, err)
 	}
-	return t.Report(at), nil
+	return t, nil
+}
+
+// report finishes a tally as of at; visitors are counted from the visitor
+// book (their names stay there).
+func (g *gate) report(t *school.Tally, day school.Day, at time.Time) (event.Daily, error) {
+	r := t.Report(at)
+	visitors, err := g.store.Visitors(day.Date)
+	if err != nil {
+		return r, err
+	}
+	r.Visitors = len(visitors)
+	return r, nil
 }
 
 func (g *gate) storeDaily(ctx context.Context, r event.Daily) error {

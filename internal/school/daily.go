@@ -105,9 +105,6 @@ func (t *Tally) addReading(ev event.Event, r event.Reading) {
 	if round != "" {
 		add(t.report.ByRound, round)
 	}
-	if r.Role == "visitor" {
-		t.report.Visitors++
-	}
 	if p, ok := t.roster.ByID(r.PersonID); ok {
 		t.seen[p.ID] = true
 		if p.Grade != "" {
