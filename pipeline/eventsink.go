@@ -27,6 +27,10 @@ type EventSinkOpts struct {
 	Clock   Clock
 	Devices []DeviceInfo
 	Lanes   []LaneInfo
+	// Tag, when set, completes a reading's payload before it is stored,
+	// e.g. with the school's check round and a late arrival. It runs on the
+	// sink's goroutine, never on the lamp path.
+	Tag func(m *Measurement, r *event.Reading)
 	// Logger; the zero value logs nothing.
 	Logger zerolog.Logger
 }
@@ -52,7 +56,11 @@ func (s *EventSink) Failed() uint64 { return s.failed.Load() }
 
 // Consume implements Sink.
 func (s *EventSink) Consume(m *Measurement) {
-	ev, err := event.New(event.KindReading, s.Reading(m))
+	r := s.Reading(m)
+	if s.o.Tag != nil {
+		s.o.Tag(m, &r)
+	}
+	ev, err := event.New(event.KindReading, r)
 	if err == nil {
 		ev.Urgent, ev.Mono, ev.Wall, ev.Drill = m.Verdict == VerdictFlag, m.Mono, m.Wall, m.Drill
 		if s.o.Clock != nil {
@@ -105,10 +113,12 @@ func (s *EventSink) Reading(m *Measurement) event.Reading {
 	return r
 }
 
-// optC is nil for a temperature that was not measured.
+// optC is nil for a temperature that was not measured, else the value to
+// 0.01 °C: finer digits are float noise of the conversions, not data.
 func optC(c float64) *float64 {
 	if math.IsNaN(c) || math.IsInf(c, 0) {
 		return nil
 	}
+	c = math.Round(c*100) / 100
 	return &c
 }

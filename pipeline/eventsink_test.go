@@ -129,3 +129,27 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Stored temperatures carry 0.01 °C, not the float noise of a conversion,
+// and the Tag hook completes the payload before it is stored.
+func TestEventSinkRoundsAndTags(t *testing.T) {
+	store := &caseLog{}
+	o := gate()
+	s, err := NewEventSink(EventSinkOpts{Store: store, Devices: o.Devices, Lanes: o.Lanes,
+		Tag: func(m *Measurement, r *event.Reading) { r.Round, r.Late = "morning", m.Wall > 10 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Measurement{Verdict: VerdictPass, Wall: 11, RawC: 35.22333333333333, AmbientC: 21.499999999, BodyC: 36.123333333333335}
+	s.Consume(&m)
+	var r event.Reading
+	if err := store.events[0].Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if *r.RawC != 35.22 || *r.AmbientC != 21.5 || *r.BodyC != 36.12 {
+		t.Errorf("temperatures %v %v %v", *r.RawC, *r.AmbientC, *r.BodyC)
+	}
+	if r.Round != "morning" || !r.Late {
+		t.Errorf("tags: round %q late %v", r.Round, r.Late)
+	}
+}

@@ -194,7 +194,7 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	hub.attach(g.met.Health)
 
 	g.cases, err = pipeline.NewCases(pipeline.CaseOpts{
-		Store:          store,
+		Store:          patientStore{store},
 		Lanes:          g.lanes,
 		Location:       loc,
 		ThresholdC:     cfg.Screening.ThresholdC,
@@ -230,7 +230,8 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		return nil, err
 	}
 	events, err := pipeline.NewEventSink(pipeline.EventSinkOpts{
-		Store: store, Clock: clk, Devices: g.devices, Lanes: g.lanes,
+		Store: patientStore{store}, Clock: clk, Devices: g.devices, Lanes: g.lanes,
+		Tag:    g.tagReading,
 		Logger: logging.Component(g.log, "events"),
 	})
 	if err != nil {

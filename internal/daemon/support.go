@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"sync/atomic"
+	"time"
 
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
@@ -100,4 +103,33 @@ func (a anchorFile) save(an clock.Anchor) error {
 		return fmt.Errorf("clock anchor: %w", err)
 	}
 	return os.Rename(tmp, a.path())
+}
+
+// patientStore waits while the store's writer queue is full instead of
+// dropping the event: it runs on a sink's own goroutine, whose ring absorbs
+// the wait (and counts an overflow if the card stalls for long), never on
+// the lamp path.
+type patientStore struct{ *storage.Store }
+
+func (p patientStore) Append(ev event.Event) error {
+	for {
+		err := p.Store.Append(ev)
+		if !errors.Is(err, storage.ErrBusy) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// tagReading adds the school's view of a reading: its check round and,
+// for a rostered person, whether they arrived after their grade's window.
+func (g *gate) tagReading(m *pipeline.Measurement, r *event.Reading) {
+	at := time.Unix(0, m.Wall)
+	if !plausible(at) {
+		return // a wall clock at 1970 knows no rounds
+	}
+	r.Round = g.sched.Round(at)
+	if p, ok := g.roster.get().ByID(r.PersonID); ok && p.Grade != "" {
+		r.Late = g.sched.Late(p.Grade, at)
+	}
 }

@@ -3,7 +3,12 @@ package daemon
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
@@ -32,5 +37,38 @@ func TestAnchorFileKeepsEarlierBoots(t *testing.T) {
 	}
 	if again := a.load(); len(again) != maxAnchors || again[0].Mono != 99 {
 		t.Fatalf("resave: %d anchors, first %+v", len(again), again[0])
+	}
+}
+
+func TestTagReadingRoundAndLate(t *testing.T) {
+	g := reportGate(t)
+	g.cfg.School.Windows = []config.Window{{Grade: "1", From: "07:20", To: "07:40"}}
+	sched, err := school.NewSchedule(g.cfg.School, g.loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.sched = sched
+	ro, err := school.ParseRoster("r.csv", []byte("id,name,class,grade\nS1,Ann,1A,1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.roster.current.Store(ro)
+	at := func(hh, mm int) *pipeline.Measurement {
+		return &pipeline.Measurement{Wall: time.Date(2026, 11, 23, hh, mm, 0, 0, g.loc).UnixNano()}
+	}
+	r := event.Reading{PersonID: "S1"}
+	g.tagReading(at(7, 45), &r)
+	if r.Round != "morning" || !r.Late {
+		t.Fatalf("07:45: %+v", r)
+	}
+	r = event.Reading{PersonID: "S1"}
+	g.tagReading(at(7, 30), &r)
+	if r.Late {
+		t.Fatalf("07:30 is within the window: %+v", r)
+	}
+	r = event.Reading{}
+	g.tagReading(&pipeline.Measurement{Wall: 1}, &r)
+	if r.Round != "" {
+		t.Fatalf("1970: %+v", r)
 	}
 }
