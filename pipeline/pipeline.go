@@ -361,6 +361,7 @@ func (p *Pipeline) runStage() {
 		select {
 		case <-p.stop:
 			for p.drainInputs() > 0 {
+				p.publish()
 			}
 			p.publish()
 			// Only now: a sink drains after the last push into its ring.

@@ -82,8 +82,17 @@ func (r *ring[T]) pushBatched(v *T) bool {
 	}
 	r.buf[t&r.mask] = *v
 	r.batchTail = t + 1
+	// A long round (many devices) must not fill the ring with values the
+	// consumer cannot see yet.
+	if r.batchTail-r.tail.Load() >= commitEvery {
+		r.commit()
+	}
 	return true
 }
+
+// commitEvery bounds how many values pushBatched holds back before it
+// publishes them on its own.
+const commitEvery = 64
 
 // commit publishes the values pushBatched since the last commit and wakes a
 // parked consumer.
