@@ -72,7 +72,8 @@ func (s *Store) Daily(day string) (event.Daily, bool, error) {
 	return d, found, nil
 }
 
-// Calibrations returns the latest calibration of each device.
+// Calibrations returns the latest calibration of each device; a record's
+// ID is the sequence number of the event that stored it.
 func (s *Store) Calibrations() (map[string]event.Calibration, error) {
 	out := map[string]event.Calibration{}
 	err := s.view(func(tx *bolt.Tx) error {
@@ -84,6 +85,9 @@ func (s *Store) Calibrations() (map[string]event.Calibration, error) {
 			var c event.Calibration
 			if err := ev.Decode(&c); err != nil {
 				return err
+			}
+			if c.ID == 0 { // the record is known by the seq that stored it
+				c.ID = ev.Seq
 			}
 			out[string(k)] = c
 			return nil

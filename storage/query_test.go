@@ -40,7 +40,8 @@ func TestCasesProjection(t *testing.T) {
 		mustEvent(t, event.KindDaily, event.Daily{Day: day, Totals: event.Counts{Total: 3, Flag: 2, Pass: 1}}, t0),
 		mustEvent(t, event.KindCalibration, event.Calibration{ID: 1, Device: "gun-1", OffsetC: 0.2}, t0),
 		mustEvent(t, event.KindCalibration, event.Calibration{ID: 2, Device: "gun-1", OffsetC: 0.3}, t0),
-		mustEvent(t, event.KindCalibration, event.Calibration{ID: 3, Device: "gate-1", OffsetC: -0.1}, t0),
+		// Without an ID of its own, a record is known by its seq.
+		mustEvent(t, event.KindCalibration, event.Calibration{Device: "gate-1", OffsetC: -0.1}, t0),
 	)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestCasesProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cals) != 2 || cals["gun-1"].ID != 2 || cals["gate-1"].OffsetC != -0.1 {
+	if len(cals) != 2 || cals["gun-1"].ID != 2 || cals["gate-1"].OffsetC != -0.1 || cals["gate-1"].ID == 0 || cals["gate-1"].ID == cals["gun-1"].ID {
 		t.Errorf("Calibrations = %+v", cals)
 	}
 }
