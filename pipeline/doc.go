@@ -43,6 +43,14 @@
 // devices, then Close (it drains every ring through the stages and every
 // sink), then close storage.
 //
+// # Limits
+//
+// A badge swipe pairs with a measurement only if it reached the stage before
+// the measurement was decided (the lamp never waits for a card). A presence
+// still open when a device stops streaming, or at Close, yields nothing. Two
+// people with no gap between them are one presence, measured at the higher
+// plateau (a fever is never averaged away).
+//
 // # Re-check cases
 //
 // Cases is the case state machine (awaiting_recheck → cleared | confirmed →

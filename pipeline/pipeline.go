@@ -336,7 +336,8 @@ func (p *Pipeline) Close() {
 // Inject processes r as if the lane's device had measured it, as a one-shot
 // reading (continuous devices are not segmented, their stuck detector is not
 // touched); drill marks the measurement and everything it causes. For drills
-// and tests; safe from any goroutine.
+// and tests; safe from any goroutine. Its ring holds 64 readings; when it
+// is full Inject drops the reading, counts it and returns an error.
 func (p *Pipeline) Inject(laneIdx int, r drivers.Reading, drill bool) error {
 	if laneIdx < 0 || laneIdx >= len(p.lanes) {
 		return fmt.Errorf("pipeline: inject: no lane %d", laneIdx)
