@@ -42,9 +42,10 @@ type Params struct {
 	// BadgeWindow pairs a badge within ± this of a measurement; default 3 s.
 	BadgeWindow time.Duration
 	// StuckCount: this many consecutive one-shot readings with the exact same
-	// value are invalid stuck (from the last of them on); default 8. Real
-	// people at 0.1 °C resolution repeat a value 8 times in a row about once
-	// in 10⁵ readings.
+	// value are invalid stuck (from the last of them on); default 12. Healthy
+	// people at 0.1 °C resolution share a value about a third of the time,
+	// so 12 in a row happens about once in 10⁶ readings; 8 would be once a
+	// day at a busy lane.
 	StuckCount int
 	// StuckFor: a continuous device whose object and ambient values do not
 	// change at all for this long is frozen (invalid stuck); default 10 s.
@@ -130,7 +131,7 @@ func (p Params) withDefaults() Params {
 		p.BadgeWindow = d.BadgeWindow
 	}
 	if p.StuckCount <= 0 {
-		p.StuckCount = 8
+		p.StuckCount = 12
 	}
 	if p.StuckFor == 0 {
 		p.StuckFor = 10 * time.Second
