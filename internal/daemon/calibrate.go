@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
@@ -18,27 +19,31 @@ import (
 // calibration record and applies its correction. It is a pipeline sink whose
 // filter passes nothing unless a calibration is running.
 type calibrator struct {
-	g       *gate
+	g *gate
+	// device is read by Wants on the stage goroutine: an atomic, -1 when
+	// no calibration runs. mu guards the rest and serialises calibrations.
+	device  atomic.Int32
 	mu      sync.Mutex
-	device  int // -1 when idle
 	samples []float64
 	done    chan struct{}
 	want    int
 }
 
-func newCalibrator(g *gate) *calibrator { return &calibrator{g: g, device: -1} }
+func newCalibrator(g *gate) *calibrator {
+	c := &calibrator{g: g}
+	c.device.Store(-1)
+	return c
+}
 
-// Wants keeps the stage goroutine's cost at one lock-free check when idle.
+// Wants costs the stage goroutine one atomic load.
 func (c *calibrator) Wants(m *pipeline.Measurement) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.device == int(m.Device) && !math.IsNaN(m.RawC) && m.Verdict != pipeline.VerdictInvalid
+	return c.device.Load() == int32(m.Device) && !math.IsNaN(m.RawC) && m.Verdict != pipeline.VerdictInvalid
 }
 
 func (c *calibrator) Consume(m *pipeline.Measurement) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.device != int(m.Device) || len(c.samples) >= c.want {
+	if c.device.Load() != int32(m.Device) || len(c.samples) >= c.want {
 		return
 	}
 	c.samples = append(c.samples, m.RawC)
@@ -67,18 +72,15 @@ func (c *calibrator) run(ctx context.Context, device string, referenceC float64,
 		n = school.MinCalibrationSamples
 	}
 	c.mu.Lock()
-	if c.device >= 0 {
+	if c.device.Load() >= 0 {
 		c.mu.Unlock()
 		return event.Calibration{}, errors.New("calibrate: another calibration is running")
 	}
 	done := make(chan struct{})
-	c.device, c.samples, c.want, c.done = idx, nil, n, done
+	c.samples, c.want, c.done = nil, n, done
+	c.device.Store(int32(idx))
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.device = -1
-		c.mu.Unlock()
-	}()
+	defer c.device.Store(-1)
 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
