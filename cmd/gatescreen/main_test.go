@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,13 +55,14 @@ func exitCodeOf(t *testing.T, err error) int {
 // The demo on a fresh machine: serves the screen, publishes on
 // gatescreen/v1/# within 10 s, and stops cleanly with exit code 0 on Ctrl-C.
 func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
-	cmd := exec.Command(binary(t), "demo", "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
+	data := t.TempDir()
+	cmd := exec.Command(binary(t), "demo", "-data", data, "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +124,36 @@ func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 		t.Fatal("nothing published on gatescreen/v1/# within 10 s")
 	}
 
+	// SIGHUP applies new screening parameters; a broken file is refused and
+	// the parameters in force stay.
+	cfgPath := filepath.Join(data, "gate.yaml")
+	yml, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowered := strings.Replace(string(yml), "threshold_c: 37.3", "threshold_c: 37.1", 1)
+	if lowered == string(yml) {
+		t.Fatalf("no threshold_c: 37.3 in the demo's configuration:\n%s", yml)
+	}
+	hup := func(content, wantLog string) {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(stderr.String(), wantLog) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log after SIGHUP:\n%s", wantLog, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	hup(lowered, `"threshold_c":37.1`)
+	hup("site: [broken", "reload rejected")
+
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -178,4 +210,22 @@ func TestUsageAndVersion(t *testing.T) {
 	if code := exitCodeOf(t, err); code != 0 || !strings.HasPrefix(string(out), "gatescreen ") {
 		t.Fatalf("version: exit %d: %s", code, out)
 	}
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
