@@ -66,6 +66,11 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer stopHooks()
+	stopClock, err := testClock(&opts)
+	if err != nil {
+		return err
+	}
+	defer stopClock()
 	return daemon.Run(ctx, opts)
 }
 
