@@ -245,6 +245,7 @@ type eventObj struct {
 	Count          uint64   `json:"count"`
 	Ticket         string   `json:"ticket"`
 	State          string   `json:"state"`
+	Person         string   `json:"person"`
 }
 
 func newConsumer() *consumer {
@@ -382,7 +383,10 @@ func subscribe(t testing.TB, brokerURL, clientID string, tlsCfg *tls.Config, c *
 	if tok := cl.Subscribe(filter, 1, c.handle); !tok.WaitTimeout(long) || tok.Error() != nil {
 		t.Fatalf("subscribe %s: %v", filter, tok.Error())
 	}
-	t.Cleanup(func() { cl.Disconnect(100) })
+	t.Cleanup(func() {
+		cl.Disconnect(100)
+		assertNoNames(t, c)
+	})
 	return cl
 }
 
