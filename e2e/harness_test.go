@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,7 +25,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
@@ -154,7 +152,6 @@ func (m *mosquitto) url(scheme string) string {
 func (m *mosquitto) start() {
 	m.t.Helper()
 	m.out = &bytes.Buffer{}
-	closeOnExec(m.t)
 	m.cmd = exec.Command(m.bin, "-c", m.conf)
 	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
 	if err := m.cmd.Start(); err != nil {
@@ -608,7 +605,6 @@ func (r *rig) start(wait bool) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	closeOnExec(r.t)
 	cmd := exec.Command(binPath, "run", "-config", r.cfgPath, "-log-format", "json", "-log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), r.env...)
@@ -868,23 +864,4 @@ func (c *consumer) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.ids)
-}
-
-// closeOnExec marks every descriptor of this process close-on-exec before
-// a child starts. drivers/sim duplicates its pseudo-terminal masters
-// without FD_CLOEXEC (TestSimMastersLeakIntoChildren), so without this the
-// daemon would inherit its own devices' masters and never see them hang up.
-func closeOnExec(t testing.TB) {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= 2 {
-			continue
-		}
-		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC) // the ReadDir's own fd is gone by now
-	}
 }

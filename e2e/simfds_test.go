@@ -12,13 +12,11 @@ import (
 )
 
 // A simulated gate's pseudo-terminal masters must not leak into child
-// processes. drivers/sim/serialend.go pollable() duplicates each master
-// with unix.Dup, which does not set FD_CLOEXEC, so every process the test
-// starts afterwards (the daemon, mosquitto) holds the masters: unplugging a
-// device then closes nothing the daemon can see, its port never hangs up
-// and a replug on a new path is never picked up. The fix is
-// unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) in place of unix.Dup. The
-// rest of the suite works around it (closeOnExec in harness_test.go).
+// processes: the daemon and mosquitto are children of the test, and a
+// daemon holding its own devices' masters never sees them hang up, so an
+// unplug goes unnoticed and a replug on a new path is never picked up
+// (TestDeviceFaults). drivers/sim used to duplicate each master without
+// FD_CLOEXEC (fixed in 5be8fa6); this keeps it fixed.
 func TestSimMastersLeakIntoChildren(t *testing.T) {
 	sc := scenario(t, `
 seed: 1
