@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -186,6 +187,12 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 				over["screen_sse"] = g.scr.Dropped()
 			}
 			return over
+		},
+		UnknownCards: func() uint64 {
+			if g.pipe == nil {
+				return 0
+			}
+			return g.pipe.Stats().UnknownCards
 		},
 	})
 	if err != nil {
@@ -512,6 +519,7 @@ func (g *gate) reload() {
 func (g *gate) pollStatus(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var unknownCards uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -519,6 +527,11 @@ func (g *gate) pollStatus(ctx context.Context) {
 		case <-t.C:
 		}
 		g.met.SetOpenCases(len(g.cases.Open()))
+		if n := g.pipe.Stats().UnknownCards; n != unknownCards && g.scr != nil {
+			unknownCards = n
+			g.scr.SetBanner(screen.Banner{ID: "unknown_cards", Level: "info",
+				Text: "未登记的卡 · cards not in the roster", Arg: strconv.FormatUint(n, 10)})
+		}
 		if g.up == nil {
 			continue
 		}

@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/broker"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/daemon"
+	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/logging"
 )
 
@@ -138,6 +141,7 @@ func Run(ctx context.Context, o Opts) error {
 		Ready: func(di daemon.Info) {
 			info := Info{Info: di, Broker: mq.Addr(), Config: cfgPath, PIN: DemoPIN}
 			printWelcome(o.Out, info)
+			go drillSoon(ctx, di.Socket, cfg.Lanes[0].Name, log)
 			if o.Ready != nil {
 				o.Ready(info)
 			}
@@ -164,6 +168,24 @@ func simOpener(gate *sim.Gate) func(drivers.Device, drivers.Driver) func(context
 	}
 }
 
+// drillDelay is when the demo runs its emergency drill, so a visitor sees
+// the whole re-check flow without waiting for a simulated fever.
+const drillDelay = 30 * time.Second
+
+// drillSoon runs one drill on lane through the daemon's local API, as
+// `gatescreen drill` would.
+func drillSoon(ctx context.Context, socket, lane string, log zerolog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(drillDelay):
+	}
+	q := url.Values{"lane": {lane}, "temp": {"38.4"}}
+	if err := localapi.NewClient(socket).Do(ctx, "POST", "/v1/drill", q, io.Discard); err != nil && ctx.Err() == nil {
+		log.Error().Err(err).Msg("demo drill")
+	}
+}
+
 func printWelcome(w io.Writer, in Info) {
 	host, port := splitHostPort(in.Broker)
 	fmt.Fprintf(w, `
@@ -171,7 +193,7 @@ gatescreen demo — 演示模式 (simulated devices, nothing installed)
   门口屏幕 gate screen:   %s   (校医口令 doctor PIN: %s)
   查看上报 district view: mosquitto_sub -h %s -p %s -t 'gatescreen/v1/#' -v
   日报 daily report:      go run ./cmd/gatescreen report -config %s
-  演练 drill:             go run ./cmd/gatescreen drill -config %s -lane lane-1
+  演练 drill:             one runs by itself in 30 s; another: go run ./cmd/gatescreen drill -config %s -lane lane-1
   按 Ctrl-C 停止 · Ctrl-C stops the demo
 
 `, orNone(in.ScreenURL), in.PIN, host, port, in.Config, in.Config)

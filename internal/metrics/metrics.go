@@ -38,6 +38,8 @@ type Opts struct {
 	// RingOverflows returns the total measurements dropped per ring since
 	// start, keyed by ring name (e.g. "storage", "screen").
 	RingOverflows func() map[string]uint64
+	// UnknownCards returns the badge swipes the roster did not know.
+	UnknownCards func() uint64
 	// NoProcessMetrics leaves out the Go runtime and process collectors
 	// (tests compare exact output).
 	NoProcessMetrics bool
@@ -95,6 +97,12 @@ func New(o Opts) (*Registry, error) {
 	}
 	if o.RingOverflows != nil {
 		cs = append(cs, &overflowCollector{totals: o.RingOverflows})
+	}
+	if o.UnknownCards != nil {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: namespace, Name: "unknown_cards_total",
+			Help: "Badge swipes of cards not in the roster.",
+		}, func() float64 { return float64(o.UnknownCards()) }))
 	}
 	if !o.NoProcessMetrics {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -53,6 +53,7 @@ func TestGatherCallbacksAndStates(t *testing.T) {
 		StoreSize:     func() int64 { return 4096 },
 		OutboxDepth:   func() (int, int) { return 3, 120 },
 		RingOverflows: func() map[string]uint64 { return map[string]uint64{"screen": 9} },
+		UnknownCards:  func() uint64 { return 4 },
 	})
 	r.SetOpenCases(2)
 	r.Health(event.Health{Component: "uplink", State: event.HealthUp})
@@ -81,12 +82,15 @@ gatescreen_ring_overflows_total{ring="screen"} 9
 # HELP gatescreen_store_size_bytes Size of the bbolt event store file.
 # TYPE gatescreen_store_size_bytes gauge
 gatescreen_store_size_bytes 4096
+# HELP gatescreen_unknown_cards_total Badge swipes of cards not in the roster.
+# TYPE gatescreen_unknown_cards_total counter
+gatescreen_unknown_cards_total 4
 # HELP gatescreen_uplink_connected 1 while the MQTT uplink to the district is connected.
 # TYPE gatescreen_uplink_connected gauge
 gatescreen_uplink_connected 1
 `
 	names := []string{"gatescreen_device_state", "gatescreen_outbox_depth", "gatescreen_recheck_cases_open",
-		"gatescreen_ring_overflows_total", "gatescreen_store_size_bytes", "gatescreen_uplink_connected"}
+		"gatescreen_ring_overflows_total", "gatescreen_store_size_bytes", "gatescreen_unknown_cards_total", "gatescreen_uplink_connected"}
 	if err := testutil.GatherAndCompare(r.Gatherer(), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
