@@ -158,9 +158,13 @@ type gate struct {
 }
 
 func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
-	store *storage.Store, hub *healthHub, stamp func(*event.Event)) (*gate, error) {
+	store *storage.Store, hub *healthHub, stamp func(*event.Event)) (_ *gate, err error) {
 	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp}
-	var err error
+	defer func() {
+		if err != nil && g.lamps != nil {
+			g.lamps.Close() // pins back to their safe state
+		}
+	}()
 	if g.sched, err = school.NewSchedule(cfg.School, loc); err != nil {
 		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}
@@ -370,6 +374,7 @@ func (g *gate) run(ctx context.Context) error {
 		ln, err := net.Listen("tcp", g.cfg.Screen.Listen)
 		if err != nil {
 			stopBG()
+			g.lamps.Close()
 			return fmt.Errorf("screen.listen %s: %w", g.cfg.Screen.Listen, err)
 		}
 		info.ScreenURL = "http://" + ln.Addr().String()
@@ -380,6 +385,7 @@ func (g *gate) run(ctx context.Context) error {
 	api, err := g.serveLocalAPI(bg)
 	if err != nil {
 		stopBG()
+		g.lamps.Close()
 		return err
 	}
 	info.Socket = api
