@@ -13,6 +13,10 @@ type Device struct {
 	Port string `yaml:"port,omitempty"`
 	// Baud is the serial speed; 0 means the driver's default.
 	Baud int `yaml:"baud,omitempty"`
+	// Parity of the serial line: "none" (default), "even" or "odd". The
+	// Modbus RTU standard's default is even; many IR transmitters ship
+	// with none.
+	Parity string `yaml:"parity,omitempty"`
 
 	// Bus is the periph I²C bus name (I²C drivers), e.g. "1" or "/dev/i2c-1";
 	// empty means the first bus.

@@ -12,13 +12,26 @@ import (
 
 // OpenSerial opens a serial port at baud, 8N1, raw, with no flow control.
 func OpenSerial(path string, baud int) (drivers.Port, io.Closer, error) {
+	return OpenSerialParity(path, baud, "")
+}
+
+// parities maps devices[].parity to the port's setting; "" is none.
+var parities = map[string]serial.Parity{"": serial.NoParity, "none": serial.NoParity, "even": serial.EvenParity, "odd": serial.OddParity}
+
+// OpenSerialParity opens path at baud, 8 data bits, one stop bit and the
+// given parity ("none", "even" or "odd"), in raw mode.
+func OpenSerialParity(path string, baud int, parity string) (drivers.Port, io.Closer, error) {
 	if baud <= 0 {
 		return nil, nil, fmt.Errorf("runner: open serial %s: baud %d must be positive", path, baud)
+	}
+	par, ok := parities[parity]
+	if !ok {
+		return nil, nil, fmt.Errorf("runner: open serial %s: parity %q: want none, even or odd", path, parity)
 	}
 	port, err := serial.Open(path, &serial.Mode{
 		BaudRate: baud,
 		DataBits: 8,
-		Parity:   serial.NoParity,
+		Parity:   par,
 		StopBits: serial.OneStopBit,
 	})
 	if err != nil {
@@ -35,7 +48,7 @@ func SerialOpener(dev drivers.Device, drv drivers.Driver) func(context.Context) 
 		baud = drv.Bauds[0]
 	}
 	return func(context.Context) (drivers.Conn, io.Closer, error) {
-		port, closer, err := OpenSerial(dev.Port, baud)
+		port, closer, err := OpenSerialParity(dev.Port, baud, dev.Parity)
 		if err != nil {
 			return drivers.Conn{}, nil, err
 		}

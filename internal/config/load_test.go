@@ -19,6 +19,7 @@ var badConfigs = map[string][]string{
 	"ambient-window":    {"ambient-window.bad.yaml:8: screening.ambient_max_c: 10 must be above ambient_min_c (30)"},
 	"bad-address":       {"bad-address.bad.yaml:10: devices[0].address: 0x90 is not a 7-bit I²C address 0x03–0x77"},
 	"bad-baud":          {"bad-baud.bad.yaml:10: devices[0].baud: 9601 is not a supported baud rate"},
+	"bad-parity":        {"bad-parity.bad.yaml:10: devices[0].parity: E is not a parity: want none, even or odd"},
 	"bad-broker-scheme": {"bad-broker-scheme.bad.yaml:15: uplink.broker: http://mqtt.example:1883 has scheme http; use one of tcp, ssl, tls, mqtt, mqtts, ws, wss"},
 	"bad-broker-url":    {"bad-broker-url.bad.yaml:15: uplink.broker: mqtt.example:1883 is not a broker URL"},
 	"bad-daily-at":      {"bad-daily-at.bad.yaml:15: reports.daily_at: 25:00 is not a local time HH:MM"},

@@ -196,6 +196,11 @@ func validateTransport(r *reporter, p string, d drivers.Device, drv drivers.Driv
 		if d.Baud != 0 && !slices.Contains(drv.Bauds, d.Baud) {
 			r.add(p+"baud", d.Baud, "is not a supported baud rate"+bauds(drv))
 		}
+		switch d.Parity {
+		case "", "none", "even", "odd":
+		default:
+			r.add(p+"parity", d.Parity, "is not a parity: want none, even or odd")
+		}
 		if d.Bus != "" {
 			r.add(p+"bus", d.Bus, "is for I²C devices; "+drv.Name+" is serial")
 		}
@@ -211,6 +216,9 @@ func validateTransport(r *reporter, p string, d drivers.Device, drv drivers.Driv
 		}
 		if d.Baud != 0 {
 			r.add(p+"baud", d.Baud, "is for serial devices; "+drv.Name+" is on I²C")
+		}
+		if d.Parity != "" {
+			r.add(p+"parity", d.Parity, "is for serial devices; "+drv.Name+" is on I²C")
 		}
 	}
 }
