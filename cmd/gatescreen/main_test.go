@@ -229,3 +229,51 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Companion commands without a running daemon: the roster import checks the
+// file line by line and keeps a copy; report and export read the store.
+func TestCompanionsWithoutDaemon(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gate.yaml")
+	roster := filepath.Join(dir, "roster.csv")
+	yml := "site: {district: haidian, school: no1, gate: north}\n" +
+		"devices: [{name: gun-1, driver: gymcu90614, port: /dev/null, mode: skin, offset_c: 2.6}]\n" +
+		"lanes: [{name: lane-1, role: student, device: gun-1}]\n" +
+		"storage: {path: " + filepath.Join(dir, "events.db") + "}\n" +
+		"school: {roster: " + roster + "}\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("id,name,class,grade,role,card_uid\nS1,Ann,1A,1,student,AA\nS1,Bob,1A,1,student,BB\n"), 0o600)
+	out, err := exec.Command(bin, "roster", "import", "-config", cfg, bad).CombinedOutput()
+	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), `bad.csv:3: id: "S1" is also on line 2`) {
+		t.Fatalf("bad roster: exit %d:\n%s", code, out)
+	}
+	if _, err := os.Stat(roster); err == nil {
+		t.Fatal("a bad roster was kept")
+	}
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("\xef\xbb\xbf学号,姓名,班级,年级,角色,卡号\nS1,王小明,一(1)班,1,学生,04A1\n"), 0o600)
+	out, err = exec.Command(bin, "roster", "import", "-config", cfg, good).CombinedOutput()
+	if code := exitCodeOf(t, err); code != 0 || !strings.Contains(string(out), "1 people") {
+		t.Fatalf("good roster: exit %d:\n%s", code, out)
+	}
+	if fi, err := os.Stat(roster); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("kept roster: %v %v", fi, err)
+	}
+
+	out, err = exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-01", "-to", "2026-11-30").CombinedOutput()
+	if code := exitCodeOf(t, err); code != 0 || !strings.HasPrefix(string(out), "\xef\xbb\xbf") {
+		t.Fatalf("export of an empty store: exit %d:\n%q", code, out)
+	}
+	out, err = exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-23").CombinedOutput()
+	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), "no report stored for 2026-11-23") {
+		t.Fatalf("report without one: exit %d:\n%s", code, out)
+	}
+	out, err = exec.Command(bin, "drill", "-config", cfg, "-lane", "lane-1").CombinedOutput()
+	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), "no gatescreen daemon is running") {
+		t.Fatalf("drill without a daemon: exit %d:\n%s", code, out)
+	}
+}
