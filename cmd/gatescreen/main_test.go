@@ -124,9 +124,31 @@ func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 		t.Fatal("nothing published on gatescreen/v1/# within 10 s")
 	}
 
+	// The companions reach the running daemon over its local API.
+	cfgPath := filepath.Join(data, "gate.yaml")
+	out, err := exec.Command(binary(t), "drill", "-config", cfgPath, "-lane", "lane-1", "-temp", "38.6").CombinedOutput()
+	if code := exitCodeOf(t, err); code != 0 || !strings.Contains(string(out), "drill on lane lane-1") {
+		t.Fatalf("drill: exit %d:\n%s", code, out)
+	}
+	deadline = time.After(10 * time.Second)
+	for {
+		out, err = exec.Command(binary(t), "export", "-config", cfgPath, "-format", "jsonl").CombinedOutput()
+		if exitCodeOf(t, err) == 0 && strings.Contains(string(out), `"body_c":38.6`) && strings.Contains(string(out), `"drill":true`) {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("the drill reading is not in the export:\n%s", out)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	out, err = exec.Command(binary(t), "report", "-config", cfgPath).CombinedOutput()
+	if code := exitCodeOf(t, err); code != 0 || !strings.Contains(string(out), `"drills"`) {
+		t.Fatalf("report: exit %d:\n%s", code, out)
+	}
+
 	// SIGHUP applies new screening parameters; a broken file is refused and
 	// the parameters in force stay.
-	cfgPath := filepath.Join(data, "gate.yaml")
 	yml, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
