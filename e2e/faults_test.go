@@ -110,9 +110,11 @@ func TestDeviceFaults(t *testing.T) {
 			return countReadingsSince(cons, dev, cleanFrom) >= 2
 		})
 	}
-	waitFor(t, "a health event for the silent device", func() bool {
+	waitFor(t, "health events for the silent device and the garbage", func() bool {
 		return cons.healthSeen(func(h healthMsg) bool {
 			return h.Device == "silent-ir" && h.State == "degraded" && strings.Contains(h.Reason, "silent")
+		}) && cons.healthSeen(func(h healthMsg) bool {
+			return h.State == "degraded" && strings.HasPrefix(h.Reason, "invalid")
 		})
 	})
 	r.waitDrained()

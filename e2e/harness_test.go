@@ -796,23 +796,6 @@ func getJSON(t testing.TB, url string, v any) {
 	}
 }
 
-// logLines calls fn for every JSON log line of the daemon.
-func (r *rig) logLines(fn func(map[string]any)) {
-	f, err := os.Open(r.logPath)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			fn(m)
-		}
-	}
-}
-
 // figures prints one summary line per test for docs/RELIABILITY.md.
 func figures(t testing.TB, format string, args ...any) {
 	t.Helper()
