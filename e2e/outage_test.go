@@ -44,7 +44,14 @@ func TestBrokerOutageDeliversEverything(t *testing.T) {
 	restarts := 0
 	for range 2 {
 		before := cons.count()
-		waitFor(t, "the drain to progress", func() bool { return cons.count() >= before+20 })
+		// The box's reconnect backoff may have grown to its 60 s cap.
+		deadline := time.Now().Add(3 * long)
+		for cons.count() < before+20 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the drain made no progress for %v after the broker came back", 3*long)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		depth, _ := r.outboxDepth()
 		if depth == 0 {
 			t.Fatalf("restart %d: the backlog was already drained; the restart would not test the drain", restarts+1)
