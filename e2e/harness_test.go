@@ -205,7 +205,6 @@ type consumer struct {
 	topics   map[string]int             // messages per topic suffix
 	health   []healthMsg
 	status   []statusMsg
-	messages int
 }
 
 type healthMsg struct {
@@ -220,7 +219,6 @@ type healthMsg struct {
 type statusMsg struct {
 	State  string `json:"state"`
 	Reason string `json:"reason"`
-	BootID string `json:"boot_id"`
 }
 
 // eventObj is the part of an uploaded event object the tests look at.
@@ -254,7 +252,6 @@ func (c *consumer) handle(_ paho.Client, m paho.Message) { c.record(m.Topic(), m
 func (c *consumer) record(topic string, payload []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.messages++
 	c.payloads = append(c.payloads, slices.Clone(payload))
 	suffix := topic[strings.LastIndexByte(topic, '/')+1:]
 	c.topics[suffix]++
@@ -352,6 +349,20 @@ func (c *consumer) receivedIDs() map[string]bool {
 	return out
 }
 
+// lastWills counts the retained offline statuses the broker published for
+// a box that vanished without a goodbye.
+func (c *consumer) lastWills() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, s := range c.status {
+		if s.State == "offline" && s.Reason == "connection_lost" {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *consumer) allPayloads() [][]byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -407,7 +418,6 @@ var rosterNames = []string{"王小明", "李华", "张伟", "刘洋", "陈静", 
 type rig struct {
 	t        testing.TB
 	dir      string
-	sc       *sim.Scenario
 	gates    []*sim.Gate // the last one is plugged in
 	cfg      config.Config
 	cfgPath  string
@@ -419,14 +429,13 @@ type rig struct {
 	proc     *exec.Cmd
 	procDone chan error
 	env      []string
-	starts   int
 }
 
 // newRig starts the scenario's simulated devices and writes the daemon's
 // configuration; edit adjusts it (broker, storage limits, TLS).
 func newRig(t testing.TB, sc *sim.Scenario, edit func(*config.Config)) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: t.TempDir(), sc: sc, links: map[string]string{}}
+	r := &rig{t: t, dir: t.TempDir(), links: map[string]string{}}
 	// Cleanups run last-in first-out: the daemon (registered at the end)
 	// stops before its devices disappear.
 	g := r.startGate(sc)
@@ -612,7 +621,6 @@ func (r *rig) start(wait bool) {
 		logf.Close()
 		r.t.Fatal(err)
 	}
-	r.starts++
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait(); logf.Close() }()
 	r.proc, r.procDone = cmd, done
