@@ -111,11 +111,19 @@ func ParseRoster(name string, data []byte) (*Roster, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			line := 0
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line, err = pe.Line, pe.Err
+			}
 			errs = append(errs, &LineError{File: name, Line: line, Msg: err.Error()})
+			if pe == nil {
+				break // not a line's fault: nothing more can be read
+			}
 			continue
 		}
+		line, _ := r.FieldPos(0)
 		field := func(key string) string {
 			if i, ok := index[key]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])

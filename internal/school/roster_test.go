@@ -64,3 +64,10 @@ func TestParseRosterNeedsHeader(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestParseRosterBadQuoteNamesItsLine(t *testing.T) {
+	_, err := ParseRoster("r.csv", []byte("id,name\nS1,Ann\nS2,\"Bob\n"))
+	if err == nil || !strings.Contains(err.Error(), "r.csv:3: ") {
+		t.Fatalf("got %v", err)
+	}
+}
