@@ -295,8 +295,13 @@ func startGate(t testing.TB, o gateOpts, beforeReady func(*gate)) *gate {
 	if beforeReady != nil {
 		beforeReady(g)
 	}
+	logFile, err := os.Create(filepath.Join(o.dir, "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
 	ready := make(chan string, 1)
-	go scanLogs(stdout, ready)
+	go scanLogs(io.TeeReader(stdout, logFile), ready)
 	select {
 	case g.screen = <-ready:
 	case err := <-g.exited:
@@ -308,7 +313,7 @@ func startGate(t testing.TB, o gateOpts, beforeReady func(*gate)) *gate {
 }
 
 // scanLogs passes the screen URL of the "gate running" line to ready and
-// keeps draining the daemon's stdout.
+// keeps draining the daemon's stdout (kept in <dir>/daemon.log).
 func scanLogs(r io.Reader, ready chan<- string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -340,6 +345,21 @@ func readTrace(r io.Reader, out chan<- lampEvent) {
 		}
 		out <- lampEvent{lane: f[0], output: f[1], on: f[2] == "true", at: time.Unix(0, ns)}
 	}
+}
+
+// complaints returns the daemon's warning and error log lines so far.
+func (g *gate) complaints() string {
+	data, err := os.ReadFile(filepath.Join(g.dir, "daemon.log"))
+	if err != nil {
+		return err.Error()
+	}
+	var out strings.Builder
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		if strings.Contains(l, `"level":"warn"`) || strings.Contains(l, `"level":"error"`) {
+			out.WriteString(l)
+		}
+	}
+	return out.String()
 }
 
 // pid of the daemon.

@@ -4,6 +4,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatescreen/gatescreen/drivers/runner"
 )
 
 const (
@@ -26,6 +29,7 @@ const (
 // and checks that every line became a reading: counted by the daemon's
 // /metrics (gatescreen_readings_total), with no ring overflow, and stored.
 func TestScaleSixteenPorts(t *testing.T) {
+	t.Run("baseline_plain_readers", scaleFloor)
 	dir := t.TempDir()
 	g := startGate(t, gateOpts{lanes: scalePorts, screen: true, dir: dir}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), scaleRun)
@@ -56,7 +60,7 @@ func TestScaleSixteenPorts(t *testing.T) {
 	g.stop()
 	stored := countEvents(t, dir, start.Add(-time.Minute), time.Now().Add(time.Minute))
 	if got != want {
-		t.Errorf("sent %d lines, the daemon counted %d readings", want, got)
+		t.Errorf("sent %d lines, the daemon counted %d readings; its warnings:\n%s", want, got, g.complaints())
 	}
 	// The calibration sink only reads while a calibration runs; every
 	// other ring feeds the gate (lamps, screen, storage, metrics) and must
@@ -146,4 +150,54 @@ func scrape(t *testing.T, screen string) (readings, overflows int64, byRing map[
 		}
 	}
 	return readings, overflows, byRing
+}
+
+// scaleFloor writes the same 16 streams into pseudo-terminals read by plain
+// goroutines that only count line ends, on ports opened like the daemon's
+// (runner.OpenSerial): what the machine and the pty layer deliver without
+// the daemon, the baseline of the scale check.
+func scaleFloor(t *testing.T) {
+	ports := openPorts(t, scalePorts)
+	var got atomic.Int64
+	var readers sync.WaitGroup
+	for _, p := range ports {
+		port, closer, err := runner.OpenSerial(p.Path, scaleBaud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closer.Close()
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 4096)
+			for {
+				n, err := port.Read(buf)
+				if err != nil || n == 0 {
+					return
+				}
+				got.Add(int64(bytes.Count(buf[:n], []byte{'\n'})))
+			}
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scaleRun)
+	defer cancel()
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	for i, p := range ports {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			atLineRate(ctx, t, p.Master.Write, i, &sent)
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(long)
+	for got.Load() < sent.Load() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	note := fmt.Sprintf("ports=%d lines=%d read=%d, no daemon", scalePorts, sent.Load(), got.Load())
+	result(t, "scale_floor_lost_frames", float64(sent.Load()-got.Load()), "frames", note)
+	if got.Load() != sent.Load() {
+		t.Errorf("plain readers: sent %d lines, read %d", sent.Load(), got.Load())
+	}
 }
