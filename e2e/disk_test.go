@@ -61,6 +61,11 @@ func TestDiskPressure(t *testing.T) {
 		c.Uplink.Broker = mq.url("tcp")
 		c.Storage.MaxSize = 1 << 20
 	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("daemon log, last lines:\n%s", r.logTail(60))
+		}
+	}()
 	r.start(true)
 	started := time.Now()
 	deadline := time.Now().Add(4 * long)
@@ -133,6 +138,21 @@ func TestDiskPressure(t *testing.T) {
 	if gaps == 0 {
 		t.Fatal("no gap record reached the broker")
 	}
+	checkGaps(t, events, maxSeq)
+	// Without garbage every reading is a person: the box may not make
+	// (upload or purge) more readings than people were measured.
+	var readings uint64
+	verdicts := map[string]int{}
+	for _, e := range events {
+		if e.Kind == "reading" {
+			readings++
+			verdicts[e.Device+" "+e.Verdict+" "+e.Reason]++
+		}
+	}
+	if people := uint64(len(r.sentPeople())); readings+purged > people+crowdedLanes {
+		t.Errorf("the box made %d readings (%d uploaded, %d purged) for %d people measured; uploaded by device, verdict and reason: %v",
+			readings+purged, readings, purged, people, verdicts)
+	}
 	// Every sequence number is accounted for: received, or purged inside
 	// a gap the district was told about.
 	inGap := func(seq uint64) bool {
@@ -154,4 +174,43 @@ func TestDiskPressure(t *testing.T) {
 	}
 	figures(t, "max_size 1 MiB filled in %v; gap records %d covering %d purged readings; flags %d, cases opened %d, cases lost 0; events received %d, unaccounted sequence numbers %d; screen readings while full %d of %d people",
 		fillTime.Round(time.Second), gaps, purged, flags, cases, len(events), len(unaccounted), shown, sent)
+}
+
+// checkGaps requires the gap records to tell the truth: ranges that do not
+// overlap, counts that fit their ranges and add up to at most every
+// sequence number, and no uploaded normal reading inside a purged range.
+func checkGaps(t *testing.T, events []eventObj, maxSeq uint64) {
+	t.Helper()
+	var gaps []eventObj
+	var total uint64
+	for _, e := range events {
+		if e.Kind != "gap" {
+			continue
+		}
+		total += e.Count
+		if e.FromSeq > e.ToSeq || e.Count == 0 || e.Count > e.ToSeq-e.FromSeq+1 {
+			t.Errorf("gap %s: %d readings in seq %d–%d", e.ID, e.Count, e.FromSeq, e.ToSeq)
+		}
+		for _, g := range gaps {
+			if e.FromSeq <= g.ToSeq && g.FromSeq <= e.ToSeq {
+				t.Errorf("gap %s (seq %d–%d) overlaps gap %s (seq %d–%d)", e.ID, e.FromSeq, e.ToSeq, g.ID, g.FromSeq, g.ToSeq)
+				break
+			}
+		}
+		gaps = append(gaps, e)
+	}
+	if total > maxSeq {
+		t.Errorf("%d gap records claim %d purged readings, more than the %d events the box ever made", len(gaps), total, maxSeq)
+	}
+	for _, e := range events {
+		if e.Kind != "reading" || e.Verdict == "flag" {
+			continue
+		}
+		for _, g := range gaps {
+			if e.Seq >= g.FromSeq && e.Seq <= g.ToSeq {
+				t.Errorf("reading %s arrived although gap %s says seq %d–%d were purged", e.ID, g.ID, g.FromSeq, g.ToSeq)
+				break
+			}
+		}
+	}
 }
