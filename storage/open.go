@@ -39,6 +39,7 @@ func Open(path string, o Opts) (*Store, error) {
 		o:      o,
 		log:    o.Logger.With().Str("component", "storage").Str("file", path).Logger(),
 		queue:  make(chan request, o.QueueLen),
+		acking: map[uint64]Queue{},
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		notify: make(chan struct{}, 1),

@@ -171,7 +171,12 @@ type Store struct {
 	nBulk     atomic.Int64
 	// ackHighWater is the latest ack time recorded (unix ns).
 	ackHighWater atomic.Int64
-	boxID        string
+	// acking holds seqs acknowledged but not yet committed (they ride in
+	// the writer's next group commit) with the queue they leave; Pending
+	// and OutboxLen leave them out already.
+	ackMu  sync.Mutex
+	acking map[uint64]Queue
+	boxID  string
 
 	seqs *seqReserve // used by the writer goroutine only (and Open)
 	w    writerState // owned by the writer goroutine
@@ -181,6 +186,13 @@ type request struct {
 	ev    event.Event
 	done  chan result // nil for Append
 	flush chan error  // set for a Flush marker instead of an event
+	acks  ackBatch    // set for acknowledgements instead of an event
+}
+
+// ackBatch is one Ack call: its seqs and when they were acknowledged.
+type ackBatch struct {
+	seqs []uint64
+	at   int64 // unix ns, never earlier than a previous batch's
 }
 
 type result struct {
@@ -303,6 +315,9 @@ func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error)
 		c := tx.Bucket(outboxBucket(q)).Cursor()
 		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
+			if s.isAcking(seq) {
+				continue // delivered; its removal rides in the next commit
+			}
 			ev, err := decodeEvent(seq, events.Get(k))
 			if err != nil {
 				// One damaged record must not stop the upload of the rest;
@@ -320,57 +335,137 @@ func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error)
 // Ack removes seqs from the outbox once the district acknowledged them. The
 // events stay until retention purges them. Unknown or already acknowledged
 // seqs are ignored, so Ack is idempotent.
+//
+// The removal rides in the writer's next group commit (within
+// CommitInterval), so a drain of many messages costs a few commits, not one
+// per message; Pending and OutboxLen leave the seqs out at once.
+// A power cut before that commit only means the district gets them again,
+// which at-least-once delivery allows (consumers drop duplicates by id).
 func (s *Store) Ack(seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	var nP, nB int64
-	// Ack times never go backwards, so a box that boots at 1970 and syncs
-	// later neither purges early nor keeps data forever.
+	if err := s.markAcking(seqs); err != nil {
+		return err
+	}
+	batch := ackBatch{seqs: seqs, at: s.ackTime()}
+	s.closeMu.RLock()
+	queued := false
+	if !s.closed {
+		select {
+		case s.queue <- request{acks: batch}:
+			queued = true
+		default: // the writer is swamped: do it here rather than drop it
+		}
+	}
+	s.closeMu.RUnlock()
+	if queued {
+		return nil
+	}
+	err := s.update(func(tx *bolt.Tx) error { return s.applyAcks(tx, batch) })
+	s.acked(seqs, err != nil)
+	if err != nil {
+		return fmt.Errorf("storage: %s: ack: %w", s.path, err)
+	}
+	return nil
+}
+
+// ackTime is the time an acknowledgement is recorded with; retention
+// counts from it. Ack times never go backwards, so a box that boots at 1970
+// and syncs later neither purges early nor keeps data forever.
+func (s *Store) ackTime() int64 {
 	now := s.o.Now().UnixNano()
 	for {
 		hw := s.ackHighWater.Load()
 		if now <= hw {
-			now = hw
-			break
+			return hw
 		}
 		if s.ackHighWater.CompareAndSwap(hw, now) {
-			break
+			return now
 		}
 	}
-	at := binary.BigEndian.AppendUint64(nil, uint64(now))
-	err := s.update(func(tx *bolt.Tx) error {
-		nP, nB = 0, 0
-		prio, bulk, acked := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk), tx.Bucket(bucketAcked)
-		acked.FillPercent = appendFill
+}
+
+// applyAcks moves a batch's seqs from the outbox to the acked bucket inside
+// tx, with its ack time (markAcking already counted them out).
+func (s *Store) applyAcks(tx *bolt.Tx, b ackBatch) error {
+	seqs := b.seqs
+	at := binary.BigEndian.AppendUint64(nil, uint64(b.at))
+	prio, bulk, acked := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk), tx.Bucket(bucketAcked)
+	acked.FillPercent = appendFill
+	for _, seq := range seqs {
+		k := seqKey(seq)
+		switch {
+		case prio.Get(k) != nil:
+			if err := prio.Delete(k); err != nil {
+				return err
+			}
+		case bulk.Get(k) != nil:
+			if err := bulk.Delete(k); err != nil {
+				return err
+			}
+		default:
+			continue
+		}
+		if err := acked.Put(k, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markAcking takes seqs out of Pending and OutboxLen at once: each seq
+// still in an outbox queue, and not already being acknowledged, is noted
+// with its queue and leaves that queue's count.
+func (s *Store) markAcking(seqs []uint64) error {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	return s.view(func(tx *bolt.Tx) error {
+		prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
 		for _, seq := range seqs {
-			k := seqKey(seq)
-			switch {
-			case prio.Get(k) != nil:
-				nP++
-				if err := prio.Delete(k); err != nil {
-					return err
-				}
-			case bulk.Get(k) != nil:
-				nB++
-				if err := bulk.Delete(k); err != nil {
-					return err
-				}
-			default:
+			if _, dup := s.acking[seq]; dup {
 				continue
 			}
-			if err := acked.Put(k, at); err != nil {
-				return err
+			switch k := seqKey(seq); {
+			case prio.Get(k) != nil:
+				s.acking[seq] = Priority
+				s.nPriority.Add(-1)
+			case bulk.Get(k) != nil:
+				s.acking[seq] = Bulk
+				s.nBulk.Add(-1)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("storage: %s: ack: %w", s.path, err)
+}
+
+// acked forgets seqs whose acknowledgement was committed. After a failed
+// commit (failed true) they are pending again and counted again: the
+// uplink will resend them.
+func (s *Store) acked(seqs []uint64, failed bool) {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	for _, seq := range seqs {
+		q, ok := s.acking[seq]
+		if !ok {
+			continue
+		}
+		delete(s.acking, seq)
+		switch {
+		case failed && q == Priority:
+			s.nPriority.Add(1)
+		case failed:
+			s.nBulk.Add(1)
+		}
 	}
-	s.nPriority.Add(-nP)
-	s.nBulk.Add(-nB)
-	return nil
+}
+
+// isAcking reports whether seq waits for its acknowledgement's commit.
+func (s *Store) isAcking(seq uint64) bool {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	_, ok := s.acking[seq]
+	return ok
 }
 
 // OutboxLen is the number of un-acknowledged events in each queue.

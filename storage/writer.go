@@ -15,6 +15,7 @@ import (
 // writerState is owned by the writer goroutine.
 type writerState struct {
 	batch   []request
+	acks    []ackBatch // acknowledgements riding in the next commit
 	flushes []chan error
 	timer   *time.Timer
 	timerOn bool
@@ -41,6 +42,10 @@ func (w *writerState) add(r request) bool {
 		w.flushes = append(w.flushes, r.flush)
 		return true
 	}
+	if r.acks.seqs != nil {
+		w.acks = append(w.acks, r.acks)
+		return false
+	}
 	w.batch = append(w.batch, r)
 	return isPriority(&r.ev)
 }
@@ -63,7 +68,7 @@ func (s *Store) run() {
 				now = w.add(<-s.queue) || now
 			}
 			switch {
-			case now || len(w.batch) >= s.o.CommitEvents:
+			case now || len(w.batch) >= s.o.CommitEvents || len(w.acks) >= s.o.CommitEvents:
 				s.commitBatch()
 			case !w.timerOn:
 				w.timer.Reset(s.o.CommitInterval)
@@ -73,6 +78,7 @@ func (s *Store) run() {
 			w.timerOn = false
 			s.commitBatch()
 		case <-maint.C:
+			s.commitBatch() // retention counts committed acknowledgements
 			s.maintain()
 		case <-s.stop:
 			for n := len(s.queue); n > 0; n-- {
@@ -90,7 +96,7 @@ func (s *Store) commitBatch() {
 		w.timer.Stop()
 		w.timerOn = false
 	}
-	if len(w.batch) > 0 {
+	if len(w.batch) > 0 || len(w.acks) > 0 {
 		s.commit(w.batch)
 	}
 	for _, f := range w.flushes {
@@ -100,7 +106,7 @@ func (s *Store) commitBatch() {
 		w.failed = nil
 	}
 	clear(w.batch)
-	w.batch, w.flushes = w.batch[:0], w.flushes[:0]
+	w.batch, w.acks, w.flushes = w.batch[:0], w.acks[:0], w.flushes[:0]
 }
 
 // commit makes reqs durable in one transaction and tells the waiters.
@@ -114,7 +120,7 @@ func (s *Store) commit(reqs []request) {
 		err = s.write(reqs)
 	}
 	if err != nil {
-		err = fmt.Errorf("storage: %s: commit %d events: %w", s.path, len(reqs), err)
+		err = fmt.Errorf("storage: %s: commit %d events, %d acknowledgement batches: %w", s.path, len(reqs), len(s.w.acks), err)
 		if s.w.failed == nil {
 			s.w.failed = err
 		}
@@ -132,11 +138,23 @@ func (s *Store) commit(reqs []request) {
 	}
 }
 
+// write commits reqs and the pending acknowledgements in one transaction.
 func (s *Store) write(reqs []request) error {
 	var last uint64
 	var nP, nB int64
-	err := s.update(func(tx *bolt.Tx) error {
+	var err error
+	defer func() {
+		for _, b := range s.w.acks {
+			s.acked(b.seqs, err != nil)
+		}
+	}()
+	err = s.update(func(tx *bolt.Tx) error {
 		nP, nB = 0, 0
+		for _, b := range s.w.acks {
+			if err := s.applyAcks(tx, b); err != nil {
+				return err
+			}
+		}
 		for i := range reqs {
 			seq, err := s.putEvent(tx, &reqs[i].ev)
 			if err != nil {
@@ -154,7 +172,9 @@ func (s *Store) write(reqs []request) error {
 	if err != nil {
 		return err
 	}
-	s.committed(last, nP, nB)
+	if len(reqs) > 0 {
+		s.committed(last, nP, nB)
+	}
 	return nil
 }
 

@@ -1,0 +1,75 @@
+package storage
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatescreen/gatescreen/event"
+)
+
+// Acknowledgements ride in the writer's group commit: a drain that acks
+// message by message costs a few commits, not one per message, yet each
+// acked event leaves Pending and OutboxLen at once and stays acked across
+// a reopen.
+func TestAcksAreGroupCommitted(t *testing.T) {
+	var commits atomic.Int32
+	path := tempPath(t)
+	s := openStore(t, path, Opts{CommitInterval: time.Hour, CommitHook: func() { commits.Add(1) }})
+	var evs []event.Event
+	for range 100 {
+		evs = append(evs, reading(t, "L1", event.VerdictPass, t0))
+	}
+	appendFlushed(t, s, evs...)
+	before := commits.Load()
+	for seq := uint64(1); seq <= 100; seq++ {
+		if err := s.Ack(seq); err != nil {
+			t.Fatal(err)
+		}
+		if seq == 50 {
+			if p, b := s.OutboxLen(); p != 0 || b != 50 {
+				t.Fatalf("OutboxLen after 50 acks = %d, %d; want 0, 50", p, b)
+			}
+			left, err := s.Pending(Bulk, 0, 1000)
+			if err != nil || len(left) != 50 || left[0].Seq != 51 {
+				t.Fatalf("Pending after 50 acks: %d events from seq %v, %v", len(left), left[0].Seq, err)
+			}
+		}
+	}
+	if got := commits.Load() - before; got != 0 {
+		t.Fatalf("%d commits for 100 acks inside one commit interval, want none before the flush", got)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := commits.Load() - before; got != 1 {
+		t.Fatalf("%d commits for 100 acks, want 1", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path, Opts{})
+	if p, b := s.OutboxLen(); p != 0 || b != 0 {
+		t.Fatalf("after reopen OutboxLen = %d, %d; want 0, 0", p, b)
+	}
+}
+
+// Acks still waiting in the writer are committed by Close: nothing acked
+// comes back after a clean restart.
+func TestCloseCommitsPendingAcks(t *testing.T) {
+	path := tempPath(t)
+	s := openStore(t, path, Opts{CommitInterval: time.Hour})
+	appendFlushed(t, s, reading(t, "L1", event.VerdictPass, t0), reading(t, "L1", event.VerdictPass, t0))
+	if err := s.Ack(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path, Opts{})
+	left, err := s.Pending(Bulk, 0, 10)
+	if err != nil || len(left) != 1 || left[0].Seq != 2 {
+		t.Fatalf("after reopen pending %+v %v, want only seq 2", left, err)
+	}
+}
