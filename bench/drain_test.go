@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,7 +56,8 @@ func (o storeOutbox) timed(start time.Time, ns, calls *atomic.Int64) {
 }
 
 // TestBacklogDrain uploads a 100,000-event backlog from a real bbolt store
-// (each Ack a real commit) to a local mosquitto with the uplink's defaults,
+// (its Acks group-committed, the last commit included in the time) to a
+// local mosquitto with the uplink's defaults,
 // and, as the baseline in the same run, publishes the same events one
 // QoS 1 message per line with `mosquitto_pub -l -q 1`.
 func TestBacklogDrain(t *testing.T) {
@@ -76,48 +76,6 @@ func TestBacklogDrain(t *testing.T) {
 	ob := newStoreOutbox(s)
 	took := drain(t, broker, s, ob)
 
-	// The same drain again, from a second store, with the uplink's Acks
-	// coalesced into one commit per round (groupAck): the variant that
-	// shows whether the one-commit-per-message Ack is what costs.
-	dir2 := t.TempDir()
-	fillStore(t, dir2, backlogEvents)
-	s2, err := storage.Open(filepath.Join(dir2, "events.db"), storage.Opts{BoxID: "bench-east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	grouped := newGroupAck(newStoreOutbox(s2))
-	gctx, stopGroup := context.WithCancel(context.Background())
-	go grouped.run(gctx)
-	tookGrouped := drain(t, broker, s2, grouped)
-	stopGroup()
-
-	// The store's side alone: the same 500 Acks of 200 events, one after
-	// the other, no broker. If this takes most of the drain, the Ack
-	// commits are what limits it.
-	dir3 := t.TempDir()
-	fillStore(t, dir3, backlogEvents)
-	s3, err := storage.Open(filepath.Join(dir3, "events.db"), storage.Opts{BoxID: "bench-east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3.Close()
-	evs, err := s3.Pending(storage.Bulk, 0, backlogEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ackStart := time.Now()
-	for i := 0; i < len(evs); i += 200 {
-		seqs := make([]uint64, 0, 200)
-		for _, ev := range evs[i:min(i+200, len(evs))] {
-			seqs = append(seqs, ev.Seq)
-		}
-		if err := s3.Ack(seqs...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ackOnly := time.Since(ackStart)
-
 	in, err := os.Open(lines)
 	if err != nil {
 		t.Fatal(err)
@@ -134,20 +92,15 @@ func TestBacklogDrain(t *testing.T) {
 	pubTook := time.Since(pubStart)
 
 	rate, baseline := backlogEvents/took.Seconds(), backlogEvents/pubTook.Seconds()
-	rateGrouped := backlogEvents / tookGrouped.Seconds()
 	note := fmt.Sprintf("events=%d uplink=%v mosquitto_pub=%v", backlogEvents, took.Round(time.Millisecond), pubTook.Round(time.Millisecond))
 	result(t, "drain_uplink_via_store", rate, "events/s", note)
 	result(t, "drain_mosquitto_pub_baseline", baseline, "events/s", note)
 	result(t, "drain_ratio", rate/baseline, "x", "target>1x")
-	result(t, "drain_uplink_group_ack", rateGrouped, "events/s",
-		fmt.Sprintf("acks coalesced: %d commits for %d Ack calls, %v", grouped.commits.Load(), grouped.calls.Load(), tookGrouped.Round(time.Millisecond)))
-	result(t, "drain_group_ack_ratio", rateGrouped/baseline, "x", "vs mosquitto_pub, same run")
-	result(t, "drain_acks_alone", ms(ackOnly), "ms", fmt.Sprintf("500 sequential Acks of 200 events, no broker; the uplink drain took %v", took.Round(time.Millisecond)))
 	// Acks overlap (one per PUBACK'd message, up to the in-flight window),
 	// so their mean time says how long each waits for bbolt's single
 	// writer and its fsync, not what share of the drain they take.
 	result(t, "drain_ack_mean", ms(time.Duration(ob.ackNs.Load()/max(1, ob.acks.Load()))), "ms",
-		fmt.Sprintf("Ack calls=%d (one commit each)", ob.acks.Load()))
+		fmt.Sprintf("Ack calls=%d (they ride in the store's group commits)", ob.acks.Load()))
 	result(t, "drain_pending_mean", ms(time.Duration(ob.pendingNs.Load()/max(1, ob.pendingCalls.Load()))), "ms",
 		fmt.Sprintf("Pending calls=%d", ob.pendingCalls.Load()))
 }
@@ -177,6 +130,10 @@ func drain(t *testing.T, broker string, s *storage.Store, ob uplink.Outbox) time
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	// The last acknowledgements are durable only after their commit.
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	took := time.Since(start)
 	cancel()
 	<-done
@@ -186,57 +143,7 @@ func drain(t *testing.T, broker string, s *storage.Store, ob uplink.Outbox) time
 	return took
 }
 
-// groupAck coalesces the Acks that arrive while a commit runs into the
 // next commit; each caller still returns only once its seqs are committed.
-type groupAck struct {
-	storeOutbox
-	mu             sync.Mutex
-	seqs           []uint64
-	waiters        []chan error
-	kick           chan struct{}
-	commits, calls atomic.Int64
-}
-
-func newGroupAck(ob storeOutbox) *groupAck {
-	return &groupAck{storeOutbox: ob, kick: make(chan struct{}, 1)}
-}
-
-func (g *groupAck) Ack(seqs ...uint64) error {
-	done := make(chan error, 1)
-	g.mu.Lock()
-	g.seqs = append(g.seqs, seqs...)
-	g.waiters = append(g.waiters, done)
-	g.mu.Unlock()
-	g.calls.Add(1)
-	select {
-	case g.kick <- struct{}{}:
-	default: // a commit is already due; it takes these seqs too
-	}
-	return <-done
-}
-
-func (g *groupAck) run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.kick:
-		}
-		g.mu.Lock()
-		seqs, waiters := g.seqs, g.waiters
-		g.seqs, g.waiters = nil, nil
-		g.mu.Unlock()
-		if len(waiters) == 0 {
-			continue
-		}
-		err := g.s.Ack(seqs...)
-		g.commits.Add(1)
-		for _, w := range waiters {
-			w <- err
-		}
-	}
-}
-
 // writeLines writes every backlog event as one JSON object per line, the
 // size of the uplink's single-event message.
 func writeLines(t *testing.T, s *storage.Store, path string) {
