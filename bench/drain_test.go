@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/uplink"
 )
@@ -61,8 +62,8 @@ func (o storeOutbox) timed(start time.Time, ns, calls *atomic.Int64) {
 // and, as the baseline in the same run, publishes the same events one
 // QoS 1 message per line with `mosquitto_pub -l -q 1`.
 func TestBacklogDrain(t *testing.T) {
-	broker, _ := startMosquitto(t)
-	pub := requireProgram(t, "mosquitto_pub", "mosquitto-clients")
+	broker := startMosquitto(t)
+	pub := mosquittotest.RequireProgram(t, "mosquitto_pub", "mosquitto-clients")
 	dir := t.TempDir()
 	fillStore(t, dir, backlogEvents)
 	s, err := storage.Open(filepath.Join(dir, "events.db"), storage.Opts{BoxID: "bench-east"})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 	"github.com/gatescreen/gatescreen/storage"
 )
 
@@ -94,8 +95,8 @@ func feed(t testing.TB, ctx context.Context, g *gate, perSecond int, sent *atomi
 // TestFootprint measures peak RSS under load with a backlog, idle CPU and
 // start-up time of the real daemon.
 func TestFootprint(t *testing.T) {
-	broker, _ := startMosquitto(t)
-	down := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
+	broker := startMosquitto(t)
+	down := fmt.Sprintf("tcp://127.0.0.1:%d", mosquittotest.FreePort(t))
 	// Held: the broker is down, the backlog stays on the box; draining:
 	// the broker is up and the backlog is uploaded during the run.
 	for _, c := range []struct{ name, broker string }{{"backlog_held", down}, {"backlog_draining", broker}} {

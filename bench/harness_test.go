@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // long bounds every wait on the daemon; generous, the figures come from
@@ -68,20 +68,6 @@ func binary(t testing.TB) string {
 	return binPath
 }
 
-// requireProgram returns the path of an external program: a skip when it
-// is missing here, a failure in CI where it must be installed.
-func requireProgram(t testing.TB, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (apt-get install -y %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install -y %s)", name, pkg)
-	}
-	return path
-}
-
 // result prints one figure in a line scripts/bench.sh collects.
 func result(t testing.TB, name string, value float64, unit, note string) {
 	t.Helper()
@@ -97,62 +83,11 @@ func result(t testing.TB, name string, value float64, unit, note string) {
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago (for
-// mosquitto, which cannot report a port 0 choice back).
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startMosquitto runs a plain local mosquitto until the test ends and
 // returns its URL.
-func startMosquitto(t testing.TB) (url string, stop func()) {
+func startMosquitto(t testing.TB) string {
 	t.Helper()
-	bin := requireProgram(t, "mosquitto", "mosquitto")
-	port := freePort(t)
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\n", port)
-	if os.Geteuid() == 0 {
-		conf += "user root\n"
-	}
-	path := filepath.Join(t.TempDir(), "mosquitto.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-c", path)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			<-done
-		})
-	}
-	t.Cleanup(stop)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(long)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not listen on %s: %s", addr, out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return "tcp://" + addr, stop
+	return mosquittotest.StartPlain(t).URL("tcp")
 }
 
 // gateOpts describes the daemon of one measurement.

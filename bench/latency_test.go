@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers/runner"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // person is one frame of the latency run and the lamp it must light.
@@ -44,7 +45,7 @@ func framesPerState() int {
 // it, as GATESCREEN_LAMP_TRACE reports).
 func TestFrameToLampLatency(t *testing.T) {
 	n := framesPerState()
-	broker, _ := startMosquitto(t)
+	broker := startMosquitto(t)
 	states := []struct {
 		name   string
 		broker string
@@ -52,7 +53,7 @@ func TestFrameToLampLatency(t *testing.T) {
 	}{
 		{"normal", broker, nil},
 		{"storage_stalled", broker, []string{"GATESCREEN_TEST_FSYNC_DELAY=500ms"}},
-		{"broker_down", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), nil},
+		{"broker_down", fmt.Sprintf("tcp://127.0.0.1:%d", mosquittotest.FreePort(t)), nil},
 	}
 	p99 := map[string]time.Duration{}
 	t.Run("baseline_pty_floor", func(t *testing.T) {

@@ -27,7 +27,7 @@ const (
 // (/proc/<pid>/io write_bytes) by the events it stored, at the default
 // commit interval and at the 10 s recommended for SD cards.
 func TestSDWear(t *testing.T) {
-	broker, _ := startMosquitto(t)
+	broker := startMosquitto(t)
 	for _, interval := range []string{"200ms", "10s"} {
 		t.Run("commit_interval_"+interval, func(t *testing.T) {
 			dir := t.TempDir()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // clockGate is three walk-through gates and an IR module, no badges.
@@ -33,14 +34,14 @@ devices:
 // (checked against the moment the simulator sent it), and captured_at must
 // follow the sequence order.
 func TestClockDayWrongThenCorrected(t *testing.T) {
-	port := freePort(t)
-	mq := newMosquitto(t, port, plainBrokerConf(t, port))
-	mq.start()
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	mq.Start()
 	cons := newConsumer()
-	subscribe(t, mq.url("tcp"), "district-clock", nil, cons)
-	mq.stop(syscall.SIGTERM)
+	subscribe(t, mq.URL("tcp"), "district-clock", nil, cons)
+	mq.Stop(syscall.SIGTERM)
 
-	r := newRig(t, scenario(t, clockGate), func(c *config.Config) { c.Uplink.Broker = mq.url("tcp") })
+	r := newRig(t, scenario(t, clockGate), func(c *config.Config) { c.Uplink.Broker = mq.URL("tcp") })
 	offsetFile := filepath.Join(r.dir, "clock-offset")
 	setOffset := func(d time.Duration) {
 		t.Helper()
@@ -62,7 +63,7 @@ func TestClockDayWrongThenCorrected(t *testing.T) {
 	for name := range r.links {
 		r.unplug(name)
 	}
-	mq.start()
+	mq.Start()
 	r.waitDrained()
 	r.stop()
 	ended := time.Now()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // crowdedLanes walk-through gates at their highest rate (a person every
@@ -50,15 +51,15 @@ func (s laneState) total() int {
 // is kept, and every sequence number is accounted for: received, or inside
 // a gap.
 func TestDiskPressure(t *testing.T) {
-	port := freePort(t)
-	mq := newMosquitto(t, port, plainBrokerConf(t, port))
-	mq.start()
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	mq.Start()
 	cons := newConsumer()
-	subscribe(t, mq.url("tcp"), "district-disk", nil, cons)
-	mq.stop(syscall.SIGTERM)
+	subscribe(t, mq.URL("tcp"), "district-disk", nil, cons)
+	mq.Stop(syscall.SIGTERM)
 
 	r := newRig(t, scenario(t, crowdedGate()), func(c *config.Config) {
-		c.Uplink.Broker = mq.url("tcp")
+		c.Uplink.Broker = mq.URL("tcp")
 		c.Storage.MaxSize = 1 << 20
 	})
 	defer func() {
@@ -103,7 +104,7 @@ func TestDiskPressure(t *testing.T) {
 	for name := range r.links {
 		r.unplug(name)
 	}
-	mq.start()
+	mq.Start()
 	r.waitDrained()
 	r.stop()
 

@@ -13,6 +13,7 @@ import (
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // garbageRun is how long every port receives garbage (issue #9: 60 s).
@@ -55,11 +56,11 @@ var thermometers = []string{"lane1-ir", "lane2-ir", "lane3-gate", "staff-gate"}
 // reading is ever a pass unless its raw value is one the simulator sent
 // (drivers/sim's Sent is the truth).
 func TestDeviceFaults(t *testing.T) {
-	port := freePort(t)
-	mq := newMosquitto(t, port, plainBrokerConf(t, port))
-	mq.start()
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	mq.Start()
 	cons := newConsumer()
-	subscribe(t, mq.url("tcp"), "district-faults", nil, cons)
+	subscribe(t, mq.URL("tcp"), "district-faults", nil, cons)
 
 	// The silent device: a pseudo-terminal nobody writes to.
 	silent, err := ptyport.Open()
@@ -68,7 +69,7 @@ func TestDeviceFaults(t *testing.T) {
 	}
 	t.Cleanup(func() { silent.Close() })
 	r := newRig(t, scenario(t, faultyGate(true)), func(c *config.Config) {
-		c.Uplink.Broker = mq.url("tcp")
+		c.Uplink.Broker = mq.URL("tcp")
 		c.Devices = append(c.Devices, drivers.Device{
 			Name: "silent-ir", Driver: sim.ProtocolGYMCU, Port: silent.Path, Baud: 9600, RateHz: 9, Mode: "skin", OffsetC: 0.9,
 		})

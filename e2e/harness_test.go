@@ -29,6 +29,7 @@ import (
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/localapi"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // long bounds every wait: generous, never a speed target.
@@ -61,34 +62,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireProgram returns the path of an external program; missing, the
-// test is skipped here and fails in CI, which installs it.
-func requireProgram(t testing.TB, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/" + name); serr == nil {
-			return "/usr/sbin/" + name
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (apt-get install -y %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install -y %s)", name, pkg)
-	}
-	return path
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // waitFor polls cond until it holds or long has passed.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -99,99 +72,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// mosquitto is a broker process owned by one test.
-type mosquitto struct {
-	t    testing.TB
-	bin  string
-	conf string
-	port int
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	done chan struct{}
-}
-
-// plainBrokerConf is a test broker: loopback only, persistence so that a
-// restart keeps the consumer's session, queues large enough that a slow
-// consumer never loses a QoS 1 message.
-func plainBrokerConf(t testing.TB, port int) string {
-	conf := fmt.Sprintf(`listener %d 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location %s/
-autosave_interval 1
-max_queued_messages 1000000
-max_queued_bytes 0
-log_dest stderr
-log_type error
-log_type warning
-`, port, t.TempDir())
-	if os.Geteuid() == 0 {
-		conf += "user root\n" // root would switch to user mosquitto, which cannot read the test's files
-	}
-	return conf
-}
-
-func newMosquitto(t testing.TB, port int, conf string) *mosquitto {
-	t.Helper()
-	bin := requireProgram(t, "mosquitto", "mosquitto")
-	path := filepath.Join(t.TempDir(), "mosquitto.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := &mosquitto{t: t, bin: bin, conf: path, port: port}
-	t.Cleanup(func() { m.stop(syscall.SIGKILL) })
-	return m
-}
-
-func (m *mosquitto) url(scheme string) string {
-	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, m.port)
-}
-
-func (m *mosquitto) start() {
-	m.t.Helper()
-	m.out = &bytes.Buffer{}
-	m.cmd = exec.Command(m.bin, "-c", m.conf)
-	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatal(err)
-	}
-	m.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(m.cmd, m.done)
-	deadline := time.Now().Add(long)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", m.port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-m.done:
-			m.t.Fatalf("mosquitto exited: %s", m.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("mosquitto not listening on %d: %s", m.port, m.out)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop signals the broker and waits for it to exit. SIGTERM makes it save
-// its persistence file first.
-func (m *mosquitto) stop(sig syscall.Signal) {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(sig)
-	select {
-	case <-m.done:
-	case <-time.After(long):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
-	m.cmd = nil
 }
 
 // consumer is a district consumer subscribed to gatescreen/v1/#: it keeps
@@ -453,7 +333,7 @@ func newRig(t testing.TB, sc *sim.Scenario, edit func(*config.Config)) *rig {
 	cfg.Uplink.PseudonymKeyFile = r.secret("pseudonym.key", pseudonymKey)
 	cfg.Uplink.Timeout = 3 * time.Second
 	cfg.Uplink.Keepalive = 5 * time.Second
-	cfg.Screen.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.Screen.Listen = fmt.Sprintf("127.0.0.1:%d", mosquittotest.FreePort(t))
 	cfg.Screen.DoctorPINFile = r.secret("doctor.pin", doctorPIN)
 	cfg.School.Roster = r.secret("roster.csv", rosterCSV(sc.Roster))
 	// Devices open a stable symlink: a replug gives the simulated device a

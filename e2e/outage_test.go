@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // Broker outage: the district broker is down for the first half of a
@@ -17,18 +18,18 @@ import (
 // produced (its store at the end).
 func TestBrokerOutageDeliversEverything(t *testing.T) {
 	const rush = 24 * time.Second
-	port := freePort(t)
-	mq := newMosquitto(t, port, plainBrokerConf(t, port))
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
 	// The district's persistent session exists before the outage, so the
 	// broker queues for it whatever the order of reconnects.
-	mq.start()
+	mq.Start()
 	cons := newConsumer()
-	subscribe(t, mq.url("tcp"), "district-outage", nil, cons)
-	mq.stop(syscall.SIGTERM)
+	subscribe(t, mq.URL("tcp"), "district-outage", nil, cons)
+	mq.Stop(syscall.SIGTERM)
 
 	sc := scenario(t, strings.Replace(busyGate, "duration: 0s", "duration: "+rush.String(), 1))
 	r := newRig(t, sc, func(c *config.Config) {
-		c.Uplink.Broker = mq.url("tcp")
+		c.Uplink.Broker = mq.URL("tcp")
 		// Small, rate-limited batches stretch the drain so that the
 		// restarts fall inside it.
 		c.Uplink.BatchSize = 10
@@ -40,7 +41,7 @@ func TestBrokerOutageDeliversEverything(t *testing.T) {
 		t.Fatalf("%d events received while the broker was down", n)
 	}
 	backlog, _ := r.outboxDepth()
-	mq.start()
+	mq.Start()
 	restarts := 0
 	for range 2 {
 		before := cons.count()
@@ -57,9 +58,9 @@ func TestBrokerOutageDeliversEverything(t *testing.T) {
 			t.Fatalf("restart %d: the backlog was already drained; the restart would not test the drain", restarts+1)
 		}
 		t.Logf("restart %d of the broker with %d events received and %d in the outbox", restarts+1, cons.count(), depth)
-		mq.stop(syscall.SIGTERM)
+		mq.Stop(syscall.SIGTERM)
 		time.Sleep(time.Second)
-		mq.start()
+		mq.Start()
 		restarts++
 	}
 	<-r.gate().Done()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // powerCuts is how many times the daemon is SIGKILLed (issue #9 item 1).
@@ -38,13 +39,13 @@ func TestPowerCutLosesNoDurableEvent(t *testing.T) {
 	t.Logf("seed %d (E2E_SEED=%d repeats this run)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 
-	port := freePort(t)
-	mq := newMosquitto(t, port, plainBrokerConf(t, port))
-	mq.start()
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	mq.Start()
 	cons := newConsumer()
-	subscribe(t, mq.url("tcp"), "district-powercut", nil, cons)
+	subscribe(t, mq.URL("tcp"), "district-powercut", nil, cons)
 
-	r := newRig(t, scenario(t, busyGate), func(c *config.Config) { c.Uplink.Broker = mq.url("tcp") })
+	r := newRig(t, scenario(t, busyGate), func(c *config.Config) { c.Uplink.Broker = mq.URL("tcp") })
 	durable := map[string]bool{}
 	var cutDuringStart int
 	for i := range powerCuts {

@@ -4,22 +4,14 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,128 +20,20 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 	"github.com/gatescreen/gatescreen/sync/uplink"
 )
 
-// testCA issues the district's certificates for one test.
-type testCA struct {
-	t    *testing.T
-	dir  string
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string
-}
-
-func newTestCA(t *testing.T) *testCA {
+// clientTLS issues a client certificate for cn and returns its TLS
+// configuration, made by the uplink's own TLSConfig as the daemon does.
+func clientTLS(t *testing.T, ca *mosquittotest.CA, name, cn string) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key := ca.Issue(name, cn, false)
+	cfg, err := uplink.TLSConfig(ca.File, cert, key)
 	if err != nil {
 		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gatescreen e2e district CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &testCA{t: t, dir: t.TempDir(), cert: cert, key: key}
-	ca.file = ca.write("ca.crt", "CERTIFICATE", der)
-	return ca
-}
-
-func (ca *testCA) write(name, typ string, der []byte) string {
-	ca.t.Helper()
-	path := filepath.Join(ca.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		ca.t.Fatal(err)
-	}
-	return path
-}
-
-// issue makes a certificate for cn and returns its certificate and key files.
-func (ca *testCA) issue(name, cn string, server bool) (certFile, keyFile string) {
-	ca.t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		ca.t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		ca.t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		ca.t.Fatal(err)
-	}
-	return ca.write(name+".crt", "CERTIFICATE", der), ca.write(name+".key", "EC PRIVATE KEY", kder)
-}
-
-func (ca *testCA) clientTLS(name, cn string) *tls.Config {
-	ca.t.Helper()
-	cert, key := ca.issue(name, cn, false)
-	cfg, err := uplink.TLSConfig(ca.file, cert, key)
-	if err != nil {
-		ca.t.Fatal(err)
 	}
 	return cfg
-}
-
-// exampleBrokerConf is scripts/mosquitto/mosquitto.conf and its ACL with
-// only the port, the certificate files and the persistence directory
-// rewritten for the test.
-func exampleBrokerConf(t *testing.T, port int, ca *testCA) string {
-	t.Helper()
-	b, err := os.ReadFile("../scripts/mosquitto/mosquitto.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acl, err := filepath.Abs("../scripts/mosquitto/gatescreen.acl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvCert, srvKey := ca.issue("broker", "broker", true)
-	replace := map[string]string{
-		"listener":             fmt.Sprintf("listener %d 127.0.0.1", port),
-		"persistence_location": "persistence_location " + t.TempDir() + "/",
-		"log_dest":             "log_dest stderr",
-		"cafile":               "cafile " + ca.file,
-		"certfile":             "certfile " + srvCert,
-		"keyfile":              "keyfile " + srvKey,
-		"acl_file":             "acl_file " + acl,
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		key, _, _ := strings.Cut(line, " ")
-		if r, ok := replace[key]; ok {
-			line = r
-			delete(replace, key)
-		}
-		out = append(out, line)
-	}
-	if len(replace) > 0 {
-		t.Fatalf("scripts/mosquitto/mosquitto.conf lacks %v", replace)
-	}
-	if os.Geteuid() == 0 {
-		out = append(out, "user root")
-	}
-	return strings.Join(out, "\n")
 }
 
 // connectTLS connects a plain client with a certificate.
@@ -171,19 +55,19 @@ func connectTLS(t *testing.T, url, id string, cfg *tls.Config, onMessage paho.Me
 // headers and binds only where configured; no secret reaches the log or
 // check-config; no roster name reaches any MQTT payload.
 func TestSecurity(t *testing.T) {
-	ca := newTestCA(t)
-	port := freePort(t)
-	mq := newMosquitto(t, port, exampleBrokerConf(t, port, ca))
-	mq.start()
-	brokerURL := mq.url("ssl")
+	ca := mosquittotest.NewCA(t)
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.ExampleConf(t, "..", port, ca))
+	mq.Start()
+	brokerURL := mq.URL("ssl")
 	cons := newConsumer()
-	subscribe(t, brokerURL, "district-security", ca.clientTLS("consumer", "district-consumer"), cons)
+	subscribe(t, brokerURL, "district-security", clientTLS(t, ca, "consumer", "district-consumer"), cons)
 
 	boxCN := district + "/" + school + "/" + gateName
 	r := newRig(t, scenario(t, busyGate), func(c *config.Config) {
 		c.Uplink.Broker = brokerURL
-		c.Uplink.CAFile = ca.file
-		c.Uplink.CertFile, c.Uplink.KeyFile = ca.issue("box", boxCN, false)
+		c.Uplink.CAFile = ca.File
+		c.Uplink.CertFile, c.Uplink.KeyFile = ca.Issue("box", boxCN, false)
 		// The broker takes the user name from the certificate; the
 		// password is set so that there is one more secret to leak.
 		c.Uplink.Username = "box"
@@ -208,12 +92,12 @@ func TestSecurity(t *testing.T) {
 	// client of its own: neither may write outside its prefix nor read
 	// another school.
 	var boxRead atomic.Int32
-	boxTLS := ca.clientTLS("box-client", boxCN)
+	boxTLS := clientTLS(t, ca, "box-client", boxCN)
 	rogue := connectTLS(t, brokerURL, "rogue-box", boxTLS, func(paho.Client, paho.Message) { boxRead.Add(1) })
 	if tok := rogue.Subscribe("gatescreen/v1/#", 1, nil); !tok.WaitTimeout(long) {
 		t.Fatal("subscribe timed out")
 	}
-	other := connectTLS(t, brokerURL, "school-2-box", ca.clientTLS("school2", district+"/school-2/east"), nil)
+	other := connectTLS(t, brokerURL, "school-2-box", clientTLS(t, ca, "school2", district+"/school-2/east"), nil)
 	forged := "gatescreen/v1/" + district + "/school-2/east/readings"
 	mine := prefix + "health"
 	for _, pub := range []struct {
@@ -224,7 +108,7 @@ func TestSecurity(t *testing.T) {
 		tok.WaitTimeout(long) // MQTT 3.1.1 has no negative ack: the broker drops it silently
 	}
 	// A marker through an allowed path shows the consumer is caught up.
-	marker := connectTLS(t, brokerURL, "marker-box", ca.clientTLS("marker", district+"/school-3/east"), nil)
+	marker := connectTLS(t, brokerURL, "marker-box", clientTLS(t, ca, "marker", district+"/school-3/east"), nil)
 	if tok := marker.Publish("gatescreen/v1/"+district+"/school-3/east/health", 1, false, `{"id":"marker:1","kind":"marker"}`); !tok.WaitTimeout(long) || tok.Error() != nil {
 		t.Fatalf("marker publish: %v", tok.Error())
 	}

@@ -13,21 +13,15 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 const backlog = 100_000
 
 // benchBroker starts a plain local mosquitto for benchmarks.
-func benchBroker(b *testing.B) *mosquitto {
+func benchBroker(b *testing.B) *mosquittotest.Broker {
 	b.Helper()
-	port := freePort(b)
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\n", port)
-	if os.Geteuid() == 0 {
-		conf += "user root\n"
-	}
-	m := newMosquitto(b, port, conf)
-	m.start()
-	return m
+	return mosquittotest.StartPlain(b)
 }
 
 // BenchmarkDrainBacklog drains a 100,000-event backlog to a local mosquitto
@@ -41,7 +35,7 @@ func BenchmarkDrainBacklog(b *testing.B) {
 			b.StopTimer()
 			ob := newMemOutbox()
 			ob.add(Bulk, event.KindReading, backlog)
-			u, err := New(ob, testOpts(m.url("tcp")))
+			u, err := New(ob, testOpts(m.URL("tcp")))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -55,7 +49,7 @@ func BenchmarkDrainBacklog(b *testing.B) {
 		b.ReportMetric(float64(backlog*b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 	b.Run("mosquitto_pub", func(b *testing.B) {
-		pub := requireProgram(b, "mosquitto_pub", "mosquitto-clients")
+		pub := mosquittotest.RequireProgram(b, "mosquitto_pub", "mosquitto-clients")
 		lines := filepath.Join(b.TempDir(), "events.jsonl")
 		writeEventLines(b, lines)
 		for range b.N {
@@ -63,7 +57,7 @@ func BenchmarkDrainBacklog(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cmd := exec.Command(pub, "-h", "127.0.0.1", "-p", strconv.Itoa(m.port), "-q", "1",
+			cmd := exec.Command(pub, "-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "-q", "1",
 				"-t", "gatescreen/v1/haidian/school-17/east/readings", "-i", "bench-pub", "-l")
 			cmd.Stdin = in
 			if out, err := cmd.CombinedOutput(); err != nil {

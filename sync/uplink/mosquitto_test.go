@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // expectIDs checks that the consumer received exactly the events produced.
@@ -46,28 +47,28 @@ func expectAckedOnce(t *testing.T, ob *memOutbox, seqs []uint64) {
 // away; the box starts with no broker, queues, and delivers everything once
 // the broker is back.
 func TestMosquittoAbsentAtStartup(t *testing.T) {
-	port := freePort(t)
-	m := newMosquitto(t, port, baseConf(t, port))
-	m.start()
+	port := mosquittotest.FreePort(t)
+	m := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	m.Start()
 	c := newCollector()
-	sub := subscribe(t, m.url("tcp"), "district-consumer", "gatescreen/v1/#", false, nil, c)
+	sub := subscribe(t, m.URL("tcp"), "district-consumer", "gatescreen/v1/#", false, nil, c)
 	sub.Disconnect(100)
-	m.stop(syscall.SIGTERM)
+	m.Stop(syscall.SIGTERM)
 
 	ob := newMemOutbox()
 	seqs := append(ob.add(Bulk, event.KindReading, 450), ob.add(Priority, event.KindCase, 5)...)
-	u := newUplink(t, ob, testOpts(m.url("tcp")))
+	u := newUplink(t, ob, testOpts(m.URL("tcp")))
 	stop := runUplink(t, u)
 	waitFor(t, "a failed connection attempt", func() bool { return u.Status().LastError != "" })
 	if u.Status().Connected || ob.len() != len(seqs) {
 		t.Fatalf("with no broker: status %+v, outbox %d", u.Status(), ob.len())
 	}
 
-	m.start()
+	m.Start()
 	waitFor(t, "the backlog to be acked", func() bool { return ob.len() == 0 })
 	seqs = append(seqs, ob.add(Bulk, event.KindReading, 3)...) // live events after the drain
 	waitFor(t, "live events to be acked", func() bool { return ob.len() == 0 })
-	subscribe(t, m.url("tcp"), "district-consumer", "gatescreen/v1/#", false, nil, c)
+	subscribe(t, m.URL("tcp"), "district-consumer", "gatescreen/v1/#", false, nil, c)
 	waitFor(t, "the consumer to receive every event", func() bool { return c.distinct() == len(seqs) })
 	expectIDs(t, c, "hd17-east", seqs)
 	expectAckedOnce(t, ob, seqs)
@@ -85,28 +86,28 @@ func TestMosquittoAbsentAtStartup(t *testing.T) {
 // the consumer gets the set of ids produced, duplicates only from the
 // in-flight window, and the uplink counts them.
 func TestMosquittoRestartMidDrain(t *testing.T) {
-	port := freePort(t)
-	m := newMosquitto(t, port, baseConf(t, port))
-	m.start()
+	port := mosquittotest.FreePort(t)
+	m := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	m.Start()
 	c := newCollector()
-	subscribe(t, m.url("tcp"), "district-consumer", "gatescreen/v1/#", false, nil, c)
+	subscribe(t, m.URL("tcp"), "district-consumer", "gatescreen/v1/#", false, nil, c)
 
 	ob := newMemOutbox()
 	seqs := ob.add(Bulk, event.KindReading, 3000)
-	o := testOpts(m.url("tcp"))
+	o := testOpts(m.URL("tcp"))
 	o.BatchSize = 20
 	o.RateLimit = 100 // 150 messages: 1.5 s, so the restart lands mid-drain
 	u := newUplink(t, ob, o)
 	runUplink(t, u)
 
 	waitFor(t, "part of the backlog acked", func() bool { return u.Status().AckedEvents >= 600 })
-	m.stop(syscall.SIGTERM)
+	m.Stop(syscall.SIGTERM)
 	waitFor(t, "the uplink to notice", func() bool { return !u.Status().Connected })
 	if ob.len() == 0 {
 		t.Fatal("backlog drained before the broker stopped; the test proves nothing")
 	}
 	seqs = append(seqs, ob.add(Priority, event.KindHealth, 2)...) // produced while the broker is down
-	m.start()
+	m.Start()
 	waitFor(t, "the backlog to be acked", func() bool { return ob.len() == 0 })
 	waitFor(t, "the consumer to receive every event", func() bool { return c.distinct() == len(seqs) })
 	expectIDs(t, c, "hd17-east", seqs)
@@ -144,14 +145,14 @@ func TestUplinkChildProcess(t *testing.T) {
 // The box process dies without a word: the broker publishes its retained
 // offline last will.
 func TestMosquittoLastWill(t *testing.T) {
-	port := freePort(t)
-	m := newMosquitto(t, port, baseConf(t, port))
-	m.start()
+	port := mosquittotest.FreePort(t)
+	m := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	m.Start()
 	c := newCollector()
-	subscribe(t, m.url("tcp"), "watcher", "gatescreen/v1/haidian/school-17/east/status", true, nil, c)
+	subscribe(t, m.URL("tcp"), "watcher", "gatescreen/v1/haidian/school-17/east/status", true, nil, c)
 
 	child := exec.Command(os.Args[0], "-test.run=^TestUplinkChildProcess$", "-test.count=1")
-	child.Env = append(os.Environ(), childEnv+"="+m.url("tcp"))
+	child.Env = append(os.Environ(), childEnv+"="+m.URL("tcp"))
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -173,22 +174,22 @@ func TestMosquittoLastWill(t *testing.T) {
 	}
 	// Retained: a consumer connecting later sees the box offline.
 	late := newCollector()
-	subscribe(t, m.url("tcp"), "late", "gatescreen/v1/+/+/+/status", true, nil, late)
+	subscribe(t, m.URL("tcp"), "late", "gatescreen/v1/+/+/+/status", true, nil, late)
 	waitFor(t, "the retained status", func() bool { s, ok := late.lastStatus(); return ok && s.State == StateOffline })
 }
 
 // A clean stop replaces the retained status with offline/shutdown.
 func TestMosquittoCleanShutdown(t *testing.T) {
-	port := freePort(t)
-	m := newMosquitto(t, port, baseConf(t, port))
-	m.start()
+	port := mosquittotest.FreePort(t)
+	m := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	m.Start()
 	ob := newMemOutbox()
-	u := newUplink(t, ob, testOpts(m.url("tcp")))
+	u := newUplink(t, ob, testOpts(m.URL("tcp")))
 	stop := runUplink(t, u)
 	waitFor(t, "connected", func() bool { return u.Status().Connected })
 	stop()
 	c := newCollector()
-	subscribe(t, m.url("tcp"), "late", "gatescreen/v1/+/+/+/status", true, nil, c)
+	subscribe(t, m.URL("tcp"), "late", "gatescreen/v1/+/+/+/status", true, nil, c)
 	waitFor(t, "the retained status", func() bool { _, ok := c.lastStatus(); return ok })
 	s, _ := c.lastStatus()
 	if s.State != StateOffline || s.Reason != reasonShutdown || s.Since == "" {

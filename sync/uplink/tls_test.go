@@ -1,16 +1,7 @@
 package uplink
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,132 +11,19 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
-// testCA issues certificates for one test.
-type testCA struct {
-	t    *testing.T
-	dir  string
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string
-}
-
-func newTestCA(t *testing.T) *testCA {
+// clientTLS issues a client certificate for cn and returns its TLS
+// configuration, made by the uplink's own TLSConfig.
+func clientTLS(t *testing.T, ca *mosquittotest.CA, name, cn string) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key := ca.Issue(name, cn, false)
+	cfg, err := TLSConfig(ca.File, cert, key)
 	if err != nil {
 		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "gatescreen test district CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &testCA{t: t, dir: t.TempDir(), cert: cert, key: key}
-	ca.file = ca.write("ca.crt", "CERTIFICATE", der)
-	return ca
-}
-
-func (ca *testCA) write(name, typ string, der []byte) string {
-	ca.t.Helper()
-	path := filepath.Join(ca.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		ca.t.Fatal(err)
-	}
-	return path
-}
-
-// issue makes a certificate for cn and returns the certificate and key files.
-func (ca *testCA) issue(name, cn string, server bool) (certFile, keyFile string) {
-	ca.t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		ca.t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		ca.t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		ca.t.Fatal(err)
-	}
-	return ca.write(name+".crt", "CERTIFICATE", der), ca.write(name+".key", "EC PRIVATE KEY", kder)
-}
-
-func (ca *testCA) clientTLS(name, cn string) *tls.Config {
-	ca.t.Helper()
-	cert, key := ca.issue(name, cn, false)
-	cfg, err := TLSConfig(ca.file, cert, key)
-	if err != nil {
-		ca.t.Fatal(err)
 	}
 	return cfg
-}
-
-// exampleConf is scripts/mosquitto/mosquitto.conf with the test's port,
-// files and loopback address; every setting it rewrites must be there.
-func exampleConf(t *testing.T, port int, ca *testCA, serverCert, serverKey string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../scripts/mosquitto/mosquitto.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acl, err := filepath.Abs("../../scripts/mosquitto/gatescreen.acl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	replace := map[string]string{
-		"listener":             fmt.Sprintf("listener %d 127.0.0.1", port),
-		"persistence_location": "persistence_location " + t.TempDir() + "/",
-		"log_dest":             "log_dest stderr",
-		"cafile":               "cafile " + ca.file,
-		"certfile":             "certfile " + serverCert,
-		"keyfile":              "keyfile " + serverKey,
-		"acl_file":             "acl_file " + acl,
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		key, _, _ := strings.Cut(line, " ")
-		if r, ok := replace[key]; ok {
-			line = r
-			delete(replace, key)
-		}
-		out = append(out, line)
-	}
-	if len(replace) > 0 {
-		t.Fatalf("example mosquitto.conf lacks %v", replace)
-	}
-	if os.Geteuid() == 0 {
-		out = append(out, "user root")
-	}
-	return strings.Join(out, "\n")
 }
 
 func connectTLS(t *testing.T, url, id string, cfg *tls.Config) paho.Client {
@@ -170,19 +48,18 @@ func publishOK(t *testing.T, cl paho.Client, topic, payload string) {
 // delivers under its own prefix, cannot write outside it and cannot read
 // other schools.
 func TestMosquittoTLSAndExampleACL(t *testing.T) {
-	requireProgram(t, "mosquitto", "mosquitto")
-	ca := newTestCA(t)
-	srvCert, srvKey := ca.issue("broker", "broker", true)
-	port := freePort(t)
-	m := newMosquitto(t, port, exampleConf(t, port, ca, srvCert, srvKey))
-	m.start()
-	url := m.url("ssl")
+	mosquittotest.RequireProgram(t, "mosquitto", "mosquitto")
+	ca := mosquittotest.NewCA(t)
+	port := mosquittotest.FreePort(t)
+	m := mosquittotest.New(t, port, mosquittotest.ExampleConf(t, "../..", port, ca))
+	m.Start()
+	url := m.URL("ssl")
 
 	consumer := newCollector()
-	subscribe(t, url, "district-consumer", "gatescreen/v1/#", true, ca.clientTLS("consumer", "district-consumer"), consumer)
+	subscribe(t, url, "district-consumer", "gatescreen/v1/#", true, clientTLS(t, ca, "consumer", "district-consumer"), consumer)
 
 	// The uplink of school-17's east gate, with its own certificate.
-	boxCfg := ca.clientTLS("box17", "haidian/school-17/east")
+	boxCfg := clientTLS(t, ca, "box17", "haidian/school-17/east")
 	ob := newMemOutbox()
 	seqs := ob.add(Bulk, event.KindReading, 30)
 	o := testOpts(url)
@@ -208,7 +85,7 @@ func TestMosquittoTLSAndExampleACL(t *testing.T) {
 	// A box cannot read another school's topics.
 	spy := newCollector()
 	subscribe(t, url, "spy-17", "gatescreen/v1/haidian/school-18/#", true, boxCfg, spy)
-	other := connectTLS(t, url, "box-18", ca.clientTLS("box18", "haidian/school-18/west"))
+	other := connectTLS(t, url, "box-18", clientTLS(t, ca, "box18", "haidian/school-18/west"))
 	publishOK(t, other, "gatescreen/v1/haidian/school-18/west/cases", `{"id":"hd18-west:1"}`)
 	waitFor(t, "school-18's event at the consumer", func() bool {
 		consumer.mu.Lock()
@@ -221,7 +98,7 @@ func TestMosquittoTLSAndExampleACL(t *testing.T) {
 	}
 
 	// Without a client certificate the broker refuses the connection.
-	noCert, err := TLSConfig(ca.file, "", "")
+	noCert, err := TLSConfig(ca.File, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
