@@ -107,9 +107,15 @@ func (s *Store) Calibrations() (map[string]event.Calibration, error) {
 // transactions and calls fn outside them, so a slow consumer (an export to
 // a USB stick) never holds the file and stalls the writer.
 func (s *Store) Scan(from, to time.Time, fn func(event.Event) error) error {
+	return s.ScanAfter(0, from, to, fn)
+}
+
+// ScanAfter is Scan over the events with Seq > after only, so a caller that
+// keeps a running tally reads each event once.
+func (s *Store) ScanAfter(after uint64, from, to time.Time, fn func(event.Event) error) error {
 	lo, hi := from.UnixNano(), to.UnixNano()
 	const perTx = 4096 // records examined per read transaction
-	var next uint64    // first seq not yet examined
+	next := after + 1  // first seq not yet examined
 	for done := false; !done; {
 		var batch []event.Event
 		err := s.view(func(tx *bolt.Tx) error {

@@ -113,6 +113,13 @@ func TestScanAndExport(t *testing.T) {
 	if !equal(scanned, []uint64{2, 3, 4, 5}) {
 		t.Errorf("Scan = %v, want [2 3 4 5]", scanned)
 	}
+	scanned = nil
+	if err := s.ScanAfter(3, from, to, func(ev event.Event) error { scanned = append(scanned, ev.Seq); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !equal(scanned, []uint64{4, 5}) {
+		t.Errorf("ScanAfter(3) = %v, want [4 5]", scanned)
+	}
 
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -18,11 +19,12 @@ import (
 // calibrations, and purges the visitor book past retention.
 func (g *gate) schoolDay(ctx context.Context) {
 	calib := map[string]string{} // device → last warning reason sent
+	var today runningTally
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for n := 0; ; n++ {
 		now := time.Now()
-		if err := g.refreshPanels(now); err != nil {
+		if err := g.refreshPanels(now, &today); err != nil {
 			g.log.Error().Err(err).Msg("school panels")
 		}
 		if n%60 == 0 { // hourly
@@ -39,16 +41,31 @@ func (g *gate) schoolDay(ctx context.Context) {
 	}
 }
 
+// runningTally is today's tally, brought up to date each minute with the
+// events stored since: each event is read once, not once a minute.
+type runningTally struct {
+	day  school.Day
+	t    *school.Tally
+	last uint64 // highest seq counted
+}
+
 // refreshPanels tallies today so far for the screen.
-func (g *gate) refreshPanels(now time.Time) error {
+func (g *gate) refreshPanels(now time.Time, rt *runningTally) error {
 	if g.scr == nil || !plausible(now) {
 		return nil
 	}
 	day := g.sched.DayOf(now)
-	t, err := g.tally(day)
-	if err != nil {
-		return err
+	if rt.t == nil || rt.day.Date != day.Date {
+		*rt = runningTally{day: day, t: school.NewTally(day, g.roster.get(), g.sched)}
 	}
+	err := g.store.ScanAfter(rt.last, day.Start, day.End, func(ev event.Event) error {
+		rt.last = ev.Seq
+		return rt.t.Add(ev)
+	})
+	if err != nil {
+		return fmt.Errorf("tally of %s: %w", day.Date, err)
+	}
+	t := rt.t
 	today, err := g.report(t, day, now)
 	if err != nil {
 		return err

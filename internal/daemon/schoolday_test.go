@@ -7,7 +7,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -49,5 +51,48 @@ func TestCalibrationWarnings(t *testing.T) {
 	g.checkCalibrations(now, sent)
 	if len(got) != 3 || got[2].State != event.HealthOK {
 		t.Fatalf("after a good calibration: %+v", got)
+	}
+}
+
+// Today's panels are tallied incrementally: each refresh reads only the
+// events stored since the last one, and a report handed to the screen is
+// not changed by later counting.
+func TestRunningTallyReadsEachEventOnce(t *testing.T) {
+	g := reportGate(t)
+	scr, err := screen.New(screen.Opts{Lanes: []config.Lane{{Name: "L1", Role: "student"}}, Devices: []string{"ir1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.scr = scr
+	now := time.Now()
+	add := func(verdict string) {
+		ev, err := event.New(event.KindReading, event.Reading{Lane: "L1", Role: "student", Verdict: verdict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Wall = now.UnixNano()
+		if _, err := g.store.AppendWait(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rt runningTally
+	add(event.VerdictPass)
+	add(event.VerdictFlag)
+	if err := g.refreshPanels(now, &rt); err != nil {
+		t.Fatal(err)
+	}
+	first := rt.t.Report(now)
+	if first.Totals.Total != 2 || rt.last != 2 {
+		t.Fatalf("first refresh: total %d, last seq %d", first.Totals.Total, rt.last)
+	}
+	add(event.VerdictPass)
+	if err := g.refreshPanels(now, &rt); err != nil {
+		t.Fatal(err)
+	}
+	if r := rt.t.Report(now); r.Totals.Total != 3 || r.ByLane["L1"].Pass != 2 || rt.last != 3 {
+		t.Fatalf("second refresh: %+v, last seq %d", r.Totals, rt.last)
+	}
+	if first.ByLane["L1"].Total != 2 {
+		t.Fatalf("an earlier report changed under the screen: %+v", first.ByLane)
 	}
 }

@@ -2,6 +2,7 @@ package school
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -151,6 +152,10 @@ func (t *Tally) Absentees(at time.Time) map[string][]Person {
 // finished day). Zero is set when nothing at all was screened or flagged.
 func (t *Tally) Report(at time.Time) event.Daily {
 	r := t.report
+	// The report outlives this call (the screen keeps it) while the tally
+	// goes on counting: it gets maps of its own.
+	r.ByLane, r.ByRole = maps.Clone(r.ByLane), maps.Clone(r.ByRole)
+	r.ByGrade, r.ByRound = maps.Clone(r.ByGrade), maps.Clone(r.ByRound)
 	r.Cases = map[string]int{}
 	r.Disposition = map[string]int{}
 	for _, c := range t.cases {
