@@ -1,15 +1,10 @@
 package lineproto
 
 import (
-	"bytes"
-	"context"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
-	"github.com/gatescreen/gatescreen/drivers/runner"
+	"github.com/gatescreen/gatescreen/drivers/serialtest"
 )
 
 var (
@@ -47,54 +42,11 @@ func BenchmarkSplitAndParse(b *testing.B) {
 	}
 }
 
-// BenchmarkSerialThroughput pushes lines through a pseudo-terminal into a
-// Source and reports lines/s and the multiple of what 115200 baud carries.
+// BenchmarkSerialThroughput shows the driver keeps up with continuous
+// output at 115200 baud: lines/s through a pseudo-terminal and the multiple of
+// the line rate.
 func BenchmarkSerialThroughput(b *testing.B) {
-	line := []byte("T=36.5 A=24.1\r\n")
-	lineRate := 115200.0 / 10 / float64(len(line))
-	pair, err := ptyport.Open()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pair.Close()
-	port, closer, err := runner.OpenSerial(pair.Path, 115200)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer closer.Close()
-	src, err := New(drivers.Device{Name: "bench"}, drivers.Conn{Port: port})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var got atomic.Int64
-	all := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go src.Run(ctx, func(r drivers.Reading) {
-		if r.Flags.Invalid() {
-			panic("invalid line in throughput benchmark")
-		}
-		if got.Add(1) == int64(b.N) {
-			close(all)
-		}
+	serialtest.Throughput(b, []byte("T=36.5 A=24.1\r\n"), "lines", func(c drivers.Conn) (drivers.Source, error) {
+		return New(drivers.Device{Name: "bench"}, c)
 	})
-	const perWrite = 64
-	chunk := bytes.Repeat(line, perWrite)
-	b.ResetTimer()
-	start := time.Now()
-	go func() {
-		for sent := 0; sent < b.N; sent += perWrite {
-			if _, err := pair.Master.Write(chunk[:min(perWrite, b.N-sent)*len(line)]); err != nil {
-				return
-			}
-		}
-	}()
-	select {
-	case <-all:
-	case <-time.After(time.Minute):
-		b.Fatalf("only %d of %d lines arrived", got.Load(), b.N)
-	}
-	perSec := float64(b.N) / time.Since(start).Seconds()
-	b.ReportMetric(perSec, "lines/s")
-	b.ReportMetric(perSec/lineRate, "x_line_rate")
 }

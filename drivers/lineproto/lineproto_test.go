@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
-	"github.com/gatescreen/gatescreen/drivers/runner"
+	"github.com/gatescreen/gatescreen/drivers/serialtest"
 )
 
 const generous = 10 * time.Second
@@ -31,20 +31,7 @@ type rig struct {
 
 func start(t *testing.T, dev drivers.Device) *rig {
 	t.Helper()
-	pair, err := ptyport.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pair.Close() })
-	port, closer, err := runner.OpenSerial(pair.Path, 9600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closer.Close() })
-	src, err := New(dev, drivers.Conn{Port: port})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair, src := serialtest.Open(t, func(c drivers.Conn) (drivers.Source, error) { return New(dev, c) })
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{pair: pair, src: src.(*Source), readings: make(chan drivers.Reading, 1024), done: make(chan error, 1), cancel: cancel}
 	go func() { r.done <- src.Run(ctx, func(rd drivers.Reading) { r.readings <- rd }) }()
