@@ -40,9 +40,29 @@ func loadCompanion(path string) (*companion, error) {
 	return &companion{cfg: cfg, client: localapi.NewClient(localapi.SocketPath(cfg.Storage.Path))}, nil
 }
 
+// location is the school's time zone, which names its days.
+func (c *companion) location() (*time.Location, error) {
+	loc, err := time.LoadLocation(c.cfg.Site.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("site.timezone: %w", err)
+	}
+	return loc, nil
+}
+
+// today is the school's current day. The system zone of the box does not
+// name it: a box kept on UTC would otherwise ask for yesterday between
+// midnight and 08:00 in Shanghai.
+func (c *companion) today() (string, error) {
+	loc, err := c.location()
+	if err != nil {
+		return "", err
+	}
+	return time.Now().In(loc).Format(time.DateOnly), nil
+}
+
 // offline opens the store directly: only when no daemon holds it.
 func (c *companion) offline() (*storage.Store, *school.Schedule, error) {
-	loc, err := time.LoadLocation(c.cfg.Site.Timezone)
+	loc, err := c.location()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,7 +92,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *from == "" {
-		*from = time.Now().Format(time.DateOnly)
+		if *from, err = c.today(); err != nil {
+			return err
+		}
 	}
 	if *to == "" {
 		*to = *from
@@ -145,7 +167,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	if *date == "" {
-		*date = time.Now().Format(time.DateOnly)
+		if *date, err = c.today(); err != nil {
+			return err
+		}
 	}
 	rep, ok, err := st.Daily(*date)
 	if err != nil {

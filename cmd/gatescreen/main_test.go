@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gatescreen/gatescreen/event"
 )
 
 // binary builds the real gatescreen binary once for the tests of this file.
@@ -130,21 +133,31 @@ func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 	if code := exitCodeOf(t, err); code != 0 || !strings.Contains(string(out), "drill on lane lane-1") {
 		t.Fatalf("drill: exit %d:\n%s", code, out)
 	}
-	deadline = time.After(10 * time.Second)
-	for {
-		out, err = exec.Command(binary(t), "export", "-config", cfgPath, "-format", "jsonl").CombinedOutput()
-		if exitCodeOf(t, err) == 0 && strings.Contains(string(out), `"body_c":38.6`) && strings.Contains(string(out), `"drill":true`) {
-			break
+	// "Today" is the school's day (Asia/Shanghai), whatever the system zone:
+	// at any hour one of these two zones names another date than Shanghai.
+	for _, tz := range []string{"Etc/GMT+12", "Pacific/Kiritimati"} {
+		companion := func(args ...string) *exec.Cmd {
+			c := exec.Command(binary(t), args...)
+			c.Env = append(os.Environ(), "TZ="+tz)
+			return c
 		}
-		select {
-		case <-deadline:
-			t.Fatalf("the drill reading is not in the export:\n%s", out)
-		case <-time.After(100 * time.Millisecond):
+		deadline = time.After(10 * time.Second)
+		for {
+			out, err = companion("export", "-config", cfgPath, "-format", "jsonl").CombinedOutput()
+			if exitCodeOf(t, err) == 0 && strings.Contains(string(out), `"body_c":38.6`) && strings.Contains(string(out), `"drill":true`) {
+				break
+			}
+			select {
+			case <-deadline:
+				t.Fatalf("TZ=%s: the drill reading is not in the export:\n%s", tz, out)
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-	}
-	out, err = exec.Command(binary(t), "report", "-config", cfgPath).CombinedOutput()
-	if code := exitCodeOf(t, err); code != 0 || !strings.Contains(string(out), `"drills"`) {
-		t.Fatalf("report: exit %d:\n%s", code, out)
+		out, err = companion("report", "-config", cfgPath).Output()
+		var rep event.Daily
+		if code := exitCodeOf(t, err); code != 0 || json.Unmarshal(out, &rep) != nil || rep.Drills.Flag < 1 {
+			t.Fatalf("TZ=%s: report: exit %d, want the drill counted:\n%s", tz, code, out)
+		}
 	}
 
 	// SIGHUP applies new screening parameters; a broken file is refused and
