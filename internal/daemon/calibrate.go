@@ -101,7 +101,7 @@ func (c *calibrator) run(ctx context.Context, device string, referenceC float64,
 		return event.Calibration{}, err
 	}
 	rec := event.Calibration{Device: device, ReferenceC: referenceC, Samples: samples, MeanC: mean,
-		SpreadC: spread, OffsetC: offset, At: time.Now().UnixNano()}
+		SpreadC: spread, OffsetC: offset, At: c.g.now().UnixNano()}
 	ev, err := event.New(event.KindCalibration, rec)
 	if err != nil {
 		return rec, err

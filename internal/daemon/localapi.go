@@ -84,7 +84,7 @@ func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
 func (g *gate) apiReport(w http.ResponseWriter, r *http.Request) {
 	date := r.URL.Query().Get("date")
 	if date == "" {
-		date = g.sched.Day(time.Now())
+		date = g.sched.Day(g.now())
 	}
 	day, err := g.sched.ParseDay(date)
 	if err != nil {
@@ -95,7 +95,7 @@ func (g *gate) apiReport(w http.ResponseWriter, r *http.Request) {
 	// is tallied now.
 	rep, ok, err := g.store.Daily(day.Date)
 	if err == nil && !ok {
-		at := time.Now()
+		at := g.now()
 		if at.After(day.End) {
 			at = day.End
 		}

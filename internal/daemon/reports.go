@@ -16,15 +16,27 @@ const metaLastReport = "reports.last_day"
 // 1970 power-on value (a Pi has no RTC): reports wait for the former.
 func plausible(t time.Time) bool { return t.Year() >= 2025 }
 
+// now is the daemon's wall clock: the one that stamps its events (Opts.Clock,
+// which a test may inject), so that "today", the report time and the
+// events' days agree.
+func (g *gate) now() time.Time {
+	if g.clk == nil {
+		return time.Now()
+	}
+	return g.clk.Now()
+}
+
 // dailyReports stores (and so uploads) the daily report at reports.daily_at
 // every day, zero or not, and on start catches up the days the box was off.
 func (g *gate) dailyReports(ctx context.Context) {
 	log := g.log.With().Str("component", "reports").Logger()
 	for {
-		if err := g.catchUpReports(ctx, time.Now()); err != nil {
+		now := g.now()
+		if err := g.catchUpReports(ctx, now); err != nil {
 			log.Error().Err(err).Msg("daily report")
 		}
-		wait := time.Until(g.nextReport(time.Now()))
+		now = g.now()
+		wait := g.nextReport(now).Sub(now)
 		if wait > time.Hour || wait <= 0 { // re-check hourly: the clock may be set meanwhile
 			wait = time.Hour
 		}

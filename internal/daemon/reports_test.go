@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/storage"
+	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
 func reportGate(t *testing.T) *gate {
@@ -90,5 +93,44 @@ func TestReportTiming(t *testing.T) {
 	}
 	if next := g.nextReport(morning); !next.Equal(time.Date(2026, 11, 23, 18, 0, 0, 0, g.loc)) {
 		t.Fatalf("next report %v", next)
+	}
+}
+
+// The school's day follows the daemon's clock (Opts.Clock), the one that
+// stamps its events, never the system's: at 23:59:59.9 in Shanghai on an
+// injected clock the report of that day is due and "today" is that day,
+// whatever the real time and zone of the machine.
+func TestReportsFollowTheInjectedClock(t *testing.T) {
+	g := reportGate(t)
+	at := time.Date(2026, 11, 23, 23, 59, 59, 9e8, g.loc)
+	g.clk = clock.New(clock.Opts{
+		Now:        func() time.Time { return at },
+		SyncedFunc: func() bool { return true },
+		Logger:     zerolog.Nop(),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); g.dailyReports(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok, _ := g.store.Daily("2026-11-23"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			last, _ := g.store.Meta(metaLastReport)
+			t.Fatalf("no report of 2026-11-23 at 23:59:59.9 by the daemon's clock; last report day %q", last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	rec := httptest.NewRecorder()
+	g.apiReport(rec, httptest.NewRequest("GET", "/v1/report", nil))
+	var rep event.Daily
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil || rep.Day != "2026-11-23" {
+		t.Fatalf("report of today: %d %s", rec.Code, rec.Body)
 	}
 }

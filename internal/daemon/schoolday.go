@@ -23,7 +23,7 @@ func (g *gate) schoolDay(ctx context.Context) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for n := 0; ; n++ {
-		now := time.Now()
+		now := g.now()
 		if err := g.refreshPanels(now, &today); err != nil {
 			g.log.Error().Err(err).Msg("school panels")
 		}

@@ -169,6 +169,10 @@ func (c *Clock) BootID() string { return c.bootID }
 // Synced reports the sync state seen at the last poll.
 func (c *Clock) Synced() bool { return c.isSynced.Load() }
 
+// Now reads the wall clock that Stamp reads (Opts.Now), uncorrected: what
+// names the local day and the time of day of the events being stamped.
+func (c *Clock) Now() time.Time { return c.now() }
+
 // Stamp reads the monotonic and the wall clock, both in nanoseconds.
 func (c *Clock) Stamp() (mono, wall int64) {
 	return c.mono(), c.now().UnixNano()
