@@ -57,7 +57,11 @@ func (c *companion) today() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return time.Now().In(loc).Format(time.DateOnly), nil
+	now, err := testNow()
+	if err != nil {
+		return "", err
+	}
+	return now.In(loc).Format(time.DateOnly), nil
 }
 
 // offline opens the store directly: only when no daemon holds it.

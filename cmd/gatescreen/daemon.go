@@ -103,8 +103,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	hooks := daemon.Opts{Logger: log}
+	stopClock, err := testClock(&hooks)
+	if err != nil {
+		return err
+	}
+	defer stopClock()
 	return demo.Run(ctx, demo.Opts{
 		DataDir: *data, Listen: *listen, MQTT: *mqtt, Scenario: sc, Lang: *lang,
-		Version: versionString(), Logger: log, Out: stdout,
+		Version: versionString(), Logger: log, Out: stdout, Clock: hooks.Clock,
 	})
 }

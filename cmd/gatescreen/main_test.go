@@ -42,6 +42,24 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
+// pinClock writes a GATESCREEN_TEST_CLOCK_FILE offset under dir that puts
+// the wall clock at hour:00 in Shanghai on the current Shanghai date, and
+// returns its path.
+func pinClock(t *testing.T, dir string, hour int) string {
+	t.Helper()
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(shanghai)
+	at := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, shanghai)
+	path := filepath.Join(dir, "clock-offset")
+	if err := os.WriteFile(path, []byte(at.Sub(now).String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func exitCodeOf(t *testing.T, err error) int {
 	t.Helper()
 	var ee *exec.ExitError
@@ -59,7 +77,13 @@ func exitCodeOf(t *testing.T, err error) int {
 // gatescreen/v1/# within 10 s, and stops cleanly with exit code 0 on Ctrl-C.
 func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 	data := t.TempDir()
+	// The daemon and the companions share an injected clock at noon in
+	// Shanghai: at the real hour the 18:00 report may have been stored at
+	// start, before the drill, and midnight may fall between the drill and
+	// the export.
+	clockEnv := "GATESCREEN_TEST_CLOCK_FILE=" + pinClock(t, data, 12)
 	cmd := exec.Command(binary(t), "demo", "-data", data, "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
+	cmd.Env = append(os.Environ(), clockEnv)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +162,7 @@ func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 	for _, tz := range []string{"Etc/GMT+12", "Pacific/Kiritimati"} {
 		companion := func(args ...string) *exec.Cmd {
 			c := exec.Command(binary(t), args...)
-			c.Env = append(os.Environ(), "TZ="+tz)
+			c.Env = append(os.Environ(), "TZ="+tz, clockEnv)
 			return c
 		}
 		deadline = time.After(10 * time.Second)

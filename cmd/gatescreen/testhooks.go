@@ -12,11 +12,13 @@ import (
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
-// envTestClock is a test hook of `gatescreen run`, used by the end-to-end
-// suite (e2e/clock_test.go) and never set in production: it names a file
-// holding a Go duration added to the wall clock. While the offset is not
-// zero the clock reports itself unsynchronised; rewriting the file to "0s"
-// is NTP stepping the clock right and synchronising it.
+// envTestClock is a test hook of `gatescreen run` and `gatescreen demo`,
+// used by the end-to-end suite (e2e/clock_test.go) and the demo test, and
+// never set in production: it names a file holding a Go duration added to
+// the wall clock. While the offset is not zero the clock reports itself
+// unsynchronised; rewriting the file to "0s" is NTP stepping the clock right
+// and synchronising it. The companion commands read the offset once, so
+// their "today" is the daemon's.
 const envTestClock = "GATESCREEN_TEST_CLOCK_FILE"
 
 // testClockPoll is how often the hook rereads its file and the clock its
@@ -32,13 +34,9 @@ func testClock(o *daemon.Opts) (stop func(), err error) {
 	}
 	var offset atomic.Int64
 	read := func() error {
-		b, err := os.ReadFile(path)
+		d, err := readTestClock(path)
 		if err != nil {
-			return fmt.Errorf("%s: %w", envTestClock, err)
-		}
-		d, err := time.ParseDuration(strings.TrimSpace(string(b)))
-		if err != nil {
-			return fmt.Errorf("%w: %s=%s: %v", errUsage, envTestClock, path, err)
+			return err
 		}
 		offset.Store(int64(d))
 		return nil
@@ -67,4 +65,30 @@ func testClock(o *daemon.Opts) (stop func(), err error) {
 	})
 	o.Logger.Warn().Str("file", path).Msg("test hook: injected wall clock")
 	return func() { close(done) }, nil
+}
+
+func readTestClock(path string) (time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", envTestClock, err)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%s: %v", errUsage, envTestClock, path, err)
+	}
+	return d, nil
+}
+
+// testNow is the wall clock of the companion commands: the injected one
+// when envTestClock is set, as the daemon's.
+func testNow() (time.Time, error) {
+	path := os.Getenv(envTestClock)
+	if path == "" {
+		return time.Now(), nil
+	}
+	d, err := readTestClock(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Now().Add(d), nil
 }

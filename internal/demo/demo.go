@@ -31,6 +31,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/daemon"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/logging"
+	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
 // Opts configures Run. Zero values take the documented defaults.
@@ -53,6 +54,8 @@ type Opts struct {
 	Out io.Writer
 	// Ready, when set, is called once the gate runs.
 	Ready func(Info)
+	// Clock is the daemon's clock (daemon.Opts.Clock); nil: the system's.
+	Clock *clock.Clock
 }
 
 // Info tells where the running demo can be watched.
@@ -137,6 +140,7 @@ func Run(ctx context.Context, o Opts) error {
 		Secrets:    secrets,
 		Version:    o.Version,
 		Logger:     log,
+		Clock:      o.Clock,
 		Open:       simOpener(gate),
 		Ready: func(di daemon.Info) {
 			info := Info{Info: di, Broker: mq.Addr(), Config: cfgPath, PIN: DemoPIN}
