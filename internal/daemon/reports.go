@@ -48,10 +48,13 @@ func (g *gate) dailyReports(ctx context.Context) {
 	}
 }
 
-// reportTime is the moment the report of day is due.
+// reportTime is the moment the report of day is due: reports.daily_at on
+// the wall clock of that day (not midnight plus 18 h, which is 17:00 or
+// 19:00 on a daylight-saving change).
 func (g *gate) reportTime(day school.Day) time.Time {
 	at, _ := time.Parse("15:04", g.cfg.Reports.DailyAt) // validated with the config
-	return day.Start.Add(time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute)
+	y, m, d := day.Start.Date()
+	return time.Date(y, m, d, at.Hour(), at.Minute(), 0, 0, day.Start.Location())
 }
 
 func (g *gate) nextReport(now time.Time) time.Time {

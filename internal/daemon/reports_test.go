@@ -134,3 +134,23 @@ func TestReportsFollowTheInjectedClock(t *testing.T) {
 		t.Fatalf("report of today: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// The report is due at reports.daily_at on the school's wall clock, also on
+// the days a zone with daylight saving changes its clocks.
+func TestReportTimeOnDaylightSavingDays(t *testing.T) {
+	g := reportGate(t)
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.sched, err = school.NewSchedule(g.cfg.School, loc); err != nil {
+		t.Fatal(err)
+	}
+	for _, date := range []string{"2026-03-08", "2026-11-01"} { // spring forward, fall back
+		morning, _ := time.ParseInLocation("2006-01-02 15:04", date+" 09:00", loc)
+		want, _ := time.ParseInLocation("2006-01-02 15:04", date+" 18:00", loc)
+		if got := g.nextReport(morning); !got.Equal(want) {
+			t.Errorf("%s: report due %v, want %v", date, got.In(loc), want)
+		}
+	}
+}
