@@ -77,7 +77,28 @@ func runChecker(path string, lockTimeout time.Duration) int {
 		fmt.Println(err)
 		return checkCorrupt
 	}
+	if err := db.Close(); err != nil {
+		fmt.Println(err)
+		return checkIOError
+	}
+	writeFreelist(path, lockTimeout)
 	return checkOK
+}
+
+// writeFreelist has bbolt write the free-page list of a checked file, which
+// the daemon's commits leave out (NoFreelistSync). Without it the daemon's
+// own open walks every page of the file to rebuild the list, and those pages
+// stay mapped in the daemon: 25 MiB of RSS for 100,000 events. The child has
+// just walked the file for the check, so the rebuild costs it little. A
+// failure only means the daemon rebuilds the list itself.
+func writeFreelist(path string, lockTimeout time.Duration) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, FreelistType: bolt.FreelistMapType})
+	if err == nil {
+		err = db.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "writing the freelist:", err)
+	}
 }
 
 // checkInChild runs the checker on s.path, bounded by CheckTimeout.
