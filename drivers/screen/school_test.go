@@ -393,13 +393,17 @@ func TestVisitorNotStoredKeepsTheReading(t *testing.T) {
 
 func TestVisitorCountPublicNamesNot(t *testing.T) {
 	book := openVisitorBook(t)
-	// Registered before this start: counted from the book.
-	today := time.Now().UTC()
-	if _, err := book.PutVisitor(storage.Visitor{Time: today, Day: today.Format(time.DateOnly), Name: "李四",
+	// Registered before this start: counted from the book, on the
+	// school's day by the screen's clock (here a second before midnight in
+	// Shanghai), whatever the real time.
+	shanghai := time.FixedZone("CST", 8*3600)
+	now := time.Date(2026, 11, 23, 23, 59, 59, 9e8, shanghai)
+	if _, err := book.PutVisitor(storage.Visitor{Time: now.Add(-time.Hour), Day: "2026-11-23", Name: "李四",
 		Phone: "13900139000", Purpose: "家长会", Host: "班主任", Lane: "V", BodyC: 36.5, Verdict: "pass"}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Opts{Lanes: schoolLanes, Visitors: book, Location: time.UTC, Logger: zerolog.Nop()})
+	s, err := New(Opts{Lanes: schoolLanes, Visitors: book, Location: shanghai, Now: func() time.Time { return now },
+		Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}

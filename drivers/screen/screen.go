@@ -78,6 +78,9 @@ type Opts struct {
 	Gatherer prometheus.Gatherer
 	// Location decides when today's tallies start; default time.Local.
 	Location *time.Location
+	// Now is the wall clock (the one that stamps the readings, so that
+	// today's visitors and the readings' ages agree); default time.Now.
+	Now func() time.Time
 	// Driller starts a drill from the doctor's panel; nil hides the drill
 	// button.
 	Driller Driller
@@ -197,6 +200,9 @@ func New(o Opts) (*Screen, error) {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.VisitorWindow <= 0 {
 		o.VisitorWindow = 2 * time.Minute
 	}
@@ -206,7 +212,7 @@ func New(o Opts) (*Screen, error) {
 	s := &Screen{
 		o:            o,
 		log:          o.Logger.With().Str("component", "screen").Logger(),
-		now:          time.Now,
+		now:          o.Now,
 		laneIndex:    make(map[string]int, len(o.Lanes)),
 		cases:        make(map[string]event.Case),
 		devices:      make(map[string]componentState),

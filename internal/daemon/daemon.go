@@ -291,6 +291,7 @@ func (g *gate) buildScreen() error {
 		Driller:        g,
 		Visitors:       g.store,
 		Location:       g.loc,
+		Now:            g.clk.Now,
 		Logger:         logging.Component(g.log, "screen"),
 	})
 	if err != nil {
