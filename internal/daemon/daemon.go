@@ -71,6 +71,7 @@ type Info struct {
 // nil after a clean shutdown.
 func Run(ctx context.Context, o Opts) error {
 	cfg, log := o.Config, o.Logger
+	limitMemory(log)
 	loc, err := time.LoadLocation(cfg.Site.Timezone)
 	if err != nil {
 		return fmt.Errorf("%w: site.timezone %q: %v", config.ErrInvalid, cfg.Site.Timezone, err)
