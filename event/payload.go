@@ -68,6 +68,9 @@ type Case struct {
 	From   string `json:"from,omitempty"`
 	State  string `json:"state"`
 	// ReadingSeq is the seq of the flagged reading that opened the case.
+	// Storage sets it on every transition it stores (the pipeline cannot
+	// know it: the reading and the case reach the store by different
+	// sinks); it stays 0 only when that reading was never stored.
 	ReadingSeq uint64   `json:"reading_seq,omitempty"`
 	FlagC      *float64 `json:"flag_c,omitempty"`
 	RecheckC   *float64 `json:"recheck_c,omitempty"`

@@ -230,6 +230,8 @@ func (c *Cases) openFromFlag(m *Measurement) {
 	c.pruneFinal(cs.Day)
 	rec := &caseRec{c: cs, drill: m.Drill}
 	c.cases[key] = rec
+	// Stamped with the flagged measurement's times, as EventSink stamps
+	// its reading: storage links the two by them and the ticket.
 	err := c.persist(rec, m.Mono, m.Wall)
 	c.mu.Unlock()
 	if err != nil {

@@ -62,6 +62,8 @@ func (s *EventSink) Consume(m *Measurement) {
 	}
 	ev, err := event.New(event.KindReading, r)
 	if err == nil {
+		// The measurement's times: storage links a flag's case to this
+		// reading by them and the ticket (Cases stamps the case alike).
 		ev.Urgent, ev.Mono, ev.Wall, ev.Drill = m.Verdict == VerdictFlag, m.Mono, m.Wall, m.Drill
 		if s.o.Clock != nil {
 			// The clock's state when stored, a few ms after capture.

@@ -23,6 +23,12 @@
 //	calibration      "<device>" → latest calibration event
 //	meta             schema version, box id, last seq, "kv/<key>" for others
 //
+// A case event is stored with the seq of the flagged reading that opened it
+// (event.Case.ReadingSeq), which only the writer knows. The pipeline appends
+// the two from different sinks, in no fixed order, so the writer holds a
+// case's opening transition (and any later one of the same case) until its
+// reading is appended, at most Opts.ReadingWait; see link.go.
+//
 // Sequences come from the events bucket's persisted sequence and are never
 // reused: a small side file "<name>.seq" reserves blocks of sequence numbers,
 // so even a store that had to be quarantined continues above every sequence

@@ -34,6 +34,12 @@ func TestMain(m *testing.M) {
 func openStore(t testing.TB, path string, o Opts) *Store {
 	t.Helper()
 	o.Logger = zerolog.Nop()
+	return openStoreLogged(t, path, o)
+}
+
+// openStoreLogged is openStore with o.Logger kept.
+func openStoreLogged(t testing.TB, path string, o Opts) *Store {
+	t.Helper()
 	s, err := Open(path, o)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
@@ -85,6 +91,27 @@ func reading(t testing.TB, lane, verdict string, wall time.Time) event.Event {
 	}
 	ev.Urgent = verdict == event.VerdictFlag
 	ev.Wall, ev.BootID, ev.Mono, ev.ClockSynced = wall.UnixNano(), "boot-1", 42, true
+	return ev
+}
+
+// flagReading is a flagged reading that drew ticket, as the pipeline's
+// event sink stores it.
+func flagReading(t testing.TB, lane, ticket string, wall time.Time, mono int64) event.Event {
+	t.Helper()
+	ev := reading(t, lane, event.VerdictFlag, wall)
+	r := decodeBody[event.Reading](t, ev)
+	r.Ticket, r.BodyC = ticket, ptr(37.9)
+	ev.Body = mustJSON(r)
+	ev.Mono = mono
+	return ev
+}
+
+// openedBy is the case c opened by the flagged reading flag, stamped with
+// the reading's times as the pipeline's Cases stamps it.
+func openedBy(t testing.TB, flag event.Event, c event.Case) event.Event {
+	t.Helper()
+	ev := mustEvent(t, event.KindCase, c, time.Unix(0, flag.Wall))
+	ev.Mono, ev.BootID, ev.ClockSynced, ev.Drill = flag.Mono, flag.BootID, flag.ClockSynced, flag.Drill
 	return ev
 }
 

@@ -88,12 +88,13 @@ func TestCasesProjection(t *testing.T) {
 
 func TestScanAndExport(t *testing.T) {
 	s := openStore(t, tempPath(t), Opts{})
+	flag := flagReading(t, "L2", "R-001", t0.Add(time.Minute), 43)
 	evs := []event.Event{
 		reading(t, "L1", event.VerdictPass, t0.Add(-time.Hour)), // before the range
 		reading(t, "L1", event.VerdictPass, t0),
-		reading(t, "L2", event.VerdictFlag, t0.Add(time.Minute)),
-		mustEvent(t, event.KindCase, event.Case{Ticket: "R-001", Day: "2026-11-23", Lane: "L2", State: event.CaseAwaitingRecheck,
-			FlagC: ptr(37.9), Actor: "lane:L2", Outcome: "已通知家长"}, t0.Add(time.Minute)),
+		flag,
+		openedBy(t, flag, event.Case{Ticket: "R-001", Day: "2026-11-23", Lane: "L2", State: event.CaseAwaitingRecheck,
+			FlagC: ptr(37.9), Actor: "lane:L2", Outcome: "已通知家长"}),
 		mustEvent(t, event.KindHealth, event.Health{Component: "device", State: event.HealthUp}, t0.Add(time.Minute)),
 		reading(t, "L1", event.VerdictPass, t0.Add(2*time.Hour)), // at the end: excluded
 	}

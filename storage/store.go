@@ -57,6 +57,12 @@ type Opts struct {
 	// MaintenanceInterval is how often retention and compaction run;
 	// default 10 minutes.
 	MaintenanceInterval time.Duration
+	// ReadingWait bounds how long a case's opening transition waits at the
+	// writer for the flagged reading that opened it, which another sink
+	// appends in no fixed order, so that the case carries the reading's
+	// seq (see link.go); default 500ms. It is the most an urgent case
+	// event is delayed, and only when its reading is late or lost.
+	ReadingWait time.Duration
 	// CommitHook, when set, runs inside every write transaction just before
 	// it commits, holding bbolt's writer lock. It is a test seam: benchmarks
 	// delay it to stand in for a slow SD card's fsync. Default: nothing.
@@ -94,6 +100,9 @@ func (o Opts) withDefaults() Opts {
 	}
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = 20 * time.Second
+	}
+	if o.ReadingWait <= 0 {
+		o.ReadingWait = 500 * time.Millisecond
 	}
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = 10 * time.Minute

@@ -28,16 +28,29 @@ type writerState struct {
 	// nearFull and full remember what was reported, until usage is back
 	// under target.
 	nearFull, full bool
+
+	// Linking cases to their flagged readings (link.go): the readings
+	// committed lately, those of the batch and of the transaction under
+	// way, and the case events held for their reading.
+	links      linkTable
+	batchLinks []linkKey
+	txLinks    []linkEntry
+	held       []heldCase
+	hold       *time.Timer
+	holdOn     bool
 }
 
 func (w *writerState) init(s *Store) {
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
+	w.hold = time.NewTimer(time.Hour)
+	w.hold.Stop()
 	w.soft, w.target = sizeLimits(s.o.MaxSize)
 }
 
 // add queues r and reports whether it must be committed at once.
-func (w *writerState) add(r request) bool {
+func (s *Store) add(r request) bool {
+	w := &s.w
 	if r.flush != nil {
 		w.flushes = append(w.flushes, r.flush)
 		return true
@@ -45,6 +58,13 @@ func (w *writerState) add(r request) bool {
 	if r.acks.seqs != nil {
 		w.acks = append(w.acks, r.acks)
 		return false
+	}
+	// Only flagged readings and case events take part in linking; the
+	// normal reading pays for one comparison.
+	if r.ev.Urgent || r.ev.Kind == event.KindCase {
+		if handled, now := s.addLinked(r); handled {
+			return now
+		}
 	}
 	w.batch = append(w.batch, r)
 	return isPriority(&r.ev)
@@ -62,10 +82,10 @@ func (s *Store) run() {
 	for {
 		select {
 		case r := <-s.queue:
-			now := w.add(r)
+			now := s.add(r)
 			// Whatever else is already waiting rides in the same commit.
 			for n := len(s.queue); n > 0; n-- {
-				now = w.add(<-s.queue) || now
+				now = s.add(<-s.queue) || now
 			}
 			switch {
 			case now || len(w.batch) >= s.o.CommitEvents || len(w.acks) >= s.o.CommitEvents:
@@ -77,13 +97,20 @@ func (s *Store) run() {
 		case <-w.timer.C:
 			w.timerOn = false
 			s.commitBatch()
+		case <-w.hold.C:
+			w.holdOn = false
+			if s.releaseExpired() {
+				s.commitBatch()
+			}
+			s.armHold()
 		case <-maint.C:
 			s.commitBatch() // retention counts committed acknowledgements
 			s.maintain()
 		case <-s.stop:
 			for n := len(s.queue); n > 0; n-- {
-				w.add(<-s.queue)
+				s.add(<-s.queue)
 			}
+			s.releaseAll("close")
 			s.commitBatch()
 			return
 		}
@@ -96,6 +123,9 @@ func (s *Store) commitBatch() {
 		w.timer.Stop()
 		w.timerOn = false
 	}
+	if len(w.flushes) > 0 && s.releaseAll("flush") {
+		s.armHold()
+	}
 	if len(w.batch) > 0 || len(w.acks) > 0 {
 		s.commit(w.batch)
 	}
@@ -107,6 +137,8 @@ func (s *Store) commitBatch() {
 	}
 	clear(w.batch)
 	w.batch, w.acks, w.flushes = w.batch[:0], w.acks[:0], w.flushes[:0]
+	clear(w.batchLinks)
+	w.batchLinks = w.batchLinks[:0]
 }
 
 // commit makes reqs durable in one transaction and tells the waiters.
@@ -150,6 +182,8 @@ func (s *Store) write(reqs []request) error {
 	}()
 	err = s.update(func(tx *bolt.Tx) error {
 		nP, nB = 0, 0
+		clear(s.w.txLinks)
+		s.w.txLinks = s.w.txLinks[:0]
 		for _, b := range s.w.acks {
 			if err := s.applyAcks(tx, b); err != nil {
 				return err
@@ -171,6 +205,9 @@ func (s *Store) write(reqs []request) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, l := range s.w.txLinks {
+		s.w.links.put(l.key, l.seq)
 	}
 	if len(reqs) > 0 {
 		s.committed(last, nP, nB)
@@ -212,6 +249,14 @@ func (s *Store) putEvent(tx *bolt.Tx, ev *event.Event) (uint64, error) {
 	q := Bulk
 	if ev.Urgent {
 		q = Priority
+	}
+	switch {
+	case ev.Kind == event.KindCase:
+		linked := *ev
+		s.linkCase(tx, &linked)
+		ev = &linked
+	case ev.Urgent && ev.Kind == event.KindReading:
+		s.noteReading(ev)
 	}
 	key := seqKey(seq)
 	val := encodeEvent(nil, ev)
