@@ -38,3 +38,14 @@ func TestNewAndDecodeRoundTrip(t *testing.T) {
 		t.Fatalf("bad body: %v", err)
 	}
 }
+
+// Case.Drill is for the box's components; on the wire the envelope says it.
+func TestCaseDrillNotInPayload(t *testing.T) {
+	ev, err := New(KindCase, Case{Ticket: "R-001", Day: "2026-11-23", State: CaseAwaitingRecheck, ReadingSeq: 7, Drill: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ev.Body), "drill") || !strings.Contains(string(ev.Body), `"reading_seq":7`) {
+		t.Errorf("case payload %s", ev.Body)
+	}
+}

@@ -82,6 +82,13 @@ type Case struct {
 	Actor    string `json:"actor"`
 	PersonID string `json:"person_id,omitempty"`
 	OpenedAt int64  `json:"opened_at,omitempty"`
+
+	// Drill mirrors the envelope's Event.Drill for the box's own
+	// components (storage fills it from the stored case, the pipeline
+	// keeps it, the screen shows it), so that a drill case restored after
+	// a restart stays a drill. It is not part of the payload: on the wire
+	// the envelope's "drill" says it.
+	Drill bool `json:"-"`
 }
 
 // Health states.

@@ -22,10 +22,10 @@ type CaseStore interface {
 	// Append stores one event; a KindCase event is committed at once.
 	Append(event.Event) error
 	// OpenCases returns the latest state of every case not in a final state
-	// (cleared, closed).
+	// (cleared, closed), with Drill set for a drill's case.
 	OpenCases() ([]event.Case, error)
 	// CasesOn returns every case of a local day ("2006-01-02"), latest state
-	// each.
+	// each, with Drill set for a drill's case.
 	CasesOn(day string) ([]event.Case, error)
 }
 
@@ -69,7 +69,8 @@ type CaseOpts struct {
 	// Logger; the zero value logs nothing.
 	Logger zerolog.Logger
 	// OnChange is called after every transition, outside any lock (the
-	// daemon forwards it to the screen and the lamps).
+	// daemon forwards it to the screen and the lamps). Drill is set for a
+	// drill's case.
 	OnChange func(event.Case)
 }
 
@@ -98,9 +99,10 @@ type Cases struct {
 	selected string              // key of the case the next re-check resolves
 }
 
+// caseRec is a case's latest state; c.Drill marks a drill's case, whose
+// every transition is stored as a drill event.
 type caseRec struct {
-	c     event.Case
-	drill bool
+	c event.Case
 }
 
 // NewCases restores the open cases and today's ticket counter from the store.
@@ -217,7 +219,7 @@ func (c *Cases) openFromFlag(m *Measurement) {
 	flag := m.BodyC
 	cs := event.Case{Ticket: TicketName(m.Ticket), Lane: ln.Name, Role: ln.Role,
 		State: event.CaseAwaitingRecheck, FlagC: &flag, Actor: "system",
-		PersonID: m.PersonID(), OpenedAt: m.Wall}
+		PersonID: m.PersonID(), OpenedAt: m.Wall, Drill: m.Drill}
 	c.mu.Lock()
 	cs.Day = c.day(time.Unix(0, m.Wall))
 	key := caseKey(cs.Day, cs.Ticket)
@@ -228,7 +230,7 @@ func (c *Cases) openFromFlag(m *Measurement) {
 		key = caseKey(cs.Day, cs.Ticket)
 	}
 	c.pruneFinal(cs.Day)
-	rec := &caseRec{c: cs, drill: m.Drill}
+	rec := &caseRec{c: cs}
 	c.cases[key] = rec
 	// Stamped with the flagged measurement's times, as EventSink stamps
 	// its reading: storage links the two by them and the ticket.
@@ -302,7 +304,7 @@ func (c *Cases) persist(rec *caseRec, mono, wall int64) error {
 	if err != nil {
 		return err
 	}
-	ev.Urgent, ev.Mono, ev.Wall, ev.Drill = true, mono, wall, rec.drill
+	ev.Urgent, ev.Mono, ev.Wall, ev.Drill = true, mono, wall, rec.c.Drill
 	if c.o.Clock != nil {
 		ev.BootID, ev.ClockSynced = c.o.Clock.BootID(), c.o.Clock.Synced()
 	}

@@ -109,3 +109,70 @@ func TestCaseCarriesSeqOfItsFlaggedReading(t *testing.T) {
 		})
 	}
 }
+
+// A drill case restored after a restart is still a drill: its next
+// transition is stored, shown and counted as one.
+func TestRestoredDrillCaseStaysDrill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	store := openTestStore(t, path, storage.Opts{})
+	now := time.Date(2026, 11, 23, 7, 10, 0, 0, cst)
+	var changes []event.Case
+	c := casesAt(t, store, &now, &changes)
+	c.Consume(flagged(c, now, true))                   // the drill: R-001
+	c.Consume(flagged(c, now.Add(time.Second), false)) // a real flag: R-002
+	if len(changes) != 2 || !changes[0].Drill || changes[1].Drill {
+		t.Fatalf("changes %+v: want R-001 drill, R-002 not", changes)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store = openTestStore(t, path, storage.Opts{})
+	now = now.Add(time.Minute)
+	changes = nil
+	c = casesAt(t, store, &now, &changes)
+	for _, cs := range c.Open() {
+		if cs.Drill != (cs.Ticket == "R-001") {
+			t.Errorf("restored %s: drill %v", cs.Ticket, cs.Drill)
+		}
+	}
+	for _, ticket := range []string{"R-001", "R-002"} {
+		if _, err := c.Recheck(ticket, 38.0, "doctor"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(changes) != 2 || !changes[0].Drill || changes[1].Drill {
+		t.Errorf("changes after restart %+v: want R-001 drill, R-002 not", changes)
+	}
+	flush(t, store)
+	cases := storedEvents(t, store, event.KindCase)
+	if len(cases) != 4 {
+		t.Fatalf("%d case events stored, want 4", len(cases))
+	}
+	for _, ev := range cases[2:] {
+		var cs event.Case
+		if err := ev.Decode(&cs); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Drill != (cs.Ticket == "R-001") {
+			t.Errorf("%s %s after restart stored with drill %v", cs.Ticket, cs.State, ev.Drill)
+		}
+	}
+}
+
+// The pipeline marks a restored drill case's transitions itself (storage
+// would repair a missing mark, the fake does not).
+func TestRestoredDrillCasePersistsDrill(t *testing.T) {
+	now := time.Date(2026, 11, 23, 7, 10, 0, 0, cst)
+	log := &caseLog{}
+	var changes []event.Case
+	c := casesAt(t, log, &now, &changes)
+	c.Consume(flagged(c, now, true))
+	c = casesAt(t, log, &now, &changes) // restart
+	if _, err := c.Recheck("R-001", 36.5, "doctor"); err != nil {
+		t.Fatal(err)
+	}
+	if last := log.events[len(log.events)-1]; !last.Drill {
+		t.Errorf("re-check of a restored drill case appended with drill false: %+v", last)
+	}
+}

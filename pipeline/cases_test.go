@@ -41,6 +41,7 @@ func (s *caseLog) latest() (map[string]event.Case, []string) {
 		if err := ev.Decode(&c); err != nil {
 			panic(err)
 		}
+		c.Drill = ev.Drill
 		k := c.Day + "/" + c.Ticket
 		if _, ok := out[k]; !ok {
 			order = append(order, k)

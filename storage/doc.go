@@ -27,7 +27,8 @@
 // (event.Case.ReadingSeq), which only the writer knows. The pipeline appends
 // the two from different sinks, in no fixed order, so the writer holds a
 // case's opening transition (and any later one of the same case) until its
-// reading is appended, at most Opts.ReadingWait; see link.go.
+// reading is appended, at most Opts.ReadingWait; see link.go. A case keeps
+// its drill mark: a transition of a drill's case is stored as a drill event.
 //
 // Sequences come from the events bucket's persisted sequence and are never
 // reused: a small side file "<name>.seq" reserves blocks of sequence numbers,

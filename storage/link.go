@@ -248,24 +248,30 @@ func (w *writerState) readingSeq(k linkKey) (uint64, bool) {
 	return w.links.get(k)
 }
 
-// linkCase completes a case event before it is stored with the seq of its
-// flagged reading: from the link table for an opening, else from the stored
-// case. ev is the copy that is stored; the request keeps the original, so a
-// retried transaction links again.
+// linkCase completes a case event before it is stored: the seq of its
+// flagged reading (from the link table for an opening, else from the stored
+// case), and the drill mark, which a case never loses. ev is the copy that
+// is stored; the request keeps the original, so a retried transaction
+// links again.
 func (s *Store) linkCase(tx *bolt.Tx, ev *event.Event) {
 	c, ok := caseOf(ev)
 	if !ok {
 		return
 	}
-	if c.ReadingSeq != 0 {
-		return
-	}
 	var prev event.Case
-	hasPrev := false
+	prevDrill, hasPrev := false, false
 	if v := tx.Bucket(bucketCases).Get([]byte(c.Day + "/" + c.Ticket)); v != nil {
 		if pev, err := decodeProjection(v); err == nil && json.Unmarshal(pev.Body, &prev) == nil {
-			hasPrev = true
+			prevDrill, hasPrev = pev.Drill, true
 		}
+	}
+	if prevDrill && !ev.Drill {
+		s.log.Warn().Uint64("seq", ev.Seq).Str("ticket", c.Ticket).Str("day", c.Day).
+			Msg("transition of a drill case appended without the drill mark; stored as drill")
+		ev.Drill = true
+	}
+	if c.ReadingSeq != 0 {
+		return
 	}
 	switch {
 	case opening(&c):

@@ -260,3 +260,31 @@ func TestFlushAndCloseWriteHeldCase(t *testing.T) {
 		})
 	}
 }
+
+func TestDrillCaseKeepsDrillMark(t *testing.T) {
+	path := tempPath(t)
+	s := openStore(t, path, Opts{})
+	flag := flagReading(t, "L2", "R-003", t0, 7)
+	flag.Drill = true
+	appendWait(t, s, flag)
+	appendWait(t, s, openedBy(t, flag, r003("L2")))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path, Opts{})
+	open, err := s.OpenCases()
+	if err != nil || len(open) != 1 || !open[0].Drill {
+		t.Fatalf("OpenCases after restart = %+v, %v; want R-003 marked drill", open, err)
+	}
+	// A transition appended without the mark (a pipeline that forgot it)
+	// is still a drill's.
+	rc := clearedR003(t, flag)
+	rc.Drill = false
+	seq := appendWait(t, s, rc)
+	if ev := allSeqs(t, s)[seq]; !ev.Drill {
+		t.Errorf("transition of a drill case stored with drill false: %+v", ev)
+	}
+	if cases, _ := s.CasesOn(linkDay); len(cases) != 1 || !cases[0].Drill {
+		t.Errorf("CasesOn = %+v; want drill", cases)
+	}
+}

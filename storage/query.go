@@ -12,7 +12,7 @@ import (
 )
 
 // OpenCases returns the latest state of every case that is not cleared or
-// closed, oldest day and ticket first.
+// closed, oldest day and ticket first. Drill is set for a drill's case.
 func (s *Store) OpenCases() ([]event.Case, error) {
 	return s.cases(nil, func(c *event.Case) bool {
 		return c.State != event.CaseCleared && c.State != event.CaseClosed
@@ -20,7 +20,7 @@ func (s *Store) OpenCases() ([]event.Case, error) {
 }
 
 // CasesOn returns the latest state of every case of a local day
-// ("2006-01-02"), in ticket order.
+// ("2006-01-02"), in ticket order. Drill is set for a drill's case.
 func (s *Store) CasesOn(day string) ([]event.Case, error) {
 	return s.cases([]byte(day+"/"), func(*event.Case) bool { return true })
 }
@@ -38,6 +38,7 @@ func (s *Store) cases(prefix []byte, keep func(*event.Case) bool) ([]event.Case,
 			if err := ev.Decode(&cs); err != nil {
 				return err
 			}
+			cs.Drill = ev.Drill
 			if keep(&cs) {
 				out = append(out, cs)
 			}

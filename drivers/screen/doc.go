@@ -17,11 +17,12 @@
 // With Opts.Driller the doctor's panel starts an emergency drill (应急演练)
 // on a chosen lane (not a re-check lane). Drill readings, their lane, ticket
 // and queue entry are marked 演练/DRILL; the screen learns that a case is a
-// drill from its flagged measurement (event.Case does not say), so a drill
-// case restored after a restart is not marked. With Opts.Visitors the panel
-// registers visitors (来访登记) on the newest reading of a lane of role
-// visitor taken within Opts.VisitorWindow: a reading that is not a pass, a
-// drill reading or one that already admitted a visitor is refused. The
+// drill from its flagged measurement or from the case (event.Case.Drill,
+// which the daemon's cases also set for a drill case restored after a
+// restart). With Opts.Visitors the panel registers visitors (来访登记) on
+// the newest reading of a lane of role visitor taken within
+// Opts.VisitorWindow: a reading that is not a pass, a drill reading or one
+// that already admitted a visitor is refused. The
 // absentees panel (因病缺勤追踪) and the daily report panel (日报, a zero
 // report marked 零报告) show what the daemon pushes. Calibration warnings
 // have the banner keys banner_calibration_overdue (校准已过期) and

@@ -165,7 +165,8 @@ type caseView struct {
 	// than Opts.RecheckOverdue at the time of the view; the page keeps
 	// counting by itself.
 	Overdue bool `json:"overdue"`
-	// Drill marks a case opened by a drill reading.
+	// Drill marks a case opened by a drill reading: known from the case
+	// (Case.Drill, also after a restart) or from the drill reading shown.
 	Drill bool `json:"drill,omitempty"`
 }
 
@@ -174,12 +175,12 @@ type caseView struct {
 // outcome and person stay with the doctor's session.
 func publicCase(c event.Case) event.Case {
 	return event.Case{Ticket: c.Ticket, Day: c.Day, Lane: c.Lane, Role: c.Role, State: c.State,
-		ReadingSeq: c.ReadingSeq, FlagC: c.FlagC, OpenedAt: c.OpenedAt}
+		ReadingSeq: c.ReadingSeq, FlagC: c.FlagC, OpenedAt: c.OpenedAt, Drill: c.Drill}
 }
 
 // caseView is built with s.mu held.
 func (s *Screen) caseView(c event.Case) caseView {
-	v := caseView{Case: c, OpenedMs: openedMillis(c.OpenedAt), Drill: s.drillTickets[c.Ticket]}
+	v := caseView{Case: c, OpenedMs: openedMillis(c.OpenedAt), Drill: c.Drill || s.drillTickets[c.Ticket]}
 	v.Overdue = c.State == event.CaseAwaitingRecheck && v.OpenedMs > 0 &&
 		s.now().UnixMilli()-v.OpenedMs > s.o.RecheckOverdue.Milliseconds()
 	return v
