@@ -35,14 +35,15 @@ func (e *corruptError) Unwrap() error { return e.err }
 func Open(path string, o Opts) (*Store, error) {
 	o = o.withDefaults()
 	s := &Store{
-		path:   path,
-		o:      o,
-		log:    o.Logger.With().Str("component", "storage").Str("file", path).Logger(),
-		queue:  make(chan request, o.QueueLen),
-		acking: map[uint64]Queue{},
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		notify: make(chan struct{}, 1),
+		path:    path,
+		mapPath: mappedPath(path),
+		o:       o,
+		log:     o.Logger.With().Str("component", "storage").Str("file", path).Logger(),
+		queue:   make(chan request, o.QueueLen),
+		acking:  map[uint64]Queue{},
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		notify:  make(chan struct{}, 1),
 	}
 	var err error
 	if s.seqs, err = loadSeqReserve(path + ".seq"); errors.Is(err, errBadReservation) {
@@ -84,8 +85,10 @@ const allocSize = 16 << 20
 func (s *Store) openBolt(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: s.o.LockTimeout,
-		// The freelist is rebuilt at open instead of written at every
-		// commit: one page less of SD-card wear per commit.
+		// The freelist is not written at every commit: one page less of
+		// SD-card wear per commit. The integrity checker writes it before
+		// the daemon's open (see writeFreelist); without it, open rebuilds
+		// it by walking the file.
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 		MaxSize:        int(s.o.MaxSize),
@@ -229,6 +232,7 @@ func (s *Store) prepare(quarantined string) error {
 		s.durable.Store(events.Sequence())
 		s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
 		s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))
+		s.releaseMapped() // counting walked every outbox page
 		return nil
 	})
 	if err != nil {

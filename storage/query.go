@@ -120,6 +120,7 @@ func (s *Store) ScanAfter(after uint64, from, to time.Time, fn func(event.Event)
 	for done := false; !done; {
 		var batch []event.Event
 		err := s.view(func(tx *bolt.Tx) error {
+			defer s.releaseMapped() // a scan reads each page once
 			c := tx.Bucket(bucketEvents).Cursor()
 			k, v := c.Seek(seqKey(next))
 			for n := 0; n < perTx; n++ {

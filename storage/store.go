@@ -158,8 +158,10 @@ func outboxBucket(q Queue) []byte {
 // Store is the durable event store. All methods are safe for concurrent use.
 type Store struct {
 	path string
-	o    Opts
-	log  zerolog.Logger
+	// mapPath names the file in /proc/self/maps (see releaseMapped).
+	mapPath string
+	o       Opts
+	log     zerolog.Logger
 
 	// mu guards db: every transaction holds it for reading; compaction, which
 	// swaps the file, holds it for writing.
@@ -314,12 +316,21 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	})
 }
 
+// releaseAfter is how many records a read takes before the pages it mapped
+// are released (see releaseMapped): a backlog batch, not a live event or two.
+const releaseAfter = 64
+
 // Pending returns up to limit un-acknowledged events of queue q with Seq >
 // after, in sequence order. A record that cannot be decoded is logged and
 // skipped.
 func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error) {
 	var out []event.Event
 	err := s.view(func(tx *bolt.Tx) error {
+		defer func() {
+			if len(out) >= releaseAfter {
+				s.releaseMapped() // a backlog batch: pages read once
+			}
+		}()
 		events := tx.Bucket(bucketEvents)
 		c := tx.Bucket(outboxBucket(q)).Cursor()
 		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
