@@ -52,7 +52,8 @@ type CaseOpts struct {
 	// Lanes names the lanes, indexed like Measurement.Lane.
 	Lanes []LaneInfo
 	// Location is the school's timezone: tickets restart at R-001 every
-	// local day. Nil means time.Local.
+	// local day. Required: the machine's zone (often UTC) is not the
+	// school's, and would restart tickets mid-morning in Shanghai.
 	Location *time.Location
 	// ThresholdC decides a re-check: at or above it confirms; default 37.3.
 	// A Pipeline with this Cases in Opts.Cases keeps it in step on Reload.
@@ -111,7 +112,7 @@ func NewCases(o CaseOpts) (*Cases, error) {
 		return nil, errors.New("pipeline: cases: no store")
 	}
 	if o.Location == nil {
-		o.Location = time.Local
+		return nil, errors.New("pipeline: cases: no Location (the school's timezone)")
 	}
 	if o.ThresholdC == 0 {
 		o.ThresholdC = Params{}.withDefaults().ThresholdC

@@ -374,3 +374,10 @@ func TestCasesConcurrentUse(t *testing.T) {
 		t.Errorf("open after concurrent re-checks: %d", n)
 	}
 }
+
+// The case desk refuses to guess the school's timezone from the machine's.
+func TestCasesNeedTheSchoolsTimezone(t *testing.T) {
+	if _, err := NewCases(CaseOpts{Store: &caseLog{}, Lanes: gate().Lanes}); err == nil {
+		t.Fatal("NewCases without a Location: no error")
+	}
+}
