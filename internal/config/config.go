@@ -196,7 +196,8 @@ type School struct {
 	// Windows are arrival windows per grade.
 	Windows []Window `yaml:"windows,omitempty"`
 	// Rounds are the check rounds; default morning 06:00–10:00, noon
-	// 11:00–14:30, evening 16:00–20:00.
+	// 11:00–14:30, evening 16:00–18:00: the daily report at 18:00 covers them all
+	// (a school with a later evening check sets reports.daily_at after it).
 	Rounds []Round `yaml:"rounds,omitempty"`
 }
 
@@ -256,7 +257,7 @@ func Default() Config {
 		School: School{Rounds: []Round{
 			{Name: "morning", From: "06:00", To: "10:00"},
 			{Name: "noon", From: "11:00", To: "14:30"},
-			{Name: "evening", From: "16:00", To: "20:00"},
+			{Name: "evening", From: "16:00", To: "18:00"},
 		}},
 	}
 }
