@@ -202,3 +202,30 @@ func FuzzDecode(f *testing.F) {
 }
 
 func sameFloat(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+
+// "TW" firmware appends a tenth byte to every frame, after the sum (the sum
+// still covers the first eight bytes, as a public Android parser of the
+// module checks it). Whatever that byte is, a header byte included, every
+// frame still decodes and none is lost.
+func TestTenByteTWFramesDecode(t *testing.T) {
+	for _, extra := range []byte{0x00, 0x5A, 0xA5, 0x45} {
+		var stream []byte
+		const n = 50
+		for i := range n {
+			stream = append(stream, frame(int16(3600+i), 2410)...)
+			stream = append(stream, extra)
+		}
+		var bytewise [][]byte
+		for i := range stream {
+			bytewise = append(bytewise, stream[i:i+1])
+		}
+		for _, got := range [][]drivers.Reading{decodeAll(stream), decodeAll(bytewise...)} {
+			if len(got) != n {
+				t.Fatalf("extra byte %02X: %d readings from %d ten-byte frames", extra, len(got), n)
+			}
+			for i, r := range got {
+				wantTemp(t, r, float64(3600+i)/100, 24.10)
+			}
+		}
+	}
+}

@@ -22,7 +22,8 @@
 // The decoder resynchronises on the 4-byte header 5A 5A 45 04. A header
 // found inside garbage yields at most one checksum-failed reading, after
 // which the bytes behind the false header are scanned again, so a real frame
-// starting inside it is not lost. Newer "TW" firmware with 10-byte frames
-// (an extra module ID byte) is not supported: the extra byte is skipped as
-// garbage before the next header.
+// starting inside it is not lost. Newer "TW" firmware sends 10-byte frames:
+// the same nine bytes, sum over the first eight, then one more byte whose
+// meaning no source documents. It is read like the 9-byte module: the tenth
+// byte is skipped before the next header, whatever its value.
 package gymcu90614
