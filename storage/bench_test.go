@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/gatescreen/gatescreen/event"
 )
 
@@ -150,4 +152,53 @@ func writeBytes() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no write_bytes in /proc/self/io")
+}
+
+// BenchmarkPendingBacklog reads a 20,000-event backlog in batches of 200,
+// as the uplink drains it, and reports the cost per batch of each way of
+// handling the file pages the reads map: kept mapped (the baseline, and the
+// RSS problem), released after every batch, and released every
+// releaseEvery records (the store's way).
+func BenchmarkPendingBacklog(b *testing.B) {
+	const backlog, batch = 20_000, 200
+	s := openStore(b, tempPath(b), Opts{QueueLen: 8192})
+	ev := reading(b, "L1", event.VerdictPass, t0)
+	for range backlog {
+		for err := s.Append(ev); err != nil; err = s.Append(ev) {
+			if !errors.Is(err, ErrBusy) {
+				b.Fatal(err)
+			}
+			if err := s.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		after func()
+	}{
+		{"pages_kept_baseline", func() { s.unreleased.Store(-1 << 62) }},
+		{"release_every_batch", func() { _ = s.view(func(tx *bolt.Tx) error { releaseMapped(tx); return nil }) }},
+		{"release_every_4096_records", func() {}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s.unreleased.Store(0)
+			after := uint64(0)
+			for range b.N {
+				evs, err := s.Pending(Bulk, after, batch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(evs) < batch {
+					after = 0 // wrap around the backlog
+					continue
+				}
+				after = evs[len(evs)-1].Seq
+				c.after()
+			}
+		})
+	}
 }

@@ -2,8 +2,8 @@
 
 package storage
 
+import bolt "go.etcd.io/bbolt"
+
 // releaseMapped is Linux-only (see mapping_linux.go); elsewhere the pages
 // stay mapped.
-func (s *Store) releaseMapped() {}
-
-func mappedPath(path string) string { return path }
+func releaseMapped(*bolt.Tx) {}

@@ -35,15 +35,14 @@ func (e *corruptError) Unwrap() error { return e.err }
 func Open(path string, o Opts) (*Store, error) {
 	o = o.withDefaults()
 	s := &Store{
-		path:    path,
-		mapPath: mappedPath(path),
-		o:       o,
-		log:     o.Logger.With().Str("component", "storage").Str("file", path).Logger(),
-		queue:   make(chan request, o.QueueLen),
-		acking:  map[uint64]Queue{},
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		notify:  make(chan struct{}, 1),
+		path:   path,
+		o:      o,
+		log:    o.Logger.With().Str("component", "storage").Str("file", path).Logger(),
+		queue:  make(chan request, o.QueueLen),
+		acking: map[uint64]Queue{},
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		notify: make(chan struct{}, 1),
 	}
 	var err error
 	if s.seqs, err = loadSeqReserve(path + ".seq"); errors.Is(err, errBadReservation) {
@@ -232,7 +231,7 @@ func (s *Store) prepare(quarantined string) error {
 		s.durable.Store(events.Sequence())
 		s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
 		s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))
-		s.releaseMapped() // counting walked every outbox page
+		releaseMapped(tx) // counting walked every outbox page
 		return nil
 	})
 	if err != nil {

@@ -120,10 +120,11 @@ func (s *Store) ScanAfter(after uint64, from, to time.Time, fn func(event.Event)
 	for done := false; !done; {
 		var batch []event.Event
 		err := s.view(func(tx *bolt.Tx) error {
-			defer s.releaseMapped() // a scan reads each page once
+			n := 0                                 // records examined
+			defer func() { s.readMapped(tx, n) }() // a scan reads each page once
 			c := tx.Bucket(bucketEvents).Cursor()
 			k, v := c.Seek(seqKey(next))
-			for n := 0; n < perTx; n++ {
+			for ; n < perTx; n++ {
 				if k == nil {
 					done = true
 					return nil

@@ -114,9 +114,7 @@ func (s *Store) purgeAcked(cutoff, goal int64) bool {
 				keys = append(keys, k)
 			}
 			n = len(keys)
-			if n >= releaseAfter {
-				defer s.releaseMapped() // the purged records were read to delete them
-			}
+			defer s.readMapped(tx, n) // the purged records were read to delete them
 			for _, k := range keys {
 				if err := events.Delete(k); err != nil {
 					return err
@@ -156,9 +154,7 @@ func (s *Store) purgeBulk(goal int64) {
 			if len(keys) == 0 {
 				return nil
 			}
-			if len(keys) >= releaseAfter {
-				defer s.releaseMapped() // the purged records were read to delete them
-			}
+			defer s.readMapped(tx, len(keys)) // the purged records were read to delete them
 			for _, k := range keys {
 				if err := events.Delete(k); err != nil {
 					return err
@@ -251,7 +247,7 @@ func (s *Store) compact() error {
 	s.db = db
 	// Compact read every live record of the old file; the new one was just
 	// written and is opened without a freelist, which walks it.
-	_ = db.View(func(*bolt.Tx) error { s.releaseMapped(); return nil })
+	_ = db.View(func(tx *bolt.Tx) error { releaseMapped(tx); return nil })
 	if err != nil {
 		return fmt.Errorf("storage: compact %s: %w", s.path, err)
 	}
