@@ -2,8 +2,10 @@ package drivers
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -24,17 +26,22 @@ func mustPanic(t *testing.T, want string, fn func()) {
 	fn()
 }
 
+// registrations numbers the names the registry test registers: the
+// registry is global, and `go test -count N` runs the test N times.
+var registrations atomic.Int64
+
 func TestRegisterPanicsOnProgrammingErrors(t *testing.T) {
-	Register(Driver{Name: "test-registry", Transport: Serial, New: newNop})
-	if d, ok := Lookup("test-registry"); !ok || d.Transport != Serial {
+	name := fmt.Sprintf("test-registry-%d", registrations.Add(1))
+	Register(Driver{Name: name, Transport: Serial, New: newNop})
+	if d, ok := Lookup(name); !ok || d.Transport != Serial {
 		t.Fatalf("lookup after register: %+v %v", d, ok)
 	}
-	mustPanic(t, `twice for "test-registry"`, func() { Register(Driver{Name: "test-registry", New: newNop}) })
+	mustPanic(t, fmt.Sprintf("twice for %q", name), func() { Register(Driver{Name: name, New: newNop}) })
 	mustPanic(t, "empty name", func() { Register(Driver{New: newNop}) })
 	mustPanic(t, "without New", func() { Register(Driver{Name: "test-no-new"}) })
 	found := false
 	for _, n := range Names() {
-		found = found || n == "test-registry"
+		found = found || n == name
 	}
 	if !found {
 		t.Fatalf("Names() = %v", Names())
