@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -11,25 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/syncbuf"
 )
-
-// syncBuffer collects a store's log lines from its writer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 const linkDay = "2026-11-23"
 
@@ -198,7 +180,7 @@ func TestCaseLinksReadingAppendedLater(t *testing.T) {
 }
 
 func TestCaseWithoutReadingStoredWithinBound(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	const wait = 150 * time.Millisecond
 	s := openStoreLogged(t, tempPath(t), Opts{ReadingWait: wait, Logger: zerolog.New(&logs)})
 	// The reading was dropped (say, by a full ring): only the case comes.
@@ -229,7 +211,7 @@ func TestCaseWithoutReadingStoredWithinBound(t *testing.T) {
 func TestFlushAndCloseWriteHeldCase(t *testing.T) {
 	for _, how := range []string{"flush", "close"} {
 		t.Run(how, func(t *testing.T) {
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			path := tempPath(t)
 			s := openStoreLogged(t, path, Opts{ReadingWait: time.Hour, Logger: zerolog.New(&logs)})
 			flag := flagReading(t, "L2", "R-003", t0, 7)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/gymcu90614"
+	"github.com/gatescreen/gatescreen/internal/syncbuf"
+
 	// Registered for the tests that run them by name.
 	_ "github.com/gatescreen/gatescreen/drivers/badge"
 	_ "github.com/gatescreen/gatescreen/drivers/lineproto"
@@ -338,26 +340,8 @@ func TestOpenSerialRejectsBadInput(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the runner's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestRepeatedErrorLoggedOnce(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	b := newBench(t, "badge", drivers.Device{Name: "card"}, func(o *Opts) {
 		o.Logger = zerolog.New(&logs)
 		o.Open = func(context.Context) (drivers.Conn, io.Closer, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/syncbuf"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/storage"
 )
@@ -150,7 +151,7 @@ func TestDrillButtonOnlyWithADriller(t *testing.T) {
 }
 
 func TestDrillLogged(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	f := newFixture(t, func(o *Opts) {
 		o.Lanes, o.Driller, o.Logger, o.Actor = schoolLanes, &fakeDriller{}, zerolog.New(&logs), "dr-wang"
 	})
@@ -554,7 +555,7 @@ func TestRefusalsTranslated(t *testing.T) {
 
 // The journal gets who acted and on which reading, never the visitor.
 func TestVisitorNotLogged(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	f := newFixture(t, func(o *Opts) {
 		o.Lanes, o.Visitors, o.Logger, o.Actor = schoolLanes, openVisitorBook(t), zerolog.New(&logs), "dr-wang"
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/syncbuf"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -1015,26 +1016,8 @@ func TestEventStreamOutlivesReadTimeout(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log lines written from handler goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestDoctorActionsLogged(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	f := newFixture(t, func(o *Opts) { o.Logger = zerolog.New(&logs); o.Actor = "dr-wang" })
 	c := f.desk.flag("A", 38.0, f.clock.now())
 	f.do(t, "POST", "/api/login", `{"pin":"9999"}`, nil, "")
