@@ -349,27 +349,7 @@ func newRig(t testing.TB, sc *sim.Scenario, edit func(*config.Config)) *rig {
 		}
 		cfg.Devices = append(cfg.Devices, d)
 	}
-	lanes := map[string]*config.Lane{}
-	var order []string
-	for _, spec := range sc.Devices {
-		l, ok := lanes[spec.Lane]
-		if !ok {
-			l = &config.Lane{Name: spec.Lane, Role: config.RoleStudent}
-			if spec.Lane == "staff" {
-				l.Role = config.RoleStaff
-			}
-			lanes[spec.Lane] = l
-			order = append(order, spec.Lane)
-		}
-		if spec.Protocol == sim.ProtocolBadge {
-			l.Badge = spec.Name
-		} else {
-			l.Device = spec.Name
-		}
-	}
-	for _, name := range order {
-		cfg.Lanes = append(cfg.Lanes, *lanes[name])
-	}
+	cfg.Lanes = sc.Lanes()
 	if edit != nil {
 		edit(&cfg)
 	}

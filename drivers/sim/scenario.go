@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // Protocols a simulated device can speak; each is also the name of the real
@@ -329,6 +331,37 @@ func (sc *Scenario) device(name string) (*DeviceSpec, error) {
 		}
 	}
 	return nil, fmt.Errorf("sim: no device %q in the scenario", name)
+}
+
+// Lanes returns the lanes the scenario's devices stand on, in the order they
+// first appear, each with its thermometer and badge reader, for a daemon
+// configuration to run the scenario. A lane named staff, visitor or recheck
+// has that role; every other lane is a student lane.
+func (sc *Scenario) Lanes() []config.Lane {
+	var lanes []config.Lane
+	index := map[string]int{}
+	for _, spec := range sc.Devices {
+		i, ok := index[spec.Lane]
+		if !ok {
+			i = len(lanes)
+			index[spec.Lane] = i
+			lanes = append(lanes, config.Lane{Name: spec.Lane, Role: laneRole(spec.Lane)})
+		}
+		if spec.Protocol == ProtocolBadge {
+			lanes[i].Badge = spec.Name
+		} else {
+			lanes[i].Device = spec.Name
+		}
+	}
+	return lanes
+}
+
+func laneRole(lane string) string {
+	switch lane {
+	case config.RoleStaff, config.RoleVisitor, config.RoleRecheck:
+		return lane
+	}
+	return config.RoleStudent
 }
 
 // badgeFor returns the badge reader on the lane, or nil.

@@ -3,9 +3,12 @@ package sim
 import (
 	"math"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 func TestDefaultScenario(t *testing.T) {
@@ -246,5 +249,26 @@ func TestStartShippedScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// A scenario's lanes, for the daemon's configuration: in order of first
+// appearance, thermometer and badge reader paired, role from the lane name.
+func TestScenarioLanes(t *testing.T) {
+	sc := &Scenario{Devices: []DeviceSpec{
+		{Name: "gate-1", Protocol: ProtocolLine, Lane: "lane-1"},
+		{Name: "staff-ir", Protocol: ProtocolGYMCU, Lane: "staff"},
+		{Name: "card-1", Protocol: ProtocolBadge, Lane: "lane-1"},
+		{Name: "visitor-ir", Protocol: ProtocolGYMCU, Lane: "visitor"},
+		{Name: "recheck-ir", Protocol: ProtocolGYMCU, Lane: "recheck"},
+	}}
+	want := []config.Lane{
+		{Name: "lane-1", Role: config.RoleStudent, Device: "gate-1", Badge: "card-1"},
+		{Name: "staff", Role: config.RoleStaff, Device: "staff-ir"},
+		{Name: "visitor", Role: config.RoleVisitor, Device: "visitor-ir"},
+		{Name: "recheck", Role: config.RoleRecheck, Device: "recheck-ir"},
+	}
+	if got := sc.Lanes(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Lanes() =\n%+v\nwant\n%+v", got, want)
 	}
 }

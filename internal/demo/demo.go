@@ -237,29 +237,13 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 	cfg.Outputs = map[string]config.Output{}
 	cfg.Devices = gate.Devices()
 
-	lanes := map[string]*config.Lane{}
-	var order []string
-	for _, spec := range o.Scenario.Devices {
-		l, ok := lanes[spec.Lane]
-		if !ok {
-			l = &config.Lane{Name: spec.Lane, Role: roleOf(spec.Lane)}
-			lanes[spec.Lane] = l
-			order = append(order, spec.Lane)
-		}
-		if spec.Protocol == sim.ProtocolBadge {
-			l.Badge = spec.Name
-		} else {
-			l.Device = spec.Name
-		}
-	}
-	for _, name := range order {
-		l := lanes[name]
-		out, err := gpio.RegisterSimPins(name)
+	for _, l := range o.Scenario.Lanes() {
+		out, err := gpio.RegisterSimPins(l.Name)
 		if err != nil {
 			return nil, "", err
 		}
-		cfg.Outputs[name], l.Output = out, name
-		cfg.Lanes = append(cfg.Lanes, *l)
+		cfg.Outputs[l.Name], l.Output = out, l.Name
+		cfg.Lanes = append(cfg.Lanes, l)
 	}
 	secrets := map[string]string{
 		cfg.Uplink.PseudonymKeyFile: "demo-school-pseudonym-key\n",
@@ -285,18 +269,6 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 		return nil, "", fmt.Errorf("demo: the generated configuration does not validate: %w", err)
 	}
 	return loaded, path, nil
-}
-
-func roleOf(lane string) string {
-	switch lane {
-	case "staff":
-		return config.RoleStaff
-	case "visitor":
-		return config.RoleVisitor
-	case "recheck":
-		return config.RoleRecheck
-	}
-	return config.RoleStudent
 }
 
 // rosterCSV makes a small school for the demo's cards: two grades, a few
