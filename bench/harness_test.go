@@ -24,49 +24,30 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
 	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testbinary"
 )
 
 // long bounds every wait on the daemon; generous, the figures come from
 // the measurements, not from this.
 const long = 30 * time.Second
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// gatescreen is the daemon as shipped (scripts/cross-build.sh): static,
+// stripped, built once for the run.
+var gatescreen = &testbinary.Binary{
+	Package: "../cmd/gatescreen",
+	Flags:   []string{"-trimpath", "-ldflags", "-s -w"},
+	Env:     []string{"CGO_ENABLED=0"},
+}
 
 // TestMain removes the binary built for the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	gatescreen.Remove()
 	os.Exit(code)
 }
 
 // binary builds ./cmd/gatescreen once, for this machine.
-func binary(t testing.TB) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatescreen-bench-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "gatescreen")
-		// Built as shipped (scripts/cross-build.sh): static, stripped.
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", binPath, "../cmd/gatescreen")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building gatescreen: %v", binErr)
-	}
-	return binPath
-}
+func binary(t testing.TB) string { return gatescreen.Path(t) }
 
 // result prints one figure in a line scripts/bench.sh collects.
 func result(t testing.TB, name string, value float64, unit, note string) {

@@ -30,6 +30,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testbinary"
 )
 
 // long bounds every wait: generous, never a speed target.
@@ -45,20 +46,14 @@ func TestMain(m *testing.M) {
 		binPath = bin
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "gatescreen-e2e-bin-")
-	if err != nil {
+	gatescreen := &testbinary.Binary{Package: "../cmd/gatescreen"}
+	var err error
+	if binPath, err = gatescreen.Build(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binPath = filepath.Join(dir, "gatescreen")
-	out, err := exec.Command("go", "build", "-o", binPath, "../cmd/gatescreen").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building gatescreen: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	gatescreen.Remove()
 	os.Exit(code)
 }
 

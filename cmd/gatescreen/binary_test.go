@@ -2,21 +2,19 @@ package main
 
 import (
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/gatescreen/gatescreen/internal/testbinary"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// gatescreen is the real binary, built once for the tests that run it.
+var gatescreen = &testbinary.Binary{Package: "."}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	gatescreen.Remove()
 	os.Exit(code)
 }
+
+// binary builds the real gatescreen binary once for the tests of this package.
+func binary(t *testing.T) string { return gatescreen.Path(t) }

@@ -21,27 +21,6 @@ import (
 	"github.com/gatescreen/gatescreen/internal/syncbuf"
 )
 
-// binary builds the real gatescreen binary once for the tests of this file.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatescreen-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "gatescreen")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = errors.New(string(out))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building gatescreen: %v", binErr)
-	}
-	return binPath
-}
-
 // pinClock writes a GATESCREEN_TEST_CLOCK_FILE offset under dir that puts
 // the wall clock at hour:00 in Shanghai on the current Shanghai date, and
 // returns its path.
