@@ -30,6 +30,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/poll"
 	"github.com/gatescreen/gatescreen/internal/testbinary"
 )
 
@@ -60,13 +61,7 @@ func TestMain(m *testing.M) {
 // waitFor polls cond until it holds or long has passed.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(long)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", long, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, long, what, cond)
 }
 
 // consumer is a district consumer subscribed to gatescreen/v1/#: it keeps

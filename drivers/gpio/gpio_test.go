@@ -12,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -67,13 +68,7 @@ func (r *recorder) first(output string, on bool) (time.Time, bool) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(generous)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", generous, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, generous, what, cond)
 }
 
 var laneSeq atomic.Int32

@@ -11,6 +11,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/internal/poll"
 )
 
 // long bounds every wait in these tests: generous, never a speed target.
@@ -18,13 +20,7 @@ const long = 30 * time.Second
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(long)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", long, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, long, what, cond)
 }
 
 // collector is a district consumer: it counts every event id it receives.
