@@ -2,7 +2,6 @@ package screen
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,21 +46,9 @@ func TestBrowserDrillVisitorsAndSchoolPanels(t *testing.T) {
 	f := newFixture(t, func(o *Opts) { o.Lanes, o.Driller, o.Visitors, o.IdleAfter = lanes, d, book, time.Hour })
 	f.s.now = time.Now // the page compares times with its own clock
 	d.s, d.desk = f.s, f.desk
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	url := f.serve(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	serveCtx, stopServe := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- f.s.Serve(serveCtx, ln) }()
-	defer func() {
-		stopServe()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
 	for _, m := range []pipeline.Measurement{
 		{Lane: 0, Verdict: pipeline.VerdictPass, BodyC: 36.4},
 		{Lane: 2, Verdict: pipeline.VerdictPass, BodyC: 36.6},
@@ -79,7 +66,7 @@ func TestBrowserDrillVisitorsAndSchoolPanels(t *testing.T) {
 
 	page := dialCDP(t, startChromium(t, ctx, bin))
 	page.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1024, "height": 600, "deviceScaleFactor": 1, "mobile": false}, nil)
-	page.call("Page.navigate", map[string]any{"url": "http://" + ln.Addr().String() + "/"}, nil)
+	page.call("Page.navigate", map[string]any{"url": url + "/"}, nil)
 	page.waitFor("page rendered", `document.querySelectorAll("#lanes .lane").length === 4 && document.getElementById("uplink").textContent.includes("已连接")`, 20*time.Second)
 
 	// Public: counts, the zero report and the calibration banner; no names.

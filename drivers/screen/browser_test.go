@@ -231,25 +231,33 @@ func (c *cdp) screenshot(name string) {
 	}
 }
 
-func TestBrowserFlagRecheckAndClear(t *testing.T) {
-	bin := findChromium(t)
-	f := newFixture(t, func(o *Opts) { o.IdleAfter = time.Hour })
-	f.s.now = time.Now // the page compares times with its own clock
+// serve serves the fixture's screen on 127.0.0.1 until the test ends, and
+// returns its base URL; a failing Serve fails the test.
+func (f *fixture) serve(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
-	defer cancel()
-	serveCtx, stopServe := context.WithCancel(ctx)
+	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- f.s.Serve(serveCtx, ln) }()
-	defer func() {
-		stopServe()
+	go func() { served <- f.s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		stop()
 		if err := <-served; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-	}()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestBrowserFlagRecheckAndClear(t *testing.T) {
+	bin := findChromium(t)
+	f := newFixture(t, func(o *Opts) { o.IdleAfter = time.Hour })
+	f.s.now = time.Now // the page compares times with its own clock
+	url := f.serve(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
 
 	// A gate in the middle of the morning: every lane colour on screen.
 	now := time.Now()
@@ -271,7 +279,7 @@ func TestBrowserFlagRecheckAndClear(t *testing.T) {
 
 	page := dialCDP(t, startChromium(t, ctx, bin))
 	page.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1024, "height": 600, "deviceScaleFactor": 1, "mobile": false}, nil)
-	page.call("Page.navigate", map[string]any{"url": "http://" + ln.Addr().String() + "/"}, nil)
+	page.call("Page.navigate", map[string]any{"url": url + "/"}, nil)
 	page.waitFor("lanes rendered", `document.querySelectorAll("#lanes .lane").length === 4 && document.getElementById("uplink").textContent.includes("已连接")`, 20*time.Second)
 	if got := page.evalString(`document.getElementById("banners").textContent`); !strings.Contains(got, "请移至室内 / 静候15分钟") || !strings.Contains(got, "staff") {
 		t.Fatalf("ambient banner = %q", got)
@@ -332,7 +340,7 @@ func TestBrowserFlagRecheckAndClear(t *testing.T) {
 
 	// A phone: one column.
 	page.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil)
-	page.call("Page.navigate", map[string]any{"url": "http://" + ln.Addr().String() + "/?lang=zh-CN"}, nil)
+	page.call("Page.navigate", map[string]any{"url": url + "/?lang=zh-CN"}, nil)
 	page.waitFor("phone page", `document.documentElement.lang === "zh-CN" && document.querySelectorAll("#lanes .lane").length === 4`, 20*time.Second)
 	if cols := page.evalString(`getComputedStyle(document.querySelector("main")).gridTemplateColumns`); strings.Contains(cols, " ") {
 		t.Errorf("phone layout has columns %q, want one", cols)
