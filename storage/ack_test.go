@@ -2,11 +2,13 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Acknowledgements ride in the writer's group commit: a drain that acks
@@ -72,4 +74,53 @@ func TestCloseCommitsPendingAcks(t *testing.T) {
 	if err != nil || len(left) != 1 || left[0].Seq != 2 {
 		t.Fatalf("after reopen pending %+v %v, want only seq 2", left, err)
 	}
+}
+
+// An Ack while Pending reads and a commit waits to remap the grown file:
+// bbolt's waiting remap blocks new readers, Pending holds its reader and
+// checks the acks in flight, so an Ack must never hold that check's lock
+// while it waits for a reader of its own (it did, and the three stopped
+// for good).
+func TestAckDuringPendingAndRemapDoesNotDeadlock(t *testing.T) {
+	s := openStore(t, tempPath(t), Opts{})
+	appendFlushed(t, s, reading(t, "L1", event.VerdictPass, t0))
+
+	inTx, proceed, readerDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() { // Pending's part: a reader that checks the acks in flight
+		defer close(readerDone)
+		_ = s.view(func(*bolt.Tx) error {
+			close(inTx)
+			<-proceed
+			s.isAcking(1)
+			return nil
+		})
+	}()
+	<-inTx
+	// A commit that grows the file past its mapping waits for the reader.
+	big := reading(t, "L1", event.VerdictPass, t0)
+	big.Body = []byte(`{"pad":"` + strings.Repeat("x", 8<<20) + `"}`)
+	big.Urgent = true
+	wrote := make(chan error, 1)
+	go func() { _, err := s.AppendWait(context.Background(), big); wrote <- err }()
+	time.Sleep(200 * time.Millisecond)
+	acked := make(chan error, 1)
+	go func() { acked <- s.Ack(1) }()
+	time.Sleep(200 * time.Millisecond)
+	close(proceed)
+
+	deadline := time.After(10 * time.Second)
+	for _, c := range []struct {
+		what string
+		done <-chan error
+	}{{"Ack", acked}, {"the growing commit", wrote}} {
+		select {
+		case err := <-c.done:
+			if err != nil {
+				t.Fatalf("%s: %v", c.what, err)
+			}
+		case <-deadline:
+			t.Fatalf("%s did not return: Ack, Pending and the remap deadlocked", c.what)
+		}
+	}
+	<-readerDone
 }

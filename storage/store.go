@@ -185,7 +185,10 @@ type Store struct {
 	ackHighWater atomic.Int64
 	// acking holds seqs acknowledged but not yet committed (they ride in
 	// the writer's next group commit) with the queue they leave; Pending
-	// and OutboxLen leave them out already.
+	// and OutboxLen leave them out already. ackMu is only ever taken inside
+	// a read transaction or with none open, never held while one begins: a
+	// commit waiting to remap the file blocks new readers, and Pending
+	// takes ackMu inside its transaction.
 	ackMu  sync.Mutex
 	acking map[uint64]Queue
 	boxID  string
@@ -446,9 +449,9 @@ func (s *Store) applyAcks(tx *bolt.Tx, b ackBatch) error {
 // still in an outbox queue, and not already being acknowledged, is noted
 // with its queue and leaves that queue's count.
 func (s *Store) markAcking(seqs []uint64) error {
-	s.ackMu.Lock()
-	defer s.ackMu.Unlock()
 	return s.view(func(tx *bolt.Tx) error {
+		s.ackMu.Lock() // inside the transaction: see ackMu
+		defer s.ackMu.Unlock()
 		prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
 		for _, seq := range seqs {
 			if _, dup := s.acking[seq]; dup {
