@@ -151,6 +151,11 @@ func (s *Store) commit(reqs []request) {
 		s.makeRoom(s.w.target / 2)
 		err = s.write(reqs)
 	}
+	// Once, with the outcome of the last try: a failed first try followed
+	// by a good retry must count the acknowledgements as committed.
+	for _, b := range s.w.acks {
+		s.acked(b.seqs, err != nil)
+	}
 	if err != nil {
 		err = fmt.Errorf("storage: %s: commit %d events, %d acknowledgement batches: %w", s.path, len(reqs), len(s.w.acks), err)
 		if s.w.failed == nil {
@@ -174,13 +179,7 @@ func (s *Store) commit(reqs []request) {
 func (s *Store) write(reqs []request) error {
 	var last uint64
 	var nP, nB int64
-	var err error
-	defer func() {
-		for _, b := range s.w.acks {
-			s.acked(b.seqs, err != nil)
-		}
-	}()
-	err = s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		nP, nB = 0, 0
 		clear(s.w.txLinks)
 		s.w.txLinks = s.w.txLinks[:0]
