@@ -58,6 +58,10 @@ func (g *gate) refreshPanels(now time.Time, rt *runningTally) error {
 	if rt.t == nil || rt.day.Date != day.Date {
 		*rt = runningTally{day: day, t: school.NewTally(day, g.roster.get(), g.sched)}
 	}
+	// Everything durable now is looked at by this scan, today's or not: the
+	// next one starts after it even when nothing of today was stored
+	// (a night or a weekend would otherwise rescan the whole store).
+	upTo := g.store.Durable()
 	err := g.store.ScanAfter(rt.last, day.Start, day.End, func(ev event.Event) error {
 		rt.last = ev.Seq
 		return rt.t.Add(ev)
@@ -65,6 +69,7 @@ func (g *gate) refreshPanels(now time.Time, rt *runningTally) error {
 	if err != nil {
 		return fmt.Errorf("tally of %s: %w", day.Date, err)
 	}
+	rt.last = max(rt.last, upTo)
 	t := rt.t
 	today, err := g.report(t, day, now)
 	if err != nil {

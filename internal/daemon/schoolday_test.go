@@ -95,4 +95,22 @@ func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 	if first.ByLane["L1"].Total != 2 {
 		t.Fatalf("an earlier report changed under the screen: %+v", first.ByLane)
 	}
+	// An event of another day (a night's health event, say) is not counted,
+	// but the next refresh starts after it: a day with nothing stored does
+	// not rescan the store every minute.
+	yesterday := now.Add(-48 * time.Hour)
+	ev, err := event.New(event.KindReading, event.Reading{Lane: "L1", Role: "student", Verdict: event.VerdictPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Wall = yesterday.UnixNano()
+	if _, err := g.store.AppendWait(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.refreshPanels(now, &rt); err != nil {
+		t.Fatal(err)
+	}
+	if r := rt.t.Report(now); r.Totals.Total != 3 || rt.last != 4 {
+		t.Fatalf("after another day's event: total %d, last seq %d, want 3 and 4", r.Totals.Total, rt.last)
+	}
 }
