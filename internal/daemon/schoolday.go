@@ -10,6 +10,7 @@ import (
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
@@ -136,6 +137,9 @@ func (g *gate) Drill(lane string, tempC float64) error {
 	for i, l := range g.cfg.Lanes {
 		if l.Name != lane {
 			continue
+		}
+		if l.Role == config.RoleRecheck {
+			return fmt.Errorf("drill: lane %q is a re-check lane: a drill there would resolve a real case", lane)
 		}
 		dev := g.devices[g.lanes[i].Device]
 		rd := drivers.NewTemperature(tempC, math.NaN(), drivers.FlagNoAmbient)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,22 @@ func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 	}
 	if r := rt.t.Report(now); r.Totals.Total != 3 || rt.last != 4 {
 		t.Fatalf("after another day's event: total %d, last seq %d, want 3 and 4", r.Totals.Total, rt.last)
+	}
+}
+
+// A drill on a re-check lane would resolve a real case: refused for every
+// caller (the screen, the local API, `gatescreen drill`), before anything
+// is injected.
+func TestDrillRefusesRecheckLane(t *testing.T) {
+	g := &gate{cfg: &config.Config{Lanes: []config.Lane{
+		{Name: "lane-1", Role: config.RoleStudent},
+		{Name: "recheck", Role: config.RoleRecheck},
+	}}}
+	err := g.Drill("recheck", 38.2)
+	if err == nil || !strings.Contains(err.Error(), "re-check lane") {
+		t.Fatalf("drill on a re-check lane: %v", err)
+	}
+	if err := g.Drill("nowhere", 38.2); err == nil || !strings.Contains(err.Error(), "no lane") {
+		t.Fatalf("drill on an unknown lane: %v", err)
 	}
 }
