@@ -127,35 +127,35 @@ func TestCaseLinksReadingAppendedLater(t *testing.T) {
 	appendWait(t, s, other)
 	flag := flagReading(t, "L2", "R-003", t0, 7)
 
-	opened := make(chan uint64, 1)
-	go func() {
-		seq, err := s.AppendWait(context.Background(), openedBy(t, flag, r003("L2")))
-		if err != nil {
-			t.Error(err)
+	// The opening, then the doctor's re-check, which queues behind the held
+	// opening: appended in this order on one goroutine, so the store's
+	// queue keeps it.
+	for _, ev := range []event.Event{openedBy(t, flag, r003("L2")), clearedR003(t, flag)} {
+		if err := s.Append(ev); err != nil {
+			t.Fatal(err)
 		}
-		opened <- seq
-	}()
-	// The doctor's re-check queues behind the held opening.
-	cleared := make(chan uint64, 1)
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		seq, err := s.AppendWait(context.Background(), clearedR003(t, flag))
-		if err != nil {
-			t.Error(err)
-		}
-		cleared <- seq
-	}()
+	}
 	time.Sleep(100 * time.Millisecond)
-	select {
-	case seq := <-opened:
-		t.Fatalf("the case was stored (seq %d) before its reading arrived", seq)
-	default:
+	if stored, _ := storedCases(t, s); len(stored) != 0 {
+		t.Fatalf("case events %v were stored before their reading arrived", stored)
 	}
 	start := time.Now()
 	rseq := appendWait(t, s, flag)
-	oseq, cseq := <-opened, <-cleared
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Errorf("the held case became durable %v after its reading; want at once", waited)
+	}
+	var oseq, cseq uint64
+	stored, _ := storedCases(t, s)
+	for seq, c := range stored {
+		switch c.State {
+		case event.CaseAwaitingRecheck:
+			oseq = seq
+		case event.CaseCleared:
+			cseq = seq
+		}
 	}
 	if !(rseq < oseq && oseq < cseq) {
 		t.Errorf("seqs reading %d, opening %d, re-check %d: want that order", rseq, oseq, cseq)
