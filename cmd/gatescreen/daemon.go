@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/rs/zerolog"
 
@@ -48,10 +46,6 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	cfg, err := config.Load(*path)
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-		// Restarting cannot make the file appear: exit as a bad configuration.
-		return fmt.Errorf("%w: %w", config.ErrInvalid, err)
-	}
 	if err != nil {
 		return err
 	}

@@ -236,9 +236,12 @@ func TestCheckConfigExitCodes(t *testing.T) {
 	if code := exitCodeOf(t, err); code != exitConfig {
 		t.Fatalf("run with a bad config: exit %d, want %d:\n%s", code, exitConfig, out)
 	}
-	out, err = exec.Command(bin, "run", "-config", filepath.Join(t.TempDir(), "missing.yaml")).CombinedOutput()
-	if code := exitCodeOf(t, err); code != exitConfig || !strings.Contains(string(out), "missing.yaml") {
-		t.Fatalf("run without its config file: exit %d, want %d:\n%s", code, exitConfig, out)
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	for _, args := range [][]string{{"run", "-config", missing}, {"check-config", missing}} {
+		out, err = exec.Command(bin, args...).CombinedOutput()
+		if code := exitCodeOf(t, err); code != exitConfig || !strings.Contains(string(out), "missing.yaml") {
+			t.Fatalf("%s without its config file: exit %d, want %d:\n%s", args[0], code, exitConfig, out)
+		}
 	}
 }
 

@@ -17,12 +17,12 @@ import (
 )
 
 // Load reads, decodes and validates the configuration file at path. A file
-// that cannot be read is a plain wrapped error; problems inside it are
-// Errors.
+// that cannot be read is ErrInvalid too (restarting cannot make it
+// appear); problems inside it are Errors.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w: %w", ErrInvalid, err)
 	}
 	return Parse(path, data)
 }

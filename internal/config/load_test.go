@@ -187,9 +187,11 @@ func TestEmptyFileNamesRequiredKeys(t *testing.T) {
 	}
 }
 
+// A file that cannot be read is a configuration error (exit 78: restarting
+// cannot make it appear) that still says what the system said.
 func TestLoadMissingFile(t *testing.T) {
 	_, err := config.Load(filepath.Join(t.TempDir(), "nope.yaml"))
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nope.yaml") || errors.Is(err, config.ErrInvalid) {
-		t.Fatalf("want a not-exist error naming the file, not ErrInvalid; got %v", err)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nope.yaml") || !errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("want ErrInvalid wrapping a not-exist error naming the file; got %v", err)
 	}
 }
