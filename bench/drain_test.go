@@ -144,7 +144,6 @@ func drain(t *testing.T, broker string, s *storage.Store, ob uplink.Outbox) time
 	return took
 }
 
-// next commit; each caller still returns only once its seqs are committed.
 // writeLines writes every backlog event as one JSON object per line, the
 // size of the uplink's single-event message.
 func writeLines(t *testing.T, s *storage.Store, path string) {

@@ -68,7 +68,7 @@ func fillStore(t testing.TB, dir string, n int) {
 }
 
 // feed writes perSecond readings per second into every port until ctx
-// ends and returns how many it wrote. Values vary by 0.1 °C so the stuck
+// ends, counting them in sent. Values vary by 0.1 °C so the stuck
 // detector never fires; all of them pass.
 func feed(t testing.TB, ctx context.Context, g *gate, perSecond int, sent *atomic.Int64) {
 	t.Helper()

@@ -121,6 +121,6 @@ func optC(c float64) *float64 {
 	if math.IsNaN(c) || math.IsInf(c, 0) {
 		return nil
 	}
-	c = math.Round(c*100) / 100
+	c = float64(hundredths(c)) / 100
 	return &c
 }

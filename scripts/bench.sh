@@ -62,7 +62,6 @@ END {
 	for (k = 1; k <= n; k++) {
 		name = order[k]; line = name
 		split(substr(units[name], 2), us, " ")
-		for (u in us) {}
 		for (i = 1; i in us; i++) line = line sprintf("  %g %s", median(name SUBSEP us[i]), us[i])
 		print line
 	}
