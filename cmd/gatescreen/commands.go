@@ -137,10 +137,11 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
 	}
-	if err := config.CheckConfig(stdout, fs.Arg(0)); err != nil {
+	err := config.CheckConfig(stdout, fs.Arg(0))
+	if errors.Is(err, config.ErrInvalid) {
 		return reportedError{err} // CheckConfig printed every problem already
 	}
-	return nil
+	return err // a write error, say: main prints it
 }
 
 // reportedError is an error the command has already shown to the user;
