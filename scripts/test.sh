@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this script).
-# Checks gofmt, go vet and staticcheck, runs every test under the race
-# detector, runs each fuzz target for a short budget, the end-to-end suite on
-# the real binary, and cross-builds the daemon for the Raspberry Pi targets.
+# Installs the Debian packages the tests need when it can (scripts/deps.sh,
+# as root or with sudo) and checks that each works; then checks gofmt, go vet
+# and staticcheck, runs every test under the race detector, runs each fuzz
+# target for a short budget, cross-builds the daemon for the Raspberry Pi
+# targets, and runs the end-to-end suite on the real binary.
 #
 #   scripts/test.sh            everything
 #   FUZZTIME=30s scripts/test.sh   longer fuzzing (scripts/fuzz.sh goes further)
@@ -11,6 +13,14 @@ cd "$(dirname "$0")/.."
 
 FUZZTIME=${FUZZTIME:-5s}
 step() { printf '\n== %s\n' "$*"; }
+
+step "test dependencies (scripts/deps.sh)"
+if ! scripts/deps.sh; then
+	# CI must run every test; elsewhere the tests that need a missing
+	# package skip and say so.
+	[ "${CI:-}" = true ] && exit 1
+	echo "not in CI: the tests that need these packages will be skipped"
+fi
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))

@@ -26,12 +26,23 @@ const python = "/usr/bin/python3"
 // generous bounds every wait in these tests.
 const generous = 20 * time.Second
 
-// needPymodbus skips when python3-pymodbus is missing, except in CI, which
-// installs it and must run these tests.
+// peerModules are the Python modules the pymodbus peer imports, with the
+// Debian package that provides each (serial_asyncio is only a Recommends of
+// python3-pymodbus, so an install without recommends lacks it).
+var peerModules = []struct{ module, pkg string }{
+	{"pymodbus", "python3-pymodbus"},
+	{"serial", "python3-serial"},
+	{"serial_asyncio", "python3-serial-asyncio"},
+}
+
+// needPymodbus skips when a module of the pymodbus peer is missing, except in
+// CI, which installs them (scripts/deps.sh) and must run these tests.
 func needPymodbus(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command(python, "-c", "import pymodbus, serial_asyncio").CombinedOutput(); err != nil {
-		ci.Missing(t, "python3-pymodbus is not installed (apt-get install -y python3-pymodbus): %s", strings.TrimSpace(string(out)))
+	for _, m := range peerModules {
+		if out, err := exec.Command(python, "-c", "import "+m.module).CombinedOutput(); err != nil {
+			ci.Missing(t, "%s cannot import %s (apt-get install -y %s): %s", python, m.module, m.pkg, strings.TrimSpace(string(out)))
+		}
 	}
 }
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite needs, each with the check that proves it
+# works the way the tests use it (a package can be installed and still lack
+# what a test imports: python3-pymodbus without python3-serial-asyncio).
+#
+#   scripts/deps.sh          install what is missing (apt-get; root or sudo), then check
+#   scripts/deps.sh check    check only; exit 1 naming every package that fails
+#
+# DEPS_WITHOUT="pkg …" leaves packages out of the install, so that
+# scripts/fresh-machine.sh can prove a missing one is named.
+set -euo pipefail
+
+# package | check (bash, run as is) | what needs it
+deps=(
+	"mosquitto|mosquitto_bin=\$(command -v mosquitto || echo /usr/sbin/mosquitto); \"\$mosquitto_bin\" -h 2>&1 | grep -q 'mosquitto version'|uplink and e2e tests run a real broker"
+	"mosquitto-clients|mosquitto_pub --help 2>&1 | grep -q 'mosquitto_pub version'|the drain benchmark's baseline publisher"
+	"python3-pymodbus|/usr/bin/python3 -c 'import pymodbus'|a Modbus RTU peer nobody here wrote (drivers/modbusir)"
+	"python3-serial|/usr/bin/python3 -c 'import serial'|pymodbus's serial transport"
+	"python3-serial-asyncio|/usr/bin/python3 -c 'import serial_asyncio'|pymodbus's asyncio serial server (only a Recommends of python3-pymodbus)"
+	"chromium|chromium --version 2>&1 | grep -q '^Chromium'|the gate screen's browser tests"
+	"fonts-noto-cjk|fc-list :lang=zh-cn family 2>/dev/null | grep -q 'Noto'|Chinese text in the screen's screenshots and layout tests"
+	"gcc|gcc --version >/dev/null 2>&1|cgo, which go test -race needs"
+	"libc6-dev|printf 'int main(void){return 0;}' | gcc -x c -o /dev/null - 2>/dev/null|linking cgo and race-detector binaries (only a Recommends of gcc)"
+)
+
+pkg() { printf '%s' "${1%%|*}"; }
+check_of() { local rest=${1#*|}; printf '%s' "${rest%|*}"; }
+need_of() { printf '%s' "${1##*|}"; }
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+without() {
+	local p
+	for p in ${DEPS_WITHOUT:-}; do [ "$p" = "$1" ] && return 0; done
+	return 1
+}
+
+install_missing() {
+	local missing=() d p
+	for d in "${deps[@]}"; do
+		p=$(pkg "$d")
+		without "$p" && { echo "deps: leaving out $p (DEPS_WITHOUT)"; continue; }
+		installed "$p" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	local sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+			sudo="sudo"
+		else
+			echo "deps: not root and no sudo: cannot install ${missing[*]}" >&2
+			echo "deps: run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+			return 0 # the check below names what is missing
+		fi
+	fi
+	echo "deps: apt-get install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+check_all() {
+	local failed=() d p
+	for d in "${deps[@]}"; do
+		p=$(pkg "$d")
+		if ! bash -c "$(check_of "$d")" </dev/null >/dev/null 2>&1; then
+			echo "deps: MISSING $p — needed for $(need_of "$d"); check failed: $(check_of "$d")" >&2
+			failed+=("$p")
+		fi
+	done
+	if [ ${#failed[@]} -gt 0 ]; then
+		echo "deps: install with: apt-get install -y --no-install-recommends ${failed[*]}" >&2
+		return 1
+	fi
+	echo "deps: all ${#deps[@]} test dependencies work"
+}
+
+case "${1:-install}" in
+install) install_missing; check_all ;;
+check) check_all ;;
+*) echo "usage: $0 [install|check]" >&2; exit 2 ;;
+esac
