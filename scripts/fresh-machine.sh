@@ -2,7 +2,8 @@
 # Proves the README's two commands on a pristine Debian machine: a bookworm
 # root made by debootstrap from Debian's packages, with only what the README
 # assumes (Go, and git with CA certificates, which cloning and the module
-# proxy need). Inside a chroot it runs, from a fresh clone of HEAD:
+# proxy need; the host's own added certificate authorities, as any machine on
+# its network has them). Inside a chroot it runs, from a fresh clone of HEAD:
 #
 #   1. the demo, exactly as the README gives it, for about 20 s in a network
 #      namespace of its own (no network, no installed packages): it must
@@ -102,6 +103,20 @@ deb $mirror $suite-updates main
 deb http://deb.debian.org/debian-security $suite-security main
 EOF
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# A machine on this network trusts what its host trusts: certificate
+# authorities the host added to Debian's (a proxy's, say) go in as local
+# ones, the way Debian adds a CA, so HTTPS to the module proxy works.
+split_pems() { # split_pems BUNDLE DIR: one file per certificate, named by its hash
+	mkdir -p "$2"
+	awk -v dir="$2" '/BEGIN CERTIFICATE/ { n++; f = dir "/" n ".pem" } f { print > f } /END CERTIFICATE/ { close(f); f = "" }' "$1"
+	for f in "$2"/*.pem; do mv "$f" "$2/$(sha256sum <"$f" | cut -c1-16).pem"; done
+}
+rm -rf "$work/ca" && split_pems /etc/ssl/certs/ca-certificates.crt "$work/ca/host" &&
+	split_pems "$root/etc/ssl/certs/ca-certificates.crt" "$work/ca/root"
+for f in "$work/ca/host"/*.pem; do
+	[ -e "$work/ca/root/${f##*/}" ] || cp "$f" "$root/usr/local/share/ca-certificates/host-${f##*/}.crt"
+done
+chroot "$root" update-ca-certificates >/dev/null 2>&1
 # Packages installed in a chroot must not start their services (mosquitto).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod +x "$root/usr/sbin/policy-rc.d"
@@ -132,7 +147,7 @@ demo_check=$(
 	cat <<'EOF'
 cd /root/gatescreen
 out=/tmp/demo.out err=/tmp/demo.err
-setsid bash -c "$DEMO_CMD" >"$out" 2>"$err" &
+setsid bash -c "exec $DEMO_CMD" >"$out" 2>"$err" &
 pid=$!
 fail() { echo "$*"; echo "--- demo stdout"; cat "$out"; echo "--- demo stderr (last 20 lines)"; tail -n 20 "$err"; kill -KILL -- -"$pid" 2>/dev/null; exit 1; }
 for _ in $(seq 1800); do grep -q 'mosquitto_sub' "$out" && break; kill -0 "$pid" 2>/dev/null || fail "demo exited before its welcome"; sleep 0.1; done
@@ -155,7 +170,12 @@ timeout 20 cat <&3 >/tmp/mqtt.bin || true
 exec 3<&-
 readings=$(grep -a -o 'gatescreen/v1/[^"]*/readings' /tmp/mqtt.bin | wc -l)
 [ "$readings" -gt 0 ] || fail "no readings published on the embedded broker in 20 s ($(wc -c </tmp/mqtt.bin) bytes received)"
-kill -INT -- -"$pid"
+# Ctrl-C in a terminal interrupts the go command too, which then exits 1
+# whatever its program did (cmd/go's builder); SIGINT goes to the demo's
+# own process, and go run passes its exit status on.
+demo_pid=$(cat /proc/"$pid"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -m1 . || true)
+[ -n "$demo_pid" ] || fail "go run has no child process"
+kill -INT "$demo_pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || fail "demo exited $rc on SIGINT, want 0"
 echo "$readings readings messages received"
