@@ -55,6 +55,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	gatescreen.Remove()
+	staticBinary.Remove()
 	os.Exit(code)
 }
 
@@ -621,12 +622,19 @@ func (r *rig) replug(name string) {
 // id of every event in it: durable by definition.
 func (r *rig) storedIDs() map[string]bool {
 	r.t.Helper()
-	if _, err := os.Stat(r.cfg.Storage.Path); errors.Is(err, os.ErrNotExist) {
+	return storeIDs(r.t, r.cfg.Storage.Path)
+}
+
+// storeIDs returns the id of every event in the bbolt file at path, which
+// no process has open; none when the file does not exist.
+func storeIDs(t testing.TB, path string) map[string]bool {
+	t.Helper()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return map[string]bool{} // killed before the store was created
 	}
-	db, err := bolt.Open(r.cfg.Storage.Path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
-		r.t.Fatalf("opening the store %s: %v", r.cfg.Storage.Path, err)
+		t.Fatalf("opening the store %s: %v", path, err)
 	}
 	defer db.Close()
 	ids := map[string]bool{}
@@ -644,7 +652,7 @@ func (r *rig) storedIDs() map[string]bool {
 		})
 	})
 	if err != nil {
-		r.t.Fatalf("reading the store: %v", err)
+		t.Fatalf("reading the store %s: %v", path, err)
 	}
 	return ids
 }

@@ -19,6 +19,10 @@ deps=(
 	"python3-serial-asyncio|/usr/bin/python3 -c 'import serial_asyncio'|pymodbus's asyncio serial server (only a Recommends of python3-pymodbus)"
 	"chromium|chromium --version 2>&1 | grep -q '^Chromium'|the gate screen's browser tests"
 	"fonts-noto-cjk|fc-list :lang=zh-cn family 2>/dev/null | grep -q 'Noto'|Chinese text in the screen's screenshots and layout tests"
+	"qemu-system-x86|qemu-system-x86_64 --version 2>&1 | grep -q 'QEMU emulator'|the power-cut test's virtual machine (internal/vmtest)"
+	"linux-image-amd64|ls /boot/vmlinuz-*-amd64 /lib/modules/*-amd64/modules.dep|the virtual machine's kernel and its virtio and ext4 modules"
+	"busybox-static|dpkg-query -W -f='\${Status}' busybox-static | grep -q 'ok installed' && /bin/busybox true|the virtual machine's userland (a static busybox)"
+	"e2fsprogs|/usr/sbin/mkfs.ext4 -V && /usr/sbin/debugfs -V|the virtual machine's ext4 disk, made and read back on the host"
 	"gcc|gcc --version >/dev/null 2>&1|cgo, which go test -race needs"
 	"libc6-dev|printf 'int main(void){return 0;}' | gcc -x c -o /dev/null - 2>/dev/null|linking cgo and race-detector binaries (only a Recommends of gcc)"
 )
