@@ -55,7 +55,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	gatescreen.Remove()
-	staticBinary.Remove()
+	for _, box := range vmBoxes {
+		box.bin.Remove()
+	}
 	os.Exit(code)
 }
 
@@ -724,4 +726,11 @@ func (c *consumer) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.ids)
+}
+
+// topicCount is how many messages arrived on topics ending in suffix.
+func (c *consumer) topicCount(suffix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.topics[suffix]
 }

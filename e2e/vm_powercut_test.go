@@ -24,11 +24,29 @@ import (
 // vmPowerCuts is how many times the machine's power is cut.
 const vmPowerCuts = 4
 
-// staticBinary is the daemon for the machine, which has no C library.
-var staticBinary = &testbinary.Binary{Package: "../cmd/gatescreen", Env: []string{"CGO_ENABLED=0"}}
+// vmBox is a box the power-cut test runs: a machine and the daemon built
+// for it (static: the machine has no C library).
+type vmBox struct {
+	name string
+	arch *vmtest.Arch
+	bin  *testbinary.Binary
+}
+
+func staticDaemon(env ...string) *testbinary.Binary {
+	return &testbinary.Binary{Package: "../cmd/gatescreen", Env: append([]string{"CGO_ENABLED=0"}, env...)}
+}
+
+// vmBoxes: a PC, and a Raspberry Pi's two kinds of daemon on a 64-bit ARM
+// machine (the armv7 one in the kernel's 32-bit mode, as a Pi 3 or 4 with
+// a 32-bit Raspberry Pi OS runs it).
+var vmBoxes = []vmBox{
+	{"amd64", vmtest.AMD64, staticDaemon("GOARCH=amd64")},
+	{"arm64", vmtest.ARM64, staticDaemon("GOARCH=arm64")},
+	{"armv7", vmtest.ARM64, staticDaemon("GOARCH=arm", "GOARM=7")},
+}
 
 // vmConfig is the box inside the machine: a walk-through gate on the
-// guest's second UART (the kernel's 8250 driver, real termios), the store
+// guest's UART (the kernel's 8250 or PL011 driver, real termios), the store
 // on the ext4 disk, the uplink to the host's broker through QEMU's network.
 const vmConfig = `site:
   district: ` + district + `
@@ -39,7 +57,7 @@ const vmConfig = `site:
 devices:
   - name: vm-gate
     driver: lineproto
-    port: /dev/ttyS1
+    port: %s
     baud: 115200
 lanes:
   - name: lane-1
@@ -65,9 +83,16 @@ screen:
 // the broker received before a cut was reported durable by the box (the
 // uplink sends only committed events) and must be on the disk afterwards;
 // no sequence number may be given to two different events; and after the
-// last cut every event on the disk reaches the district.
+// last cut every event on the disk reaches the district, fevers flagged
+// and their cases opened. It runs for a PC and for the ARM daemons.
 func TestVMPowerCutKeepsEveryUploadedEvent(t *testing.T) {
-	vmtest.Require(t)
+	for _, box := range vmBoxes {
+		t.Run(box.name, func(t *testing.T) { testVMPowerCut(t, box) })
+	}
+}
+
+func testVMPowerCut(t *testing.T, box vmBox) {
+	vmtest.Require(t, box.arch)
 	seed := seedFromEnv(t)
 	t.Logf("seed %d (E2E_SEED=%d repeats this run)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 2))
@@ -79,8 +104,8 @@ func TestVMPowerCutKeepsEveryUploadedEvent(t *testing.T) {
 	subscribe(t, mq.URL("tcp"), "district-vm-powercut", nil, cons)
 
 	files := map[string]vmtest.File{
-		"/gatescreen":                   {Data: readFile(t, staticBinary.Path(t)), Mode: 0o755},
-		"/etc/gatescreen/gate.yaml":     {Data: fmt.Appendf(nil, vmConfig, port), Mode: 0o600},
+		"/gatescreen":                   {Data: readFile(t, box.bin.Path(t)), Mode: 0o755},
+		"/etc/gatescreen/gate.yaml":     {Data: fmt.Appendf(nil, vmConfig, box.arch.Gate, port), Mode: 0o600},
 		"/etc/gatescreen/pseudonym.key": {Data: []byte(pseudonymKey), Mode: 0o600},
 		"/etc/gatescreen/doctor.pin":    {Data: []byte(doctorPIN), Mode: 0o600},
 	}
@@ -89,7 +114,7 @@ func TestVMPowerCutKeepsEveryUploadedEvent(t *testing.T) {
 	durable := map[string]bool{}
 	var sent int
 	boot := func() *vmtest.Machine {
-		m := vmtest.Boot(t, vmtest.Opts{Files: files, Run: run, Disk: disk})
+		m := vmtest.Boot(t, vmtest.Opts{Arch: box.arch, Files: files, Run: run, Disk: disk})
 		m.WaitConsole("gate running")
 		return m
 	}
@@ -135,8 +160,17 @@ func TestVMPowerCutKeepsEveryUploadedEvent(t *testing.T) {
 		t.Errorf("%d ids delivered with different contents (a sequence number reused after a cut?): %v", len(c), c[:min(5, len(c))])
 	}
 	m.Cut()
-	figures(t, "vm power cuts %d, lines sent %d, events durable %d, received %d, conflicts %d",
-		vmPowerCuts, sent, len(durable), len(cons.receivedIDs()), len(cons.conflictIDs()))
+	var flags int
+	for _, e := range cons.events() {
+		if e.Verdict == "flag" {
+			flags++
+		}
+	}
+	if flags == 0 || cons.topicCount("cases") == 0 {
+		t.Errorf("the district got %d flagged readings and %d case messages; the gate sent fevers", flags, cons.topicCount("cases"))
+	}
+	figures(t, "%s: vm power cuts %d, lines sent %d, events durable %d, received %d (flags %d, case messages %d), conflicts %d",
+		box.name, vmPowerCuts, sent, len(durable), len(cons.receivedIDs()), flags, cons.topicCount("cases"), len(cons.conflictIDs()))
 }
 
 // feedGate writes walk-through gate lines into the guest's UART, one every

@@ -6,9 +6,15 @@
 #   scripts/deps.sh          install what is missing (apt-get; root or sudo), then check
 #   scripts/deps.sh check    check only; exit 1 naming every package that fails
 #
+# A package of another architecture (name:arch) is not installed but
+# unpacked into $foreign/<arch> (apt-get download, dpkg-deb -x; depmod for a
+# kernel): the ARM virtual machine's kernel and busybox (internal/vmtest).
+#
 # DEPS_WITHOUT="pkg …" leaves packages out of the install, so that
 # scripts/fresh-machine.sh can prove a missing one is named.
 set -euo pipefail
+
+foreign=/var/cache/gatescreen-deps # internal/vmtest.ForeignRoot
 
 # package | check (bash, run as is) | what needs it
 deps=(
@@ -23,6 +29,9 @@ deps=(
 	"linux-image-amd64|ls /boot/vmlinuz-*-amd64 /lib/modules/*-amd64/modules.dep|the virtual machine's kernel and its virtio and ext4 modules"
 	"busybox-static|dpkg-query -W -f='\${Status}' busybox-static | grep -q 'ok installed' && /bin/busybox true|the virtual machine's userland (a static busybox)"
 	"e2fsprogs|/usr/sbin/mkfs.ext4 -V && /usr/sbin/debugfs -V|the virtual machine's ext4 disk, made and read back on the host"
+	"qemu-system-arm|qemu-system-aarch64 --version 2>&1 | grep -q 'QEMU emulator'|the ARM virtual machine (a Raspberry Pi's arm64 and armv7 daemons)"
+	"linux-image-arm64:arm64|ls $foreign/arm64/boot/vmlinuz-*-arm64 $foreign/arm64/lib/modules/*-arm64/modules.dep|the ARM virtual machine's kernel and modules"
+	"busybox-static:arm64|test -x $foreign/arm64/bin/busybox|the ARM virtual machine's userland"
 	"gcc|gcc --version >/dev/null 2>&1|cgo, which go test -race needs"
 	"libc6-dev|printf 'int main(void){return 0;}' | gcc -x c -o /dev/null - 2>/dev/null|linking cgo and race-detector binaries (only a Recommends of gcc)"
 )
@@ -40,27 +49,63 @@ without() {
 }
 
 install_missing() {
-	local missing=() d p
+	local missing=() unpack=() d p
 	for d in "${deps[@]}"; do
 		p=$(pkg "$d")
 		without "$p" && { echo "deps: leaving out $p (DEPS_WITHOUT)"; continue; }
-		installed "$p" || missing+=("$p")
+		if [[ $p == *:* ]]; then
+			bash -c "$(check_of "$d")" >/dev/null 2>&1 || unpack+=("$p")
+		else
+			installed "$p" || missing+=("$p")
+		fi
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
+	[ ${#missing[@]} -eq 0 ] && [ ${#unpack[@]} -eq 0 ] && return 0
 	local sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
 		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
 			sudo="sudo"
 		else
-			echo "deps: not root and no sudo: cannot install ${missing[*]}" >&2
-			echo "deps: run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+			echo "deps: not root and no sudo: cannot install ${missing[*]} ${unpack[*]}" >&2
+			echo "deps: run as root: scripts/deps.sh" >&2
 			return 0 # the check below names what is missing
 		fi
 	fi
-	echo "deps: apt-get install ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local updated=""
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "deps: apt-get install ${missing[*]}"
+		$sudo apt-get update -qq && updated=1
+		$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	for p in "${unpack[@]}"; do
+		unpack_foreign "$p"
+	done
+}
+
+# unpack_foreign NAME:ARCH downloads a package of another architecture
+# (a kernel through its metapackage's dependency) and unpacks it.
+unpack_foreign() {
+	local name=${1%%:*} arch=${1#*:} dir tmp real
+	dir=$foreign/$arch
+	echo "deps: unpacking $1 into $dir"
+	if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+		$sudo dpkg --add-architecture "$arch"
+		updated=""
+	fi
+	[ -n "$updated" ] || { $sudo apt-get update -qq && updated=1; }
+	real=$name
+	if [[ $name == linux-image-$arch ]]; then # the metapackage names the kernel
+		real=$(apt-cache depends "$name:$arch" | awk '/Depends: linux-image-/ { sub(/:.*/, "", $2); print $2; exit }')
+	fi
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp" # apt downloads as _apt
+	(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$real:$arch") >/dev/null
+	$sudo mkdir -p "$dir"
+	for deb in "$tmp"/*.deb; do $sudo dpkg-deb -x "$deb" "$dir"; done
+	rm -rf "$tmp"
+	if [[ $real == linux-image-* ]]; then
+		$sudo depmod -b "$dir" "${real#linux-image-}"
+	fi
 }
 
 check_all() {

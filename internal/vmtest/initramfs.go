@@ -33,6 +33,11 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 for m in $(cat /etc/vmtest/modules); do insmod "/lib/modules/$m" || echo "vmtest: insmod $m failed"; done
+# A console that is a module (virtio's hvc0) was not there when the kernel
+# gave init its standard streams.
+console=/dev/$(cat /etc/vmtest/console)
+i=0; while [ ! -c "$console" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+exec >"$console" 2>&1 <"$console"
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 mount -t ext4 /dev/vda /data || { echo "vmtest: mounting /dev/vda failed"; poweroff -f; }
 ifconfig lo 127.0.0.1 up
@@ -47,16 +52,17 @@ poweroff -f
 
 // writeInitramfs writes the machine's root filesystem as an uncompressed
 // newc cpio archive, which the kernel unpacks into its rootfs.
-func writeInitramfs(dst, modDir string, o Opts) error {
+func writeInitramfs(dst string, arch *Arch, modDir string, o Opts) error {
 	files := map[string]File{}
-	bb, err := os.ReadFile(busybox)
+	bb, err := os.ReadFile(arch.busybox())
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", busybox, err)
+		return fmt.Errorf("reading %s: %w", arch.busybox(), err)
 	}
 	files["/bin/busybox"] = File{Data: bb, Mode: 0o755}
 	files["/init"] = File{Data: []byte(initScript), Mode: 0o755}
 	files["/etc/vmtest/run"] = File{Data: []byte(o.Run), Mode: 0o755}
-	mods, err := moduleOrder(modDir, guestModules)
+	files["/etc/vmtest/console"] = File{Data: []byte(arch.console + "\n")}
+	mods, err := moduleOrder(modDir, arch.modules)
 	if err != nil {
 		return err
 	}

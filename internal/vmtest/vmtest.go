@@ -2,15 +2,14 @@ package vmtest
 
 import (
 	"bytes"
-	"debug/elf"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,6 +43,8 @@ type Opts struct {
 	Disk string
 	// MemoryMiB is the guest's memory; 0 means 256.
 	MemoryMiB int
+	// Arch is the machine's architecture; nil means AMD64.
+	Arch *Arch
 }
 
 // Machine is a running virtual machine.
@@ -53,34 +54,42 @@ type Machine struct {
 	done    chan struct{}
 	err     error // QEMU's exit, once done is closed
 	console string
-	// GatePath is the host's end of the guest's second UART (/dev/ttyS1, a
-	// 16550A driven by the guest kernel's 8250 driver): a pseudo-terminal.
+	// GatePath is the host's end of the guest's gate UART (Arch.Gate): a
+	// pseudo-terminal.
 	GatePath string
 }
 
 // tools are the host programs a machine needs, with their Debian packages.
 var tools = []struct{ name, pkg string }{
-	{"qemu-system-x86_64", "qemu-system-x86"},
 	{"mkfs.ext4", "e2fsprogs"},
 	{"e2fsck", "e2fsprogs"},
 	{"debugfs", "e2fsprogs"},
 }
 
+// emulators are the Debian packages of each QEMU.
+var emulators = map[string]string{"qemu-system-x86_64": "qemu-system-x86", "qemu-system-aarch64": "qemu-system-arm"}
+
 // Require ends the test (a failure under CI=true, a skip elsewhere) when
-// the host cannot run a machine: QEMU, e2fsprogs, busybox-static or a
-// Debian kernel is missing.
-func Require(t testing.TB) {
+// the host cannot run a machine of arch (nil means AMD64): its QEMU,
+// e2fsprogs, its busybox-static or its Debian kernel is missing.
+func Require(t testing.TB, arch *Arch) {
 	t.Helper()
+	if arch == nil {
+		arch = AMD64
+	}
+	if _, err := lookPath(arch.qemu); err != nil {
+		ci.Missing(t, "%s not installed (apt-get install -y %s)", arch.qemu, emulators[arch.qemu])
+	}
 	for _, tool := range tools {
 		if _, err := lookPath(tool.name); err != nil {
 			ci.Missing(t, "%s not installed (apt-get install -y %s)", tool.name, tool.pkg)
 		}
 	}
-	if err := isStatic(busybox); err != nil {
-		ci.Missing(t, "%v (apt-get install -y busybox-static)", err)
+	if err := isStatic(arch.busybox()); err != nil {
+		ci.Missing(t, "%v (%s)", err, arch.installHint())
 	}
-	if _, _, err := kernel(); err != nil {
-		ci.Missing(t, "%v (apt-get install -y linux-image-amd64)", err)
+	if _, _, err := arch.kernel(); err != nil {
+		ci.Missing(t, "%v (%s)", err, arch.installHint())
 	}
 }
 
@@ -102,8 +111,6 @@ func isExecutable(path string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-const busybox = "/bin/busybox" // busybox-static: no libraries needed in the guest
-
 // isStatic reports why the program at path cannot run without libraries
 // (Debian's busybox package is dynamic, busybox-static is not).
 func isStatic(path string) error {
@@ -119,24 +126,6 @@ func isStatic(path string) error {
 	}
 	return nil
 }
-
-// kernel returns the newest Debian amd64 kernel in /boot and its modules.
-func kernel() (vmlinuz, modules string, err error) {
-	found, _ := filepath.Glob("/boot/vmlinuz-*-amd64")
-	sort.Strings(found)
-	for i := len(found) - 1; i >= 0; i-- {
-		version := strings.TrimPrefix(filepath.Base(found[i]), "vmlinuz-")
-		dir := filepath.Join("/lib/modules", version)
-		if _, err := os.Stat(filepath.Join(dir, "modules.dep")); err == nil {
-			return found[i], dir, nil
-		}
-	}
-	return "", "", errors.New("no Debian amd64 kernel with its modules in /boot and /lib/modules")
-}
-
-// guestModules are what the guest needs beyond the kernel's built-ins:
-// the virtio disk and network, ext4 (and crc32c, which ext4 loads by name).
-var guestModules = []string{"virtio_pci", "virtio_blk", "virtio_net", "crc32c_generic", "ext4"}
 
 // NewDisk makes a raw disk image of size MiB with an empty ext4 filesystem,
 // as the SD card's data partition.
@@ -184,19 +173,21 @@ func ReadFile(t testing.TB, disk, path string) ([]byte, error) {
 	return data, err
 }
 
-var gatePTY = regexp.MustCompile(`char device redirected to (/dev/pts/\d+) \(label serial1\)`)
-
 // Boot starts the machine and returns once QEMU has made the gate's UART.
 // The machine is killed when the test ends.
 func Boot(t testing.TB, o Opts) *Machine {
 	t.Helper()
-	vmlinuz, modDir, err := kernel()
+	arch := o.Arch
+	if arch == nil {
+		arch = AMD64
+	}
+	vmlinuz, modDir, err := arch.kernel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	initrd := filepath.Join(dir, "initrd.cpio")
-	if err := writeInitramfs(initrd, modDir, o); err != nil {
+	if err := writeInitramfs(initrd, arch, modDir, o); err != nil {
 		t.Fatal(err)
 	}
 	mem := o.MemoryMiB
@@ -204,19 +195,20 @@ func Boot(t testing.TB, o Opts) *Machine {
 		mem = 256
 	}
 	m := &Machine{t: t, done: make(chan struct{}), console: filepath.Join(dir, "console.log")}
-	qemu, _ := lookPath("qemu-system-x86_64")
-	args := append(accelerator(t, vmlinuz, modDir),
-		"-m", fmt.Sprint(mem), "-nodefaults", "-display", "none", "-no-reboot",
+	qemu, _ := lookPath(arch.qemu)
+	args := append(accelerator(t, arch, vmlinuz, modDir), arch.board...)
+	args = append(args, "-m", fmt.Sprint(mem), "-nodefaults", "-display", "none", "-no-reboot",
 		"-kernel", vmlinuz, "-initrd", initrd,
-		"-append", "console=ttyS0 quiet panic=-1",
-		"-serial", "file:"+m.console, // ttyS0: the console
-		"-serial", "pty", // ttyS1: the gate
+		"-append", "console="+arch.console+" quiet panic=-1")
+	args = append(append(args, arch.consoleArgs(m.console)...), arch.gateArgs...)
+	args = append(args,
 		// writeback: what QEMU has written survives its SIGKILL (it is in
 		// the host's page cache); what the guest has not written is lost
 		// with the guest's memory, as on a power cut.
-		"-drive", "file="+o.Disk+",format=raw,if=virtio,cache=writeback",
+		"-drive", "if=none,id=disk,format=raw,cache=writeback,file="+o.Disk, "-device", "virtio-blk-pci,drive=disk",
 		"-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0",
 	)
+	gatePTY := regexp.MustCompile(`char device redirected to (/dev/pts/\d+) \(label ` + arch.gateLabel + `\)`)
 	m.cmd = exec.Command(qemu, args...)
 	var out lockedBuffer
 	m.cmd.Stdout, m.cmd.Stderr = &out, &out
@@ -314,10 +306,14 @@ var (
 	accelArgs []string
 )
 
-// accelerator returns QEMU's accelerator arguments: KVM when a probe
-// machine boots under it within 10 s, otherwise software emulation (TCG).
-// Nested KVM can start and then hang, so /dev/kvm alone proves nothing.
-func accelerator(t testing.TB, vmlinuz, modDir string) []string {
+// accelerator returns QEMU's accelerator arguments: KVM when the machine
+// is of the host's architecture and a probe machine boots under it within
+// 10 s, otherwise software emulation (TCG). Nested KVM can start and then
+// hang, so /dev/kvm alone proves nothing.
+func accelerator(t testing.TB, arch *Arch, vmlinuz, modDir string) []string {
+	if !arch.kvm {
+		return []string{"-accel", "tcg"}
+	}
 	accelOnce.Do(func() {
 		accelArgs = []string{"-accel", "tcg"}
 		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err != nil {
@@ -327,21 +323,21 @@ func accelerator(t testing.TB, vmlinuz, modDir string) []string {
 		}
 		dir := t.TempDir()
 		initrd := filepath.Join(dir, "probe.cpio")
-		if err := writeInitramfs(initrd, modDir, Opts{}); err != nil {
+		if err := writeInitramfs(initrd, arch, modDir, Opts{}); err != nil {
 			return
 		}
 		console := filepath.Join(dir, "console.log")
-		qemu, _ := lookPath("qemu-system-x86_64")
+		qemu, _ := lookPath(arch.qemu)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, qemu, "-accel", "kvm", "-cpu", "host", "-m", "128", "-nodefaults",
+		args := append([]string{"-accel", "kvm", "-cpu", "host", "-m", "128", "-nodefaults",
 			"-display", "none", "-no-reboot", "-kernel", vmlinuz, "-initrd", initrd,
-			"-append", "console=ttyS0 quiet panic=-1 vmtest.probe", "-serial", "file:"+console)
-		_ = cmd.Run()
+			"-append", "console=" + arch.console + " quiet panic=-1 vmtest.probe"}, arch.consoleArgs(console)...)
+		_ = exec.CommandContext(ctx, qemu, args...).Run()
 		if data, _ := os.ReadFile(console); bytes.Contains(data, []byte(probeDone)) {
 			accelArgs = []string{"-accel", "kvm", "-cpu", "host"}
 		}
 	})
-	t.Logf("vmtest: qemu %s", strings.Join(accelArgs, " "))
+	t.Logf("vmtest: %s %s", arch.qemu, strings.Join(accelArgs, " "))
 	return accelArgs
 }

@@ -14,13 +14,20 @@ import (
 // and synced is on the disk after a power cut, what it wrote after is not
 // required to be.
 func TestBootUARTDiskAndCut(t *testing.T) {
-	Require(t)
+	for _, arch := range []*Arch{AMD64, ARM64} {
+		t.Run(arch.Debian, func(t *testing.T) { testBootUARTDiskAndCut(t, arch) })
+	}
+}
+
+func testBootUARTDiskAndCut(t *testing.T, arch *Arch) {
+	Require(t, arch)
 	disk := NewDisk(t, 32)
 	m := Boot(t, Opts{
+		Arch: arch,
 		Disk: disk,
-		Run: `stty -F /dev/ttyS1 115200 raw -echo
+		Run: `stty -F ` + arch.Gate + ` 115200 raw -echo
 echo "uart ready"
-read -r line < /dev/ttyS1
+read -r line < ` + arch.Gate + `
 echo "from host: $line"
 echo "$line" > /data/kept && sync
 echo "kept synced"
