@@ -24,6 +24,10 @@ const (
 	MaxThresholdC = 39.0
 )
 
+// MaxOffsetC bounds devices[].offset_c to ±MaxOffsetC °C, and so every
+// calibration, which must leave the applied offset inside it too.
+const MaxOffsetC = 5.0
+
 // Bounds of storage.max_size. bbolt maps the whole file into memory, and a
 // 32-bit Raspberry Pi OS cannot map much more than 1 GiB next to everything
 // else.
@@ -157,7 +161,7 @@ func validateDevices(r *reporter, devs []drivers.Device) map[string]drivers.Devi
 		if d.Mode != "" && d.Mode != "body" && d.Mode != "skin" {
 			r.add(p+"mode", d.Mode, "is not body or skin")
 		}
-		if !(math.Abs(d.OffsetC) <= 5) {
+		if !(math.Abs(d.OffsetC) <= MaxOffsetC) {
 			r.add(p+"offset_c", d.OffsetC, "is out of range -5–5 °C")
 		}
 		if d.Gain != 0 && !(d.Gain >= 0.5 && d.Gain <= 2) {
