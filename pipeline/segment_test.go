@@ -123,3 +123,19 @@ func TestSegmenterInvalidFrames(t *testing.T) {
 		}
 	}
 }
+
+// A streaming device that raises its alarm on any frame of a presence
+// overrules the presence's pass, like a one-shot gate's alarm does.
+func TestSegmenterDeviceAlarmDuringPresence(t *testing.T) {
+	stream := loadStream(t, "approach_leave.csv")
+	for i, r := range stream { // the first frame of the presence: neither its plateau nor its hottest
+		if r.ObjectC-r.AmbientC > 1.5 {
+			stream[i].Flags |= drivers.FlagAlarm
+			break
+		}
+	}
+	ms := feed(oneLane(t, continuous, Params{}), stream...)
+	if len(ms) != 1 || ms[0].Verdict != VerdictRetake || ms[0].Reason != ReasonDeviceAlarm {
+		t.Fatalf("got %v, want one retake device_alarm", ms)
+	}
+}

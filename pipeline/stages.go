@@ -35,9 +35,9 @@ type device struct {
 	badgeLane int // lane whose badge reader this is, -1 none
 
 	// Stage-local counts; publish copies them to the atomics Stats reads.
-	readings, invalid       uint64
-	dirty                   bool
-	pubReadings, pubInvalid atomic.Uint64
+	readings, invalid, alarms          uint64
+	dirty                              bool
+	pubReadings, pubInvalid, pubAlarms atomic.Uint64
 
 	// One-shot stuck detector.
 	lastValue uint64
@@ -66,6 +66,7 @@ type segState struct {
 	plateau     float64
 	at          drivers.Reading // frame at the best plateau
 	hot         drivers.Reading // hottest frame of the presence
+	alarm       bool            // the device raised its alarm during the presence
 	baseline    float64         // stand-in ambient when the device has none
 	hasBaseline bool
 }
@@ -107,6 +108,9 @@ func (p *Pipeline) publish() {
 		d.dirty = false
 		d.pubReadings.Store(d.readings)
 		d.pubInvalid.Store(d.invalid)
+		if d.pubAlarms.Load() != d.alarms { // rare: no barrier per round
+			d.pubAlarms.Store(d.alarms)
+		}
 	}
 	p.dirtyDevs = p.dirtyDevs[:0]
 	for _, i := range p.dirtyLanes {
@@ -128,6 +132,14 @@ func (p *Pipeline) publish() {
 	}
 }
 
+// markDirty queues the device's counts for the next publish.
+func (p *Pipeline) markDirty(d *device, idx uint16) {
+	if !d.dirty {
+		d.dirty = true
+		p.dirtyDevs = append(p.dirtyDevs, int(idx))
+	}
+}
+
 func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	if int(r.Device) >= len(p.devs) {
 		p.unknownDevice.Add(1)
@@ -140,10 +152,7 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	}
 	prm := p.params.Load()
 	d.readings++
-	if !d.dirty {
-		d.dirty = true
-		p.dirtyDevs = append(p.dirtyDevs, int(r.Device))
-	}
+	p.markDirty(d, r.Device)
 	laneIdx := d.lane
 	if injectLane >= 0 {
 		laneIdx = injectLane
@@ -280,7 +289,7 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	if !s.present {
 		if delta > sp.PresenceDeltaC {
 			s.present, s.start, s.winN, s.stable = true, r.Mono, 0, false
-			s.hot = *r
+			s.hot, s.alarm = *r, false
 			s.add(r, sp.StableWindow, sp.StableSpreadC)
 		} else if math.IsNaN(r.AmbientC) {
 			s.baseline += (r.ObjectC - s.baseline) * baselineAlpha
@@ -299,6 +308,7 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 // The highest, because cold skin and a turned head only ever read low.
 func (s *segState) add(r *drivers.Reading, k int, spread float64) {
 	s.last = r.Mono
+	s.alarm = s.alarm || r.Flags&drivers.FlagAlarm != 0
 	if r.ObjectC > s.hot.ObjectC {
 		s.hot = *r
 	}
@@ -336,6 +346,9 @@ func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
 	}
 	m := measurementOf(laneIdx, src, false)
 	m.RawC = raw
+	if s.alarm {
+		m.Flags |= drivers.FlagAlarm
+	}
 	p.decide(&m, reason, prm)
 }
 
@@ -362,6 +375,14 @@ func (p *Pipeline) decide(m *Measurement, reason Reason, prm *Params) {
 
 	ln := &p.lanes[m.Lane]
 	m.Verdict, m.Reason = p.classify(body, reason, prm, ln)
+	if m.Verdict == VerdictPass && m.Flags&drivers.FlagAlarm != 0 {
+		// The device says fever and our number says pass: one of the two
+		// is wrong, and a fever must not walk through on green.
+		m.Verdict, m.Reason = VerdictRetake, ReasonDeviceAlarm
+		d := &p.devs[m.Device]
+		d.alarms++
+		p.markDirty(d, m.Device)
+	}
 	if m.Verdict != VerdictInvalid {
 		m.BodyC = body
 	}

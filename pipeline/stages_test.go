@@ -36,7 +36,10 @@ func TestClassifyBoundaries(t *testing.T) {
 		{"device out of range invalid", body, drivers.NewTemperature(36.5, 22, drivers.FlagOutOfRange), VerdictInvalid, ReasonOutOfRange, 0, nan},
 		{"malformed invalid", body, drivers.Invalid(drivers.FlagMalformed, []byte("x")), VerdictInvalid, ReasonMalformed, WarnNoAmbient, nan},
 		{"status invalid", body, drivers.NewTemperature(36.5, 22, drivers.FlagStatus), VerdictInvalid, ReasonStatus, 0, nan},
-		{"device alarm is information", body, drivers.NewTemperature(36.5, 22, drivers.FlagAlarm), VerdictPass, ReasonNone, 0, 36.5},
+		// The gate's own alarm and our pass disagree: never green (docs/verdict.md).
+		{"device alarm overrules a pass", body, drivers.NewTemperature(36.0, 24, drivers.FlagAlarm), VerdictRetake, ReasonDeviceAlarm, 0, 36.0},
+		{"device alarm agrees with a flag", body, drivers.NewTemperature(38.0, 24, drivers.FlagAlarm), VerdictFlag, ReasonThreshold, 0, 38.0},
+		{"device alarm below the floor stays below_floor", body, drivers.NewTemperature(34.9, 24, drivers.FlagAlarm), VerdictRetake, ReasonBelowFloor, 0, 34.9},
 		{"body 29.9 implausible", body, temp(29.9, 22), VerdictInvalid, ReasonOutOfRange, 0, nan},
 		{"body 45.1 implausible", body, temp(45.1, 22), VerdictInvalid, ReasonOutOfRange, 0, nan},
 		{"skin 24.9 implausible", skin, temp(24.9, 22), VerdictInvalid, ReasonOutOfRange, 0, nan},
@@ -224,5 +227,16 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per reading, want 0", allocs)
+	}
+}
+
+// Each time a device's own alarm overruled a pass is counted per device,
+// so a gate whose threshold is set differently from ours shows up.
+func TestDeviceAlarmCountedPerDevice(t *testing.T) {
+	p := oneLane(t, DeviceInfo{Name: "gate-1"}, Params{})
+	feed(p, drivers.NewTemperature(36.0, 24, drivers.FlagAlarm), drivers.NewTemperature(36.2, 24, 0),
+		drivers.NewTemperature(38.0, 24, drivers.FlagAlarm), drivers.NewTemperature(36.4, 24, drivers.FlagAlarm))
+	if d := p.Stats().Devices[0]; d.DeviceAlarms != 2 {
+		t.Fatalf("device alarms overruling a pass: %d, want 2", d.DeviceAlarms)
 	}
 }

@@ -199,6 +199,16 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 			}
 			return g.pipe.Stats().UnknownCards
 		},
+		DeviceAlarms: func() map[string]uint64 {
+			if g.pipe == nil {
+				return nil
+			}
+			out := map[string]uint64{}
+			for _, d := range g.pipe.Stats().Devices {
+				out[d.Name] = d.DeviceAlarms
+			}
+			return out
+		},
 	})
 	if err != nil {
 		return nil, err
