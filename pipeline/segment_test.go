@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -137,5 +138,68 @@ func TestSegmenterDeviceAlarmDuringPresence(t *testing.T) {
 	ms := feed(oneLane(t, continuous, Params{}), stream...)
 	if len(ms) != 1 || ms[0].Verdict != VerdictRetake || ms[0].Reason != ReasonDeviceAlarm {
 		t.Fatalf("got %v, want one retake device_alarm", ms)
+	}
+}
+
+// garbageStream is 60 s of a GY-MCU90614 port at 115200 baud (1280 frames
+// a second) receiving random bytes: nearly every frame fails its checksum,
+// and the few that match by chance (1 in 256, sometimes two or three in a
+// row) carry random values, hot or cold.
+func garbageStream(seed uint64) []drivers.Reading {
+	rng := rand.New(rand.NewPCG(seed, 14))
+	const frames = 60 * 1280
+	var rs []drivers.Reading
+	for i := 0; i < frames; i++ {
+		r := drivers.Invalid(drivers.FlagChecksum, []byte{0x5a, 0x5a, 0x45, 0x04, byte(i)})
+		if rng.IntN(256) == 0 {
+			r = temp(20+rng.Float64()*20, 15+rng.Float64()*15)
+		}
+		r.Mono = int64(i) * int64(time.Second) / 1280
+		rs = append(rs, r)
+		if !r.Flags.Invalid() && rng.IntN(2) == 0 { // and one more right behind it
+			i++
+			r = temp(20+rng.Float64()*20, 15+rng.Float64()*15)
+			r.Mono = int64(i) * int64(time.Second) / 1280
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// Invalid frames never form a person: garbage on the line gave 93 retakes
+// in a minute with nobody there, and the lane's lamp went amber for no one.
+// What garbage makes is invalid (throttled), never retake, pass or flag.
+func TestSegmenterGarbageFormsNoPerson(t *testing.T) {
+	for seed := range uint64(5) {
+		p := oneLane(t, continuous, Params{})
+		n := map[Verdict]int{}
+		for _, m := range feed(p, garbageStream(seed)...) {
+			n[m.Verdict]++
+		}
+		if n[VerdictRetake]+n[VerdictPass]+n[VerdictFlag] != 0 || n[VerdictInvalid] == 0 {
+			t.Errorf("seed %d: 60 s of garbage gave %d retake, %d pass, %d flag, %d invalid; want only invalid",
+				seed, n[VerdictRetake], n[VerdictPass], n[VerdictFlag], n[VerdictInvalid])
+		}
+	}
+}
+
+// A person who steps up right after a burst of garbage is still measured,
+// once the line has been clean for MinDwell.
+func TestSegmenterMeasuresAfterGarbage(t *testing.T) {
+	p := oneLane(t, continuous, Params{})
+	stream := loadStream(t, "approach_leave.csv")
+	var rs []drivers.Reading
+	for i := range 10 {
+		r := drivers.Invalid(drivers.FlagChecksum, nil)
+		r.Mono = int64(i) * int64(time.Millisecond)
+		rs = append(rs, r)
+	}
+	for _, r := range stream {
+		r.Mono += int64(10 * time.Millisecond)
+		rs = append(rs, r)
+	}
+	ms := feed(p, rs...)
+	if len(ms) != 2 || ms[0].Verdict != VerdictInvalid || ms[1].Verdict != VerdictPass {
+		t.Fatalf("got %v, want one invalid then one pass", ms)
 	}
 }

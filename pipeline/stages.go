@@ -48,8 +48,13 @@ type device struct {
 	frozenAmb     uint64
 	frozenSince   int64
 	stuckReported bool
-	// Continuous invalid throttling.
+	// Continuous invalid throttling. invalidRun lasts until the line has
+	// carried only valid frames for MinDwell, from cleanSince (set when
+	// cleaning): a frame that matches its checksum by chance amid garbage is
+	// not the start of a person.
 	invalidRun      bool
+	cleaning        bool
+	cleanSince      int64
 	lastInvalidMono int64
 
 	seg segState
@@ -256,9 +261,10 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	s := &d.seg
 	if reason != ReasonNone {
 		// An invalid frame ends a presence (the person sees invalid and is
-		// measured again); while idle, a run of them is throttled.
+		// measured again); while idle, a run of them is throttled, and no
+		// presence starts until the line has been clean for MinDwell.
 		emit := s.present || !d.invalidRun || r.Mono-d.lastInvalidMono >= invalidEvery
-		s.present, d.invalidRun = false, true
+		s.present, d.invalidRun, d.cleaning = false, true, false
 		if emit {
 			d.lastInvalidMono = r.Mono
 			m := measurementOf(laneIdx, r, false)
@@ -266,7 +272,15 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 		}
 		return
 	}
-	d.invalidRun = false
+	if d.invalidRun {
+		if !d.cleaning {
+			d.cleaning, d.cleanSince = true, r.Mono
+		}
+		if r.Mono-d.cleanSince < int64(prm.Segment.MinDwell) {
+			return
+		}
+		d.invalidRun, d.cleaning = false, false
+	}
 	if d.frozen(r, prm.StuckFor) {
 		if !d.stuckReported {
 			d.stuckReported, s.present = true, false
