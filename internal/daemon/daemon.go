@@ -446,7 +446,9 @@ func (g *gate) run(ctx context.Context) error {
 			Logger:   logging.Component(log, "device").With().Str("device", dev.Name).Logger(),
 		}
 		if g.devices[i].Continuous {
-			ro.SilentAfter = 10 * time.Second
+			// It sends frames with nobody there: silence is a fault, and
+			// only a valid frame says it is up.
+			ro.SilentAfter, ro.UpOnFrame = 10*time.Second, true
 		}
 		devWG.Add(1)
 		go func() {
