@@ -281,7 +281,11 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 		}
 		d.invalidRun, d.cleaning = false, false
 	}
-	if d.frozen(r, prm.StuckFor) {
+	// Frozen is a dead sensor only while nobody is there and only when it
+	// reports ambient too: a person standing still at 0.1 °C resolution
+	// holds one value, and so does the idle wall before a transmitter that
+	// reports no ambient.
+	if d.frozen(r, prm.StuckFor) && !s.present && !math.IsNaN(r.AmbientC) {
 		if !d.stuckReported {
 			d.stuckReported, s.present = true, false
 			d.invalid++
@@ -291,7 +295,9 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 		return
 	}
 	ref := r.AmbientC
-	if math.IsNaN(ref) {
+	if math.IsNaN(ref) && d.info.Idle {
+		ref = d.info.IdleC
+	} else if math.IsNaN(ref) {
 		if !s.hasBaseline {
 			s.baseline, s.hasBaseline = r.ObjectC, true
 			return
@@ -305,7 +311,7 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 			s.present, s.start, s.winN, s.stable = true, r.Mono, 0, false
 			s.hot, s.alarm = *r, false
 			s.add(r, sp.StableWindow, sp.StableSpreadC)
-		} else if math.IsNaN(r.AmbientC) {
+		} else if math.IsNaN(r.AmbientC) && !d.info.Idle {
 			s.baseline += (r.ObjectC - s.baseline) * baselineAlpha
 		}
 		return

@@ -400,9 +400,12 @@ func (w debugWriter) Write(p []byte) (int, error) {
 
 func init() {
 	drivers.Register(drivers.Driver{
-		Name:       "modbusir",
-		Transport:  drivers.Serial,
-		Continuous: false,
+		Name:      "modbusir",
+		Transport: drivers.Serial,
+		// Polled at rate_hz, it reads whoever stands in front of it for as
+		// long as they stand there: a stream to segment into one
+		// measurement per person, not one reading per person.
+		Continuous: true,
 		Bauds:      []int{9600, 4800, 19200, 38400, 115200},
 		Validate:   validate,
 		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {

@@ -319,8 +319,8 @@ func TestValidate(t *testing.T) {
 	if !ok {
 		t.Fatal("modbusir is not registered")
 	}
-	if drv.Transport != drivers.Serial || drv.Continuous || drv.Bauds[0] != 9600 {
-		t.Fatalf("driver %+v, want serial, one-shot, 9600 baud first", drv)
+	if drv.Transport != drivers.Serial || !drv.Continuous || drv.Bauds[0] != 9600 {
+		t.Fatalf("driver %+v, want serial, continuous (polled, segmented), 9600 baud first", drv)
 	}
 	tests := []struct {
 		name   string

@@ -180,6 +180,9 @@ func validateDevices(r *reporter, devs []drivers.Device) map[string]drivers.Devi
 		if !(math.Abs(d.OffsetC) <= MaxOffsetC) {
 			r.add(p+"offset_c", d.OffsetC, "is out of range -5–5 °C")
 		}
+		if d.IdleC != nil && !(*d.IdleC >= -50 && *d.IdleC <= 100) {
+			r.add(p+"idle_c", *d.IdleC, "is out of range -50–100 °C")
+		}
 		if d.Gain != 0 && !(d.Gain >= 0.5 && d.Gain <= 2) {
 			r.add(p+"gain", d.Gain, "is out of range 0.5–2 (0 means 1)")
 		}

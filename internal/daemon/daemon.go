@@ -634,6 +634,9 @@ func describe(cfg *config.Config) ([]pipeline.DeviceInfo, []pipeline.LaneInfo) {
 			OffsetC:    d.OffsetC,
 			Gain:       d.Gain,
 		}
+		if d.IdleC != nil {
+			devs[i].Idle, devs[i].IdleC = true, *d.IdleC
+		}
 	}
 	lanes := make([]pipeline.LaneInfo, len(cfg.Lanes))
 	for i, l := range cfg.Lanes {
