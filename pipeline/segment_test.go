@@ -203,3 +203,80 @@ func TestSegmenterMeasuresAfterGarbage(t *testing.T) {
 		t.Fatalf("got %v, want one invalid then one pass", ms)
 	}
 }
+
+// stream builds a continuous device's frames at 100 ms, ambient 22 °C.
+func stream(values ...float64) []drivers.Reading {
+	rs := make([]drivers.Reading, len(values))
+	for i, v := range values {
+		rs[i] = temp(v, 22)
+		rs[i].Mono = int64(i) * int64(100*time.Millisecond)
+	}
+	return rs
+}
+
+// repeat returns n copies of the pattern vs.
+func repeat(n int, vs ...float64) []float64 {
+	var out []float64
+	for range n {
+		out = append(out, vs...)
+	}
+	return out
+}
+
+// The plateau must hold within stable_spread_c (0.3 °C): a presence that
+// swings 0.4 °C between frames never holds still and asks for a retake (it
+// would pass with the spread doubled), one that swings exactly 0.3 °C
+// passes (it would not with the spread halved).
+func TestSegmenterPlateauSpread(t *testing.T) {
+	idle := repeat(5, 22.2)
+	for _, tc := range []struct {
+		name    string
+		swing   float64
+		verdict Verdict
+		reason  Reason
+	}{
+		{"swing 0.4", 0.4, VerdictRetake, ReasonUnstable},
+		{"swing 0.3", 0.3, VerdictPass, ReasonNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := append(append([]float64{}, idle...), repeat(6, 34.5, 34.5+tc.swing)...)
+			vs = append(vs, idle...)
+			ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...)
+			if len(ms) != 1 || ms[0].Verdict != tc.verdict || ms[0].Reason != tc.reason {
+				t.Fatalf("got %v, want one %v/%v", ms, tc.verdict, tc.reason)
+			}
+		})
+	}
+}
+
+// A presence ends when object − ambient falls to half of presence_delta_c
+// (1.5 °C): a head tilted so the delta dips to 1.0 °C stays one person (two
+// with the exit ratio doubled), a dip to 0.6 °C ends it and the person is
+// measured again (one with the ratio halved).
+func TestSegmenterExitHysteresis(t *testing.T) {
+	idle := repeat(5, 22.2)
+	for _, tc := range []struct {
+		name string
+		dipC float64 // object − ambient at the dip
+		want int
+	}{
+		{"dip to 1.0 keeps the presence", 1.0, 1},
+		{"dip to 0.6 ends it", 0.6, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := append(append([]float64{}, idle...), repeat(8, 36.6)...)
+			vs = append(vs, 22+tc.dipC, 22+tc.dipC)
+			vs = append(vs, repeat(8, 36.6)...)
+			vs = append(vs, idle...)
+			ms := feed(oneLane(t, DeviceInfo{Name: "gy", Continuous: true, Mode: ModeBody}, Params{}), stream(vs...)...)
+			if len(ms) != tc.want {
+				t.Fatalf("got %d measurements (%v), want %d", len(ms), ms, tc.want)
+			}
+			for _, m := range ms {
+				if m.Verdict != VerdictPass {
+					t.Errorf("measurement %v/%v, want pass", m.Verdict, m.Reason)
+				}
+			}
+		})
+	}
+}

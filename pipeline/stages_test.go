@@ -240,3 +240,32 @@ func TestDeviceAlarmCountedPerDevice(t *testing.T) {
 		t.Fatalf("device alarms overruling a pass: %d, want 2", d.DeviceAlarms)
 	}
 }
+
+// A drill between a real person's badge swipe and their reading must not
+// take the swipe: the drill's simulated person has no card, and the real
+// person behind it keeps their identity.
+func TestDrillDoesNotConsumeBadge(t *testing.T) {
+	p, err := New(Opts{
+		Devices: []DeviceInfo{{Name: "gun"}, {Name: "reader"}},
+		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddSink("test", 64, SinkFunc(func(*Measurement) {}))
+	badge := drivers.Badge([]byte("04A1B2"))
+	badge.Device, badge.Mono = 1, int64(10*time.Second)
+	drill := temp(38.2, 22)
+	drill.Mono = int64(10500 * time.Millisecond)
+	real := temp(36.5, 22)
+	real.Mono = int64(11 * time.Second)
+	p.process(&badge, -1, false)
+	p.process(&drill, 0, true) // as the inject ring delivers a drill
+	ms := feed(p, real)
+	if len(ms) != 2 || !ms[0].Drill || ms[0].PersonID() != "" {
+		t.Fatalf("drill measurement %+v, want a drill with no person", ms)
+	}
+	if ms[1].Drill || ms[1].PersonID() != "04A1B2" {
+		t.Fatalf("the real person behind the drill: drill %v person %q, want the card 04A1B2", ms[1].Drill, ms[1].PersonID())
+	}
+}
