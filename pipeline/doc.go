@@ -17,7 +17,8 @@
 //     a baseline learned from idle frames; the highest mean of a stable
 //     window is the plateau; too short or never stable asks for a retake;
 //     no presence starts until the line has been clean of invalid frames
-//     for MinDwell); one-shot devices pass through;
+//     for MinDwell, and a presence of one frame is dropped); one-shot
+//     devices pass through;
 //   - compensate: body mode as reported, skin mode raw×gain + offset;
 //   - classify: in hundredths of a degree (see hundredths), body ≥ threshold
 //     flags, body < floor asks for a retake, optionally the relative rule;

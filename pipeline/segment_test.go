@@ -280,3 +280,20 @@ func TestSegmenterExitHysteresis(t *testing.T) {
 		})
 	}
 }
+
+// A single frame above the presence threshold between idle frames is no
+// person: at 14 Hz nobody is there for 70 ms, but a frame that matches its
+// checksum by chance amid clean ones is. It made a short_dwell retake.
+func TestSegmenterOneFrameIsNoPerson(t *testing.T) {
+	vs := append(repeat(10, 22.2), 36.4)
+	vs = append(vs, repeat(10, 22.2)...)
+	if ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...); len(ms) != 0 {
+		t.Fatalf("got %v, want no measurement", ms)
+	}
+	// Two frames are a hand waved past: a retake, as before.
+	vs = append(repeat(10, 22.2), 36.4, 36.4)
+	vs = append(vs, repeat(10, 22.2)...)
+	if ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...); len(ms) != 1 || ms[0].Reason != ReasonShortDwell {
+		t.Fatalf("got %v, want one short_dwell retake", ms)
+	}
+}

@@ -357,6 +357,11 @@ func (s *segState) add(r *drivers.Reading, k int, spread float64) {
 func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
 	s := &d.seg
 	s.present = false
+	if s.winN < 2 {
+		// One frame is nobody (70 ms at 14 Hz) but may be a frame that
+		// matched its checksum by chance amid clean ones: no measurement.
+		return
+	}
 	reason, src, raw := ReasonNone, &s.at, s.plateau
 	switch {
 	case s.last-s.start < int64(prm.Segment.MinDwell):
