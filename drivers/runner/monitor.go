@@ -111,11 +111,14 @@ func (m *monitor) watch(ctx context.Context) {
 			m.s.setHealth(event.HealthDegraded, sick, sickCount)
 		case !up:
 			// Opened, nothing valid back yet: still down, or not yet reported.
-		case m.s.state != event.HealthUp && m.s.state != event.HealthDegraded:
-			m.s.setHealth(event.HealthUp, "answering", m.s.retries)
-			m.s.retries = 0
 		default:
-			m.s.setHealth(event.HealthUp, "frames valid", 0)
+			reason := "frames valid"
+			if m.s.state != event.HealthUp && m.s.state != event.HealthDegraded {
+				reason = "answering"
+			}
+			// The failed reopens before the device came back (0 once up).
+			m.s.setHealth(event.HealthUp, reason, m.s.retries)
+			m.s.retries = 0
 		}
 	}
 }
