@@ -36,6 +36,10 @@ type Device struct {
 	OffsetC float64 `yaml:"offset_c,omitempty"`
 	// Gain multiplies skin readings before the offset; 0 means 1.
 	Gain float64 `yaml:"gain,omitempty"`
+	// IdleC is the value a streaming or polled device reads with nobody in
+	// front of it, for one that reports no ambient temperature: presence is
+	// measured against it. Nil: learned from the idle readings.
+	IdleC *float64 `yaml:"idle_c,omitempty"`
 
 	// Query makes a GY-MCU90614 answer on request (A5 15 BA) at RateHz
 	// instead of streaming continuously.

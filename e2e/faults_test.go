@@ -92,7 +92,7 @@ func TestDeviceFaults(t *testing.T) {
 	waitFor(t, "health events for lane1-ir's unplug and replug", func() bool {
 		return cons.healthSeen(func(h healthMsg) bool { return h.Device == "lane1-ir" && h.State == "down" }) &&
 			cons.healthSeen(func(h healthMsg) bool {
-				return h.Device == "lane1-ir" && h.State == "up" && h.Reason == "opened"
+				return h.Device == "lane1-ir" && h.State == "up" && h.Reason == "answering"
 			})
 	})
 	if rest := garbageRun - time.Since(started); rest > 0 {
@@ -112,7 +112,7 @@ func TestDeviceFaults(t *testing.T) {
 	}
 	waitFor(t, "health events for the silent device and the garbage", func() bool {
 		return cons.healthSeen(func(h healthMsg) bool {
-			return h.Device == "silent-ir" && h.State == "degraded" && strings.Contains(h.Reason, "silent")
+			return h.Device == "silent-ir" && h.State == "down" && strings.Contains(h.Reason, "silent")
 		}) && cons.healthSeen(func(h healthMsg) bool {
 			return h.State == "degraded" && strings.HasPrefix(h.Reason, "invalid")
 		})

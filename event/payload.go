@@ -122,7 +122,10 @@ type Gap struct {
 	Reason  string `json:"reason"`
 }
 
-// Calibration is the payload of a KindCalibration event.
+// Calibration is the payload of a KindCalibration event. A record is known
+// by the sequence number of the event that stored it: ID is 0 in the stored
+// body (the sequence is drawn by the store) and filled in when it is read
+// back or uploaded.
 type Calibration struct {
 	ID         uint64    `json:"id"`
 	Device     string    `json:"device"`
@@ -132,6 +135,15 @@ type Calibration struct {
 	SpreadC    float64   `json:"spread_c"`
 	OffsetC    float64   `json:"offset_c"`
 	At         int64     `json:"at"`
+	// PreviousID is the record in force before this one (0: the configured
+	// offset alone) and PreviousOffsetC its correction: what an undo restores.
+	PreviousID      uint64  `json:"previous_id,omitempty"`
+	PreviousOffsetC float64 `json:"previous_offset_c,omitempty"`
+	// Undoes marks a record written by `calibrate -undo`: the id of the record
+	// it withdrew. Its offset and samples are those of Restores (0: back to
+	// the configured offset).
+	Undoes   uint64 `json:"undoes,omitempty"`
+	Restores uint64 `json:"restores,omitempty"`
 }
 
 // Counts is a tally of verdicts.

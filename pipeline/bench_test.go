@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -268,5 +269,77 @@ func BenchmarkStages(b *testing.B) {
 			p.publish()
 			p.sinks[0].ring.consume(consumeBatch, cs.Consume)
 		}
+	}
+}
+
+// segmentReadings is people passing a continuous device: per person idle
+// frames, a rise, a plateau with sensor noise and a fall, at period. With
+// ambient, like a GY-MCU90614 stream (0.01 °C); without, like a polled
+// Modbus transmitter (0.1 °C) whose presence is measured against a baseline.
+func segmentReadings(period time.Duration, ambient bool, step float64) []drivers.Reading {
+	var rs []drivers.Reading
+	mono := int64(0)
+	add := func(v float64) {
+		amb, flags := 22.0, drivers.Flags(0)
+		if !ambient {
+			amb, flags = math.NaN(), drivers.FlagNoAmbient
+		}
+		r := drivers.NewTemperature(math.Round(v/step)*step, amb, flags)
+		r.Mono = mono
+		mono += int64(period)
+		rs = append(rs, r)
+	}
+	perSecond := int(time.Second / period)
+	for person := range 64 {
+		for range perSecond { // nobody
+			add(22.3)
+		}
+		body := 34.0 + float64(person%8)*0.5
+		for i := range perSecond * 3 / 2 { // 1.5 s in front of the sensor
+			add(body + 0.05*float64(i%3))
+		}
+	}
+	return rs
+}
+
+// BenchmarkSegment: the stages for a streamed and a polled continuous device
+// (ns per reading; most readings are idle or plateau frames that make no
+// measurement).
+func BenchmarkSegment(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		rs   []drivers.Reading
+	}{
+		{"stream", segmentReadings(70*time.Millisecond, true, 0.01)},
+		{"polled", segmentReadings(250*time.Millisecond, false, 0.1)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := New(Opts{
+				Devices: []DeviceInfo{{Name: "d", Continuous: true, Mode: ModeBody}},
+				Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cs := &countSink{}
+			p.AddSink("count", DefaultRingSize, cs)
+			period := tc.rs[len(tc.rs)-1].Mono + tc.rs[1].Mono
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r := tc.rs[i%len(tc.rs)]
+				r.Mono += int64(i/len(tc.rs)) * period // time goes on, round after round
+				p.process(&r, -1, false)
+				if i%consumeBatch == consumeBatch-1 {
+					p.publish()
+					p.sinks[0].ring.consume(consumeBatch, cs.Consume)
+				}
+			}
+			b.StopTimer()
+			// One measurement per person, each one a decision, not per frame.
+			if people := b.N / len(tc.rs) * 64; cs.n.Load() < int64(people-consumeBatch) || cs.n.Load() > int64(people+64) {
+				b.Fatalf("%d measurements for %d readings, want one per person (%d)", cs.n.Load(), b.N, people)
+			}
+		})
 	}
 }

@@ -11,10 +11,14 @@
 //     malformed, status), NaN, a value outside the plausible human range of
 //     the device's mode (BodyMinC–BodyMaxC, SkinMinC–SkinMaxC), a stuck
 //     value; ambient outside the window or missing only warns;
-//   - segment: a continuous device's stream becomes one measurement per
-//     presence (object − ambient above PresenceDeltaC; the highest mean of a
-//     stable window is the plateau; too short or never stable asks for a
-//     retake); one-shot devices pass through;
+//   - segment: a continuous device's stream, streamed or polled, becomes one
+//     measurement per presence (object − reference above PresenceDeltaC,
+//     the reference being the frame's ambient, else DeviceInfo.IdleC, else
+//     a baseline learned from idle frames; the highest mean of a stable
+//     window is the plateau; too short or never stable asks for a retake;
+//     no presence starts until the line has been clean of invalid frames
+//     for MinDwell, and a presence of one frame is dropped); one-shot
+//     devices pass through;
 //   - compensate: body mode as reported, skin mode raw×gain + offset;
 //   - classify: in hundredths of a degree (see hundredths), body ≥ threshold
 //     flags, body < floor asks for a retake, optionally the relative rule;

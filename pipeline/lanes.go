@@ -117,6 +117,10 @@ type DeviceStats struct {
 	Readings uint64
 	// Invalid counts frames the validate stage rejected (flags, NaN, stuck).
 	Invalid uint64
+	// DeviceAlarms counts the device's own alarms on a measurement that
+	// would have passed (retake device_alarm): a device whose threshold
+	// disagrees with ours.
+	DeviceAlarms uint64
 }
 
 // Stats is a snapshot of the pipeline's counters.
@@ -147,7 +151,8 @@ func (p *Pipeline) Stats() Stats {
 	for i := range p.devs {
 		d := &p.devs[i]
 		st.Devices = append(st.Devices, DeviceStats{Name: d.info.Name,
-			Readings: d.pubReadings.Load(), Invalid: d.pubInvalid.Load()})
+			Readings: d.pubReadings.Load(), Invalid: d.pubInvalid.Load(),
+			DeviceAlarms: d.pubAlarms.Load()})
 	}
 	for _, c := range p.counters() {
 		st.Overflows[c.name] = c.dropped.Load()

@@ -56,6 +56,9 @@ const (
 	ReasonNaN
 	ReasonStuck
 	ReasonDrill
+	// ReasonDeviceAlarm: the device raised its own alarm and our number
+	// passes; the two disagree, so the person is measured again.
+	ReasonDeviceAlarm
 )
 
 var reasonNames = [...]string{
@@ -73,6 +76,7 @@ var reasonNames = [...]string{
 	ReasonNaN:         "nan",
 	ReasonStuck:       "stuck",
 	ReasonDrill:       "drill",
+	ReasonDeviceAlarm: "device_alarm",
 }
 
 func (r Reason) String() string {

@@ -18,11 +18,11 @@ const (
 )
 
 // MaxRelativeWindow bounds Relative.Window so the running median lives in a
-// fixed array per lane.
-const MaxRelativeWindow = 256
+// fixed array per lane; the configuration refuses a larger window.
+const MaxRelativeWindow = config.MaxRelativeWindow
 
 // MaxStableWindow bounds Segment.StableWindow for the same reason.
-const MaxStableWindow = 64
+const MaxStableWindow = config.MaxStableWindow
 
 // Params is the screening configuration in force. The pipeline holds it
 // behind an atomic pointer: Reload swaps it and the next reading sees the new

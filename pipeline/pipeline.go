@@ -35,9 +35,15 @@ const (
 // DeviceInfo describes one configured device, indexed like drivers.Reading.Device.
 type DeviceInfo struct {
 	Name string
-	// Continuous devices stream while a person stands in front of them; the
-	// segmenter turns their stream into one measurement per person.
+	// Continuous devices stream (or are polled) while a person stands in
+	// front of them; the segmenter turns their stream into one measurement
+	// per person.
 	Continuous bool
+	// Idle says IdleC is what the device reads with nobody there; presence
+	// is measured against it when a frame carries no ambient. Without it the
+	// segmenter learns a baseline from the idle frames.
+	Idle  bool
+	IdleC float64
 	// Mode, OffsetC and Gain are the configured compensation.
 	Mode    CompMode
 	OffsetC float64

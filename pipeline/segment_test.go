@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -121,5 +122,178 @@ func TestSegmenterInvalidFrames(t *testing.T) {
 		if m.Verdict == VerdictPass && m.Mono < bad.Mono {
 			t.Error("a pass from the frames before the bad one")
 		}
+	}
+}
+
+// A streaming device that raises its alarm on any frame of a presence
+// overrules the presence's pass, like a one-shot gate's alarm does.
+func TestSegmenterDeviceAlarmDuringPresence(t *testing.T) {
+	stream := loadStream(t, "approach_leave.csv")
+	for i, r := range stream { // the first frame of the presence: neither its plateau nor its hottest
+		if r.ObjectC-r.AmbientC > 1.5 {
+			stream[i].Flags |= drivers.FlagAlarm
+			break
+		}
+	}
+	ms := feed(oneLane(t, continuous, Params{}), stream...)
+	if len(ms) != 1 || ms[0].Verdict != VerdictRetake || ms[0].Reason != ReasonDeviceAlarm {
+		t.Fatalf("got %v, want one retake device_alarm", ms)
+	}
+}
+
+// garbageStream is 60 s of a GY-MCU90614 port at 115200 baud (1280 frames
+// a second) receiving random bytes: nearly every frame fails its checksum,
+// and the few that match by chance (1 in 256, sometimes two or three in a
+// row) carry random values, hot or cold.
+func garbageStream(seed uint64) []drivers.Reading {
+	rng := rand.New(rand.NewPCG(seed, 14))
+	const frames = 60 * 1280
+	var rs []drivers.Reading
+	for i := 0; i < frames; i++ {
+		r := drivers.Invalid(drivers.FlagChecksum, []byte{0x5a, 0x5a, 0x45, 0x04, byte(i)})
+		if rng.IntN(256) == 0 {
+			r = temp(20+rng.Float64()*20, 15+rng.Float64()*15)
+		}
+		r.Mono = int64(i) * int64(time.Second) / 1280
+		rs = append(rs, r)
+		if !r.Flags.Invalid() && rng.IntN(2) == 0 { // and one more right behind it
+			i++
+			r = temp(20+rng.Float64()*20, 15+rng.Float64()*15)
+			r.Mono = int64(i) * int64(time.Second) / 1280
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// Invalid frames never form a person: garbage on the line gave 93 retakes
+// in a minute with nobody there, and the lane's lamp went amber for no one.
+// What garbage makes is invalid (throttled), never retake, pass or flag.
+func TestSegmenterGarbageFormsNoPerson(t *testing.T) {
+	for seed := range uint64(5) {
+		p := oneLane(t, continuous, Params{})
+		n := map[Verdict]int{}
+		for _, m := range feed(p, garbageStream(seed)...) {
+			n[m.Verdict]++
+		}
+		if n[VerdictRetake]+n[VerdictPass]+n[VerdictFlag] != 0 || n[VerdictInvalid] == 0 {
+			t.Errorf("seed %d: 60 s of garbage gave %d retake, %d pass, %d flag, %d invalid; want only invalid",
+				seed, n[VerdictRetake], n[VerdictPass], n[VerdictFlag], n[VerdictInvalid])
+		}
+	}
+}
+
+// A person who steps up right after a burst of garbage is still measured,
+// once the line has been clean for MinDwell.
+func TestSegmenterMeasuresAfterGarbage(t *testing.T) {
+	p := oneLane(t, continuous, Params{})
+	stream := loadStream(t, "approach_leave.csv")
+	var rs []drivers.Reading
+	for i := range 10 {
+		r := drivers.Invalid(drivers.FlagChecksum, nil)
+		r.Mono = int64(i) * int64(time.Millisecond)
+		rs = append(rs, r)
+	}
+	for _, r := range stream {
+		r.Mono += int64(10 * time.Millisecond)
+		rs = append(rs, r)
+	}
+	ms := feed(p, rs...)
+	if len(ms) != 2 || ms[0].Verdict != VerdictInvalid || ms[1].Verdict != VerdictPass {
+		t.Fatalf("got %v, want one invalid then one pass", ms)
+	}
+}
+
+// stream builds a continuous device's frames at 100 ms, ambient 22 °C.
+func stream(values ...float64) []drivers.Reading {
+	rs := make([]drivers.Reading, len(values))
+	for i, v := range values {
+		rs[i] = temp(v, 22)
+		rs[i].Mono = int64(i) * int64(100*time.Millisecond)
+	}
+	return rs
+}
+
+// repeat returns n copies of the pattern vs.
+func repeat(n int, vs ...float64) []float64 {
+	var out []float64
+	for range n {
+		out = append(out, vs...)
+	}
+	return out
+}
+
+// The plateau must hold within stable_spread_c (0.3 °C): a presence that
+// swings 0.4 °C between frames never holds still and asks for a retake (it
+// would pass with the spread doubled), one that swings exactly 0.3 °C
+// passes (it would not with the spread halved).
+func TestSegmenterPlateauSpread(t *testing.T) {
+	idle := repeat(5, 22.2)
+	for _, tc := range []struct {
+		name    string
+		swing   float64
+		verdict Verdict
+		reason  Reason
+	}{
+		{"swing 0.4", 0.4, VerdictRetake, ReasonUnstable},
+		{"swing 0.3", 0.3, VerdictPass, ReasonNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := append(append([]float64{}, idle...), repeat(6, 34.5, 34.5+tc.swing)...)
+			vs = append(vs, idle...)
+			ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...)
+			if len(ms) != 1 || ms[0].Verdict != tc.verdict || ms[0].Reason != tc.reason {
+				t.Fatalf("got %v, want one %v/%v", ms, tc.verdict, tc.reason)
+			}
+		})
+	}
+}
+
+// A presence ends when object − ambient falls to half of presence_delta_c
+// (1.5 °C): a head tilted so the delta dips to 1.0 °C stays one person (two
+// with the exit ratio doubled), a dip to 0.6 °C ends it and the person is
+// measured again (one with the ratio halved).
+func TestSegmenterExitHysteresis(t *testing.T) {
+	idle := repeat(5, 22.2)
+	for _, tc := range []struct {
+		name string
+		dipC float64 // object − ambient at the dip
+		want int
+	}{
+		{"dip to 1.0 keeps the presence", 1.0, 1},
+		{"dip to 0.6 ends it", 0.6, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := append(append([]float64{}, idle...), repeat(8, 36.6)...)
+			vs = append(vs, 22+tc.dipC, 22+tc.dipC)
+			vs = append(vs, repeat(8, 36.6)...)
+			vs = append(vs, idle...)
+			ms := feed(oneLane(t, DeviceInfo{Name: "gy", Continuous: true, Mode: ModeBody}, Params{}), stream(vs...)...)
+			if len(ms) != tc.want {
+				t.Fatalf("got %d measurements (%v), want %d", len(ms), ms, tc.want)
+			}
+			for _, m := range ms {
+				if m.Verdict != VerdictPass {
+					t.Errorf("measurement %v/%v, want pass", m.Verdict, m.Reason)
+				}
+			}
+		})
+	}
+}
+
+// A single frame above the presence threshold between idle frames is no
+// person: at 14 Hz nobody is there for 70 ms, but a frame that matches its
+// checksum by chance amid clean ones is. It made a short_dwell retake.
+func TestSegmenterOneFrameIsNoPerson(t *testing.T) {
+	vs := append(repeat(10, 22.2), 36.4)
+	vs = append(vs, repeat(10, 22.2)...)
+	if ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...); len(ms) != 0 {
+		t.Fatalf("got %v, want no measurement", ms)
+	}
+	// Two frames are a hand waved past: a retake, as before.
+	vs = append(repeat(10, 22.2), 36.4, 36.4)
+	vs = append(vs, repeat(10, 22.2)...)
+	if ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...); len(ms) != 1 || ms[0].Reason != ReasonShortDwell {
+		t.Fatalf("got %v, want one short_dwell retake", ms)
 	}
 }

@@ -35,9 +35,9 @@ type device struct {
 	badgeLane int // lane whose badge reader this is, -1 none
 
 	// Stage-local counts; publish copies them to the atomics Stats reads.
-	readings, invalid       uint64
-	dirty                   bool
-	pubReadings, pubInvalid atomic.Uint64
+	readings, invalid, alarms          uint64
+	dirty                              bool
+	pubReadings, pubInvalid, pubAlarms atomic.Uint64
 
 	// One-shot stuck detector.
 	lastValue uint64
@@ -48,8 +48,13 @@ type device struct {
 	frozenAmb     uint64
 	frozenSince   int64
 	stuckReported bool
-	// Continuous invalid throttling.
+	// Continuous invalid throttling. invalidRun lasts until the line has
+	// carried only valid frames for MinDwell, from cleanSince (set when
+	// cleaning): a frame that matches its checksum by chance amid garbage is
+	// not the start of a person.
 	invalidRun      bool
+	cleaning        bool
+	cleanSince      int64
 	lastInvalidMono int64
 
 	seg segState
@@ -66,6 +71,7 @@ type segState struct {
 	plateau     float64
 	at          drivers.Reading // frame at the best plateau
 	hot         drivers.Reading // hottest frame of the presence
+	alarm       bool            // the device raised its alarm during the presence
 	baseline    float64         // stand-in ambient when the device has none
 	hasBaseline bool
 }
@@ -107,6 +113,9 @@ func (p *Pipeline) publish() {
 		d.dirty = false
 		d.pubReadings.Store(d.readings)
 		d.pubInvalid.Store(d.invalid)
+		if d.pubAlarms.Load() != d.alarms { // rare: no barrier per round
+			d.pubAlarms.Store(d.alarms)
+		}
 	}
 	p.dirtyDevs = p.dirtyDevs[:0]
 	for _, i := range p.dirtyLanes {
@@ -128,6 +137,14 @@ func (p *Pipeline) publish() {
 	}
 }
 
+// markDirty queues the device's counts for the next publish.
+func (p *Pipeline) markDirty(d *device, idx uint16) {
+	if !d.dirty {
+		d.dirty = true
+		p.dirtyDevs = append(p.dirtyDevs, int(idx))
+	}
+}
+
 func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	if int(r.Device) >= len(p.devs) {
 		p.unknownDevice.Add(1)
@@ -140,10 +157,7 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	}
 	prm := p.params.Load()
 	d.readings++
-	if !d.dirty {
-		d.dirty = true
-		p.dirtyDevs = append(p.dirtyDevs, int(r.Device))
-	}
+	p.markDirty(d, r.Device)
 	laneIdx := d.lane
 	if injectLane >= 0 {
 		laneIdx = injectLane
@@ -247,9 +261,10 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	s := &d.seg
 	if reason != ReasonNone {
 		// An invalid frame ends a presence (the person sees invalid and is
-		// measured again); while idle, a run of them is throttled.
+		// measured again); while idle, a run of them is throttled, and no
+		// presence starts until the line has been clean for MinDwell.
 		emit := s.present || !d.invalidRun || r.Mono-d.lastInvalidMono >= invalidEvery
-		s.present, d.invalidRun = false, true
+		s.present, d.invalidRun, d.cleaning = false, true, false
 		if emit {
 			d.lastInvalidMono = r.Mono
 			m := measurementOf(laneIdx, r, false)
@@ -257,8 +272,20 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 		}
 		return
 	}
-	d.invalidRun = false
-	if d.frozen(r, prm.StuckFor) {
+	if d.invalidRun {
+		if !d.cleaning {
+			d.cleaning, d.cleanSince = true, r.Mono
+		}
+		if r.Mono-d.cleanSince < int64(prm.Segment.MinDwell) {
+			return
+		}
+		d.invalidRun, d.cleaning = false, false
+	}
+	// Frozen is a dead sensor only while nobody is there and only when it
+	// reports ambient too: a person standing still at 0.1 °C resolution
+	// holds one value, and so does the idle wall before a transmitter that
+	// reports no ambient.
+	if d.frozen(r, prm.StuckFor) && !s.present && !math.IsNaN(r.AmbientC) {
 		if !d.stuckReported {
 			d.stuckReported, s.present = true, false
 			d.invalid++
@@ -268,7 +295,9 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 		return
 	}
 	ref := r.AmbientC
-	if math.IsNaN(ref) {
+	if math.IsNaN(ref) && d.info.Idle {
+		ref = d.info.IdleC
+	} else if math.IsNaN(ref) {
 		if !s.hasBaseline {
 			s.baseline, s.hasBaseline = r.ObjectC, true
 			return
@@ -280,9 +309,9 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	if !s.present {
 		if delta > sp.PresenceDeltaC {
 			s.present, s.start, s.winN, s.stable = true, r.Mono, 0, false
-			s.hot = *r
+			s.hot, s.alarm = *r, false
 			s.add(r, sp.StableWindow, sp.StableSpreadC)
-		} else if math.IsNaN(r.AmbientC) {
+		} else if math.IsNaN(r.AmbientC) && !d.info.Idle {
 			s.baseline += (r.ObjectC - s.baseline) * baselineAlpha
 		}
 		return
@@ -299,6 +328,7 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 // The highest, because cold skin and a turned head only ever read low.
 func (s *segState) add(r *drivers.Reading, k int, spread float64) {
 	s.last = r.Mono
+	s.alarm = s.alarm || r.Flags&drivers.FlagAlarm != 0
 	if r.ObjectC > s.hot.ObjectC {
 		s.hot = *r
 	}
@@ -327,6 +357,11 @@ func (s *segState) add(r *drivers.Reading, k int, spread float64) {
 func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
 	s := &d.seg
 	s.present = false
+	if s.winN < 2 {
+		// One frame is nobody (70 ms at 14 Hz) but may be a frame that
+		// matched its checksum by chance amid clean ones: no measurement.
+		return
+	}
 	reason, src, raw := ReasonNone, &s.at, s.plateau
 	switch {
 	case s.last-s.start < int64(prm.Segment.MinDwell):
@@ -336,6 +371,9 @@ func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
 	}
 	m := measurementOf(laneIdx, src, false)
 	m.RawC = raw
+	if s.alarm {
+		m.Flags |= drivers.FlagAlarm
+	}
 	p.decide(&m, reason, prm)
 }
 
@@ -362,6 +400,14 @@ func (p *Pipeline) decide(m *Measurement, reason Reason, prm *Params) {
 
 	ln := &p.lanes[m.Lane]
 	m.Verdict, m.Reason = p.classify(body, reason, prm, ln)
+	if m.Verdict == VerdictPass && m.Flags&drivers.FlagAlarm != 0 {
+		// The device says fever and our number says pass: one of the two
+		// is wrong, and a fever must not walk through on green.
+		m.Verdict, m.Reason = VerdictRetake, ReasonDeviceAlarm
+		d := &p.devs[m.Device]
+		d.alarms++
+		p.markDirty(d, m.Device)
+	}
 	if m.Verdict != VerdictInvalid {
 		m.BodyC = body
 	}

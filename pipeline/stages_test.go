@@ -36,7 +36,10 @@ func TestClassifyBoundaries(t *testing.T) {
 		{"device out of range invalid", body, drivers.NewTemperature(36.5, 22, drivers.FlagOutOfRange), VerdictInvalid, ReasonOutOfRange, 0, nan},
 		{"malformed invalid", body, drivers.Invalid(drivers.FlagMalformed, []byte("x")), VerdictInvalid, ReasonMalformed, WarnNoAmbient, nan},
 		{"status invalid", body, drivers.NewTemperature(36.5, 22, drivers.FlagStatus), VerdictInvalid, ReasonStatus, 0, nan},
-		{"device alarm is information", body, drivers.NewTemperature(36.5, 22, drivers.FlagAlarm), VerdictPass, ReasonNone, 0, 36.5},
+		// The gate's own alarm and our pass disagree: never green (docs/verdict.md).
+		{"device alarm overrules a pass", body, drivers.NewTemperature(36.0, 24, drivers.FlagAlarm), VerdictRetake, ReasonDeviceAlarm, 0, 36.0},
+		{"device alarm agrees with a flag", body, drivers.NewTemperature(38.0, 24, drivers.FlagAlarm), VerdictFlag, ReasonThreshold, 0, 38.0},
+		{"device alarm below the floor stays below_floor", body, drivers.NewTemperature(34.9, 24, drivers.FlagAlarm), VerdictRetake, ReasonBelowFloor, 0, 34.9},
 		{"body 29.9 implausible", body, temp(29.9, 22), VerdictInvalid, ReasonOutOfRange, 0, nan},
 		{"body 45.1 implausible", body, temp(45.1, 22), VerdictInvalid, ReasonOutOfRange, 0, nan},
 		{"skin 24.9 implausible", skin, temp(24.9, 22), VerdictInvalid, ReasonOutOfRange, 0, nan},
@@ -224,5 +227,45 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per reading, want 0", allocs)
+	}
+}
+
+// Each time a device's own alarm overruled a pass is counted per device,
+// so a gate whose threshold is set differently from ours shows up.
+func TestDeviceAlarmCountedPerDevice(t *testing.T) {
+	p := oneLane(t, DeviceInfo{Name: "gate-1"}, Params{})
+	feed(p, drivers.NewTemperature(36.0, 24, drivers.FlagAlarm), drivers.NewTemperature(36.2, 24, 0),
+		drivers.NewTemperature(38.0, 24, drivers.FlagAlarm), drivers.NewTemperature(36.4, 24, drivers.FlagAlarm))
+	if d := p.Stats().Devices[0]; d.DeviceAlarms != 2 {
+		t.Fatalf("device alarms overruling a pass: %d, want 2", d.DeviceAlarms)
+	}
+}
+
+// A drill between a real person's badge swipe and their reading must not
+// take the swipe: the drill's simulated person has no card, and the real
+// person behind it keeps their identity.
+func TestDrillDoesNotConsumeBadge(t *testing.T) {
+	p, err := New(Opts{
+		Devices: []DeviceInfo{{Name: "gun"}, {Name: "reader"}},
+		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddSink("test", 64, SinkFunc(func(*Measurement) {}))
+	badge := drivers.Badge([]byte("04A1B2"))
+	badge.Device, badge.Mono = 1, int64(10*time.Second)
+	drill := temp(38.2, 22)
+	drill.Mono = int64(10500 * time.Millisecond)
+	real := temp(36.5, 22)
+	real.Mono = int64(11 * time.Second)
+	p.process(&badge, -1, false)
+	p.process(&drill, 0, true) // as the inject ring delivers a drill
+	ms := feed(p, real)
+	if len(ms) != 2 || !ms[0].Drill || ms[0].PersonID() != "" {
+		t.Fatalf("drill measurement %+v, want a drill with no person", ms)
+	}
+	if ms[1].Drill || ms[1].PersonID() != "04A1B2" {
+		t.Fatalf("the real person behind the drill: drill %v person %q, want the card 04A1B2", ms[1].Drill, ms[1].PersonID())
 	}
 }

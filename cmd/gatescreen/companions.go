@@ -211,8 +211,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	ref := fs.Float64("reference", 0, "temperature of the reference source (blackbody), °C")
 	samples := fs.Int("samples", school.MinCalibrationSamples, "readings of the reference to average; present the source once per reading")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	undo := fs.Bool("undo", false, "withdraw the device's last calibration and restore the one before it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *undo {
+		if *device == "" || *ref != 0 {
+			return fmt.Errorf("%w: calibrate -undo needs -device and no -reference", errUsage)
+		}
+		c, err := loadCompanion(*path)
+		if err != nil {
+			return err
+		}
+		return c.client.Do(ctx, "POST", "/v1/calibrate/undo", url.Values{"device": {*device}}, stdout)
 	}
 	if *device == "" || *ref == 0 {
 		return fmt.Errorf("%w: calibrate needs -device and -reference", errUsage)

@@ -303,4 +303,12 @@ func TestCompanionsWithoutDaemon(t *testing.T) {
 	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), "no gatescreen daemon is running") {
 		t.Fatalf("drill without a daemon: exit %d:\n%s", code, out)
 	}
+	out, err = exec.Command(bin, "calibrate", "-config", cfg, "-device", "gun-1", "-undo").CombinedOutput()
+	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), "no gatescreen daemon is running") {
+		t.Fatalf("calibrate -undo without a daemon: exit %d:\n%s", code, out)
+	}
+	out, err = exec.Command(bin, "calibrate", "-config", cfg, "-device", "gun-1", "-undo", "-reference", "37").CombinedOutput()
+	if code := exitCodeOf(t, err); code != exitUsage {
+		t.Fatalf("calibrate -undo with a reference: exit %d, want %d:\n%s", code, exitUsage, out)
+	}
 }

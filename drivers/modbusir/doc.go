@@ -7,7 +7,11 @@
 // LSB), two's complement with signed: true, an optional ambient register and
 // an optional status register whose masked bits mark a reading invalid
 // (drivers.FlagStatus). The device is polled at rate_hz (default 2 Hz); each
-// good poll emits one reading. Modbus exceptions, timeouts and garbled
+// good poll emits one reading. A transmitter reads whoever stands in front of
+// it for as long as they stand there, so the driver registers as continuous:
+// the pipeline segments its polls into one measurement per person (against
+// its ambient register, devices[].idle_c, or a learned idle value), as it
+// does a GY-MCU90614 stream. Modbus exceptions, timeouts and garbled
 // frames are counted (Stats); a garbled frame also emits an invalid reading
 // (drivers.FlagChecksum). After MaxFailures consecutive failed polls Run
 // returns an error so the daemon reopens the port with backoff.

@@ -400,9 +400,12 @@ func (w debugWriter) Write(p []byte) (int, error) {
 
 func init() {
 	drivers.Register(drivers.Driver{
-		Name:       "modbusir",
-		Transport:  drivers.Serial,
-		Continuous: false,
+		Name:      "modbusir",
+		Transport: drivers.Serial,
+		// Polled at rate_hz, it reads whoever stands in front of it for as
+		// long as they stand there: a stream to segment into one
+		// measurement per person, not one reading per person.
+		Continuous: true,
 		Bauds:      []int{9600, 4800, 19200, 38400, 115200},
 		Validate:   validate,
 		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
@@ -433,8 +436,8 @@ func validateMap(m *drivers.ModbusOpts) []drivers.FieldError {
 	if m.SlaveID < 1 || m.SlaveID > 247 {
 		errs = append(errs, drivers.FieldError{Field: "modbus.slave_id", Value: m.SlaveID, Msg: "must be 1–247"})
 	}
-	if m.Scale < 0 || math.IsNaN(m.Scale) || math.IsInf(m.Scale, 0) {
-		errs = append(errs, drivers.FieldError{Field: "modbus.scale", Value: m.Scale, Msg: "must be > 0 (0 means 0.1)"})
+	if !(m.Scale >= 0 && m.Scale <= 1) {
+		errs = append(errs, drivers.FieldError{Field: "modbus.scale", Value: m.Scale, Msg: "is out of range 0–1 °C per count (0 means 0.1)"})
 	}
 	if m.StatusMask != 0 && m.StatusRegister == nil {
 		errs = append(errs, drivers.FieldError{Field: "modbus.status_mask", Value: m.StatusMask, Msg: "needs modbus.status_register"})

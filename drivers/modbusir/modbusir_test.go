@@ -330,8 +330,8 @@ func TestValidate(t *testing.T) {
 	if !ok {
 		t.Fatal("modbusir is not registered")
 	}
-	if drv.Transport != drivers.Serial || drv.Continuous || drv.Bauds[0] != 9600 {
-		t.Fatalf("driver %+v, want serial, one-shot, 9600 baud first", drv)
+	if drv.Transport != drivers.Serial || !drv.Continuous || drv.Bauds[0] != 9600 {
+		t.Fatalf("driver %+v, want serial, continuous (polled, segmented), 9600 baud first", drv)
 	}
 	tests := []struct {
 		name   string
@@ -370,3 +370,42 @@ var (
 	errIllegalAddress error = modbus.ErrIllegalDataAddress
 	errTimedOut       error = modbus.ErrRequestTimedOut
 )
+
+// A reply whose CRC does not match is garbled on the wire: each one becomes
+// an invalid reading (checksum), so the pipeline and the health count it,
+// and a run of them ends Run like any failing link. The peer is a slave
+// that answers 37.3 °C with its CRC's bits flipped.
+func TestBadCRCIsInvalidReading(t *testing.T) {
+	daemon, peer := nullModem(t)
+	slave := openPort(t, peer)
+	go func() {
+		req := make([]byte, 8) // read holding registers: id, 3, addr, count, CRC
+		for {
+			if _, err := io.ReadFull(slave, req); err != nil {
+				return
+			}
+			reply := []byte{req[0], 0x03, 0x02, 0x01, 0x75}
+			crc := crc16(reply) ^ 0xFFFF
+			if _, err := slave.Write(append(reply, byte(crc), byte(crc>>8))); err != nil {
+				return
+			}
+		}
+	}()
+	d := newDev(t, openPort(t, daemon), Opts{Name: "noisy", MaxFailures: 3, Map: drivers.ModbusOpts{SlaveID: 1}})
+	var got []drivers.Reading
+	err := d.Run(context.Background(), func(r drivers.Reading) { got = append(got, r) })
+	if !errors.Is(err, modbus.ErrBadCRC) {
+		t.Fatalf("Run: %v, want the bad CRC after 3 polls", err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d readings, want 3 invalid ones: %+v", len(got), got)
+	}
+	for _, r := range got {
+		if r.Flags != drivers.FlagChecksum || !math.IsNaN(r.ObjectC) {
+			t.Fatalf("reading %+v, want invalid checksum with no temperature", r)
+		}
+	}
+	if s := d.Stats(); s.BadFrames != 3 || s.Polls != 0 {
+		t.Fatalf("stats %+v, want 3 bad frames", s)
+	}
+}

@@ -22,6 +22,10 @@ type monitor struct {
 	// total and invalid are written by the source's goroutine (emit) and
 	// read by watch.
 	total, invalid atomic.Uint64
+	// answered turns true with the session's first valid frame (at once
+	// unless Opts.UpOnFrame), and emit closes answer when it does.
+	answered atomic.Bool
+	answer   chan struct{}
 }
 
 // emit is the Emit handed to the source. It does not allocate.
@@ -31,6 +35,8 @@ func (m *monitor) emit(r drivers.Reading) {
 	m.total.Add(1)
 	if r.Flags.Invalid() {
 		m.invalid.Add(1)
+	} else if !m.answered.Load() && m.answered.CompareAndSwap(false, true) {
+		close(m.answer)
 	}
 	m.s.o.Emit(r)
 }
@@ -57,10 +63,17 @@ func (m *monitor) watch(ctx context.Context) {
 	if m.drops != nil {
 		winDrops = m.drops.Dropped()
 	}
+	answerC := m.answer
+	if m.answered.Load() {
+		answerC = nil
+	}
+	up := answerC == nil // a valid frame came back (or the port is enough)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-answerC:
+			answerC, up = nil, true
 		case <-silentC:
 			total := m.total.Load()
 			if total != silentTotal {
@@ -90,12 +103,22 @@ func (m *monitor) watch(ctx context.Context) {
 			}
 		}
 		switch {
+		case silent && !up:
+			m.s.setHealth(event.HealthDown, fmt.Sprintf("no valid frame since the port opened (silent for %s)", o.SilentAfter), m.s.outages)
 		case silent:
 			m.s.setHealth(event.HealthDegraded, fmt.Sprintf("silent for %s", o.SilentAfter), 0)
 		case sick != "":
 			m.s.setHealth(event.HealthDegraded, sick, sickCount)
+		case !up:
+			// Opened, nothing valid back yet: still down, or not yet reported.
 		default:
-			m.s.setHealth(event.HealthUp, "frames valid", 0)
+			reason := "frames valid"
+			if m.s.state != event.HealthUp && m.s.state != event.HealthDegraded {
+				reason = "answering"
+			}
+			// The failed reopens before the device came back (0 once up).
+			m.s.setHealth(event.HealthUp, reason, m.s.retries)
+			m.s.retries = 0
 		}
 	}
 }

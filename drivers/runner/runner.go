@@ -66,7 +66,13 @@ type Opts struct {
 	// arrived for this long while the port was open. 0 turns it off, as for
 	// one-shot devices that only talk when someone walks through.
 	SilentAfter time.Duration
-	Logger      zerolog.Logger
+	// UpOnFrame is for devices that send frames with nobody in front of
+	// them (a stream, or answers to polls): such a device is up only once a
+	// valid frame came back, as opening its port proves nothing about the
+	// device behind it. False: up when the port opens and the driver starts,
+	// for devices that only speak when someone walks through.
+	UpOnFrame bool
+	Logger    zerolog.Logger
 }
 
 // dropCounter is implemented by sources that discard input without emitting
@@ -191,10 +197,12 @@ func (s *supervisor) session(ctx context.Context) (stable bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("start driver: %w", err)
 	}
-	s.setHealth(event.HealthUp, "opened", s.retries)
-	s.retries = 0
-
-	m := &monitor{s: s}
+	m := &monitor{s: s, answer: make(chan struct{})}
+	if !s.o.UpOnFrame {
+		s.setHealth(event.HealthUp, "opened", s.retries)
+		s.retries = 0
+		m.answered.Store(true)
+	}
 	if dc, ok := src.(dropCounter); ok {
 		m.drops = dc
 	}

@@ -21,6 +21,7 @@ import (
 	// Registered for the tests that run them by name.
 	_ "github.com/gatescreen/gatescreen/drivers/badge"
 	_ "github.com/gatescreen/gatescreen/drivers/lineproto"
+	_ "github.com/gatescreen/gatescreen/drivers/modbusir"
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
 	"github.com/gatescreen/gatescreen/event"
 )
@@ -375,4 +376,53 @@ func TestNilCloserIsAccepted(t *testing.T) {
 	if r := b.next(); r.ObjectC != 31.92 {
 		t.Fatalf("got %+v", r)
 	}
+}
+
+// A polled transmitter that never answers is down, however often its port
+// reopens: during 8 s of silence a dead Modbus transmitter went down → up
+// ("opened") → down → up, and the screen showed it up half the time. Up
+// means a valid answer came back.
+func TestDeadPolledDeviceNeverUp(t *testing.T) {
+	b := newBench(t, "modbusir", drivers.Device{Name: "rs485-ir", RateHz: 20,
+		Modbus: &drivers.ModbusOpts{SlaveID: 1, Register: 0}}, func(o *Opts) { o.UpOnFrame = true })
+	b.waitHealth(event.HealthDown) // five polls of 500 ms without a reply
+	b.waitOpens(2)                 // and a reopen that proves nothing
+	time.Sleep(600 * time.Millisecond)
+	b.stop()
+	if s := b.statesSoFar(); len(s) != 1 || s[0] != event.HealthDown {
+		t.Fatalf("states %v, want only down", s)
+	}
+}
+
+// A streaming module is up with its first valid frame, not with its port.
+func TestStreamUpOnFirstValidFrame(t *testing.T) {
+	b := newBench(t, "gymcu90614", drivers.Device{Name: "lane4"}, func(o *Opts) { o.UpOnFrame = true })
+	b.expectCommand(gymcu90614.CmdContinuous)
+	time.Sleep(50 * time.Millisecond)
+	if s := b.statesSoFar(); len(s) != 0 {
+		t.Fatalf("states %v before any frame, want none", s)
+	}
+	bad := append([]byte(nil), datasheetFrame...)
+	bad[8]++ // a checksum failure is not an answer
+	b.write(bad)
+	b.next()
+	time.Sleep(50 * time.Millisecond)
+	if s := b.statesSoFar(); len(s) != 0 {
+		t.Fatalf("states %v after an invalid frame, want none", s)
+	}
+	b.write(datasheetFrame)
+	b.next()
+	if h := b.waitHealth(event.HealthUp); h.Reason != "answering" {
+		t.Fatalf("up event %+v, want reason answering", h)
+	}
+	b.unplug()
+	b.waitHealth(event.HealthDown)
+	b.plug()
+	b.waitOpens(b.opens.Load() + 1)
+	b.expectCommand(gymcu90614.CmdContinuous)
+	b.write(datasheetFrame)
+	b.next()
+	b.waitHealth(event.HealthUp)
+	b.stop()
+	b.noRepeats()
 }

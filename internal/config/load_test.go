@@ -16,6 +16,12 @@ import (
 // in order. Each expected line is a prefix of the actual one, so a driver
 // may add detail (such as the list of its baud rates) after the message.
 var badConfigs = map[string][]string{
+	"absurd-values": {
+		"absurd-values.bad.yaml:7: screening.badge_window: 876000h is out of range 1ms–1m0s",
+		"absurd-values.bad.yaml:9: screening.relative.window: 4294967297 is out of range 3–256 passes",
+		"absurd-values.bad.yaml:11: screening.segment.stable_window: 1000000000 is out of range 1–64 samples",
+		"absurd-values.bad.yaml:21: storage.commit_events: 1e12 is out of range 1–65536 events",
+	},
 	"ambient-window":    {"ambient-window.bad.yaml:8: screening.ambient_max_c: 10 must be above ambient_min_c (30)"},
 	"bad-address":       {"bad-address.bad.yaml:10: devices[0].address: 0x90 is not a 7-bit I²C address 0x03–0x77"},
 	"bad-baud":          {"bad-baud.bad.yaml:10: devices[0].baud: 9601 is not a supported baud rate"},

@@ -24,12 +24,24 @@ const (
 	MaxThresholdC = 39.0
 )
 
+// MaxOffsetC bounds devices[].offset_c to ±MaxOffsetC °C, and so every
+// calibration, which must leave the applied offset inside it too.
+const MaxOffsetC = 5.0
+
+// MaxRelativeWindow and MaxStableWindow bound screening.relative.window and
+// screening.segment.stable_window: the pipeline keeps each in a fixed array.
+const (
+	MaxRelativeWindow = 256
+	MaxStableWindow   = 64
+)
+
 // Bounds of storage.max_size. bbolt maps the whole file into memory, and a
 // 32-bit Raspberry Pi OS cannot map much more than 1 GiB next to everything
 // else.
 const (
 	MinMaxSize   ByteSize = 1 << 20
 	MaxMaxSize32 ByteSize = 1 << 30
+	MaxMaxSize   ByteSize = 64 << 30 // a large SD card; more is a typo
 )
 
 func (c *Config) validate(r *reporter) {
@@ -113,32 +125,40 @@ func (s Screening) validate(r *reporter) {
 	if !(s.Relative.DeltaC > 0 && s.Relative.DeltaC <= 3) {
 		r.add(p+"relative.delta_c", s.Relative.DeltaC, "is out of range: above 0 and at most 3 °C")
 	}
-	if s.Relative.Window < 3 {
-		r.add(p+"relative.window", s.Relative.Window, "must be at least 3 passes for a median")
+	intIn(r, p+"relative.window", s.Relative.Window, 3, MaxRelativeWindow, "passes")
+	durIn(r, p+"badge_window", s.BadgeWindow, time.Millisecond, time.Minute)
+	durIn(r, p+"recheck_overdue", s.RecheckOverdue, time.Minute, 24*time.Hour)
+	if !(s.Segment.PresenceDeltaC > 0 && s.Segment.PresenceDeltaC <= 10) {
+		r.add(p+"segment.presence_delta_c", s.Segment.PresenceDeltaC, "is out of range: above 0 and at most 10 °C")
 	}
-	positive(r, p+"badge_window", s.BadgeWindow)
-	positive(r, p+"recheck_overdue", s.RecheckOverdue)
-	if !(s.Segment.PresenceDeltaC > 0) {
-		r.add(p+"segment.presence_delta_c", s.Segment.PresenceDeltaC, "must be above 0")
-	}
-	positive(r, p+"segment.min_dwell", s.Segment.MinDwell)
-	if s.Segment.StableWindow < 1 {
-		r.add(p+"segment.stable_window", s.Segment.StableWindow, "must be at least 1 sample")
-	}
-	if !(s.Segment.StableSpreadC > 0) {
-		r.add(p+"segment.stable_spread_c", s.Segment.StableSpreadC, "must be above 0")
+	durIn(r, p+"segment.min_dwell", s.Segment.MinDwell, time.Millisecond, 10*time.Second)
+	intIn(r, p+"segment.stable_window", s.Segment.StableWindow, 1, MaxStableWindow, "samples")
+	if !(s.Segment.StableSpreadC > 0 && s.Segment.StableSpreadC <= 2) {
+		r.add(p+"segment.stable_spread_c", s.Segment.StableSpreadC, "is out of range: above 0 and at most 2 °C")
 	}
 }
 
-func positive(r *reporter, path string, d time.Duration) {
-	if d <= 0 {
+// intIn checks lo ≤ v ≤ hi; unit names what v counts.
+func intIn(r *reporter, path string, v, lo, hi int, unit string) {
+	if v < lo || v > hi {
+		r.add(path, v, fmt.Sprintf("is out of range %d–%d %s", lo, hi, unit))
+	}
+}
+
+// durIn checks lo ≤ d ≤ hi.
+func durIn(r *reporter, path string, d, lo, hi time.Duration) {
+	if d < lo || d > hi {
+		r.add(path, d, fmt.Sprintf("is out of range %v–%v", lo, hi))
+	}
+}
+
+// positive checks 0 < d ≤ most.
+func positive(r *reporter, path string, d, most time.Duration) {
+	switch {
+	case d <= 0:
 		r.add(path, d, "must be a positive duration")
-	}
-}
-
-func atLeast(r *reporter, path string, v, least int) {
-	if v < least {
-		r.add(path, v, "must be at least "+strconv.Itoa(least))
+	case d > most:
+		r.add(path, d, fmt.Sprintf("is out of range: at most %v", most))
 	}
 }
 
@@ -157,8 +177,11 @@ func validateDevices(r *reporter, devs []drivers.Device) map[string]drivers.Devi
 		if d.Mode != "" && d.Mode != "body" && d.Mode != "skin" {
 			r.add(p+"mode", d.Mode, "is not body or skin")
 		}
-		if !(math.Abs(d.OffsetC) <= 5) {
+		if !(math.Abs(d.OffsetC) <= MaxOffsetC) {
 			r.add(p+"offset_c", d.OffsetC, "is out of range -5–5 °C")
+		}
+		if d.IdleC != nil && !(*d.IdleC >= -50 && *d.IdleC <= 100) {
+			r.add(p+"idle_c", *d.IdleC, "is out of range -50–100 °C")
 		}
 		if d.Gain != 0 && !(d.Gain >= 0.5 && d.Gain <= 2) {
 			r.add(p+"gain", d.Gain, "is out of range 0.5–2 (0 means 1)")
@@ -301,15 +324,17 @@ func (s Storage) validate(r *reporter) {
 	if s.Path == "" {
 		r.add("storage.path", nil, "is required, e.g. /var/lib/gatescreen/events.db")
 	}
-	positive(r, "storage.commit_interval", s.CommitInterval)
-	atLeast(r, "storage.commit_events", s.CommitEvents, 1)
+	positive(r, "storage.commit_interval", s.CommitInterval, 10*time.Second)
+	intIn(r, "storage.commit_events", s.CommitEvents, 1, 65536, "events")
 	switch {
 	case s.MaxSize < MinMaxSize:
 		r.add("storage.max_size", s.MaxSize, "is below the minimum of 1MiB")
 	case strconv.IntSize == 32 && s.MaxSize > MaxMaxSize32:
 		r.add("storage.max_size", s.MaxSize, "is above 1GiB, the most a 32-bit system can map")
+	case s.MaxSize > MaxMaxSize:
+		r.add("storage.max_size", s.MaxSize, "is above 64GiB")
 	}
-	positive(r, "storage.retention", s.Retention)
+	positive(r, "storage.retention", s.Retention, 3650*24*time.Hour)
 }
 
 var (
@@ -357,18 +382,18 @@ func (u Uplink) validate(r *reporter) {
 	case u.Identity == IdentityPseudonym && u.Broker != "" && u.PseudonymKeyFile == "":
 		r.add(p+"pseudonym_key_file", nil, "is required with identity pseudonym: the per-school key of the pseudonyms")
 	}
-	atLeast(r, p+"batch_size", u.BatchSize, 1)
+	intIn(r, p+"batch_size", u.BatchSize, 1, 10000, "events")
 	if u.MaxInflight < 1 || u.MaxInflight > math.MaxUint16 {
 		r.add(p+"max_inflight", u.MaxInflight, "is out of range 1–65535")
 	}
-	if !(u.RateLimit >= 0) {
-		r.add(p+"rate_limit", u.RateLimit, "must not be negative (0 means unlimited)")
+	if !(u.RateLimit >= 0 && u.RateLimit <= 10000) {
+		r.add(p+"rate_limit", u.RateLimit, "is out of range 0–10000 messages/s (0 means unlimited)")
 	}
 	// MQTT carries the keepalive in whole seconds, in 16 bits.
 	if u.Keepalive < time.Second || u.Keepalive > math.MaxUint16*time.Second {
 		r.add(p+"keepalive", u.Keepalive, "is out of range 1s–18h12m15s")
 	}
-	positive(r, p+"timeout", u.Timeout)
+	positive(r, p+"timeout", u.Timeout, 10*time.Minute)
 }
 
 func (s Screen) validate(r *reporter) {
@@ -381,14 +406,14 @@ func (s Screen) validate(r *reporter) {
 	if s.Lang != "zh-CN" && s.Lang != "en" {
 		r.add("screen.lang", s.Lang, "is not zh-CN or en")
 	}
-	atLeast(r, "screen.max_attempts", s.MaxAttempts, 1)
-	positive(r, "screen.lockout", s.Lockout)
+	intIn(r, "screen.max_attempts", s.MaxAttempts, 1, 100, "attempts")
+	positive(r, "screen.lockout", s.Lockout, 24*time.Hour)
 }
 
 func (c Calibration) validate(r *reporter) {
-	positive(r, "calibration.max_age", c.MaxAge)
-	if !(c.MaxSpreadC > 0) {
-		r.add("calibration.max_spread_c", c.MaxSpreadC, "must be above 0")
+	positive(r, "calibration.max_age", c.MaxAge, 366*24*time.Hour)
+	if !(c.MaxSpreadC > 0 && c.MaxSpreadC <= 2) {
+		r.add("calibration.max_spread_c", c.MaxSpreadC, "is out of range: above 0 and at most 2 °C")
 	}
 }
 

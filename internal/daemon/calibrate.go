@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
@@ -100,30 +102,105 @@ func (c *calibrator) run(ctx context.Context, device string, referenceC float64,
 	if err != nil {
 		return event.Calibration{}, err
 	}
+	dev := c.g.devices[idx]
+	limits := school.Limits{MaxSpreadC: c.g.cfg.Calibration.MaxSpreadC, MaxOffsetC: config.MaxOffsetC}
+	if err := school.Check(referenceC, samples, offset, spread, dev.OffsetC, limits); err != nil {
+		c.g.log.Warn().Str("device", device).Float64("reference_c", referenceC).Float64("offset_c", offset).
+			Float64("spread_c", spread).Err(err).Msg("calibration refused")
+		return event.Calibration{}, err
+	}
+	prev, err := c.current(device)
+	if err != nil {
+		return event.Calibration{}, err
+	}
 	rec := event.Calibration{Device: device, ReferenceC: referenceC, Samples: samples, MeanC: mean,
-		SpreadC: spread, OffsetC: offset, At: c.g.now().UnixNano()}
+		SpreadC: spread, OffsetC: offset, At: c.g.now().UnixNano(), PreviousID: prev.ID, PreviousOffsetC: prev.OffsetC}
+	if err := c.apply(ctx, idx, &rec); err != nil {
+		return rec, err
+	}
+	c.g.log.Info().Str("device", device).Float64("reference_c", referenceC).Float64("offset_c", offset).
+		Float64("spread_c", spread).Uint64("record", rec.ID).Msg("calibration applied")
+	return rec, nil
+}
+
+// current returns the device's calibration record in force; ID 0 when it
+// runs on its configured offset.
+func (c *calibrator) current(device string) (event.Calibration, error) {
+	recs, err := c.g.store.Calibrations()
+	if err != nil {
+		return event.Calibration{}, fmt.Errorf("calibrate %s: %w", device, err)
+	}
+	return recs[device], nil
+}
+
+// apply stores rec, names it by the sequence the store gave it, and puts
+// its correction in force: the record exists before any reading cites it.
+func (c *calibrator) apply(ctx context.Context, idx int, rec *event.Calibration) error {
 	ev, err := event.New(event.KindCalibration, rec)
 	if err != nil {
-		return rec, err
+		return err
 	}
 	c.g.stamp(&ev)
 	ev.Urgent = true
 	seq, err := c.g.store.AppendWait(ctx, ev)
 	if err != nil {
-		return rec, fmt.Errorf("calibrate: storing the record: %w", err)
+		return fmt.Errorf("calibrate %s: storing the record: %w", rec.Device, err)
 	}
 	rec.ID = seq
 	dev := c.g.devices[idx]
-	if err := c.g.pipe.SetCompensation(uint16(idx), pipeline.Compensation{
-		Mode: dev.Mode, OffsetC: dev.OffsetC + offset, Gain: dev.Gain, CalibrationID: seq,
-	}); err != nil {
+	return c.g.pipe.SetCompensation(uint16(idx), pipeline.Compensation{
+		Mode: dev.Mode, OffsetC: dev.OffsetC + rec.OffsetC, Gain: dev.Gain, CalibrationID: seq,
+	})
+}
+
+// errFound stops the scan for one record.
+var errFound = errors.New("found")
+
+// undo withdraws the device's calibration in force and restores the one
+// before it (or the configured offset), as a new record: the history stays
+// stored and uploaded, and readings cite the record that restored it.
+func (c *calibrator) undo(ctx context.Context, device string) (event.Calibration, error) {
+	idx := slices.IndexFunc(c.g.devices, func(d pipeline.DeviceInfo) bool { return d.Name == device })
+	if idx < 0 {
+		return event.Calibration{}, fmt.Errorf("calibrate: no device %q", device)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.device.Load() >= 0 {
+		return event.Calibration{}, errors.New("calibrate: another calibration is running")
+	}
+	cur, err := c.current(device)
+	if err != nil {
+		return event.Calibration{}, err
+	}
+	if cur.ID == 0 || (cur.PreviousID == 0 && cur.Restores == 0 && cur.Undoes != 0) {
+		return event.Calibration{}, fmt.Errorf("没有可撤销的校准：%s 使用配置的 offset_c / nothing to undo: %s runs on its configured offset_c", device, device)
+	}
+	rec := event.Calibration{Device: device, At: c.g.now().UnixNano(), Undoes: cur.ID, Restores: cur.PreviousID}
+	if cur.PreviousID != 0 {
+		var prev event.Calibration
+		err := c.g.store.ScanAfter(cur.PreviousID-1, time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64), func(ev event.Event) error {
+			if ev.Seq == cur.PreviousID && ev.Kind == event.KindCalibration {
+				if err := ev.Decode(&prev); err != nil {
+					return err
+				}
+				prev.ID = ev.Seq
+			}
+			return errFound
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			return event.Calibration{}, fmt.Errorf("calibrate %s: reading record %d: %w", device, cur.PreviousID, err)
+		}
+		if prev.ID == 0 {
+			return event.Calibration{}, fmt.Errorf("无法撤销：上一次校准记录 %d 已不在存储中 / cannot undo: the previous calibration record %d of %s is no longer stored", cur.PreviousID, cur.PreviousID, device)
+		}
+		rec.ReferenceC, rec.Samples, rec.MeanC, rec.SpreadC, rec.OffsetC = prev.ReferenceC, prev.Samples, prev.MeanC, prev.SpreadC, prev.OffsetC
+		rec.At, rec.PreviousID, rec.PreviousOffsetC = prev.At, prev.PreviousID, prev.PreviousOffsetC
+	}
+	if err := c.apply(ctx, idx, &rec); err != nil {
 		return rec, err
 	}
-	if spread > c.g.cfg.Calibration.MaxSpreadC {
-		c.g.hub.report(event.Health{Component: "calibration", Device: device, State: event.HealthWarning,
-			Reason: fmt.Sprintf("spread %.2f °C wider than %.2f °C: hold the device steady and repeat", spread, c.g.cfg.Calibration.MaxSpreadC)})
-	}
-	c.g.log.Info().Str("device", device).Float64("reference_c", referenceC).Float64("offset_c", offset).
-		Float64("spread_c", spread).Uint64("record", seq).Msg("calibration applied")
+	c.g.log.Info().Str("device", device).Uint64("undone", cur.ID).Uint64("restored", rec.Restores).
+		Float64("offset_c", rec.OffsetC).Uint64("record", rec.ID).Msg("calibration undone")
 	return rec, nil
 }

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
@@ -91,3 +94,162 @@ func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
 	poll.Until(t, 10*time.Second, "the condition", cond)
 }
+
+// calibGate is a gate with one skin sensor (configured offset 0.9) on one
+// lane, its pipeline running, the calibrator and a last-reading sink
+// attached.
+func calibGate(t *testing.T) (*gate, *lastReading) {
+	t.Helper()
+	g := reportGate(t)
+	g.hub = &healthHub{log: zerolog.Nop()}
+	g.devices = []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin, OffsetC: 0.9}}
+	g.lanes = []pipeline.LaneInfo{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
+	g.calib = newCalibrator(g)
+	var err error
+	if g.pipe, err = pipeline.New(pipeline.Opts{Devices: g.devices, Lanes: g.lanes}); err != nil {
+		t.Fatal(err)
+	}
+	last := &lastReading{}
+	g.pipe.AddSink("calibration", 64, g.calib)
+	g.pipe.AddSink("last", 64, last)
+	g.pipe.Start(context.Background())
+	t.Cleanup(g.pipe.Close)
+	return g, last
+}
+
+// calibrateWith runs a calibration of ir1 against referenceC and presents
+// the raw values to it, one per reading.
+func calibrateWith(t *testing.T, g *gate, referenceC float64, raws ...float64) (event.Calibration, error) {
+	t.Helper()
+	type result struct {
+		rec event.Calibration
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rec, err := g.calib.run(context.Background(), "ir1", referenceC, len(raws), 10*time.Second)
+		done <- result{rec, err}
+	}()
+	emit := g.pipe.Producer(0)
+	for _, raw := range raws {
+		waitUntil(t, func() bool { return g.calib.device.Load() == 0 })
+		emit(drivers.NewTemperature(raw, 22, 0))
+		time.Sleep(20 * time.Millisecond)
+	}
+	res := <-done
+	return res.rec, res.err
+}
+
+// bodyOf sends one raw reading through ir1 and returns its measurement.
+func bodyOf(t *testing.T, g *gate, last *lastReading, raw float64) pipeline.Measurement {
+	t.Helper()
+	g.pipe.Producer(0)(drivers.NewTemperature(raw, 22, 0))
+	waitUntil(t, func() bool { m, ok := last.get(); return ok && m.RawC == raw })
+	m, _ := last.get()
+	return m
+}
+
+// A reference far from what the sensor reads (30 °C against 37.0) would
+// need a correction of −7 °C, outside the −5…5 °C of offset_c: applied, a
+// 38.8 °C skin reading became a retake instead of a flag. It is refused,
+// nothing is stored, and the compensation in force stays.
+func TestCalibrationOutsideOffsetRangeRefused(t *testing.T) {
+	g, last := calibGate(t)
+	_, err := calibrateWith(t, g, 30, 37.0, 37.0, 37.0, 37.0, 37.0)
+	if err == nil {
+		t.Fatal("a correction of −7 °C was accepted")
+	}
+	if !strings.Contains(err.Error(), "offset_c") || !strings.Contains(err.Error(), "校准") {
+		t.Errorf("the refusal does not say why in zh-CN and English: %v", err)
+	}
+	if recs, err := g.store.Calibrations(); err != nil || len(recs) != 0 {
+		t.Fatalf("a refused calibration was stored: %+v %v", recs, err)
+	}
+	if m := bodyOf(t, g, last, 38.8); m.Verdict != pipeline.VerdictFlag || m.CalibrationID != 0 || m.OffsetC != 0.9 {
+		t.Fatalf("38.8 °C skin after a refused calibration: %v %v offset %v calibration %d",
+			m.Verdict, m.Reason, m.OffsetC, m.CalibrationID)
+	}
+}
+
+// A correction inside the range that would push the applied offset_c out
+// of it (configured 0.9 + 4.5) is refused too.
+func TestCalibrationAppliedOffsetBounded(t *testing.T) {
+	g, _ := calibGate(t)
+	if _, err := calibrateWith(t, g, 41.5, 37.0, 37.0, 37.0, 37.0, 37.0); err == nil {
+		t.Fatal("an applied offset of 5.4 °C was accepted")
+	}
+}
+
+// Samples spread wider than calibration.max_spread_c (the device was not
+// held still): refused, not stored, not applied. The demo's 2.36 °C spread
+// moved the offset 0.9 → 1.63 and exited 0 before.
+func TestCalibrationWideSpreadRefused(t *testing.T) {
+	g, last := calibGate(t)
+	_, err := calibrateWith(t, g, 37.0, 35.0, 36.2, 37.36, 36.1, 36.3)
+	if err == nil {
+		t.Fatal("a spread of 2.36 °C was accepted")
+	}
+	if !strings.Contains(err.Error(), "max_spread_c") || !strings.Contains(err.Error(), "校准") {
+		t.Errorf("the refusal does not say why in zh-CN and English: %v", err)
+	}
+	if recs, err := g.store.Calibrations(); err != nil || len(recs) != 0 {
+		t.Fatalf("a refused calibration was stored: %+v %v", recs, err)
+	}
+	if m := bodyOf(t, g, last, 36.0); m.OffsetC != 0.9 || m.CalibrationID != 0 {
+		t.Fatalf("a refused calibration was applied: offset %v calibration %d", m.OffsetC, m.CalibrationID)
+	}
+}
+
+// The spread limit is inclusive: five samples 0.30 °C apart are accepted.
+func TestCalibrationSpreadAtLimitAccepted(t *testing.T) {
+	g, _ := calibGate(t)
+	if _, err := calibrateWith(t, g, 37.0, 36.0, 36.3, 36.15, 36.15, 36.15); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// undo restores the calibration in force before the last one, step by
+// step back to the configured offset, and each step is a stored record
+// whose id the readings carry.
+func TestCalibrationUndo(t *testing.T) {
+	g, last := calibGate(t)
+	if _, err := g.calib.undo(context.Background(), "ir1"); err == nil {
+		t.Fatal("undid a calibration that never happened")
+	}
+	first, err := calibrateWith(t, g, 37.0, 36.1, 36.2, 36.3, 36.2, 36.2) // +0.8
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := calibrateWith(t, g, 37.0, 36.5, 36.5, 36.5, 36.5, 36.5) // +0.5
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := bodyOf(t, g, last, 36.0); !near(m.OffsetC, 1.4) || m.CalibrationID != second.ID {
+		t.Fatalf("after the second calibration: offset %v calibration %d (want 1.4, %d)", m.OffsetC, m.CalibrationID, second.ID)
+	}
+	u1, err := g.calib.undo(context.Background(), "ir1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u1.OffsetC != first.OffsetC || u1.Undoes != second.ID || u1.Restores != first.ID {
+		t.Fatalf("first undo: %+v", u1)
+	}
+	recs, _ := g.store.Calibrations()
+	if recs["ir1"].ID != u1.ID || recs["ir1"].OffsetC != 0.8 {
+		t.Fatalf("stored after undo: %+v, want id %d", recs["ir1"], u1.ID)
+	}
+	if m := bodyOf(t, g, last, 36.1); !near(m.OffsetC, 1.7) || m.CalibrationID != u1.ID {
+		t.Fatalf("after the first undo: offset %v calibration %d (want 1.7, %d)", m.OffsetC, m.CalibrationID, u1.ID)
+	}
+	if _, err := g.calib.undo(context.Background(), "ir1"); err != nil {
+		t.Fatal(err)
+	}
+	if m := bodyOf(t, g, last, 36.2); !near(m.OffsetC, 0.9) {
+		t.Fatalf("after the second undo: offset %v, want the configured 0.9", m.OffsetC)
+	}
+	if _, err := g.calib.undo(context.Background(), "ir1"); err == nil {
+		t.Fatal("undid past the configured offset")
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }

@@ -199,6 +199,16 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 			}
 			return g.pipe.Stats().UnknownCards
 		},
+		DeviceAlarms: func() map[string]uint64 {
+			if g.pipe == nil {
+				return nil
+			}
+			out := map[string]uint64{}
+			for _, d := range g.pipe.Stats().Devices {
+				out[d.Name] = d.DeviceAlarms
+			}
+			return out
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -436,7 +446,9 @@ func (g *gate) run(ctx context.Context) error {
 			Logger:   logging.Component(log, "device").With().Str("device", dev.Name).Logger(),
 		}
 		if g.devices[i].Continuous {
-			ro.SilentAfter = 10 * time.Second
+			// It sends frames with nobody there: silence is a fault, and
+			// only a valid frame says it is up.
+			ro.SilentAfter, ro.UpOnFrame = 10*time.Second, true
 		}
 		devWG.Add(1)
 		go func() {
@@ -621,6 +633,9 @@ func describe(cfg *config.Config) ([]pipeline.DeviceInfo, []pipeline.LaneInfo) {
 			Mode:       mode,
 			OffsetC:    d.OffsetC,
 			Gain:       d.Gain,
+		}
+		if d.IdleC != nil {
+			devs[i].Idle, devs[i].IdleC = true, *d.IdleC
 		}
 	}
 	lanes := make([]pipeline.LaneInfo, len(cfg.Lanes))

@@ -26,6 +26,7 @@ func (g *gate) serveLocalAPI(ctx context.Context) (string, error) {
 	mux.HandleFunc("GET /v1/report", g.apiReport)
 	mux.HandleFunc("POST /v1/drill", g.apiDrill)
 	mux.HandleFunc("POST /v1/calibrate", g.apiCalibrate)
+	mux.HandleFunc("POST /v1/calibrate/undo", g.apiCalibrateUndo)
 	mux.HandleFunc("POST /v1/roster/reload", g.apiRosterReload)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -143,6 +144,16 @@ func (g *gate) apiCalibrate(w http.ResponseWriter, r *http.Request) {
 		timeout = 2 * time.Minute
 	}
 	rec, err := g.calib.run(r.Context(), q.Get("device"), ref, n, timeout)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rec)
+}
+
+func (g *gate) apiCalibrateUndo(w http.ResponseWriter, r *http.Request) {
+	rec, err := g.calib.undo(r.Context(), r.URL.Query().Get("device"))
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err)
 		return

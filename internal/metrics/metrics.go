@@ -40,6 +40,9 @@ type Opts struct {
 	RingOverflows func() map[string]uint64
 	// UnknownCards returns the badge swipes the roster did not know.
 	UnknownCards func() uint64
+	// DeviceAlarms returns, per device, the times its own alarm overruled
+	// a pass (pipeline.DeviceStats.DeviceAlarms).
+	DeviceAlarms func() map[string]uint64
 	// NoProcessMetrics leaves out the Go runtime and process collectors
 	// (tests compare exact output).
 	NoProcessMetrics bool
@@ -96,7 +99,10 @@ func New(o Opts) (*Registry, error) {
 		cs = append(cs, &outboxCollector{depth: o.OutboxDepth})
 	}
 	if o.RingOverflows != nil {
-		cs = append(cs, &overflowCollector{totals: o.RingOverflows})
+		cs = append(cs, &counterCollector{desc: overflowDesc, totals: o.RingOverflows})
+	}
+	if o.DeviceAlarms != nil {
+		cs = append(cs, &counterCollector{desc: deviceAlarmDesc, totals: o.DeviceAlarms})
 	}
 	if o.UnknownCards != nil {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -182,6 +188,9 @@ var (
 	overflowDesc = prometheus.NewDesc(namespace+"_ring_overflows_total",
 		"Measurements dropped because a sink's ring was full, by ring.",
 		[]string{"ring"}, nil)
+	deviceAlarmDesc = prometheus.NewDesc(namespace+"_device_alarm_overrules_total",
+		"Measurements that would have passed but the device raised its own alarm (retake device_alarm), by device.",
+		[]string{"device"}, nil)
 )
 
 type outboxCollector struct{ depth func() (int, int) }
@@ -194,13 +203,17 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(b), "bulk")
 }
 
-type overflowCollector struct{ totals func() map[string]uint64 }
+// counterCollector reports a map of totals as a counter with one label.
+type counterCollector struct {
+	desc   *prometheus.Desc
+	totals func() map[string]uint64
+}
 
-func (c *overflowCollector) Describe(ch chan<- *prometheus.Desc) { ch <- overflowDesc }
+func (c *counterCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c *overflowCollector) Collect(ch chan<- prometheus.Metric) {
-	for ring, n := range c.totals() {
-		ch <- prometheus.MustNewConstMetric(overflowDesc, prometheus.CounterValue, float64(n), ring)
+func (c *counterCollector) Collect(ch chan<- prometheus.Metric) {
+	for label, n := range c.totals() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), label)
 	}
 }
 

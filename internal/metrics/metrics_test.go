@@ -54,6 +54,7 @@ func TestGatherCallbacksAndStates(t *testing.T) {
 		OutboxDepth:   func() (int, int) { return 3, 120 },
 		RingOverflows: func() map[string]uint64 { return map[string]uint64{"screen": 9} },
 		UnknownCards:  func() uint64 { return 4 },
+		DeviceAlarms:  func() map[string]uint64 { return map[string]uint64{"gate1": 2} },
 	})
 	r.SetOpenCases(2)
 	r.Health(event.Health{Component: "uplink", State: event.HealthUp})
@@ -61,6 +62,9 @@ func TestGatherCallbacksAndStates(t *testing.T) {
 	r.SetDeviceState("gate1", event.HealthWarning)
 
 	want := `
+# HELP gatescreen_device_alarm_overrules_total Measurements that would have passed but the device raised its own alarm (retake device_alarm), by device.
+# TYPE gatescreen_device_alarm_overrules_total counter
+gatescreen_device_alarm_overrules_total{device="gate1"} 2
 # HELP gatescreen_device_state 1 for the current state (up, degraded, down) of each device.
 # TYPE gatescreen_device_state gauge
 gatescreen_device_state{device="gate1",state="degraded"} 1
@@ -89,7 +93,7 @@ gatescreen_unknown_cards_total 4
 # TYPE gatescreen_uplink_connected gauge
 gatescreen_uplink_connected 1
 `
-	names := []string{"gatescreen_device_state", "gatescreen_outbox_depth", "gatescreen_recheck_cases_open",
+	names := []string{"gatescreen_device_alarm_overrules_total", "gatescreen_device_state", "gatescreen_outbox_depth", "gatescreen_recheck_cases_open",
 		"gatescreen_ring_overflows_total", "gatescreen_store_size_bytes", "gatescreen_unknown_cards_total", "gatescreen_uplink_connected"}
 	if err := testutil.GatherAndCompare(r.Gatherer(), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)

@@ -155,7 +155,7 @@ func (e *encoder) appendBody(dst []byte, ev *event.Event) []byte {
 			return appendMembers(dst, body[p.to:len(body)-1])
 		}
 	}
-	out, err := e.rewriteBody(dst, ev.Kind, body)
+	out, err := e.rewriteBody(dst, ev.Kind, ev.Seq, body)
 	if err != nil {
 		// Never stall the queue on one bad record: ship it as a string so
 		// that it is kept and seen, and let the consumer flag it.
@@ -258,8 +258,10 @@ func keyColon(body []byte, i int) int {
 
 // rewriteBody copies the body's members in their order, replacing
 // person_id by "person" as the identity mode says and renaming members
-// that would clash with the envelope. On error dst is returned unchanged.
-func (e *encoder) rewriteBody(dst []byte, kind event.Kind, body []byte) ([]byte, error) {
+// that would clash with the envelope. A calibration record stored with id 0
+// is known by its event's seq (event.Calibration), and is sent as such. On
+// error dst is returned unchanged.
+func (e *encoder) rewriteBody(dst []byte, kind event.Kind, seq uint64, body []byte) ([]byte, error) {
 	start := len(dst)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -282,6 +284,9 @@ func (e *encoder) rewriteBody(dst []byte, kind event.Kind, body []byte) ([]byte,
 			}
 			dst = e.appendPerson(dst, id)
 			continue
+		}
+		if kind == event.KindCalibration && key == "id" && string(raw) == "0" {
+			raw = strconv.AppendUint(nil, seq, 10)
 		}
 		if e.renamed[key] {
 			key = kind.String() + "_" + key

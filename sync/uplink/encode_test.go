@@ -395,7 +395,7 @@ func TestSpliceMatchesRewrite(t *testing.T) {
 			ev := mustEvent(t, 5, event.KindReading, event.Reading{}, nil)
 			ev.Body = []byte(body)
 			got := u.enc.single(nil, &ev)
-			want, err := u.enc.rewriteBody(nil, ev.Kind, ev.Body)
+			want, err := u.enc.rewriteBody(nil, ev.Kind, ev.Seq, ev.Body)
 			if err != nil {
 				t.Fatalf("%s: rewrite: %v", body, err)
 			}
@@ -419,5 +419,27 @@ func TestSpliceMatchesRewrite(t *testing.T) {
 				t.Errorf("%s (%s):\nsplice  %s\nrewrite %s", body, identity, gb, wb)
 			}
 		}
+	}
+}
+
+// A calibration record is stored before the store draws its sequence, so
+// its body says id 0; the record is known by that sequence everywhere else
+// (the CLI, readings' calibration_id, storage.Calibrations), and the upload
+// says the same. It said calibration_id 0, which the schema forbids.
+func TestCalibrationIDIsItsSeq(t *testing.T) {
+	u := goldenUplink(t, IdentityNone)
+	ev := mustEvent(t, 303, event.KindCalibration, event.Calibration{Device: "lane1-ir", ReferenceC: 37,
+		Samples: []float64{36.1, 36.2, 36.3, 36.2, 36.2}, MeanC: 36.2, SpreadC: 0.2, OffsetC: 0.8, At: 1}, nil)
+	b := u.enc.single(nil, &ev)
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj["calibration_id"] != 303.0 || obj["id"] != "hd17-east:303" {
+		t.Fatalf("calibration_id %v, want 303: %s", obj["calibration_id"], b)
+	}
+	s := loadSchema(t, "health")
+	if err := s.Validate(b); err != nil {
+		t.Fatalf("schema: %v: %s", err, b)
 	}
 }

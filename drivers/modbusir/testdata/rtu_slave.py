@@ -8,11 +8,14 @@ port is open.
 
 Values may be negative (stored as two's complement) or hex (0x8000).
 Registers 0-63 exist; reading past them gets an "illegal data address"
-exception.
+exception. With --stdin, each line "hr ADDR=VALUE" read from standard input
+changes a holding register while the slave runs (a person stepping up to
+the transmitter and leaving); "ok" is printed once it is set.
 """
 import argparse
 import asyncio
 import sys
+import threading
 
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
@@ -37,6 +40,7 @@ async def main():
     ap.add_argument("--slave", type=int, default=1)
     ap.add_argument("--hr", action="append", default=[], help="holding register ADDR=VALUE")
     ap.add_argument("--ir", action="append", default=[], help="input register ADDR=VALUE")
+    ap.add_argument("--stdin", action="store_true", help="read register changes from stdin")
     args = ap.parse_args()
 
     # zero_mode: register N of a request is entry N of the block (pymodbus
@@ -51,7 +55,19 @@ async def main():
         print(f"cannot open {args.port}", file=sys.stderr)
         sys.exit(1)
     print("ready", flush=True)
+    if args.stdin:
+        threading.Thread(target=follow_stdin, args=(store,), daemon=True).start()
     await server.serve_forever()
+
+
+def follow_stdin(store):
+    for line in sys.stdin:
+        kind, _, pair = line.strip().partition(" ")
+        if kind != "hr":
+            continue
+        addr, value = pair.split("=")
+        store.setValues(3, int(addr, 0), [int(value, 0) & 0xFFFF])
+        print("ok", flush=True)
 
 
 if __name__ == "__main__":
