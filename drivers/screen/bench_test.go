@@ -44,8 +44,8 @@ func BenchmarkConsume(b *testing.B) {
 			s := benchScreen(b)
 			done := make(chan struct{})
 			defer close(done)
-			for range tc.clients {
-				c, _ := s.subscribe()
+			for i := range tc.clients {
+				c, _ := s.subscribe(fmt.Sprintf("10.0.0.%d", i)) // one screen per tablet
 				if tc.reading {
 					go func() {
 						for {

@@ -36,15 +36,23 @@
 // The doctor's actions need the PIN (compared in constant time), which opens
 // a server-side session held in an HttpOnly, SameSite=Strict cookie; every
 // state-changing request also carries the session's CSRF token. After
-// Opts.MaxAttempts wrong PINs every login is refused for Opts.Lockout.
-// Without a PIN (or without a Desk) the form is disabled, never open. The
-// lock-out is global, not per address: a PIN guessed from many addresses is
-// still limited, at the price that a prankster can lock the doctor out for
-// Opts.Lockout. Cross-origin posts are refused (net/http
-// CrossOriginProtection) and request bodies must be JSON.
+// Opts.MaxAttempts wrong PINs from one client (IP address) that client's
+// logins are refused for Opts.Lockout, twice as long at each further lock
+// (at most 24 h); other clients, the doctor at the desk among them, are not
+// affected. The price: someone holding many addresses of the LAN gets
+// MaxAttempts guesses per address, so the PIN should be longer than four
+// digits. Without a PIN (or without a Desk) the form is disabled, never
+// open. Cross-origin posts are refused (net/http CrossOriginProtection) and
+// request bodies must be JSON. A request whose Host header is not an IP
+// literal, localhost or one of Opts.Hosts is refused (421), against DNS
+// rebinding. One address holds at most Opts.MaxClientsPerHost event
+// streams, so idle connections from one machine cannot take every screen
+// slot (Opts.MaxClients).
 //
 // # Privacy
 //
+// Nothing the public API sends (/api/state, /events, /api/cases) names a
+// person: lanes carry temperatures and verdicts, never the roster id.
 // The queue shows what the gate needs: ticket, lane, flagged temperature,
 // waiting time and state. The re-check result, contact history,
 // disposition, outcome and person of a case are only sent to the doctor's

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,17 +74,50 @@ func (s *Screen) Handler() http.Handler {
 	}
 	// Besides the CSRF token, refuse state-changing requests a browser
 	// marks as coming from another site (Sec-Fetch-Site, Origin).
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return securityHeaders(s.checkHost(http.NewCrossOriginProtection().Handler(mux)))
+}
+
+// checkHost refuses a request whose Host header is not an IP literal,
+// localhost or one of Opts.Hosts (see there).
+func (s *Screen) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			s.log.Warn().Str("host", r.Host).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Msg("request for a foreign host name refused")
+			writeError(w, http.StatusMisdirectedRequest, "unknown_host")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Screen) hostAllowed(hostport string) bool {
+	if hostport == "" { // HTTP/1.0 without Host: no browser sends that
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return host == "localhost" || s.hosts[host]
 }
 
 // Serve serves Handler on ln until ctx is done, then shuts down gracefully:
 // SSE streams end at once, other requests get a few seconds to finish.
 func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
+	// Every request's context ends with the shutdown: Shutdown itself
+	// waits for handlers and would wait for the event streams forever.
+	base, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       60 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -93,7 +127,7 @@ func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("screen: serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.closeOnce.Do(func() { close(s.closing) })
+	stopStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -214,7 +248,7 @@ func (s *Screen) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	res, token, csrf, retry := s.auth.login(req.PIN, s.now())
+	res, token, csrf, retry := s.auth.login(clientHost(r), req.PIN, s.now())
 	log := s.log.With().Str("actor", s.o.Actor).Str("remote", r.RemoteAddr).Logger()
 	switch res {
 	case loginDisabled:

@@ -25,7 +25,6 @@ type reading struct {
 	BodyC    *float64 `json:"body_c"`
 	Verdict  string   `json:"verdict"`
 	Reason   string   `json:"reason,omitempty"`
-	PersonID string   `json:"person_id,omitempty"`
 	Drill    bool     `json:"drill,omitempty"`
 	Ticket   string   `json:"ticket,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -193,8 +192,22 @@ type healthView struct {
 	Uplink     string           `json:"uplink"`
 }
 
+// clockView is the server's time and the school's UTC offset at that time,
+// both in ms: the page shows school time (Opts.Location), not the
+// tablet's.
+type clockView struct {
+	Now        int64 `json:"now"`
+	TZOffsetMs int64 `json:"tz_offset_ms"`
+}
+
+func (s *Screen) clockView() clockView {
+	t := s.now().In(s.o.Location)
+	_, off := t.Zone()
+	return clockView{Now: t.UnixMilli(), TZOffsetMs: int64(off) * 1000}
+}
+
 type stateView struct {
-	Now           int64      `json:"now"`
+	clockView
 	DoctorEnabled bool       `json:"doctor_enabled"`
 	OverdueMs     int64      `json:"overdue_ms"`
 	Lanes         []laneView `json:"lanes"`
@@ -235,7 +248,7 @@ func (s *Screen) healthView() healthView {
 
 func (s *Screen) stateView() stateView {
 	v := stateView{
-		Now:           s.now().UnixMilli(),
+		clockView:     s.clockView(),
 		DoctorEnabled: s.auth.enabled,
 		OverdueMs:     s.o.RecheckOverdue.Milliseconds(),
 		Cases:         s.casesView(),

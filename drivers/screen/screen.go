@@ -71,6 +71,16 @@ type Opts struct {
 	ClientBuffer int
 	// MaxClients bounds concurrent SSE clients; default 32.
 	MaxClients int
+	// MaxClientsPerHost bounds the SSE clients of one IP address, so one
+	// machine on the LAN cannot take every slot; default 4.
+	MaxClientsPerHost int
+	// Hosts are the host names the screen is reached by (e.g.
+	// "gate-box.local"), besides IP literals and localhost, which are
+	// always accepted. A request naming any other host is refused (421), so
+	// a web page that rebinds its own name to the box's address (DNS
+	// rebinding) cannot read the screen or try PINs from a teacher's
+	// browser. Default none.
+	Hosts []string
 	// Critical components make /healthz answer 503 when down; default
 	// storage and pipeline.
 	Critical []string
@@ -113,6 +123,8 @@ type Screen struct {
 	log  zerolog.Logger
 	auth *auth
 	now  func() time.Time
+	// hosts are Opts.Hosts, lower case.
+	hosts map[string]bool
 
 	// mu guards the state below and orders broadcasts: a message is queued
 	// to clients while mu is held, so clients see changes in order.
@@ -134,10 +146,9 @@ type Screen struct {
 	visitorCount int
 	dayEnd       int64 // Unix ms at which today's tallies end
 	clients      map[*client]struct{}
+	perHost      map[string]int // SSE clients by IP address
 
-	dropped   atomic.Uint64
-	closing   chan struct{}
-	closeOnce sync.Once
+	dropped atomic.Uint64
 }
 
 // Banner is a message across the top of the screen. Text is an i18n key
@@ -194,6 +205,9 @@ func New(o Opts) (*Screen, error) {
 	if o.MaxClients <= 0 {
 		o.MaxClients = 32
 	}
+	if o.MaxClientsPerHost <= 0 {
+		o.MaxClientsPerHost = 4
+	}
 	if o.Critical == nil {
 		o.Critical = []string{"storage", "pipeline"}
 	}
@@ -209,8 +223,16 @@ func New(o Opts) (*Screen, error) {
 	if len(o.Lanes) > 256 {
 		return nil, errors.New("screen: more than 256 lanes")
 	}
+	hosts := make(map[string]bool, len(o.Hosts))
+	for _, h := range o.Hosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			return nil, fmt.Errorf("screen: host %q: want a host name without port", h)
+		}
+		hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
 	s := &Screen{
 		o:            o,
+		hosts:        hosts,
 		log:          o.Logger.With().Str("component", "screen").Logger(),
 		now:          o.Now,
 		laneIndex:    make(map[string]int, len(o.Lanes)),
@@ -222,7 +244,7 @@ func New(o Opts) (*Screen, error) {
 		drillTickets: make(map[string]bool),
 		uplink:       "unknown",
 		clients:      make(map[*client]struct{}),
-		closing:      make(chan struct{}),
+		perHost:      make(map[string]int),
 	}
 	pin := bytes.TrimSpace(o.DoctorPIN)
 	s.auth = newAuth(pin, o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
@@ -260,7 +282,6 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 		Device:   s.deviceName(m.Device),
 		Verdict:  m.Verdict.String(),
 		Reason:   m.Reason.String(),
-		PersonID: m.PersonID(),
 		Drill:    m.Drill,
 		Warnings: m.Warnings.Names(),
 	}

@@ -71,7 +71,6 @@
         li.appendChild(el("span", "", hhmm(r.at)));
         li.appendChild(el("span", "", temp(r.body_c)));
         li.appendChild(el("span", "", (ICON[r.verdict] || "") + " " + t("state_" + r.verdict)));
-        if (r.person_id) li.appendChild(el("span", "person", r.person_id));
         if (r.ticket) li.appendChild(el("span", "", r.ticket));
         if (r.drill) li.appendChild(el("span", "drill", t("drill")));
         list.appendChild(li);
