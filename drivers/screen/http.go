@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 //go:embed assets
@@ -52,6 +53,10 @@ func (s *Screen) Handler() http.Handler {
 	assets, _ := fs.Sub(assetFS, "assets") // the embedded directory exists
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	mux.HandleFunc("GET /{$}", s.servePage)
+	// Browsers ask for /favicon.ico whatever the page says.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, "favicon.svg")
+	})
 	mux.HandleFunc("GET /events", s.serveEvents)
 	mux.HandleFunc("GET /api/state", s.serveState)
 	mux.HandleFunc("GET /api/i18n", s.serveI18n)
@@ -158,7 +163,7 @@ type pageData struct {
 	T             map[string]string
 	DoctorEnabled bool
 	// DrillLanes, when not empty, shows the drill form for these lanes.
-	DrillLanes      []string
+	DrillLanes      []config.Lane
 	VisitorsEnabled bool
 }
 
@@ -389,6 +394,15 @@ func (s *Screen) selectCase(_ *http.Request, ticket string) (event.Case, error) 
 		}
 	}
 	c, _ := s.o.Desk.Get(ticket)
+	if s.o.FlagHold <= 0 {
+		// The doctor has the person at the desk: their lane is free.
+		s.mu.Lock()
+		if i, ok := s.laneIndex[c.Lane]; ok && s.lanes[i].release(ticket) {
+			l := s.lanes[i]
+			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter, s.o.FlagHold) })
+		}
+		s.mu.Unlock()
+	}
 	return c, nil
 }
 

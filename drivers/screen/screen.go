@@ -2,6 +2,7 @@ package screen
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -62,8 +63,15 @@ type Opts struct {
 	RecheckOverdue time.Duration
 	// IdleAfter returns a lane showing pass, retake or invalid to READY
 	// after this long, so the next person does not see an old verdict;
-	// default 15s. A flag never times out.
+	// default 3s, as long as the lamp holds it.
 	IdleAfter time.Duration
+	// FlagHold is how long a flagged person's red stays on the lane tile.
+	// 0 (default): until the person is at the re-check desk — the doctor
+	// selects the ticket, records the re-check or the case ends. Otherwise
+	// for this long after the flag (or until the case ends, if earlier).
+	// The next person's reading never ends it; it shows in the lane's
+	// recent readings.
+	FlagHold time.Duration
 	// Recent is how many readings each lane keeps; default 8.
 	Recent int
 	// ClientBuffer is how many messages an SSE client may lag behind
@@ -194,7 +202,10 @@ func New(o Opts) (*Screen, error) {
 		o.RecheckOverdue = 10 * time.Minute
 	}
 	if o.IdleAfter <= 0 {
-		o.IdleAfter = 15 * time.Second
+		o.IdleAfter = 3 * time.Second
+	}
+	if o.FlagHold < 0 {
+		return nil, fmt.Errorf("screen: flag hold %v is negative", o.FlagHold)
 	}
 	if o.Recent <= 0 {
 		o.Recent = 8
@@ -253,7 +264,7 @@ func New(o Opts) (*Screen, error) {
 			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)
 		}
 		s.laneIndex[l.Name] = i
-		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, ring: make([]reading, o.Recent)})
+		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: l.Device, ring: make([]reading, o.Recent)})
 	}
 	for _, name := range o.Devices {
 		s.devices[name] = componentState{Name: name, State: "unknown"}
@@ -296,7 +307,7 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 	defer s.mu.Unlock()
 	s.rollDay(r.At)
 	l := s.laneAt(m.Lane)
-	l.push(r)
+	l.push(r, s.o.FlagHold)
 	if r.Drill && l.ticket != "" {
 		s.markDrill(l.ticket)
 	}
@@ -305,11 +316,12 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 		s.updateAmbientBanner()
 		s.broadcast("health", func() any { return s.healthView() })
 	}
-	s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
+	s.broadcast("lane", func() any { return l.view(s.o.IdleAfter, s.o.FlagHold) })
 }
 
 // CaseChanged shows a case transition: the queue, and the lane's colour (a
-// flag stays red until its case is cleared, referred or closed).
+// flag stays red until its case leaves awaiting_recheck; see
+// Opts.FlagHold).
 func (s *Screen) CaseChanged(c event.Case) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -327,7 +339,7 @@ func (s *Screen) applyCase(c event.Case) {
 	if i, ok := s.laneIndex[c.Lane]; ok {
 		l := s.lanes[i]
 		if l.applyCase(c) {
-			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
+			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter, s.o.FlagHold) })
 		}
 		if last := l.last(); last != nil && last.Drill && last.Ticket == c.Ticket && c.State == event.CaseAwaitingRecheck {
 			s.drillTickets[c.Ticket] = true
@@ -459,7 +471,7 @@ func (s *Screen) updateAmbientBanner() {
 	for _, l := range s.lanes {
 		if l.ambient != 0 {
 			w |= l.ambient
-			names = append(names, l.name)
+			names = append(names, cmp.Or(l.label, l.name))
 		}
 	}
 	if w == 0 {

@@ -524,10 +524,12 @@ func TestLaneColourRule(t *testing.T) {
 		{"pass", []step{consume(0, pipeline.VerdictPass, 36.5)}, statePass, ""},
 		{"flag then its case", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A")}, stateFlag, "R-001"},
 		{"case reaches the screen first", []step{flagCase("A"), consume(0, pipeline.VerdictFlag, 38.1)}, stateFlag, "R-001"},
-		{"flag stays red on a confirmed re-check", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(38.0)}, stateFlag, "R-001"},
+		{"a confirmed re-check is at the desk: lane free", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(38.0)}, stateReady, ""},
 		{"cleared case returns the lane", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(36.8)}, stateReady, ""},
 		{"referred case returns the lane", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(38.0), refer}, stateReady, ""},
-		{"next measurement replaces the flag", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), consume(0, pipeline.VerdictPass, 36.4)}, statePass, ""},
+		{"the next person keeps the flag red", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), consume(0, pipeline.VerdictPass, 36.4)}, stateFlag, "R-001"},
+		{"a flag without a case is replaced", []step{consume(0, pipeline.VerdictFlag, 38.1), consume(0, pipeline.VerdictPass, 36.4)}, statePass, ""},
+		{"after the desk, the next person shows", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(36.8), consume(0, pipeline.VerdictPass, 36.4)}, statePass, ""},
 		{"another lane's pass keeps the flag", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), consume(1, pipeline.VerdictPass, 36.4)}, stateFlag, "R-001"},
 		{"retake is not green", []step{consume(0, pipeline.VerdictRetake, 34.1)}, stateRetake, ""},
 		{"invalid", []step{consume(0, pipeline.VerdictInvalid, math.NaN())}, stateInvalid, ""},
@@ -543,6 +545,43 @@ func TestLaneColourRule(t *testing.T) {
 				t.Fatalf("lane A = %s ticket %q, want %s ticket %q", l.State, l.Ticket, tc.wantState, tc.wantTicket)
 			}
 		})
+	}
+}
+
+func TestFlagHeldUntilTheDesk(t *testing.T) {
+	f := newFixture(t, nil)
+	f.s.Consume(f.measurement(0, pipeline.VerdictFlag, 38.1))
+	c := f.desk.flag("A", 38.1, f.clock.now())
+	f.clock.advance(time.Hour)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.4))
+	l := laneState(t, f, "A")
+	if l.State != stateFlag || l.Ticket != c.Ticket || l.Flagged == nil || *l.Flagged.BodyC != 38.1 || *l.Last.BodyC != 36.4 {
+		t.Fatalf("an hour and a person later: %+v, want the flag held with its reading", l)
+	}
+	ck, csrf := f.login(t)
+	if r := f.do(t, "POST", "/api/cases/"+c.Ticket+"/select", "", ck, csrf); r.code != http.StatusOK {
+		t.Fatalf("select: %d %s", r.code, r.body)
+	}
+	if l := laneState(t, f, "A"); l.State != stateReady || l.Ticket != "" || l.Flagged != nil {
+		t.Fatalf("after the doctor selected the ticket: %+v, want the lane free", l)
+	}
+}
+
+func TestFlagHeldForTheSetTime(t *testing.T) {
+	f := newFixture(t, func(o *Opts) { o.FlagHold = 2 * time.Minute })
+	f.s.Consume(f.measurement(0, pipeline.VerdictFlag, 38.1))
+	c := f.desk.flag("A", 38.1, f.clock.now())
+	ck, csrf := f.login(t)
+	f.do(t, "POST", "/api/cases/"+c.Ticket+"/select", "", ck, csrf)
+	f.clock.advance(time.Minute)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.4))
+	if l := laneState(t, f, "A"); l.State != stateFlag || l.FlagHoldMs != 120000 {
+		t.Fatalf("a minute later, selected at the desk: %+v, want still red (held 2 min)", l)
+	}
+	f.clock.advance(time.Minute)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.5))
+	if l := laneState(t, f, "A"); l.State != statePass {
+		t.Fatalf("past the hold: %s, want the next person's pass", l.State)
 	}
 }
 
@@ -676,7 +715,7 @@ func TestHealthBannersAndHealthz(t *testing.T) {
 	for _, b := range st.Health.Banners {
 		texts = append(texts, b.Text+"@"+b.Arg)
 	}
-	if got := strings.Join(texts, "|"); got != "banner_ambient_low@B|banner_drill@|banner_calibration@gate-b 14 days" {
+	if got := strings.Join(texts, "|"); got != "banner_ambient_low@B|banner_drill@|banner_calibration@gate-b" {
 		t.Fatalf("banners = %s", got)
 	}
 	if st.Health.Uplink != "offline" || st.Health.Devices[1].Name != "gun-a" || st.Health.Devices[1].Reason != "no frames 30s" {

@@ -89,6 +89,9 @@ const (
 // Lane is one queue at the gate with its thermometer.
 type Lane struct {
 	Name string `yaml:"name"`
+	// Label is what people read for the lane, e.g. 1号通道; default the
+	// name. At most 32 characters.
+	Label string `yaml:"label,omitempty"`
 	// Role is student, staff, visitor, recheck or canteen.
 	Role string `yaml:"role"`
 	// Device is the thermometer's devices[].name.
@@ -173,6 +176,14 @@ type Screen struct {
 	// defaults 5 and 5m.
 	MaxAttempts int           `yaml:"max_attempts"`
 	Lockout     time.Duration `yaml:"lockout"`
+	// Hosts are the host names the screen is opened by (e.g.
+	// gate-box.local); IP addresses and localhost always work, any other
+	// name is refused (DNS rebinding). Default none.
+	Hosts []string `yaml:"hosts,omitempty"`
+	// FlagHold keeps a flagged person's red on the lane tile this long;
+	// 0 (default) until the school doctor has the person at the re-check
+	// desk (selects the ticket or records the re-check).
+	FlagHold time.Duration `yaml:"flag_hold"`
 }
 
 // Reports configures the daily report.

@@ -13,6 +13,7 @@ import (
 	// must not keep the gate from starting.
 	_ "time/tzdata"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatescreen/gatescreen/drivers"
 )
@@ -237,7 +238,7 @@ func bauds(drv drivers.Driver) string {
 var roles = []string{RoleStudent, RoleStaff, RoleVisitor, RoleRecheck, RoleCanteen}
 
 func (c *Config) validateLanes(r *reporter, devices map[string]drivers.Device) {
-	names := map[string]bool{}
+	names, labels := map[string]bool{}, map[string]bool{}
 	usedBy := map[string]string{} // device name → lane
 	for i, l := range c.Lanes {
 		p := fmt.Sprintf("lanes[%d].", i)
@@ -248,6 +249,15 @@ func (c *Config) validateLanes(r *reporter, devices map[string]drivers.Device) {
 			r.add(p+"name", l.Name, "is used by another lane: names must be unique")
 		}
 		names[l.Name] = true
+		switch n := utf8.RuneCountInString(l.Label); {
+		case n > 32:
+			r.add(p+"label", l.Label, "is longer than 32 characters")
+		case strings.ContainsFunc(l.Label, unicode.IsControl):
+			r.add(p+"label", l.Label, "contains a control character")
+		case l.Label != "" && labels[l.Label]:
+			r.add(p+"label", l.Label, "is used by another lane: labels must be unique")
+		}
+		labels[l.Label] = true
 		if !slices.Contains(roles, l.Role) {
 			r.add(p+"role", l.Role, "is not one of "+strings.Join(roles, ", "))
 		}
@@ -383,6 +393,14 @@ func (s Screen) validate(r *reporter) {
 	}
 	atLeast(r, "screen.max_attempts", s.MaxAttempts, 1)
 	positive(r, "screen.lockout", s.Lockout)
+	for i, h := range s.Hosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			r.add(fmt.Sprintf("screen.hosts[%d]", i), h, "is not a host name like gate-box.local (no scheme, no port)")
+		}
+	}
+	if s.FlagHold < 0 {
+		r.add("screen.flag_hold", s.FlagHold, "must not be negative (0 holds the red until the re-check desk)")
+	}
 }
 
 func (c Calibration) validate(r *reporter) {

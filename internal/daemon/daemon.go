@@ -287,6 +287,8 @@ func (g *gate) buildScreen() error {
 		Lang:           cfg.Screen.Lang,
 		MaxAttempts:    cfg.Screen.MaxAttempts,
 		Lockout:        cfg.Screen.Lockout,
+		Hosts:          cfg.Screen.Hosts,
+		FlagHold:       cfg.Screen.FlagHold,
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
 		Gatherer:       g.met.Gatherer(),
 		Driller:        g,
@@ -539,7 +541,7 @@ func (g *gate) pollStatus(ctx context.Context) {
 		if n := g.pipe.Stats().UnknownCards; n != unknownCards && g.scr != nil {
 			unknownCards = n
 			g.scr.SetBanner(screen.Banner{ID: "unknown_cards", Level: "info",
-				Text: "未登记的卡 · cards not in the roster", Arg: strconv.FormatUint(n, 10)})
+				Text: "banner_unknown_cards", Arg: strconv.FormatUint(n, 10)})
 		}
 		if g.up == nil {
 			continue
