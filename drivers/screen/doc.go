@@ -2,8 +2,8 @@
 // input: every lane's live state in large type (colour and text and icon,
 // for colour-blind staff), the last readings, the queue of open re-check
 // cases with their tickets, the doctor's form, device health, banners and
-// today's tallies. It also serves /healthz and, when given a Gatherer,
-// /metrics.
+// today's tallies. It also serves /healthz; /metrics is not the screen's
+// (the daemon serves it on metrics.listen, apart from the LAN).
 //
 // The daemon pushes data in (Consume, CaseChanged, Health, SetUplink,
 // SetBanner, SetAbsentees, SetDaily); every push is non-blocking: browsers

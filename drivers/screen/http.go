@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
@@ -46,8 +44,8 @@ const maxOutcome = 500
 
 var ticketPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
-// Handler serves the page, its assets, the SSE stream, the API, /healthz
-// and, with Opts.Gatherer, /metrics.
+// Handler serves the page, its assets, the SSE stream, the API and
+// /healthz. /metrics has a listener of its own (internal/metrics).
 func (s *Screen) Handler() http.Handler {
 	mux := http.NewServeMux()
 	assets, _ := fs.Sub(assetFS, "assets") // the embedded directory exists
@@ -74,9 +72,6 @@ func (s *Screen) Handler() http.Handler {
 	mux.HandleFunc("GET /api/visitors", s.requireSession(s.serveVisitors))
 	mux.HandleFunc("GET /api/absentees", s.requireSession(s.serveAbsentees))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
-	if s.o.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
-	}
 	// Besides the CSRF token, refuse state-changing requests a browser
 	// marks as coming from another site (Sec-Fetch-Site, Origin).
 	return securityHeaders(s.checkHost(http.NewCrossOriginProtection().Handler(mux)))

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
@@ -92,8 +91,6 @@ type Opts struct {
 	// Critical components make /healthz answer 503 when down; default
 	// storage and pipeline.
 	Critical []string
-	// Gatherer, when set, is served on /metrics.
-	Gatherer prometheus.Gatherer
 	// Location decides when today's tallies start; default time.Local.
 	Location *time.Location
 	// Now is the wall clock (the one that stamps the readings, so that

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
@@ -136,7 +135,7 @@ func (f *fixture) login(t *testing.T) (*http.Cookie, string) {
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
-	f := newFixture(t, func(o *Opts) { o.Gatherer = prometheus.NewRegistry() })
+	f := newFixture(t, nil)
 	for _, tc := range []struct {
 		method, path string
 		noStore      bool
@@ -730,16 +729,12 @@ func TestHealthBannersAndHealthz(t *testing.T) {
 	}
 }
 
-func TestMetricsMountedOnlyWithGatherer(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "gatescreen_test_total", Help: "t"}))
-	with := newFixture(t, func(o *Opts) { o.Gatherer = reg })
-	if r := with.do(t, "GET", "/metrics", "", nil, ""); r.code != http.StatusOK || !strings.Contains(r.body, "gatescreen_test_total 0") {
-		t.Fatalf("/metrics: %d %s", r.code, r.body)
-	}
-	without := newFixture(t, nil)
-	if r := without.do(t, "GET", "/metrics", "", nil, ""); r.code != http.StatusNotFound {
-		t.Fatalf("/metrics without gatherer: %d", r.code)
+// Who reaches the screen on the LAN does not read the box's figures: they
+// are on metrics.listen (internal/metrics).
+func TestNoMetricsOnTheScreen(t *testing.T) {
+	f := newFixture(t, nil)
+	if r := f.do(t, "GET", "/metrics", "", nil, ""); r.code != http.StatusNotFound {
+		t.Fatalf("/metrics on the screen: %d, want 404", r.code)
 	}
 }
 

@@ -16,6 +16,7 @@ type Config struct {
 	Storage     Storage           `yaml:"storage"`
 	Uplink      Uplink            `yaml:"uplink"`
 	Screen      Screen            `yaml:"screen"`
+	Metrics     Metrics           `yaml:"metrics"`
 	Reports     Reports           `yaml:"reports"`
 	Calibration Calibration       `yaml:"calibration"`
 	School      School            `yaml:"school"`
@@ -186,6 +187,14 @@ type Screen struct {
 	FlagHold time.Duration `yaml:"flag_hold"`
 }
 
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is host:port of its own listener serving /metrics; default
+	// 127.0.0.1:9464, so that who reaches the screen on the LAN does not
+	// read the box's figures. Empty disables /metrics.
+	Listen string `yaml:"listen"`
+}
+
 // Reports configures the daily report.
 type Reports struct {
 	// DailyAt is the local time of the daily report, HH:MM; default 18:00.
@@ -263,6 +272,7 @@ func Default() Config {
 			Timeout:     10 * time.Second,
 		},
 		Screen:      Screen{Listen: "127.0.0.1:8080", Lang: "zh-CN", MaxAttempts: 5, Lockout: 5 * time.Minute},
+		Metrics:     Metrics{Listen: "127.0.0.1:9464"},
 		Reports:     Reports{DailyAt: "18:00"},
 		Calibration: Calibration{MaxAge: 14 * 24 * time.Hour, MaxSpreadC: 0.3},
 		School: School{Rounds: []Round{

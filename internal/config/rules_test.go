@@ -19,6 +19,9 @@ func TestRules(t *testing.T) {
 		{"tls broker with client certificate", "uplink:\n  broker: mqtts://d.example:8883\n  identity: id\n  username: box\n  password_file: /etc/p\n  ca_file: /etc/ca\n  cert_file: /etc/c\n  key_file: /etc/k\n", nil},
 		{"screen on any interface", "screen:\n  listen: :8080\n", nil},
 		{"screen disabled", "screen:\n  listen: \"\"\n", nil},
+		{"metrics off", "metrics:\n  listen: \"\"\n", nil},
+		{"metrics listeners", "metrics:\n  listen: 9464\n", []string{"x.yaml:14: metrics.listen: 9464 is not host:port"}},
+		{"metrics on the screen's port", "screen:\n  listen: 0.0.0.0:8080\nmetrics:\n  listen: 0.0.0.0:8080\n", []string{"x.yaml:16: metrics.listen: 0.0.0.0:8080 is screen.listen too"}},
 		{"screen host names and flag hold", "screen:\n  hosts: [gate-box.local, 校门.example]\n  flag_hold: 2m\n", nil},
 		{"screen host names with ports, negative hold", "screen:\n  hosts: [\"gate-box.local:8080\", \"http://gate\", \"\"]\n  flag_hold: -1s\n", []string{
 			"x.yaml:14: screen.hosts[0]: gate-box.local:8080 is not a host name",

@@ -42,6 +42,7 @@ func (c *Config) validate(r *reporter) {
 	c.Storage.validate(r)
 	c.Uplink.validate(r)
 	c.Screen.validate(r)
+	c.Metrics.validate(r, c.Screen.Listen)
 	if !validClock(c.Reports.DailyAt) {
 		r.add("reports.daily_at", c.Reports.DailyAt, "is not a local time HH:MM like 18:00")
 	}
@@ -381,12 +382,25 @@ func (u Uplink) validate(r *reporter) {
 	positive(r, p+"timeout", u.Timeout)
 }
 
+func validListen(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.ParseUint(port, 10, 16)
+	return err == nil && perr == nil && (n != 0 || port == "0")
+}
+
+func (m Metrics) validate(r *reporter, screenListen string) {
+	switch {
+	case m.Listen == "":
+	case !validListen(m.Listen):
+		r.add("metrics.listen", m.Listen, "is not host:port like 127.0.0.1:9464 (empty disables /metrics)")
+	case m.Listen == screenListen && !strings.HasSuffix(m.Listen, ":0"):
+		r.add("metrics.listen", m.Listen, "is screen.listen too: give /metrics its own port")
+	}
+}
+
 func (s Screen) validate(r *reporter) {
-	if s.Listen != "" {
-		_, port, err := net.SplitHostPort(s.Listen)
-		if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || (n == 0 && port != "0") {
-			r.add("screen.listen", s.Listen, "is not host:port like 127.0.0.1:8080 (empty disables the screen)")
-		}
+	if s.Listen != "" && !validListen(s.Listen) {
+		r.add("screen.listen", s.Listen, "is not host:port like 127.0.0.1:8080 (empty disables the screen)")
 	}
 	if s.Lang != "zh-CN" && s.Lang != "en" {
 		r.add("screen.lang", s.Lang, "is not zh-CN or en")
