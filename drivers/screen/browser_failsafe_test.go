@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,4 +161,92 @@ func TestBrowserFailsSafeAndSpeaksChinese(t *testing.T) {
 		`+tile("lane-1")+`.dataset.state === "flag" && `+tile("lane-3")+`.dataset.state === "pass" &&
 		document.getElementById("uplink").textContent === "上报: 已连接" && document.getElementById("conn").hidden`, 15*time.Second)
 	t.Logf("recovered %v after the server restarted", took)
+}
+
+// freezer is a TCP proxy that can stop passing bytes while keeping every
+// connection open: a box that lost power, or Wi-Fi gone half-open, sends
+// no error to the page, only silence.
+type freezer struct {
+	ln     net.Listener
+	target string
+	frozen atomic.Bool
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezer{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go p.pass(c, up)
+			go p.pass(up, c)
+		}
+	}()
+	return p
+}
+
+func (p *freezer) pass(from, to net.Conn) {
+	defer from.Close()
+	defer to.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		for p.frozen.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := to.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func TestBrowserStopsOnASilentStream(t *testing.T) {
+	bin := findChromium(t)
+	f := newFixture(t, func(o *Opts) { o.IdleAfter = time.Hour })
+	f.s.now = time.Now
+	url := f.serve(t)
+	proxy := newFreezer(t, strings.TrimPrefix(url, "http://"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for lane := range uint8(4) {
+		m := pipeline.Measurement{Lane: lane, Verdict: pipeline.VerdictPass, BodyC: 36.5, Wall: time.Now().UnixNano()}
+		f.s.Consume(&m)
+	}
+	f.s.SetUplink("connected")
+
+	page := dialCDP(t, startChromium(t, ctx, bin))
+	page.call("Page.navigate", map[string]any{"url": "http://" + proxy.ln.Addr().String() + "/"}, nil)
+	page.waitFor("page rendered", `document.querySelectorAll('#lanes .lane[data-state="pass"]').length === 4`, 20*time.Second)
+	page.eval(`window.notReloaded = true`)
+	proxy.frozen.Store(true)
+	took := page.waitFor("every tile stopped on silence", `(function(){
+		var tiles = document.querySelectorAll("#lanes .lane");
+		for (var i = 0; i < tiles.length; i++) if (tiles[i].dataset.state !== "stopped") return false;
+		return tiles.length === 4 && document.getElementById("uplink").textContent === "上报: 未知";
+	})()`, 3500*time.Millisecond)
+	t.Logf("every tile stopped %v after the stream went silent", took)
+	if took > 3*time.Second {
+		t.Errorf("stopped only %v after the silence, want within 3 s", took)
+	}
+	proxy.frozen.Store(false)
+	page.waitFor("recovered after the silence", `window.notReloaded === true &&
+		document.querySelectorAll('#lanes .lane[data-state="pass"]').length === 4`, 15*time.Second)
 }

@@ -11,10 +11,10 @@ import (
 )
 
 // heartbeat is how often every stream carries an "hb" event. The page
-// shows every lane as stopped when it has heard nothing for 2.5 s, so a
+// shows every lane as stopped when it has heard nothing for 2 s, so a
 // dead daemon, a power cut or a lost Wi-Fi never leaves a green tile up;
 // the heartbeat also finds dead clients and carries the school's clock.
-const heartbeat = time.Second
+const heartbeat = 750 * time.Millisecond
 
 // writeTimeout bounds one write to a browser; a client that cannot take a
 // message in this time is dropped.

@@ -8,12 +8,12 @@
   var state = { lanes: [], cases: [], health: { devices: [], components: [], banners: [], uplink: "unknown" }, school: null };
   var skew = 0; // server clock minus ours, ms
   var tzOffset = 0; // the school's UTC offset, ms (site.timezone)
-  // live is true while the stream is heard from: a message, at least the
-  // 1 s heartbeat, within STALE_MS. Otherwise every tile says screening
-  // stopped — a dead box must never leave a green tile up.
+  // live is true while the stream is heard from within STALE_MS (the server
+  // sends at least a heartbeat every 0.75 s). Otherwise every tile says
+  // screening stopped: a dead box must never leave a green tile up.
   var live = false;
   var lastHeard = 0;
-  var STALE_MS = 2500;
+  var STALE_MS = 2000;
   var csrf = "";
   var selected = "";
   var es = null;
