@@ -109,12 +109,14 @@
         return;
       }
       if (st === "device") tile.appendChild(el("div", "why", l.device + ": " + t("dev_" + deviceState(l.device))));
-      if (st !== "ready" && st !== "device" && shown) tile.appendChild(el("div", "temp", temp(shown.body_c)));
+      var row = el("div", "reading");
+      if (st !== "ready" && st !== "device" && shown) row.appendChild(el("div", "temp", temp(shown.body_c)));
       if (st === "flag" && l.ticket) {
         var tk = el("div", "ticket", l.ticket);
         if (drill) tk.appendChild(el("span", "drill", t("drill")));
-        tile.appendChild(tk);
+        row.appendChild(tk);
       }
+      if (row.firstChild) tile.appendChild(row);
       var list = el("ol", "recent");
       list.setAttribute("aria-label", t("recent"));
       (l.recent || []).slice(0, 3).forEach(function (r) {
@@ -314,6 +316,7 @@
 
   function heard() {
     lastHeard = Date.now();
+    $("clock").textContent = hhmm(now());
     if (!live) { live = true; renderAll(); }
   }
   function lost() {
