@@ -161,6 +161,24 @@ func TestBrowserFailsSafeAndSpeaksChinese(t *testing.T) {
 		`+tile("lane-1")+`.dataset.state === "flag" && `+tile("lane-3")+`.dataset.state === "pass" &&
 		document.getElementById("uplink").textContent === "上报: 已连接" && document.getElementById("conn").hidden`, 15*time.Second)
 	t.Logf("recovered %v after the server restarted", took)
+
+	// In English, every visible string is English but the lane labels the
+	// school wrote and the toggle back.
+	page.call("Page.navigate", map[string]any{"url": url + "/?lang=en"}, nil)
+	page.waitFor("English page", `document.documentElement.lang === "en" && document.querySelectorAll("#lanes .lane").length === 4 &&
+		document.getElementById("uplink").textContent === "Uplink: connected"`, 20*time.Second)
+	text = page.evalString(`document.body.innerText`)
+	visible = text
+	for _, l := range labelledLanes {
+		visible = strings.ReplaceAll(visible, l.Label, "")
+	}
+	visible = strings.ReplaceAll(visible, "中文", "")
+	if han := regexp.MustCompile(`\p{Han}+`).FindAllString(visible, -1); len(han) > 0 {
+		t.Errorf("Chinese on the English screen: %q in %q", han, text)
+	}
+	if !strings.Contains(text, "Cards not in the roster — 20") || !strings.Contains(text, "gate-b: degraded (PEC errors)") {
+		t.Errorf("English screen lacks the banner or the device reason: %q", text)
+	}
 }
 
 // freezer is a TCP proxy that can stop passing bytes while keeping every

@@ -816,6 +816,44 @@ func TestSSEDeliversLaneUpdateAfterConsume(t *testing.T) {
 	}
 }
 
+// The page's fail-safe and its clock live on the heartbeat: at least one
+// "hb" event a second, with the server's time and the school's offset.
+func TestHeartbeatCarriesTheSchoolClock(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	f := newFixture(t, func(o *Opts) { o.Location = shanghai })
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	start := time.Now()
+	for sc.Scan() {
+		if sc.Text() != "event: hb" {
+			continue
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("first heartbeat after %v, want within 1 s", took)
+		}
+		sc.Scan()
+		var c clockView
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(sc.Text(), "data: ")), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Now != f.clock.now().UnixMilli() || c.TZOffsetMs != 8*3600*1000 {
+			t.Fatalf("heartbeat %+v, want now %d and offset 8 h", c, f.clock.now().UnixMilli())
+		}
+		return
+	}
+	t.Fatalf("no heartbeat: %v", sc.Err())
+}
+
 func TestSlowClientNeverBlocksConsume(t *testing.T) {
 	f := newFixture(t, func(o *Opts) { o.ClientBuffer = 4 })
 	stuck, err := f.s.subscribe("10.0.0.1") // a client that never reads
