@@ -12,6 +12,19 @@
 // client that falls behind loses messages (counted by Dropped) and is sent a
 // full snapshot instead.
 //
+// # Failing safe
+//
+// The screen must never look fine when it is not. Every event stream
+// carries a heartbeat (an "hb" event every 0.75 s with the server's clock
+// and the school's UTC offset); the page shows every lane as stopped
+// (停止测温 — 请人工测温), and upload and devices as unknown, once it has
+// heard nothing for 2 s or the stream fails, reopens the stream itself and
+// recovers with the next snapshot. A lane whose device (config lanes[].device)
+// is down or degraded shows the fault, never a pass. A pass, retake or
+// invalid reading is shown for Opts.IdleAfter (3 s, as the lamp). A flag
+// with a case stays red over the next people's readings until the doctor
+// has the person at the desk (Opts.FlagHold).
+//
 // # School operations
 //
 // With Opts.Driller the doctor's panel starts an emergency drill (应急演练)
