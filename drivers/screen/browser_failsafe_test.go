@@ -41,7 +41,7 @@ func (f *fixture) serveOn(t *testing.T, addr string) (url string, stop func()) {
 	return "http://" + ln.Addr().String(), stop
 }
 
-var labelledLanes = []config.Lane{
+var labelledLanes = []Lane{
 	{Name: "lane-1", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"},
 	{Name: "lane-2", Label: "2号通道", Role: config.RoleStudent, Device: "gate-b"},
 	{Name: "lane-3", Label: "3号通道", Role: config.RoleStudent, Device: "gun-c"},

@@ -29,8 +29,8 @@ type drillStarted struct {
 
 // drillLanes are the lanes a drill may run on: every configured lane but
 // the re-check lanes, whose reading would resolve a real case.
-func (s *Screen) drillLanes() []config.Lane {
-	var out []config.Lane
+func (s *Screen) drillLanes() []Lane {
+	var out []Lane
 	for _, l := range s.o.Lanes {
 		if l.Role != config.RoleRecheck {
 			if l.Label == "" {

@@ -18,7 +18,7 @@ import (
 // reg on a listener of its own.
 func Example() {
 	cfg := config.Default()
-	cfg.Lanes = []config.Lane{{Name: "A", Role: config.RoleStudent, Device: "gun-a"}}
+	cfg.Lanes = []config.Lane{{Name: "A", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"}}
 	log := zerolog.Nop()
 
 	reg, err := metrics.New(metrics.Opts{Lanes: []string{"A"}})
@@ -27,7 +27,7 @@ func Example() {
 	}
 	var pin []byte // screen.LoadPIN(cfg.Screen.DoctorPINFile) when configured
 	s, err := screen.New(screen.Opts{
-		Lanes:          cfg.Lanes,
+		Lanes:          []screen.Lane{{Name: "A", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"}}, // from cfg.Lanes
 		Devices:        []string{"gun-a"},
 		Desk:           nil, // the pipeline's *pipeline.Cases
 		DoctorPIN:      pin,

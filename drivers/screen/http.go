@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 //go:embed assets
@@ -158,7 +157,7 @@ type pageData struct {
 	T             map[string]string
 	DoctorEnabled bool
 	// DrillLanes, when not empty, shows the drill form for these lanes.
-	DrillLanes      []config.Lane
+	DrillLanes      []Lane
 	VisitorsEnabled bool
 }
 

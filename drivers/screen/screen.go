@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -35,10 +34,22 @@ type Selector interface {
 	Select(ticket string) error
 }
 
+// Lane is one lane as the screen shows it.
+type Lane struct {
+	Name string
+	// Label is what people read for the lane (e.g. 1号通道); default Name.
+	Label string
+	// Role is one of the configuration's lane roles (config.RoleStudent…).
+	Role string
+	// Device is the lane's thermometer, one of Opts.Devices: while it is
+	// down or degraded the lane shows the fault, never a pass.
+	Device string
+}
+
 // Opts configures a Screen. The zero value of every field means its default.
 type Opts struct {
 	// Lanes are the configured lanes, indexed by Measurement.Lane.
-	Lanes []config.Lane
+	Lanes []Lane
 	// Devices are the configured device names, indexed by
 	// Measurement.Device.
 	Devices []string

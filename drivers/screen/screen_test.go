@@ -40,7 +40,7 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-var testLanes = []config.Lane{
+var testLanes = []Lane{
 	{Name: "A", Role: config.RoleStudent}, {Name: "B", Role: config.RoleStudent},
 	{Name: "C", Role: config.RoleStudent}, {Name: "staff", Role: config.RoleStaff},
 }

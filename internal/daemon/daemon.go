@@ -279,9 +279,13 @@ func (g *gate) buildScreen() error {
 	for i, d := range cfg.Devices {
 		devNames[i] = d.Name
 	}
+	lanes := make([]screen.Lane, len(cfg.Lanes))
+	for i, l := range cfg.Lanes {
+		lanes[i] = screen.Lane{Name: l.Name, Label: l.Label, Role: l.Role, Device: l.Device}
+	}
 	var err error
 	g.scr, err = screen.New(screen.Opts{
-		Lanes:          cfg.Lanes,
+		Lanes:          lanes,
 		Devices:        devNames,
 		Desk:           g.cases,
 		DoctorPIN:      []byte(g.o.Secrets.DoctorPIN),
