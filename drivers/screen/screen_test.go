@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/gatescreen/gatescreen/drivers/gpio"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/syncbuf"
@@ -1141,5 +1142,14 @@ func TestQueueKeepsTheMedicalRecordPrivate(t *testing.T) {
 	}
 	if body := f.do(t, "GET", "/api/cases/"+c.Ticket, "", ck, "").body; !strings.Contains(body, `"disposition":"cdc_transfer"`) {
 		t.Errorf("the doctor's GET lacks the disposition: %s", body)
+	}
+}
+
+// A verdict is shown only while fresh: as long as the lane's lamp holds it.
+func TestVerdictShownAsLongAsTheLampHoldsIt(t *testing.T) {
+	f := newFixture(t, nil)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.5))
+	if l := laneState(t, f, "A"); l.IdleMs != gpio.DefaultOpts.Hold.Milliseconds() {
+		t.Fatalf("a pass is shown for %d ms, the lamp holds it %v", l.IdleMs, gpio.DefaultOpts.Hold)
 	}
 }
