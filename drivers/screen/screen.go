@@ -63,8 +63,9 @@ type Opts struct {
 	Actor string
 	// Lang is the default language: "zh-CN" (default) or "en".
 	Lang string
-	// MaxAttempts wrong PINs in a row lock the login for Lockout; defaults
-	// 5 and 5 minutes.
+	// MaxAttempts wrong PINs in a row from one client (IP address) lock
+	// that client's logins for Lockout, doubled at each further lock of
+	// the same client (at most 24 h); defaults 5 and 5 minutes.
 	MaxAttempts int
 	Lockout     time.Duration
 	// SessionIdle ends a doctor's session unused this long; default 30m.

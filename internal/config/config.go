@@ -173,8 +173,10 @@ type Screen struct {
 	Lang string `yaml:"lang"`
 	// DoctorPINFile holds the doctor's PIN or password.
 	DoctorPINFile string `yaml:"doctor_pin_file,omitempty"`
-	// Lockout: after MaxAttempts wrong PINs logins are refused for Lockout;
-	// defaults 5 and 5m.
+	// Lockout: after MaxAttempts wrong PINs from one client (IP address)
+	// that client's logins are refused for Lockout, twice as long at each
+	// further lock (at most 24h); other clients still log in. Defaults 5
+	// and 5m.
 	MaxAttempts int           `yaml:"max_attempts"`
 	Lockout     time.Duration `yaml:"lockout"`
 	// Hosts are the host names the screen is opened by (e.g.
