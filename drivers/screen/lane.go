@@ -164,8 +164,8 @@ type laneView struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`
 	Role  string `json:"role,omitempty"`
-	// Device is the lane's thermometer; the page shows no verdict while
-	// its health is not up.
+	// Device is the lane's thermometer; while it is down or degraded the
+	// page shows the fault instead of any verdict but a flag.
 	Device string `json:"device,omitempty"`
 	State  string `json:"state"`
 	Ticket string `json:"ticket,omitempty"`
@@ -184,8 +184,12 @@ type laneView struct {
 
 func (l *lane) view(idleAfter, flagHold time.Duration) laneView {
 	v := laneView{Name: l.name, Label: l.label, Role: l.role, Device: l.device, State: l.state, Ticket: l.ticket,
-		Flagged: l.flagged, Recent: make([]reading, 0, l.n), Tally: l.tally,
+		Recent: make([]reading, 0, l.n), Tally: l.tally,
 		IdleMs: idleAfter.Milliseconds(), FlagHoldMs: flagHold.Milliseconds()}
+	if l.flagged != nil {
+		f := *l.flagged // the view outlives Screen.mu (serveState encodes after)
+		v.Flagged = &f
+	}
 	if v.State == "" {
 		v.State = stateReady
 	}

@@ -121,7 +121,8 @@ func (s *Screen) snapshotMessage() []byte {
 func (s *Screen) serveEvents(w http.ResponseWriter, r *http.Request) {
 	c, err := s.subscribe(clientHost(r))
 	if err != nil {
-		s.log.Warn().Err(err).Str("remote", r.RemoteAddr).Msg("SSE client refused")
+		// Debug: a flood of refused connections must not flood the journal.
+		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("SSE client refused")
 		w.Header().Set("Retry-After", "5")
 		code := http.StatusServiceUnavailable
 		if errors.Is(err, errTooManyFromYou) {
