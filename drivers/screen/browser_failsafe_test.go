@@ -141,6 +141,20 @@ func TestBrowserFailsSafeAndSpeaksChinese(t *testing.T) {
 			l.querySelector(".temp").textContent === "38.3 °C" && l.querySelector(".recent li").textContent.includes("36.4"); })()`, 5*time.Second)
 	page.screenshot("screen-zh-CN-device-fault-1024x600.png")
 
+	// The desk refuses an action with its own English words: the Chinese
+	// page says the action failed, without them.
+	page.eval(`document.getElementById("pin").value = "` + testPIN + `"; document.getElementById("login-form").requestSubmit(); true`)
+	page.waitFor("logged in", `document.querySelector('#cases tr[data-ticket="R-001"] button.select') !== null`, 10*time.Second)
+	page.eval(`document.querySelector('#cases tr[data-ticket="R-001"] button.select').click(); true`)
+	page.waitFor("re-check form", `!document.getElementById("recheck-form").hidden`, 10*time.Second)
+	f.desk.mu.Lock()
+	c := f.desk.cases["R-001"]
+	c.State = event.CaseConfirmed // behind the screen's back: the desk will refuse
+	f.desk.cases["R-001"] = c
+	f.desk.mu.Unlock()
+	page.eval(`document.getElementById("recheck-temp").value = "36.8"; document.getElementById("recheck-form").requestSubmit(); true`)
+	page.waitFor("refusal in Chinese", `document.getElementById("doctor-msg").textContent === "操作失败: 409"`, 10*time.Second)
+
 	// The daemon stops: within 3 s every tile says screening stopped,
 	// upload and devices unknown.
 	page.eval(`window.notReloaded = true`)

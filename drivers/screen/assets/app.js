@@ -399,9 +399,16 @@
 
   function say(text) { $("doctor-msg").textContent = text; }
 
+  // An error the page has no words for is the server's English text: it
+  // is shown as such only on the English page.
+  function errText(j) {
+    if (j.error && Object.prototype.hasOwnProperty.call(T, j.error)) return T[j.error];
+    return j.error && lang === "en" ? j.error : String(j._status);
+  }
+
   function failed(j) {
     if (j._status === 401) { csrf = ""; renderCases(); renderDoctor(); }
-    say(t("action_failed") + ": " + (j.error ? t(j.error) : j._status));
+    say(t("action_failed") + ": " + errText(j));
   }
 
   function caseAction(action, body) {
@@ -460,7 +467,7 @@
       var lane = $("drill-lane").value;
       post("/api/drill", { lane: lane, temp_c: v }).then(function (j) {
         if (j._status !== 200) { failed(j); return; }
-        say(t("drill_started") + " " + j.lane + " · " + temp(j.temp_c));
+        say(t("drill_started") + " " + laneLabel(j.lane) + " · " + temp(j.temp_c));
       }).catch(function () { say(t("action_failed")); });
     });
   }
@@ -474,12 +481,12 @@
       post("/api/visitors", body).then(function (j) {
         if (j._status === 201) {
           ["visitor-name", "visitor-phone", "visitor-purpose", "visitor-host"].forEach(function (id) { $(id).value = ""; });
-          say(t("visitor_registered") + ": " + j.name + " · " + j.lane + " · " + temp(j.body_c));
+          say(t("visitor_registered") + ": " + j.name + " · " + laneLabel(j.lane) + " · " + temp(j.body_c));
           refreshPrivate();
           return;
         }
         if (j._status === 409) {
-          say(t(j.error) + (j.verdict ? " (" + j.lane + " · " + temp(j.body_c) + " · " + t("state_" + j.verdict) + ")" : ""));
+          say(errText(j) + (j.verdict ? " (" + laneLabel(j.lane) + " · " + temp(j.body_c) + " · " + t("state_" + j.verdict) + ")" : ""));
           return;
         }
         failed(j);
