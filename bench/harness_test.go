@@ -247,7 +247,7 @@ func scanLogs(r io.Reader, ready chan<- runningLine) {
 		}
 		var line runningLine
 		_ = json.Unmarshal(sc.Bytes(), &line)
-		ready <- line.Screen
+		ready <- line
 		sent = true
 	}
 	if !sent {
