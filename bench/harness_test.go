@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,6 +104,7 @@ type gate struct {
 	trace   chan lampEvent
 	started time.Time
 	screen  string
+	metrics string // its /metrics URL
 	stderr  *bytes.Buffer
 	exited  chan error
 }
@@ -143,6 +145,7 @@ func writeConfig(t testing.TB, o gateOpts, ports []*ptyport.Pair) string {
 	} else {
 		b.WriteString("screen: {listen: \"\"}\n")
 	}
+	b.WriteString("metrics: {listen: \"127.0.0.1:0\"}\n") // several daemons at once: no fixed port
 	path := filepath.Join(o.dir, "gate.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -216,10 +219,11 @@ func startGate(t testing.TB, o gateOpts, beforeReady func(*gate)) *gate {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logFile.Close() })
-	ready := make(chan string, 1)
+	ready := make(chan runningLine, 1)
 	go scanLogs(io.TeeReader(stdout, logFile), ready)
 	select {
-	case g.screen = <-ready:
+	case line := <-ready:
+		g.screen, g.metrics = line.Screen, line.Metrics
 	case err := <-g.exited:
 		t.Fatalf("gatescreen exited before it ran: %v\n%s", err, g.stderr.String())
 	case <-time.After(long):
@@ -228,9 +232,12 @@ func startGate(t testing.TB, o gateOpts, beforeReady func(*gate)) *gate {
 	return g
 }
 
-// scanLogs passes the screen URL of the "gate running" line to ready and
-// keeps draining the daemon's stdout (kept in <dir>/daemon.log).
-func scanLogs(r io.Reader, ready chan<- string) {
+// runningLine is what the "gate running" log line says of the daemon's URLs.
+type runningLine struct{ Screen, Metrics string }
+
+// scanLogs passes the "gate running" line to ready and keeps draining the
+// daemon's stdout (kept in <dir>/daemon.log).
+func scanLogs(r io.Reader, ready chan<- runningLine) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	sent := false
@@ -238,9 +245,9 @@ func scanLogs(r io.Reader, ready chan<- string) {
 		if sent || !bytes.Contains(sc.Bytes(), []byte(`"gate running"`)) {
 			continue
 		}
-		var line struct{ Screen string }
+		var line runningLine
 		_ = json.Unmarshal(sc.Bytes(), &line)
-		ready <- line.Screen
+		ready <- line
 		sent = true
 	}
 	if !sent {
@@ -304,12 +311,15 @@ func line(buf []byte, bodyC float64) []byte {
 func sseClients(t testing.TB, ctx context.Context, screen string, n int) *sync.WaitGroup {
 	t.Helper()
 	var wg sync.WaitGroup
-	for range n {
+	for i := range n {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, screen+"/events", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		// One tablet each: the screen caps the streams of one address.
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}}
+		client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

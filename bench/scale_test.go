@@ -51,7 +51,7 @@ func TestScaleSixteenPorts(t *testing.T) {
 	var byRing map[string]int64
 	deadline := time.Now().Add(long)
 	for {
-		got, overflows, byRing = scrape(t, g.screen)
+		got, overflows, byRing = scrape(t, g.metrics)
 		if got >= want || time.Now().After(deadline) {
 			break
 		}
@@ -117,10 +117,10 @@ func atLineRate(ctx context.Context, t *testing.T, write func([]byte) (int, erro
 
 // scrape sums gatescreen_readings_total and the ring overflow counters of
 // the daemon's /metrics.
-func scrape(t *testing.T, screen string) (readings, overflows int64, byRing map[string]int64) {
+func scrape(t *testing.T, metrics string) (readings, overflows int64, byRing map[string]int64) {
 	byRing = map[string]int64{}
 	t.Helper()
-	resp, err := http.Get(screen + "/metrics")
+	resp, err := http.Get(metrics)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -297,6 +297,7 @@ type rig struct {
 	links    map[string]string // device name → stable symlink to its pty
 	logPath  string
 	screen   string // http://127.0.0.1:port
+	metrics  string // http://127.0.0.1:port/metrics
 	sentMu   sync.Mutex
 	sent     []sim.Person
 	proc     *exec.Cmd
@@ -327,6 +328,7 @@ func newRig(t testing.TB, sc *sim.Scenario, edit func(*config.Config)) *rig {
 	cfg.Uplink.Timeout = 3 * time.Second
 	cfg.Uplink.Keepalive = 5 * time.Second
 	cfg.Screen.Listen = fmt.Sprintf("127.0.0.1:%d", mosquittotest.FreePort(t))
+	cfg.Metrics.Listen = fmt.Sprintf("127.0.0.1:%d", mosquittotest.FreePort(t))
 	cfg.Screen.DoctorPINFile = r.secret("doctor.pin", doctorPIN)
 	cfg.School.Roster = r.secret("roster.csv", rosterCSV(sc.Roster))
 	// Devices open a stable symlink: a replug gives the simulated device a
@@ -348,6 +350,7 @@ func newRig(t testing.TB, sc *sim.Scenario, edit func(*config.Config)) *rig {
 	}
 	r.cfg = cfg
 	r.screen = "http://" + cfg.Screen.Listen
+	r.metrics = "http://" + cfg.Metrics.Listen + "/metrics"
 	r.writeConfig()
 	r.logPath = filepath.Join(r.dir, "daemon.log")
 	t.Cleanup(r.stopQuietly)
@@ -681,10 +684,10 @@ func figures(t testing.TB, format string, args ...any) {
 	t.Logf("FIGURES %s: "+format, append([]any{t.Name()}, args...)...)
 }
 
-// outboxDepth reads the daemon's outbox depth (priority + bulk) from the
-// screen's /metrics.
+// outboxDepth reads the daemon's outbox depth (priority + bulk) from its
+// /metrics.
 func (r *rig) outboxDepth() (int, bool) {
-	resp, err := http.Get(r.screen + "/metrics")
+	resp, err := http.Get(r.metrics)
 	if err != nil {
 		return 0, false
 	}

@@ -345,4 +345,3 @@ func TestPolledTransmitterOnePersonOneCase(t *testing.T) {
 	r.stop()
 	figures(t, "Modbus transmitter at 4 Hz: idle 3 s 0 measurements; 38.0 °C held 1.5 s: 1 flag, 1 case; 36.6 °C held still 6 s: 1 pass, 0 stuck")
 }
-

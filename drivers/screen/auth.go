@@ -15,10 +15,17 @@ const (
 	csrfHeader    = "X-CSRF-Token"
 	// maxSessions bounds server-side sessions; the oldest is ended first.
 	maxSessions = 16
+	// maxGuessers bounds the clients whose wrong PINs are remembered; the
+	// one seen least recently is forgotten first.
+	maxGuessers = 1024
+	// maxLockout caps a client's lock-out, which doubles with every lock.
+	maxLockout = 24 * time.Hour
 )
 
-// auth guards the doctor's actions: PIN check with lock-out, sessions and
-// their CSRF tokens.
+// auth guards the doctor's actions: PIN check with a lock-out per client,
+// sessions and their CSRF tokens. The lock-out is per client (IP address)
+// so that someone guessing cannot lock the doctor at the desk out; each
+// further lock of the same client lasts twice as long.
 type auth struct {
 	enabled bool
 	// pinHash is compared instead of the PIN so the comparison takes the
@@ -28,10 +35,17 @@ type auth struct {
 	lockout     time.Duration
 	idle        time.Duration
 
-	mu          sync.Mutex
+	mu       sync.Mutex
+	guessers map[string]*guesser
+	sessions map[string]*session
+}
+
+// guesser is one client's record of wrong PINs.
+type guesser struct {
 	failures    int
+	locks       int // how often this client was locked out
 	lockedUntil time.Time
-	sessions    map[string]*session
+	seen        time.Time
 }
 
 type session struct {
@@ -47,6 +61,7 @@ func newAuth(pin []byte, haveDesk bool, maxAttempts int, lockout, idle time.Dura
 		lockout:     lockout,
 		idle:        idle,
 		sessions:    make(map[string]*session),
+		guessers:    make(map[string]*guesser),
 	}
 	if a.enabled {
 		a.pinHash = sha256.Sum256(pin)
@@ -63,32 +78,56 @@ const (
 	loginDisabled
 )
 
-// login checks a PIN. On success it returns a new session token and its CSRF
-// token; retryAfter is set when logins are locked.
-func (a *auth) login(pin string, now time.Time) (res loginResult, token, csrf string, retryAfter time.Duration) {
+// login checks a PIN sent by client (its IP address). On success it
+// returns a new session token and its CSRF token; retryAfter is set when
+// the client is locked out.
+func (a *auth) login(client, pin string, now time.Time) (res loginResult, token, csrf string, retryAfter time.Duration) {
 	if !a.enabled {
 		return loginDisabled, "", "", 0
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if now.Before(a.lockedUntil) {
-		return loginLocked, "", "", a.lockedUntil.Sub(now)
+	g := a.guesser(client, now)
+	if now.Before(g.lockedUntil) {
+		return loginLocked, "", "", g.lockedUntil.Sub(now)
 	}
 	guess := sha256.Sum256([]byte(pin))
 	if subtle.ConstantTimeCompare(guess[:], a.pinHash[:]) != 1 {
-		a.failures++
-		if a.failures >= a.maxAttempts {
-			a.failures = 0
-			a.lockedUntil = now.Add(a.lockout)
-			return loginLocked, "", "", a.lockout
+		g.failures++
+		if g.failures >= a.maxAttempts {
+			d := min(a.lockout<<min(g.locks, 16), maxLockout)
+			g.failures, g.locks = 0, g.locks+1
+			g.lockedUntil = now.Add(d)
+			return loginLocked, "", "", d
 		}
 		return loginWrong, "", "", 0
 	}
-	a.failures = 0
+	delete(a.guessers, client)
 	a.prune(now)
 	token, csrf = randomToken(), randomToken()
 	a.sessions[token] = &session{csrf: csrf, created: now, expires: now.Add(a.idle)}
 	return loginOK, token, csrf, 0
+}
+
+// guesser returns client's record, forgetting the least recently seen one
+// when too many are kept. Call with a.mu held.
+func (a *auth) guesser(client string, now time.Time) *guesser {
+	g, ok := a.guessers[client]
+	if !ok {
+		if len(a.guessers) >= maxGuessers {
+			var oldest string
+			for c, o := range a.guessers {
+				if oldest == "" || o.seen.Before(a.guessers[oldest].seen) {
+					oldest = c
+				}
+			}
+			delete(a.guessers, oldest)
+		}
+		g = &guesser{}
+		a.guessers[client] = g
+	}
+	g.seen = now
+	return g
 }
 
 // prune ends expired sessions and, past maxSessions, the oldest. Call with

@@ -1,7 +1,15 @@
 package screen
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +40,7 @@ func BenchmarkConsume(b *testing.B) {
 	for _, tc := range []struct {
 		clients int
 		reading bool
-	}{{0, false}, {1, true}, {8, true}, {8, false}} {
+	}{{0, false}, {1, true}, {8, true}, {32, true}, {8, false}} {
 		mode := "readers"
 		if !tc.reading {
 			mode = "stuck"
@@ -44,8 +52,8 @@ func BenchmarkConsume(b *testing.B) {
 			s := benchScreen(b)
 			done := make(chan struct{})
 			defer close(done)
-			for range tc.clients {
-				c, _ := s.subscribe()
+			for i := range tc.clients {
+				c, _ := s.subscribe(fmt.Sprintf("10.0.0.%d", i)) // one screen per tablet
 				if tc.reading {
 					go func() {
 						for {
@@ -89,5 +97,62 @@ func BenchmarkSnapshot(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.snapshotMessage()
+	}
+}
+
+// BenchmarkFanOut is the cost of one reading for the screens watching: the
+// time from Consume until every one of n real SSE clients (HTTP over
+// loopback, one address each, as tablets are) has read the lane event.
+// Readings are paced one at a time, as a gate produces them, so no client
+// falls behind and the figure is the whole delivery: one encoding, n
+// queue sends, n stream writes and n reads.
+func BenchmarkFanOut(b *testing.B) {
+	m := pipeline.Measurement{Lane: 2, Verdict: pipeline.VerdictPass, BodyC: 36.6, RawC: 34.1, AmbientC: 22,
+		Wall: time.Now().UnixNano()}
+	for _, n := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			s := benchScreen(b)
+			srv := httptest.NewServer(s.Handler())
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel() // before srv.Close: the streams end first
+			var got atomic.Int64
+			var ready sync.WaitGroup
+			for i := range n {
+				d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}}
+				client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatalf("client %d: %v %v", i, err, resp)
+				}
+				ready.Add(1)
+				go func() {
+					defer resp.Body.Close()
+					sc := bufio.NewScanner(resp.Body)
+					sc.Buffer(make([]byte, 64<<10), 1<<20)
+					first := true
+					for sc.Scan() {
+						switch {
+						case first && sc.Text() == "event: state":
+							first = false
+							ready.Done()
+						case sc.Text() == "event: lane":
+							got.Add(1)
+						}
+					}
+				}()
+			}
+			ready.Wait()
+			b.ReportAllocs()
+			var want int64
+			for b.Loop() {
+				s.Consume(&m)
+				want += int64(n)
+				for got.Load() < want {
+					runtime.Gosched()
+				}
+			}
+		})
 	}
 }

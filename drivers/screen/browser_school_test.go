@@ -18,7 +18,7 @@ import (
 type flowDriller struct {
 	s     *Screen
 	desk  *fakeDesk
-	lanes []config.Lane
+	lanes []Lane
 }
 
 func (d *flowDriller) Drill(lane string, tempC float64) error {
@@ -39,7 +39,7 @@ func (d *flowDriller) Drill(lane string, tempC float64) error {
 
 func TestBrowserDrillVisitorsAndSchoolPanels(t *testing.T) {
 	bin := findChromium(t)
-	lanes := []config.Lane{{Name: "A", Role: config.RoleStudent}, {Name: "B", Role: config.RoleStudent},
+	lanes := []Lane{{Name: "A", Role: config.RoleStudent}, {Name: "B", Role: config.RoleStudent},
 		{Name: "staff", Role: config.RoleStaff}, {Name: "V", Role: config.RoleVisitor}}
 	book := openVisitorBook(t)
 	d := &flowDriller{lanes: lanes}

@@ -315,9 +315,12 @@ func TestBrowserFlagRecheckAndClear(t *testing.T) {
 	// The doctor logs in, selects the ticket and records 36.8 °C.
 	page.eval(`document.getElementById("pin").value = "` + testPIN + `"; document.getElementById("login-form").requestSubmit(); true`)
 	page.waitFor("logged in", `!document.getElementById("doctor-panel").hidden && document.querySelector('#cases tr[data-ticket="`+ticket+`"] button.select') !== null`, 10*time.Second)
-	page.eval(`document.querySelector('#cases tr[data-ticket="` + ticket + `"] button.select').click(); true`)
-	page.waitFor("recheck form shown", `!document.getElementById("recheck-form").hidden`, 10*time.Second)
 	page.screenshot("screen-zh-CN-flag-1024x600.png")
+	// Selecting the ticket says the person is at the desk: lane A is free
+	// for the next person, as its lamp is.
+	page.eval(`document.querySelector('#cases tr[data-ticket="` + ticket + `"] button.select').click(); true`)
+	page.waitFor("recheck form shown, lane A free", `!document.getElementById("recheck-form").hidden &&
+		document.querySelector('[data-lane="A"]').dataset.state === "ready"`, 10*time.Second)
 	page.eval(`document.getElementById("recheck-temp").value = "36.8"; document.getElementById("recheck-form").requestSubmit(); true`)
 	page.waitFor("case cleared, lane back to normal", `(function(){
 		var l = document.querySelector('[data-lane="A"]');

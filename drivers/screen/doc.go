@@ -2,8 +2,8 @@
 // input: every lane's live state in large type (colour and text and icon,
 // for colour-blind staff), the last readings, the queue of open re-check
 // cases with their tickets, the doctor's form, device health, banners and
-// today's tallies. It also serves /healthz and, when given a Gatherer,
-// /metrics.
+// today's tallies. It also serves /healthz; /metrics is not the screen's
+// (the daemon serves it on metrics.listen, apart from the LAN).
 //
 // The daemon pushes data in (Consume, CaseChanged, Health, SetUplink,
 // SetBanner, SetAbsentees, SetDaily); every push is non-blocking: browsers
@@ -11,6 +11,19 @@
 // bounded buffer, so a slow or dead browser never delays a measurement. A
 // client that falls behind loses messages (counted by Dropped) and is sent a
 // full snapshot instead.
+//
+// # Failing safe
+//
+// The screen must never look fine when it is not. Every event stream
+// carries a heartbeat (an "hb" event every 0.75 s with the server's clock
+// and the school's UTC offset); the page shows every lane as stopped
+// (停止测温 — 请人工测温), and upload and devices as unknown, once it has
+// heard nothing for 2 s or the stream fails, reopens the stream itself and
+// recovers with the next snapshot. A lane whose device (config lanes[].device)
+// is down or degraded shows the fault, never a pass. A pass, retake or
+// invalid reading is shown for Opts.IdleAfter (3 s, as the lamp). A flag
+// with a case stays red over the next people's readings until the doctor
+// has the person at the desk (Opts.FlagHold).
 //
 // # School operations
 //
@@ -36,15 +49,23 @@
 // The doctor's actions need the PIN (compared in constant time), which opens
 // a server-side session held in an HttpOnly, SameSite=Strict cookie; every
 // state-changing request also carries the session's CSRF token. After
-// Opts.MaxAttempts wrong PINs every login is refused for Opts.Lockout.
-// Without a PIN (or without a Desk) the form is disabled, never open. The
-// lock-out is global, not per address: a PIN guessed from many addresses is
-// still limited, at the price that a prankster can lock the doctor out for
-// Opts.Lockout. Cross-origin posts are refused (net/http
-// CrossOriginProtection) and request bodies must be JSON.
+// Opts.MaxAttempts wrong PINs from one client (IP address) that client's
+// logins are refused for Opts.Lockout, twice as long at each further lock
+// (at most 24 h); other clients, the doctor at the desk among them, are not
+// affected. The price: someone holding many addresses of the LAN gets
+// MaxAttempts guesses per address, so the PIN should be longer than four
+// digits. Without a PIN (or without a Desk) the form is disabled, never
+// open. Cross-origin posts are refused (net/http CrossOriginProtection) and
+// request bodies must be JSON. A request whose Host header is not an IP
+// literal, localhost or one of Opts.Hosts is refused (421), against DNS
+// rebinding. One address holds at most Opts.MaxClientsPerHost event
+// streams, so idle connections from one machine cannot take every screen
+// slot (Opts.MaxClients).
 //
 // # Privacy
 //
+// Nothing the public API sends (/api/state, /events, /api/cases) names a
+// person: lanes carry temperatures and verdicts, never the roster id.
 // The queue shows what the gate needs: ticket, lane, flagged temperature,
 // waiting time and state. The re-check result, contact history,
 // disposition, outcome and person of a case are only sent to the doctor's

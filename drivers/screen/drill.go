@@ -29,11 +29,14 @@ type drillStarted struct {
 
 // drillLanes are the lanes a drill may run on: every configured lane but
 // the re-check lanes, whose reading would resolve a real case.
-func (s *Screen) drillLanes() []string {
-	var out []string
+func (s *Screen) drillLanes() []Lane {
+	var out []Lane
 	for _, l := range s.o.Lanes {
 		if l.Role != config.RoleRecheck {
-			out = append(out, l.Name)
+			if l.Label == "" {
+				l.Label = l.Name
+			}
+			out = append(out, l)
 		}
 	}
 	return out

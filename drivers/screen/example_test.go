@@ -14,10 +14,11 @@ import (
 )
 
 // The daemon's wiring: the screen is a pipeline sink, the case desk's
-// transitions and health events are pushed to it, and it serves /metrics.
+// transitions and health events are pushed to it; /metrics is served by
+// reg on a listener of its own.
 func Example() {
 	cfg := config.Default()
-	cfg.Lanes = []config.Lane{{Name: "A", Role: config.RoleStudent, Device: "gun-a"}}
+	cfg.Lanes = []config.Lane{{Name: "A", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"}}
 	log := zerolog.Nop()
 
 	reg, err := metrics.New(metrics.Opts{Lanes: []string{"A"}})
@@ -26,7 +27,7 @@ func Example() {
 	}
 	var pin []byte // screen.LoadPIN(cfg.Screen.DoctorPINFile) when configured
 	s, err := screen.New(screen.Opts{
-		Lanes:          cfg.Lanes,
+		Lanes:          []screen.Lane{{Name: "A", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"}}, // from cfg.Lanes
 		Devices:        []string{"gun-a"},
 		Desk:           nil, // the pipeline's *pipeline.Cases
 		DoctorPIN:      pin,
@@ -34,7 +35,6 @@ func Example() {
 		MaxAttempts:    cfg.Screen.MaxAttempts,
 		Lockout:        cfg.Screen.Lockout,
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
-		Gatherer:       reg.Gatherer(),
 		Logger:         log,
 	})
 	if err != nil {
@@ -51,5 +51,10 @@ func Example() {
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
-	_ = s.Serve(ctx, ln)
+	go func() { _ = s.Serve(ctx, ln) }()
+	mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		log.Fatal().Err(err).Send()
+	}
+	_ = reg.Serve(ctx, mln)
 }

@@ -12,13 +12,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatescreen/gatescreen/event"
 )
@@ -44,13 +43,17 @@ const maxOutcome = 500
 
 var ticketPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
-// Handler serves the page, its assets, the SSE stream, the API, /healthz
-// and, with Opts.Gatherer, /metrics.
+// Handler serves the page, its assets, the SSE stream, the API and
+// /healthz. /metrics has a listener of its own (internal/metrics).
 func (s *Screen) Handler() http.Handler {
 	mux := http.NewServeMux()
 	assets, _ := fs.Sub(assetFS, "assets") // the embedded directory exists
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	mux.HandleFunc("GET /{$}", s.servePage)
+	// Browsers ask for /favicon.ico whatever the page says.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, "favicon.svg")
+	})
 	mux.HandleFunc("GET /events", s.serveEvents)
 	mux.HandleFunc("GET /api/state", s.serveState)
 	mux.HandleFunc("GET /api/i18n", s.serveI18n)
@@ -68,22 +71,52 @@ func (s *Screen) Handler() http.Handler {
 	mux.HandleFunc("GET /api/visitors", s.requireSession(s.serveVisitors))
 	mux.HandleFunc("GET /api/absentees", s.requireSession(s.serveAbsentees))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
-	if s.o.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
-	}
 	// Besides the CSRF token, refuse state-changing requests a browser
 	// marks as coming from another site (Sec-Fetch-Site, Origin).
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return securityHeaders(s.checkHost(http.NewCrossOriginProtection().Handler(mux)))
+}
+
+// checkHost refuses a request whose Host header is not an IP literal,
+// localhost or one of Opts.Hosts (see there).
+func (s *Screen) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			s.log.Warn().Str("host", r.Host).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Msg("request for a foreign host name refused")
+			writeError(w, http.StatusMisdirectedRequest, "unknown_host")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Screen) hostAllowed(hostport string) bool {
+	if hostport == "" { // HTTP/1.0 without Host: no browser sends that
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return host == "localhost" || s.hosts[host]
 }
 
 // Serve serves Handler on ln until ctx is done, then shuts down gracefully:
 // SSE streams end at once, other requests get a few seconds to finish.
 func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
+	// Every request's context ends with the shutdown: Shutdown itself
+	// waits for handlers and would wait for the event streams forever.
+	base, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       60 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -93,7 +126,7 @@ func (s *Screen) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("screen: serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.closeOnce.Do(func() { close(s.closing) })
+	stopStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -124,7 +157,7 @@ type pageData struct {
 	T             map[string]string
 	DoctorEnabled bool
 	// DrillLanes, when not empty, shows the drill form for these lanes.
-	DrillLanes      []string
+	DrillLanes      []Lane
 	VisitorsEnabled bool
 }
 
@@ -214,7 +247,7 @@ func (s *Screen) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	res, token, csrf, retry := s.auth.login(req.PIN, s.now())
+	res, token, csrf, retry := s.auth.login(clientHost(r), req.PIN, s.now())
 	log := s.log.With().Str("actor", s.o.Actor).Str("remote", r.RemoteAddr).Logger()
 	switch res {
 	case loginDisabled:
@@ -355,6 +388,15 @@ func (s *Screen) selectCase(_ *http.Request, ticket string) (event.Case, error) 
 		}
 	}
 	c, _ := s.o.Desk.Get(ticket)
+	if s.o.FlagHold <= 0 {
+		// The doctor has the person at the desk: their lane is free.
+		s.mu.Lock()
+		if i, ok := s.laneIndex[c.Lane]; ok && s.lanes[i].release(ticket) {
+			l := s.lanes[i]
+			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter, s.o.FlagHold) })
+		}
+		s.mu.Unlock()
+	}
 	return c, nil
 }
 

@@ -25,7 +25,6 @@ type reading struct {
 	BodyC    *float64 `json:"body_c"`
 	Verdict  string   `json:"verdict"`
 	Reason   string   `json:"reason,omitempty"`
-	PersonID string   `json:"person_id,omitempty"`
 	Drill    bool     `json:"drill,omitempty"`
 	Ticket   string   `json:"ticket,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -59,9 +58,15 @@ func (t *tally) add(r reading) {
 
 // lane is one lane's state; guarded by Screen.mu.
 type lane struct {
-	name, role string
-	state      string
-	ticket     string
+	name, role, label string
+	// device is the lane's thermometer: its health decides whether the
+	// page may show the lane's verdicts at all.
+	device string
+	state  string
+	ticket string
+	// flagged is the flagged reading the lane holds red while its case
+	// waits for the re-check desk (see holding); nil otherwise.
+	flagged *reading
 	// pendingTicket is a case opened on this lane before its flagged
 	// measurement reached the screen (they travel on different paths).
 	pendingTicket string
@@ -74,19 +79,31 @@ type lane struct {
 	admitted int64
 }
 
-func (l *lane) push(r reading) {
-	l.state = r.Verdict
-	if r.Verdict == pipeline.VerdictNone.String() {
-		l.state = stateInvalid // never green, never blank
+// holding reports whether the lane still holds a flag red at time at (Unix
+// ms): its case waits for the desk and, with a flagHold, that time has not
+// passed. The next person's reading does not end it.
+func (l *lane) holding(at int64, flagHold time.Duration) bool {
+	if l.state != stateFlag || l.ticket == "" || l.flagged == nil {
+		return false
 	}
-	l.ticket = ""
+	return flagHold <= 0 || at < l.flagged.At+flagHold.Milliseconds()
+}
+
+func (l *lane) push(r reading, flagHold time.Duration) {
 	if r.Verdict == event.VerdictFlag {
 		// The pipeline names the ticket in the measurement; without it,
 		// a case that arrived first lends its ticket.
 		if r.Ticket == "" {
 			r.Ticket = l.pendingTicket
 		}
-		l.ticket, l.pendingTicket = r.Ticket, ""
+		l.state, l.ticket, l.pendingTicket = stateFlag, r.Ticket, ""
+		held := r
+		l.flagged = &held
+	} else if !l.holding(r.At, flagHold) {
+		l.state, l.ticket, l.flagged = r.Verdict, "", nil
+		if r.Verdict == pipeline.VerdictNone.String() {
+			l.state = stateInvalid // never green, never blank
+		}
 	}
 	l.ring[l.head] = r
 	l.head = (l.head + 1) % len(l.ring)
@@ -114,38 +131,65 @@ func (l *lane) applyCase(c event.Case) bool {
 			if r := l.last(); r != nil && r.Verdict == event.VerdictFlag {
 				r.Ticket = c.Ticket
 			}
+			if l.flagged != nil {
+				l.flagged.Ticket = c.Ticket
+			}
 			return true
 		}
 		if l.ticket != c.Ticket {
 			l.pendingTicket = c.Ticket
 		}
-	case event.CaseCleared, event.CaseReferred, event.CaseClosed:
+	case event.CaseConfirmed, event.CaseCleared, event.CaseReferred, event.CaseClosed:
+		// The person is at the re-check desk: the lane is free for the
+		// next one, as its lamp is.
 		if l.pendingTicket == c.Ticket {
 			l.pendingTicket = ""
 		}
-		if l.state == stateFlag && l.ticket == c.Ticket {
-			l.state, l.ticket = stateReady, ""
-			return true
-		}
+		return l.release(c.Ticket)
 	}
 	return false
 }
 
-type laneView struct {
-	Name   string    `json:"name"`
-	Role   string    `json:"role,omitempty"`
-	State  string    `json:"state"`
-	Ticket string    `json:"ticket,omitempty"`
-	Last   *reading  `json:"last,omitempty"`
-	Recent []reading `json:"recent"` // newest first
-	Tally  tally     `json:"tally"`
-	// IdleMs lets the page return pass/retake/invalid to READY by itself.
-	IdleMs int64 `json:"idle_ms"`
+// release ends the red of ticket on this lane, when the lane holds it, and
+// reports whether it did.
+func (l *lane) release(ticket string) bool {
+	if l.state != stateFlag || l.ticket != ticket {
+		return false
+	}
+	l.state, l.ticket, l.flagged = stateReady, "", nil
+	return true
 }
 
-func (l *lane) view(idleAfter time.Duration) laneView {
-	v := laneView{Name: l.name, Role: l.role, State: l.state, Ticket: l.ticket,
-		Recent: make([]reading, 0, l.n), Tally: l.tally, IdleMs: idleAfter.Milliseconds()}
+type laneView struct {
+	Name  string `json:"name"`
+	Label string `json:"label,omitempty"`
+	Role  string `json:"role,omitempty"`
+	// Device is the lane's thermometer; while it is down or degraded the
+	// page shows the fault instead of any verdict but a flag.
+	Device string `json:"device,omitempty"`
+	State  string `json:"state"`
+	Ticket string `json:"ticket,omitempty"`
+	// Flagged is the reading a flag state shows: the flagged person,
+	// also after the next person's reading.
+	Flagged *reading  `json:"flagged,omitempty"`
+	Last    *reading  `json:"last,omitempty"`
+	Recent  []reading `json:"recent"` // newest first
+	Tally   tally     `json:"tally"`
+	// IdleMs lets the page return pass/retake/invalid to READY by itself.
+	IdleMs int64 `json:"idle_ms"`
+	// FlagHoldMs, when not 0, lets the page end a flag's red that long
+	// after it (Opts.FlagHold).
+	FlagHoldMs int64 `json:"flag_hold_ms,omitempty"`
+}
+
+func (l *lane) view(idleAfter, flagHold time.Duration) laneView {
+	v := laneView{Name: l.name, Label: l.label, Role: l.role, Device: l.device, State: l.state, Ticket: l.ticket,
+		Recent: make([]reading, 0, l.n), Tally: l.tally,
+		IdleMs: idleAfter.Milliseconds(), FlagHoldMs: flagHold.Milliseconds()}
+	if l.flagged != nil {
+		f := *l.flagged // the view outlives Screen.mu (serveState encodes after)
+		v.Flagged = &f
+	}
 	if v.State == "" {
 		v.State = stateReady
 	}
@@ -193,8 +237,22 @@ type healthView struct {
 	Uplink     string           `json:"uplink"`
 }
 
+// clockView is the server's time and the school's UTC offset at that time,
+// both in ms: the page shows school time (Opts.Location), not the
+// tablet's.
+type clockView struct {
+	Now        int64 `json:"now"`
+	TZOffsetMs int64 `json:"tz_offset_ms"`
+}
+
+func (s *Screen) clockView() clockView {
+	t := s.now().In(s.o.Location)
+	_, off := t.Zone()
+	return clockView{Now: t.UnixMilli(), TZOffsetMs: int64(off) * 1000}
+}
+
 type stateView struct {
-	Now           int64      `json:"now"`
+	clockView
 	DoctorEnabled bool       `json:"doctor_enabled"`
 	OverdueMs     int64      `json:"overdue_ms"`
 	Lanes         []laneView `json:"lanes"`
@@ -225,7 +283,7 @@ func (s *Screen) healthView() healthView {
 		h.Banners = append(h.Banners, s.banners[id])
 	}
 	for _, c := range sortedStates(s.calib) {
-		h.Banners = append(h.Banners, Banner{ID: "calibration:" + c.Name, Level: "warning", Text: calibrationBanner(c.Reason), Arg: c.Name + " " + c.Reason})
+		h.Banners = append(h.Banners, Banner{ID: "calibration:" + c.Name, Level: "warning", Text: calibrationBanner(c.Reason), Arg: c.Name})
 	}
 	if h.Banners == nil {
 		h.Banners = []Banner{}
@@ -235,7 +293,7 @@ func (s *Screen) healthView() healthView {
 
 func (s *Screen) stateView() stateView {
 	v := stateView{
-		Now:           s.now().UnixMilli(),
+		clockView:     s.clockView(),
 		DoctorEnabled: s.auth.enabled,
 		OverdueMs:     s.o.RecheckOverdue.Milliseconds(),
 		Cases:         s.casesView(),
@@ -243,7 +301,7 @@ func (s *Screen) stateView() stateView {
 		School:        s.schoolView(),
 	}
 	for _, l := range s.lanes {
-		v.Lanes = append(v.Lanes, l.view(s.o.IdleAfter))
+		v.Lanes = append(v.Lanes, l.view(s.o.IdleAfter, s.o.FlagHold))
 	}
 	return v
 }

@@ -55,8 +55,8 @@ func (d *fakeDriller) drills() []drillCall {
 
 // Lanes of the school tests: the usual four, a re-check lane and a
 // visitor lane.
-var schoolLanes = append(append([]config.Lane(nil), testLanes...),
-	config.Lane{Name: "R", Role: config.RoleRecheck}, config.Lane{Name: "V", Role: config.RoleVisitor})
+var schoolLanes = append(append([]Lane(nil), testLanes...),
+	Lane{Name: "R", Role: config.RoleRecheck}, Lane{Name: "V", Role: config.RoleVisitor})
 
 const laneR, laneV = 4, 5
 
@@ -443,7 +443,7 @@ func TestVisitorCountPublicNamesNot(t *testing.T) {
 func httptestGet(t *testing.T, h http.Handler, path string) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	h.ServeHTTP(rec, newRequest("GET", path, nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 	}

@@ -2,6 +2,7 @@ package screen
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -10,11 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -35,10 +34,22 @@ type Selector interface {
 	Select(ticket string) error
 }
 
+// Lane is one lane as the screen shows it.
+type Lane struct {
+	Name string
+	// Label is what people read for the lane (e.g. 1号通道); default Name.
+	Label string
+	// Role is one of the configuration's lane roles (config.RoleStudent…).
+	Role string
+	// Device is the lane's thermometer, one of Opts.Devices: while it is
+	// down or degraded the lane shows the fault, never a pass.
+	Device string
+}
+
 // Opts configures a Screen. The zero value of every field means its default.
 type Opts struct {
 	// Lanes are the configured lanes, indexed by Measurement.Lane.
-	Lanes []config.Lane
+	Lanes []Lane
 	// Devices are the configured device names, indexed by
 	// Measurement.Device.
 	Devices []string
@@ -52,8 +63,9 @@ type Opts struct {
 	Actor string
 	// Lang is the default language: "zh-CN" (default) or "en".
 	Lang string
-	// MaxAttempts wrong PINs in a row lock the login for Lockout; defaults
-	// 5 and 5 minutes.
+	// MaxAttempts wrong PINs in a row from one client (IP address) lock
+	// that client's logins for Lockout, doubled at each further lock of
+	// the same client (at most 24 h); defaults 5 and 5 minutes.
 	MaxAttempts int
 	Lockout     time.Duration
 	// SessionIdle ends a doctor's session unused this long; default 30m.
@@ -62,8 +74,15 @@ type Opts struct {
 	RecheckOverdue time.Duration
 	// IdleAfter returns a lane showing pass, retake or invalid to READY
 	// after this long, so the next person does not see an old verdict;
-	// default 15s. A flag never times out.
+	// default 3s, as long as the lamp holds it.
 	IdleAfter time.Duration
+	// FlagHold is how long a flagged person's red stays on the lane tile.
+	// 0 (default): until the person is at the re-check desk — the doctor
+	// selects the ticket, records the re-check or the case ends. Otherwise
+	// for this long after the flag (or until the case ends, if earlier).
+	// The next person's reading never ends it; it shows in the lane's
+	// recent readings.
+	FlagHold time.Duration
 	// Recent is how many readings each lane keeps; default 8.
 	Recent int
 	// ClientBuffer is how many messages an SSE client may lag behind
@@ -71,11 +90,19 @@ type Opts struct {
 	ClientBuffer int
 	// MaxClients bounds concurrent SSE clients; default 32.
 	MaxClients int
+	// MaxClientsPerHost bounds the SSE clients of one IP address, so one
+	// machine on the LAN cannot take every slot; default 4.
+	MaxClientsPerHost int
+	// Hosts are the host names the screen is reached by (e.g.
+	// "gate-box.local"), besides IP literals and localhost, which are
+	// always accepted. A request naming any other host is refused (421), so
+	// a web page that rebinds its own name to the box's address (DNS
+	// rebinding) cannot read the screen or try PINs from a teacher's
+	// browser. Default none.
+	Hosts []string
 	// Critical components make /healthz answer 503 when down; default
 	// storage and pipeline.
 	Critical []string
-	// Gatherer, when set, is served on /metrics.
-	Gatherer prometheus.Gatherer
 	// Location decides when today's tallies start; default time.Local.
 	Location *time.Location
 	// Now is the wall clock (the one that stamps the readings, so that
@@ -113,6 +140,8 @@ type Screen struct {
 	log  zerolog.Logger
 	auth *auth
 	now  func() time.Time
+	// hosts are Opts.Hosts, lower case.
+	hosts map[string]bool
 
 	// mu guards the state below and orders broadcasts: a message is queued
 	// to clients while mu is held, so clients see changes in order.
@@ -134,10 +163,9 @@ type Screen struct {
 	visitorCount int
 	dayEnd       int64 // Unix ms at which today's tallies end
 	clients      map[*client]struct{}
+	perHost      map[string]int // SSE clients by IP address
 
-	dropped   atomic.Uint64
-	closing   chan struct{}
-	closeOnce sync.Once
+	dropped atomic.Uint64
 }
 
 // Banner is a message across the top of the screen. Text is an i18n key
@@ -183,7 +211,10 @@ func New(o Opts) (*Screen, error) {
 		o.RecheckOverdue = 10 * time.Minute
 	}
 	if o.IdleAfter <= 0 {
-		o.IdleAfter = 15 * time.Second
+		o.IdleAfter = 3 * time.Second
+	}
+	if o.FlagHold < 0 {
+		return nil, fmt.Errorf("screen: flag hold %v is negative", o.FlagHold)
 	}
 	if o.Recent <= 0 {
 		o.Recent = 8
@@ -193,6 +224,9 @@ func New(o Opts) (*Screen, error) {
 	}
 	if o.MaxClients <= 0 {
 		o.MaxClients = 32
+	}
+	if o.MaxClientsPerHost <= 0 {
+		o.MaxClientsPerHost = 4
 	}
 	if o.Critical == nil {
 		o.Critical = []string{"storage", "pipeline"}
@@ -209,8 +243,16 @@ func New(o Opts) (*Screen, error) {
 	if len(o.Lanes) > 256 {
 		return nil, errors.New("screen: more than 256 lanes")
 	}
+	hosts := make(map[string]bool, len(o.Hosts))
+	for _, h := range o.Hosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			return nil, fmt.Errorf("screen: host %q: want a host name without port", h)
+		}
+		hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
 	s := &Screen{
 		o:            o,
+		hosts:        hosts,
 		log:          o.Logger.With().Str("component", "screen").Logger(),
 		now:          o.Now,
 		laneIndex:    make(map[string]int, len(o.Lanes)),
@@ -222,7 +264,7 @@ func New(o Opts) (*Screen, error) {
 		drillTickets: make(map[string]bool),
 		uplink:       "unknown",
 		clients:      make(map[*client]struct{}),
-		closing:      make(chan struct{}),
+		perHost:      make(map[string]int),
 	}
 	pin := bytes.TrimSpace(o.DoctorPIN)
 	s.auth = newAuth(pin, o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
@@ -231,7 +273,7 @@ func New(o Opts) (*Screen, error) {
 			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)
 		}
 		s.laneIndex[l.Name] = i
-		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, ring: make([]reading, o.Recent)})
+		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: l.Device, ring: make([]reading, o.Recent)})
 	}
 	for _, name := range o.Devices {
 		s.devices[name] = componentState{Name: name, State: "unknown"}
@@ -260,7 +302,6 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 		Device:   s.deviceName(m.Device),
 		Verdict:  m.Verdict.String(),
 		Reason:   m.Reason.String(),
-		PersonID: m.PersonID(),
 		Drill:    m.Drill,
 		Warnings: m.Warnings.Names(),
 	}
@@ -275,7 +316,7 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 	defer s.mu.Unlock()
 	s.rollDay(r.At)
 	l := s.laneAt(m.Lane)
-	l.push(r)
+	l.push(r, s.o.FlagHold)
 	if r.Drill && l.ticket != "" {
 		s.markDrill(l.ticket)
 	}
@@ -284,11 +325,12 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 		s.updateAmbientBanner()
 		s.broadcast("health", func() any { return s.healthView() })
 	}
-	s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
+	s.broadcast("lane", func() any { return l.view(s.o.IdleAfter, s.o.FlagHold) })
 }
 
 // CaseChanged shows a case transition: the queue, and the lane's colour (a
-// flag stays red until its case is cleared, referred or closed).
+// flag stays red until its case leaves awaiting_recheck; see
+// Opts.FlagHold).
 func (s *Screen) CaseChanged(c event.Case) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -306,7 +348,7 @@ func (s *Screen) applyCase(c event.Case) {
 	if i, ok := s.laneIndex[c.Lane]; ok {
 		l := s.lanes[i]
 		if l.applyCase(c) {
-			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter) })
+			s.broadcast("lane", func() any { return l.view(s.o.IdleAfter, s.o.FlagHold) })
 		}
 		if last := l.last(); last != nil && last.Drill && last.Ticket == c.Ticket && c.State == event.CaseAwaitingRecheck {
 			s.drillTickets[c.Ticket] = true
@@ -438,7 +480,7 @@ func (s *Screen) updateAmbientBanner() {
 	for _, l := range s.lanes {
 		if l.ambient != 0 {
 			w |= l.ambient
-			names = append(names, l.name)
+			names = append(names, cmp.Or(l.label, l.name))
 		}
 	}
 	if w == 0 {

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/gatescreen/gatescreen/drivers/gpio"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/syncbuf"
@@ -41,7 +41,7 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-var testLanes = []config.Lane{
+var testLanes = []Lane{
 	{Name: "A", Role: config.RoleStudent}, {Name: "B", Role: config.RoleStudent},
 	{Name: "C", Role: config.RoleStudent}, {Name: "staff", Role: config.RoleStaff},
 }
@@ -99,7 +99,7 @@ func (r response) json(t *testing.T, v any) {
 // do sends a request; cookies and csrf are optional.
 func (f *fixture) do(t *testing.T, method, path, body string, cookie *http.Cookie, csrf string) response {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req := newRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -136,7 +136,7 @@ func (f *fixture) login(t *testing.T) (*http.Cookie, string) {
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
-	f := newFixture(t, func(o *Opts) { o.Gatherer = prometheus.NewRegistry() })
+	f := newFixture(t, nil)
 	for _, tc := range []struct {
 		method, path string
 		noStore      bool
@@ -524,10 +524,12 @@ func TestLaneColourRule(t *testing.T) {
 		{"pass", []step{consume(0, pipeline.VerdictPass, 36.5)}, statePass, ""},
 		{"flag then its case", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A")}, stateFlag, "R-001"},
 		{"case reaches the screen first", []step{flagCase("A"), consume(0, pipeline.VerdictFlag, 38.1)}, stateFlag, "R-001"},
-		{"flag stays red on a confirmed re-check", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(38.0)}, stateFlag, "R-001"},
+		{"a confirmed re-check is at the desk: lane free", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(38.0)}, stateReady, ""},
 		{"cleared case returns the lane", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(36.8)}, stateReady, ""},
 		{"referred case returns the lane", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(38.0), refer}, stateReady, ""},
-		{"next measurement replaces the flag", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), consume(0, pipeline.VerdictPass, 36.4)}, statePass, ""},
+		{"the next person keeps the flag red", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), consume(0, pipeline.VerdictPass, 36.4)}, stateFlag, "R-001"},
+		{"a flag without a case is replaced", []step{consume(0, pipeline.VerdictFlag, 38.1), consume(0, pipeline.VerdictPass, 36.4)}, statePass, ""},
+		{"after the desk, the next person shows", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), recheck(36.8), consume(0, pipeline.VerdictPass, 36.4)}, statePass, ""},
 		{"another lane's pass keeps the flag", []step{consume(0, pipeline.VerdictFlag, 38.1), flagCase("A"), consume(1, pipeline.VerdictPass, 36.4)}, stateFlag, "R-001"},
 		{"retake is not green", []step{consume(0, pipeline.VerdictRetake, 34.1)}, stateRetake, ""},
 		{"invalid", []step{consume(0, pipeline.VerdictInvalid, math.NaN())}, stateInvalid, ""},
@@ -543,6 +545,43 @@ func TestLaneColourRule(t *testing.T) {
 				t.Fatalf("lane A = %s ticket %q, want %s ticket %q", l.State, l.Ticket, tc.wantState, tc.wantTicket)
 			}
 		})
+	}
+}
+
+func TestFlagHeldUntilTheDesk(t *testing.T) {
+	f := newFixture(t, nil)
+	f.s.Consume(f.measurement(0, pipeline.VerdictFlag, 38.1))
+	c := f.desk.flag("A", 38.1, f.clock.now())
+	f.clock.advance(time.Hour)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.4))
+	l := laneState(t, f, "A")
+	if l.State != stateFlag || l.Ticket != c.Ticket || l.Flagged == nil || *l.Flagged.BodyC != 38.1 || *l.Last.BodyC != 36.4 {
+		t.Fatalf("an hour and a person later: %+v, want the flag held with its reading", l)
+	}
+	ck, csrf := f.login(t)
+	if r := f.do(t, "POST", "/api/cases/"+c.Ticket+"/select", "", ck, csrf); r.code != http.StatusOK {
+		t.Fatalf("select: %d %s", r.code, r.body)
+	}
+	if l := laneState(t, f, "A"); l.State != stateReady || l.Ticket != "" || l.Flagged != nil {
+		t.Fatalf("after the doctor selected the ticket: %+v, want the lane free", l)
+	}
+}
+
+func TestFlagHeldForTheSetTime(t *testing.T) {
+	f := newFixture(t, func(o *Opts) { o.FlagHold = 2 * time.Minute })
+	f.s.Consume(f.measurement(0, pipeline.VerdictFlag, 38.1))
+	c := f.desk.flag("A", 38.1, f.clock.now())
+	ck, csrf := f.login(t)
+	f.do(t, "POST", "/api/cases/"+c.Ticket+"/select", "", ck, csrf)
+	f.clock.advance(time.Minute)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.4))
+	if l := laneState(t, f, "A"); l.State != stateFlag || l.FlagHoldMs != 120000 {
+		t.Fatalf("a minute later, selected at the desk: %+v, want still red (held 2 min)", l)
+	}
+	f.clock.advance(time.Minute)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.5))
+	if l := laneState(t, f, "A"); l.State != statePass {
+		t.Fatalf("past the hold: %s, want the next person's pass", l.State)
 	}
 }
 
@@ -563,7 +602,7 @@ func TestRecentReadingsBoundedAndMarked(t *testing.T) {
 		t.Fatalf("recent = %+v, want the 3 newest first", l.Recent)
 	}
 	last := l.Recent[0]
-	if !last.Drill || last.PersonID != "S-2024-017" || last.Device != "gate-b" || last.At != f.clock.now().Add(-time.Second).UnixMilli() {
+	if !last.Drill || last.Device != "gate-b" || last.At != f.clock.now().Add(-time.Second).UnixMilli() {
 		t.Fatalf("last reading = %+v", last)
 	}
 	if l.Tally.Pass != 4 || l.Tally.Drill != 1 {
@@ -676,7 +715,7 @@ func TestHealthBannersAndHealthz(t *testing.T) {
 	for _, b := range st.Health.Banners {
 		texts = append(texts, b.Text+"@"+b.Arg)
 	}
-	if got := strings.Join(texts, "|"); got != "banner_ambient_low@B|banner_drill@|banner_calibration@gate-b 14 days" {
+	if got := strings.Join(texts, "|"); got != "banner_ambient_low@B|banner_drill@|banner_calibration@gate-b" {
 		t.Fatalf("banners = %s", got)
 	}
 	if st.Health.Uplink != "offline" || st.Health.Devices[1].Name != "gun-a" || st.Health.Devices[1].Reason != "no frames 30s" {
@@ -691,16 +730,12 @@ func TestHealthBannersAndHealthz(t *testing.T) {
 	}
 }
 
-func TestMetricsMountedOnlyWithGatherer(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "gatescreen_test_total", Help: "t"}))
-	with := newFixture(t, func(o *Opts) { o.Gatherer = reg })
-	if r := with.do(t, "GET", "/metrics", "", nil, ""); r.code != http.StatusOK || !strings.Contains(r.body, "gatescreen_test_total 0") {
-		t.Fatalf("/metrics: %d %s", r.code, r.body)
-	}
-	without := newFixture(t, nil)
-	if r := without.do(t, "GET", "/metrics", "", nil, ""); r.code != http.StatusNotFound {
-		t.Fatalf("/metrics without gatherer: %d", r.code)
+// Who reaches the screen on the LAN does not read the box's figures: they
+// are on metrics.listen (internal/metrics).
+func TestNoMetricsOnTheScreen(t *testing.T) {
+	f := newFixture(t, nil)
+	if r := f.do(t, "GET", "/metrics", "", nil, ""); r.code != http.StatusNotFound {
+		t.Fatalf("/metrics on the screen: %d, want 404", r.code)
 	}
 }
 
@@ -710,12 +745,15 @@ type sseReader struct {
 	sc *bufio.Scanner
 }
 
+// next returns the next event but a heartbeat.
 func (r *sseReader) next() (string, string) {
 	r.t.Helper()
 	var name, data string
 	for r.sc.Scan() {
 		line := r.sc.Text()
 		switch {
+		case line == "" && name == "hb":
+			name, data = "", ""
 		case line == "" && name != "":
 			return name, data
 		case strings.HasPrefix(line, "event: "):
@@ -779,10 +817,48 @@ func TestSSEDeliversLaneUpdateAfterConsume(t *testing.T) {
 	}
 }
 
+// The page's fail-safe and its clock live on the heartbeat: at least one
+// "hb" event a second, with the server's time and the school's offset.
+func TestHeartbeatCarriesTheSchoolClock(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	f := newFixture(t, func(o *Opts) { o.Location = shanghai })
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	start := time.Now()
+	for sc.Scan() {
+		if sc.Text() != "event: hb" {
+			continue
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("first heartbeat after %v, want within 1 s", took)
+		}
+		sc.Scan()
+		var c clockView
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(sc.Text(), "data: ")), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Now != f.clock.now().UnixMilli() || c.TZOffsetMs != 8*3600*1000 {
+			t.Fatalf("heartbeat %+v, want now %d and offset 8 h", c, f.clock.now().UnixMilli())
+		}
+		return
+	}
+	t.Fatalf("no heartbeat: %v", sc.Err())
+}
+
 func TestSlowClientNeverBlocksConsume(t *testing.T) {
 	f := newFixture(t, func(o *Opts) { o.ClientBuffer = 4 })
-	stuck, ok := f.s.subscribe() // a client that never reads
-	if !ok {
+	stuck, err := f.s.subscribe("10.0.0.1") // a client that never reads
+	if err != nil {
 		t.Fatal("subscribe refused")
 	}
 	done := make(chan struct{})
@@ -836,7 +912,7 @@ func (w *syncWriter) String() string {
 
 func TestSSEClientResyncsAfterDrops(t *testing.T) {
 	f := newFixture(t, func(o *Opts) { o.ClientBuffer = 3 })
-	c, _ := f.s.subscribe()
+	c, _ := f.s.subscribe("10.0.0.1")
 	drain(c.ch) // the test checks what the stream sends after overflows
 	for _, v := range []float64{36.1, 36.2, 36.3, 36.4, 36.5} {
 		f.s.Consume(f.measurement(0, pipeline.VerdictPass, v))
@@ -866,7 +942,7 @@ func TestSSEClientResyncsAfterDrops(t *testing.T) {
 
 func TestTooManyClients(t *testing.T) {
 	f := newFixture(t, func(o *Opts) { o.MaxClients = 1 })
-	if _, ok := f.s.subscribe(); !ok {
+	if _, err := f.s.subscribe("10.0.0.1"); err != nil {
 		t.Fatal("first client refused")
 	}
 	r := f.do(t, "GET", "/events", "", nil, "")
@@ -973,7 +1049,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 		"fetch metadata": {"Sec-Fetch-Site", "cross-site"},
 		"origin":         {"Origin", "http://evil.example"},
 	} {
-		req := httptest.NewRequest("POST", "/api/login", strings.NewReader(`{"pin":"`+testPIN+`"}`))
+		req := newRequest("POST", "/api/login", strings.NewReader(`{"pin":"`+testPIN+`"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(hdr[0], hdr[1])
 		rec := httptest.NewRecorder()
@@ -982,7 +1058,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 			t.Errorf("%s: cross-site login %d, want 403 without a session", name, rec.Code)
 		}
 	}
-	req := httptest.NewRequest("POST", "/api/login", strings.NewReader(`{"pin":"`+testPIN+`"}`))
+	req := newRequest("POST", "/api/login", strings.NewReader(`{"pin":"`+testPIN+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	rec := httptest.NewRecorder()
@@ -1066,5 +1142,14 @@ func TestQueueKeepsTheMedicalRecordPrivate(t *testing.T) {
 	}
 	if body := f.do(t, "GET", "/api/cases/"+c.Ticket, "", ck, "").body; !strings.Contains(body, `"disposition":"cdc_transfer"`) {
 		t.Errorf("the doctor's GET lacks the disposition: %s", body)
+	}
+}
+
+// A verdict is shown only while fresh: as long as the lane's lamp holds it.
+func TestVerdictShownAsLongAsTheLampHoldsIt(t *testing.T) {
+	f := newFixture(t, nil)
+	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.5))
+	if l := laneState(t, f, "A"); l.IdleMs != gpio.DefaultOpts.Hold.Milliseconds() {
+		t.Fatalf("a pass is shown for %d ms, the lamp holds it %v", l.IdleMs, gpio.DefaultOpts.Hold)
 	}
 }

@@ -3,14 +3,18 @@ package screen
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 )
 
-// heartbeat keeps idle SSE connections (and proxies, tablets' Wi-Fi) alive and
-// finds dead clients.
-const heartbeat = 15 * time.Second
+// heartbeat is how often every stream carries an "hb" event. The page
+// shows every lane as stopped when it has heard nothing for 2 s, so a
+// dead daemon, a power cut or a lost Wi-Fi never leaves a green tile up;
+// the heartbeat also finds dead clients and carries the school's clock.
+const heartbeat = 750 * time.Millisecond
 
 // writeTimeout bounds one write to a browser; a client that cannot take a
 // message in this time is dropped.
@@ -18,7 +22,10 @@ const writeTimeout = 10 * time.Second
 
 // client is one SSE connection with its own bounded buffer.
 type client struct {
-	ch chan []byte
+	// host is the client's IP address: each has at most
+	// Opts.MaxClientsPerHost streams.
+	host string
+	ch   chan []byte
 	// resync is set when a message was dropped; the writer then discards
 	// its queue and sends a fresh snapshot.
 	resync atomic.Bool
@@ -58,26 +65,47 @@ func sseMessage(name string, v any) ([]byte, error) {
 	return append(msg, "\n\n"...), nil
 }
 
+// Why subscribe refused a client.
+var (
+	errTooManyScreens = errors.New("too many screens connected")
+	errTooManyFromYou = errors.New("too many screens connected from this address")
+)
+
 // subscribe registers a client whose first message is the full state, so no
-// change between the snapshot and the registration can be missed.
-func (s *Screen) subscribe() (*client, bool) {
+// change between the snapshot and the registration can be missed. host is
+// the client's address.
+func (s *Screen) subscribe(host string) (*client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.clients) >= s.o.MaxClients {
-		return nil, false
+		return nil, errTooManyScreens
 	}
-	c := &client{ch: make(chan []byte, s.o.ClientBuffer)}
+	if s.perHost[host] >= s.o.MaxClientsPerHost {
+		return nil, errTooManyFromYou
+	}
+	s.perHost[host]++
+	c := &client{host: host, ch: make(chan []byte, s.o.ClientBuffer)}
 	if msg, err := sseMessage("state", s.stateView()); err == nil {
 		c.ch <- msg
 	}
 	s.clients[c] = struct{}{}
-	return c, true
+	return c, nil
 }
 
 func (s *Screen) unsubscribe(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
+	if s.perHost[c.host]--; s.perHost[c.host] <= 0 {
+		delete(s.perHost, c.host)
+	}
 	s.mu.Unlock()
+}
+
+// heartbeatMessage carries the server's clock and the school's UTC offset,
+// so the page's clock shows school time whatever the tablet's zone.
+func (s *Screen) heartbeatMessage() []byte {
+	msg, _ := sseMessage("hb", s.clockView()) // two integers always encode
+	return msg
 }
 
 func (s *Screen) snapshotMessage() []byte {
@@ -91,10 +119,16 @@ func (s *Screen) snapshotMessage() []byte {
 }
 
 func (s *Screen) serveEvents(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.subscribe()
-	if !ok {
+	c, err := s.subscribe(clientHost(r))
+	if err != nil {
+		// Debug: a flood of refused connections must not flood the journal.
+		s.log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("SSE client refused")
 		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many screens connected", http.StatusServiceUnavailable)
+		code := http.StatusServiceUnavailable
+		if errors.Is(err, errTooManyFromYou) {
+			code = http.StatusTooManyRequests
+		}
+		http.Error(w, err.Error(), code)
 		return
 	}
 	defer s.unsubscribe(c)
@@ -129,10 +163,8 @@ func (s *Screen) stream(ctx context.Context, w http.ResponseWriter, c *client) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.closing:
-			return
 		case <-ping.C:
-			if !write([]byte(": ping\n\n")) {
+			if !write(s.heartbeatMessage()) {
 				return
 			}
 		case msg := <-c.ch:
@@ -155,4 +187,15 @@ func drain(ch chan []byte) {
 			return
 		}
 	}
+}
+
+// clientHost is the request's IP address, the unit of the per-client
+// limits. The screen is reached directly on the LAN; a proxy's headers are
+// not trusted.
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

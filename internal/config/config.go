@@ -16,6 +16,7 @@ type Config struct {
 	Storage     Storage           `yaml:"storage"`
 	Uplink      Uplink            `yaml:"uplink"`
 	Screen      Screen            `yaml:"screen"`
+	Metrics     Metrics           `yaml:"metrics"`
 	Reports     Reports           `yaml:"reports"`
 	Calibration Calibration       `yaml:"calibration"`
 	School      School            `yaml:"school"`
@@ -89,6 +90,9 @@ const (
 // Lane is one queue at the gate with its thermometer.
 type Lane struct {
 	Name string `yaml:"name"`
+	// Label is what people read for the lane, e.g. 1号通道; default the
+	// name. At most 32 characters.
+	Label string `yaml:"label,omitempty"`
 	// Role is student, staff, visitor, recheck or canteen.
 	Role string `yaml:"role"`
 	// Device is the thermometer's devices[].name.
@@ -169,10 +173,28 @@ type Screen struct {
 	Lang string `yaml:"lang"`
 	// DoctorPINFile holds the doctor's PIN or password.
 	DoctorPINFile string `yaml:"doctor_pin_file,omitempty"`
-	// Lockout: after MaxAttempts wrong PINs logins are refused for Lockout;
-	// defaults 5 and 5m.
+	// Lockout: after MaxAttempts wrong PINs from one client (IP address)
+	// that client's logins are refused for Lockout, twice as long at each
+	// further lock (at most 24h); other clients still log in. Defaults 5
+	// and 5m.
 	MaxAttempts int           `yaml:"max_attempts"`
 	Lockout     time.Duration `yaml:"lockout"`
+	// Hosts are the host names the screen is opened by (e.g.
+	// gate-box.local); IP addresses and localhost always work, any other
+	// name is refused (DNS rebinding). Default none.
+	Hosts []string `yaml:"hosts,omitempty"`
+	// FlagHold keeps a flagged person's red on the lane tile this long;
+	// 0 (default) until the school doctor has the person at the re-check
+	// desk (selects the ticket or records the re-check).
+	FlagHold time.Duration `yaml:"flag_hold"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is host:port of its own listener serving /metrics; default
+	// 127.0.0.1:9464, so that who reaches the screen on the LAN does not
+	// read the box's figures. Empty disables /metrics.
+	Listen string `yaml:"listen"`
 }
 
 // Reports configures the daily report.
@@ -252,6 +274,7 @@ func Default() Config {
 			Timeout:     10 * time.Second,
 		},
 		Screen:      Screen{Listen: "127.0.0.1:8080", Lang: "zh-CN", MaxAttempts: 5, Lockout: 5 * time.Minute},
+		Metrics:     Metrics{Listen: "127.0.0.1:9464"},
 		Reports:     Reports{DailyAt: "18:00"},
 		Calibration: Calibration{MaxAge: 14 * 24 * time.Hour, MaxSpreadC: 0.3},
 		School: School{Rounds: []Round{

@@ -19,6 +19,16 @@ func TestRules(t *testing.T) {
 		{"tls broker with client certificate", "uplink:\n  broker: mqtts://d.example:8883\n  identity: id\n  username: box\n  password_file: /etc/p\n  ca_file: /etc/ca\n  cert_file: /etc/c\n  key_file: /etc/k\n", nil},
 		{"screen on any interface", "screen:\n  listen: :8080\n", nil},
 		{"screen disabled", "screen:\n  listen: \"\"\n", nil},
+		{"metrics off", "metrics:\n  listen: \"\"\n", nil},
+		{"metrics listeners", "metrics:\n  listen: 9464\n", []string{"x.yaml:14: metrics.listen: 9464 is not host:port"}},
+		{"metrics on the screen's port", "screen:\n  listen: 0.0.0.0:8080\nmetrics:\n  listen: 0.0.0.0:8080\n", []string{"x.yaml:16: metrics.listen: 0.0.0.0:8080 is screen.listen too"}},
+		{"screen host names and flag hold", "screen:\n  hosts: [gate-box.local, 校门.example]\n  flag_hold: 2m\n", nil},
+		{"screen host names with ports, negative hold", "screen:\n  hosts: [\"gate-box.local:8080\", \"http://gate\", \"\"]\n  flag_hold: -1s\n", []string{
+			"x.yaml:14: screen.hosts[0]: gate-box.local:8080 is not a host name",
+			"x.yaml:14: screen.hosts[1]: http://gate is not a host name",
+			"x.yaml:14: screen.hosts[2]: \"\" is not a host name",
+			"x.yaml:15: screen.flag_hold: -1s is out of range 0s–24h0m0s",
+		}},
 		{"password without username", "uplink:\n  password_file: /etc/p\n",
 			[]string{"x.yaml:14: uplink.password_file: /etc/p needs username"}},
 		{"certificate without key", "uplink:\n  broker: ssl://d:8883\n  identity: none\n  cert_file: /etc/c\n",
@@ -65,6 +75,14 @@ func TestRules(t *testing.T) {
 		}},
 		{"pins wired twice", "outputs:\n  a:\n    red: GPIO17\n  b:\n    green: GPIO17\n", []string{
 			"x.yaml:17: outputs.b.green: GPIO17 is already wired to outputs.a.red",
+		}},
+		{"lane labels", "    label: 1号通道\n  - name: b\n    label: 1号通道\n    role: staff\n  - name: c\n    label: \"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三\"\n    role: staff\n  - name: d\n    label: \"a\\tb\"\n    role: staff\n", []string{
+			"x.yaml:14: lanes[1].device: is required",
+			"x.yaml:15: lanes[1].label: 1号通道 is used by another lane: labels must be unique",
+			"x.yaml:17: lanes[2].device: is required",
+			"x.yaml:18: lanes[2].label: 一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三 is longer than 32 characters",
+			"x.yaml:20: lanes[3].device: is required",
+			"x.yaml:21: lanes[3].label: \"a\\tb\" contains a control character",
 		}},
 		{"second lane problems", "  - role: \"\"\n    device: gun-1\n    badge: reader-9\n  - name: student-1\n    role: staff\n    device: \"\"\n", []string{
 			"x.yaml:13: lanes[1].name: is required",

@@ -13,6 +13,7 @@ import (
 	// must not keep the gate from starting.
 	_ "time/tzdata"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatescreen/gatescreen/drivers"
 )
@@ -53,6 +54,7 @@ func (c *Config) validate(r *reporter) {
 	c.Storage.validate(r)
 	c.Uplink.validate(r)
 	c.Screen.validate(r)
+	c.Metrics.validate(r, c.Screen.Listen)
 	if !validClock(c.Reports.DailyAt) {
 		r.add("reports.daily_at", c.Reports.DailyAt, "is not a local time HH:MM like 18:00")
 	}
@@ -260,7 +262,7 @@ func bauds(drv drivers.Driver) string {
 var roles = []string{RoleStudent, RoleStaff, RoleVisitor, RoleRecheck, RoleCanteen}
 
 func (c *Config) validateLanes(r *reporter, devices map[string]drivers.Device) {
-	names := map[string]bool{}
+	names, labels := map[string]bool{}, map[string]bool{}
 	usedBy := map[string]string{} // device name → lane
 	for i, l := range c.Lanes {
 		p := fmt.Sprintf("lanes[%d].", i)
@@ -271,6 +273,15 @@ func (c *Config) validateLanes(r *reporter, devices map[string]drivers.Device) {
 			r.add(p+"name", l.Name, "is used by another lane: names must be unique")
 		}
 		names[l.Name] = true
+		switch n := utf8.RuneCountInString(l.Label); {
+		case n > 32:
+			r.add(p+"label", l.Label, "is longer than 32 characters")
+		case strings.ContainsFunc(l.Label, unicode.IsControl):
+			r.add(p+"label", l.Label, "contains a control character")
+		case l.Label != "" && labels[l.Label]:
+			r.add(p+"label", l.Label, "is used by another lane: labels must be unique")
+		}
+		labels[l.Label] = true
 		if !slices.Contains(roles, l.Role) {
 			r.add(p+"role", l.Role, "is not one of "+strings.Join(roles, ", "))
 		}
@@ -396,18 +407,37 @@ func (u Uplink) validate(r *reporter) {
 	positive(r, p+"timeout", u.Timeout, 10*time.Minute)
 }
 
+func validListen(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.ParseUint(port, 10, 16)
+	return err == nil && perr == nil && (n != 0 || port == "0")
+}
+
+func (m Metrics) validate(r *reporter, screenListen string) {
+	switch {
+	case m.Listen == "":
+	case !validListen(m.Listen):
+		r.add("metrics.listen", m.Listen, "is not host:port like 127.0.0.1:9464 (empty disables /metrics)")
+	case m.Listen == screenListen && !strings.HasSuffix(m.Listen, ":0"):
+		r.add("metrics.listen", m.Listen, "is screen.listen too: give /metrics its own port")
+	}
+}
+
 func (s Screen) validate(r *reporter) {
-	if s.Listen != "" {
-		_, port, err := net.SplitHostPort(s.Listen)
-		if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || (n == 0 && port != "0") {
-			r.add("screen.listen", s.Listen, "is not host:port like 127.0.0.1:8080 (empty disables the screen)")
-		}
+	if s.Listen != "" && !validListen(s.Listen) {
+		r.add("screen.listen", s.Listen, "is not host:port like 127.0.0.1:8080 (empty disables the screen)")
 	}
 	if s.Lang != "zh-CN" && s.Lang != "en" {
 		r.add("screen.lang", s.Lang, "is not zh-CN or en")
 	}
 	intIn(r, "screen.max_attempts", s.MaxAttempts, 1, 100, "attempts")
 	positive(r, "screen.lockout", s.Lockout, 24*time.Hour)
+	for i, h := range s.Hosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			r.add(fmt.Sprintf("screen.hosts[%d]", i), h, "is not a host name like gate-box.local (no scheme, no port)")
+		}
+	}
+	durIn(r, "screen.flag_hold", s.FlagHold, 0, 24*time.Hour)
 }
 
 func (c Calibration) validate(r *reporter) {

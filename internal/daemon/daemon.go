@@ -62,9 +62,10 @@ type Opts struct {
 
 // Info tells where a running daemon can be reached.
 type Info struct {
-	ScreenURL string // "" when the screen is off
-	Socket    string // the local API's unix socket
-	BoxID     string
+	ScreenURL  string // "" when the screen is off
+	MetricsURL string // "" when /metrics is off
+	Socket     string // the local API's unix socket
+	BoxID      string
 }
 
 // Run runs the gate until ctx is done, then shuts down in order. It returns
@@ -288,17 +289,22 @@ func (g *gate) buildScreen() error {
 	for i, d := range cfg.Devices {
 		devNames[i] = d.Name
 	}
+	lanes := make([]screen.Lane, len(cfg.Lanes))
+	for i, l := range cfg.Lanes {
+		lanes[i] = screen.Lane{Name: l.Name, Label: l.Label, Role: l.Role, Device: l.Device}
+	}
 	var err error
 	g.scr, err = screen.New(screen.Opts{
-		Lanes:          cfg.Lanes,
+		Lanes:          lanes,
 		Devices:        devNames,
 		Desk:           g.cases,
 		DoctorPIN:      []byte(g.o.Secrets.DoctorPIN),
 		Lang:           cfg.Screen.Lang,
 		MaxAttempts:    cfg.Screen.MaxAttempts,
 		Lockout:        cfg.Screen.Lockout,
+		Hosts:          cfg.Screen.Hosts,
+		FlagHold:       cfg.Screen.FlagHold,
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
-		Gatherer:       g.met.Gatherer(),
 		Driller:        g,
 		Visitors:       g.store,
 		Location:       g.loc,
@@ -395,6 +401,19 @@ func (g *gate) run(ctx context.Context) error {
 	} else {
 		screenDone <- nil
 	}
+	metricsDone := make(chan error, 1)
+	if g.cfg.Metrics.Listen != "" {
+		ln, err := net.Listen("tcp", g.cfg.Metrics.Listen)
+		if err != nil {
+			stopBG()
+			g.lamps.Close()
+			return fmt.Errorf("metrics.listen %s: %w", g.cfg.Metrics.Listen, err)
+		}
+		info.MetricsURL = "http://" + ln.Addr().String() + "/metrics"
+		go func() { metricsDone <- g.met.Serve(bg, ln) }()
+	} else {
+		metricsDone <- nil
+	}
 	api, err := g.serveLocalAPI(bg)
 	if err != nil {
 		stopBG()
@@ -462,7 +481,7 @@ func (g *gate) run(ctx context.Context) error {
 	notify := sdnotify.FromEnv()
 	_ = notify.Send("READY=1") // outside systemd this does nothing
 	goBG(func(ctx context.Context) { notify.Watchdog(ctx, nil) })
-	log.Info().Str("screen", info.ScreenURL).Str("socket", info.Socket).Int("devices", len(g.cfg.Devices)).
+	log.Info().Str("screen", info.ScreenURL).Str("metrics", info.MetricsURL).Str("socket", info.Socket).Int("devices", len(g.cfg.Devices)).
 		Int("lanes", len(g.cfg.Lanes)).Str("box", info.BoxID).Msg("gate running")
 	if g.o.Ready != nil {
 		g.o.Ready(info)
@@ -485,6 +504,12 @@ wait:
 				break wait
 			}
 			screenDone = nil
+		case err := <-metricsDone:
+			if err != nil {
+				runErr = err
+				break wait
+			}
+			metricsDone = nil
 		}
 	}
 
@@ -505,6 +530,9 @@ wait:
 	bgWG.Wait()
 	if screenDone != nil {
 		<-screenDone
+	}
+	if metricsDone != nil {
+		<-metricsDone
 	}
 	log.Info().Msg("flushing the store")
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -551,7 +579,7 @@ func (g *gate) pollStatus(ctx context.Context) {
 		if n := g.pipe.Stats().UnknownCards; n != unknownCards && g.scr != nil {
 			unknownCards = n
 			g.scr.SetBanner(screen.Banner{ID: "unknown_cards", Level: "info",
-				Text: "未登记的卡 · cards not in the roster", Arg: strconv.FormatUint(n, 10)})
+				Text: "banner_unknown_cards", Arg: strconv.FormatUint(n, 10)})
 		}
 		if g.up == nil {
 			continue

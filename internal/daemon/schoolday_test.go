@@ -60,7 +60,7 @@ func TestCalibrationWarnings(t *testing.T) {
 // not changed by later counting.
 func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 	g := reportGate(t)
-	scr, err := screen.New(screen.Opts{Lanes: []config.Lane{{Name: "L1", Role: "student"}}, Devices: []string{"ir1"}})
+	scr, err := screen.New(screen.Opts{Lanes: []screen.Lane{{Name: "L1", Role: "student"}}, Devices: []string{"ir1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -228,6 +228,7 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 	cfg.Uplink.Broker = brokerURL
 	cfg.Uplink.PseudonymKeyFile = filepath.Join(dir, "pseudonym.key")
 	cfg.Screen.Listen = o.Listen
+	cfg.Metrics.Listen = "127.0.0.1:0" // a demo beside a real box or another demo: any free port
 	cfg.Screen.DoctorPINFile = filepath.Join(dir, "doctor.pin")
 	if o.Lang != "" {
 		cfg.Screen.Lang = o.Lang

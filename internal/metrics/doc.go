@@ -5,6 +5,7 @@
 // The Registry is fed two ways. Values the daemon pushes (readings, cases,
 // uplink, device state) have methods; values owned by another component
 // (store size, outbox depth, ring overflow totals) are read at scrape time
-// through the callbacks in Opts, so nothing is copied on the hot path. The
-// gate screen serves Registry.Gatherer on /metrics.
+// through the callbacks in Opts, so nothing is copied on the hot path.
+// Registry.Serve serves /metrics on a listener of its own (metrics.listen,
+// default 127.0.0.1:9464), not on the gate screen the LAN reaches.
 package metrics

@@ -7,11 +7,19 @@
   var T = {};
   var state = { lanes: [], cases: [], health: { devices: [], components: [], banners: [], uplink: "unknown" }, school: null };
   var skew = 0; // server clock minus ours, ms
+  var tzOffset = 0; // the school's UTC offset, ms (site.timezone)
+  // live is true while the stream is heard from within STALE_MS (the server
+  // sends at least a heartbeat every 0.75 s). Otherwise every tile says
+  // screening stopped: a dead box must never leave a green tile up.
+  var live = false;
+  var lastHeard = 0;
+  var STALE_MS = 2000;
   var csrf = "";
   var selected = "";
   var es = null;
 
-  var ICON = { pass: "✓", flag: "✕", retake: "↻", invalid: "⚠", ready: "–" };
+  var ICON = { pass: "✓", flag: "✕", retake: "↻", invalid: "⚠", ready: "–", stopped: "■", device: "⚠" };
+  var SVG = "http://www.w3.org/2000/svg";
 
   function t(key) { return Object.prototype.hasOwnProperty.call(T, key) ? T[key] : key; }
   function $(id) { return document.getElementById(id); }
@@ -23,9 +31,32 @@
   }
   function now() { return Date.now() + skew; }
   function temp(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + " °C"; }
+  // School time, whatever the tablet's own time zone.
   function hhmm(ms) {
-    var d = new Date(ms);
-    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2) + ":" + ("0" + d.getSeconds()).slice(-2);
+    var d = new Date(ms + tzOffset);
+    return ("0" + d.getUTCHours()).slice(-2) + ":" + ("0" + d.getUTCMinutes()).slice(-2) + ":" + ("0" + d.getUTCSeconds()).slice(-2);
+  }
+  // A clock icon drawn by the page itself: the box has no emoji font.
+  function clockIcon() {
+    var s = document.createElementNS(SVG, "svg");
+    s.setAttribute("viewBox", "0 0 16 16");
+    s.setAttribute("class", "icon-clock");
+    s.setAttribute("aria-hidden", "true");
+    var c = document.createElementNS(SVG, "circle");
+    c.setAttribute("cx", "8"); c.setAttribute("cy", "8"); c.setAttribute("r", "6.5");
+    var h = document.createElementNS(SVG, "path");
+    h.setAttribute("d", "M8 4v4l3 2");
+    s.appendChild(c); s.appendChild(h);
+    return s;
+  }
+  function laneLabel(name) {
+    for (var i = 0; i < state.lanes.length; i++) if (state.lanes[i].name === name) return state.lanes[i].label || name;
+    return name;
+  }
+  function deviceState(name) {
+    var ds = (state.health && state.health.devices) || [];
+    for (var i = 0; i < ds.length; i++) if (ds[i].name === name) return ds[i].state;
+    return "unknown";
   }
   function duration(ms) {
     var s = Math.max(0, Math.floor(ms / 1000));
@@ -33,11 +64,24 @@
     return m + ":" + ("0" + (s % 60)).slice(-2);
   }
 
-  // A pass, retake or invalid falls back to READY after idle_ms; a flag
-  // stays until its case is cleared or the next person is measured.
+  // Without the live stream every lane is stopped. A flag stays red while
+  // the server holds it (until the re-check desk, or flag_hold_ms). A lane
+  // whose device is down or degraded shows no other verdict. A pass,
+  // retake or invalid falls back to READY after idle_ms.
   function shownState(l) {
-    if (l.state !== "flag" && l.state !== "ready" && l.last && now() - l.last.at > l.idle_ms) return "ready";
+    if (!live) return "stopped";
+    if (l.state === "flag") {
+      var f = l.flagged || l.last;
+      if (l.flag_hold_ms && f && now() - f.at > l.flag_hold_ms) return deviceBad(l) ? "device" : "ready";
+      return "flag";
+    }
+    if (deviceBad(l)) return "device";
+    if (l.state !== "ready" && l.last && now() - l.last.at > l.idle_ms) return "ready";
     return l.state;
+  }
+  function deviceBad(l) {
+    var st = l.device ? deviceState(l.device) : "unknown";
+    return st === "down" || st === "degraded";
   }
 
   function renderLanes() {
@@ -45,25 +89,34 @@
     root.textContent = "";
     state.lanes.forEach(function (l) {
       var st = shownState(l);
-      var drill = st !== "ready" && l.last && l.last.drill;
+      var shown = st === "flag" ? (l.flagged || l.last) : l.last;
+      var drill = st !== "ready" && st !== "stopped" && st !== "device" && !!shown && !!shown.drill;
       var tile = el("article", "lane s-" + st + (drill ? " drill-lane" : ""));
       tile.dataset.lane = l.name;
       tile.dataset.state = st;
       tile.dataset.drill = drill ? "true" : "false";
       var head = el("div", "lane-head");
-      head.appendChild(el("span", "lane-name", l.name));
-      if (l.last && l.last.drill) head.appendChild(el("span", "drill", t("drill")));
+      head.appendChild(el("span", "lane-name", l.label || l.name));
+      if (drill) head.appendChild(el("span", "drill", t("drill")));
       tile.appendChild(head);
       var big = el("div", "verdict");
       big.appendChild(el("span", "icon", ICON[st] || "?"));
       big.appendChild(el("span", "label", t("state_" + st)));
       tile.appendChild(big);
-      if (st !== "ready" && l.last) tile.appendChild(el("div", "temp", temp(l.last.body_c)));
+      if (st === "stopped") {
+        tile.appendChild(el("div", "why", t("stopped_why")));
+        root.appendChild(tile);
+        return;
+      }
+      if (st === "device") tile.appendChild(el("div", "why", l.device + ": " + t("dev_" + deviceState(l.device))));
+      var row = el("div", "reading");
+      if (st !== "ready" && st !== "device" && shown) row.appendChild(el("div", "temp", temp(shown.body_c)));
       if (st === "flag" && l.ticket) {
         var tk = el("div", "ticket", l.ticket);
         if (drill) tk.appendChild(el("span", "drill", t("drill")));
-        tile.appendChild(tk);
+        row.appendChild(tk);
       }
+      if (row.firstChild) tile.appendChild(row);
       var list = el("ol", "recent");
       list.setAttribute("aria-label", t("recent"));
       (l.recent || []).slice(0, 3).forEach(function (r) {
@@ -71,7 +124,6 @@
         li.appendChild(el("span", "", hhmm(r.at)));
         li.appendChild(el("span", "", temp(r.body_c)));
         li.appendChild(el("span", "", (ICON[r.verdict] || "") + " " + t("state_" + r.verdict)));
-        if (r.person_id) li.appendChild(el("span", "person", r.person_id));
         if (r.ticket) li.appendChild(el("span", "", r.ticket));
         if (r.drill) li.appendChild(el("span", "drill", t("drill")));
         list.appendChild(li);
@@ -79,8 +131,9 @@
       tile.appendChild(list);
       var tl = l.tally || {};
       tile.appendChild(el("div", "tally",
-        "✓" + (tl.pass || 0) + "  ✕" + (tl.flag || 0) + "  ↻" + (tl.retake || 0) + "  ⚠" + (tl.invalid || 0) +
-        (tl.drill ? "  " + t("drill") + " " + tl.drill : "")));
+        t("state_pass") + " " + (tl.pass || 0) + " · " + t("state_flag") + " " + (tl.flag || 0) + " · " +
+        t("state_retake") + " " + (tl.retake || 0) + " · " + t("state_invalid") + " " + (tl.invalid || 0) +
+        (tl.drill ? " · " + t("drill") + " " + tl.drill : "")));
       root.appendChild(tile);
     });
   }
@@ -100,10 +153,15 @@
       var tkCell = el("td", "tk", c.ticket);
       if (c.drill) tkCell.appendChild(el("span", "drill", t("drill")));
       tr.appendChild(tkCell);
-      tr.appendChild(el("td", "", c.lane));
+      tr.appendChild(el("td", "", laneLabel(c.lane)));
       tr.appendChild(el("td", "", temp(c.flag_c)));
       var wait = el("td", "", c.opened_ms > 0 ? duration(waited) : "");
-      if (overdue) wait.appendChild(el("span", "overdue-mark", " ⏰ " + t("overdue")));
+      if (overdue) {
+        var mark = el("span", "overdue-mark");
+        mark.appendChild(clockIcon());
+        mark.appendChild(document.createTextNode(t("overdue")));
+        wait.appendChild(mark);
+      }
       tr.appendChild(wait);
       var st = el("td", "");
       st.appendChild(el("span", "", t("case_" + c.state)));
@@ -125,11 +183,14 @@
     if (!stillSelected) selected = "";
   }
 
+  // Without the live stream nothing is known about the uplink or devices.
   function renderHealth() {
     var h = state.health;
+    var uplink = live ? h.uplink : "unknown";
     var up = $("uplink");
-    up.textContent = t("uplink") + ": " + t("uplink_" + h.uplink);
-    up.className = "chip " + (h.uplink === "connected" ? "up" : "degraded");
+    up.textContent = t("uplink") + ": " + t("uplink_" + uplink);
+    up.className = "chip " + (uplink === "connected" ? "up" : "degraded");
+    $("conn").hidden = live;
     var b = $("banners");
     b.textContent = "";
     (h.banners || []).forEach(function (x) {
@@ -137,8 +198,18 @@
     });
     var d = $("devices");
     d.textContent = "";
-    (h.devices || []).concat(h.components || []).forEach(function (c) {
-      var chip = el("span", "chip " + c.state, c.name + ": " + t("dev_" + c.state) + (c.reason ? " (" + c.reason + ")" : ""));
+    (h.devices || []).concat((h.components || []).map(function (c) {
+      // Components are the box's parts, named in the page's language;
+      // devices keep the names the configuration gives them.
+      var named = Object.assign({}, c);
+      if (Object.prototype.hasOwnProperty.call(T, "comp_" + c.name)) named.name = T["comp_" + c.name];
+      return named;
+    })).forEach(function (c) {
+      var st = live ? c.state : "unknown";
+      // Reasons are the daemon's English text: shown in English only.
+      var why = live && c.reason && lang === "en" ? " (" + c.reason + ")" : "";
+      var chip = el("span", "chip " + st, c.name + ": " + t("dev_" + st) + why);
+      chip.dataset.state = st;
       d.appendChild(chip);
     });
     var tot = { pass: 0, flag: 0, retake: 0, invalid: 0 };
@@ -159,7 +230,7 @@
     $("login-form").hidden = !!csrf;
     $("doctor-panel").hidden = !csrf;
     var c = selectedCase();
-    $("selected").textContent = c ? t("ticket") + " " + c.ticket + (c.drill ? " [" + t("drill") + "]" : "") + " · " + c.lane + " · " +
+    $("selected").textContent = c ? t("ticket") + " " + c.ticket + (c.drill ? " [" + t("drill") + "]" : "") + " · " + laneLabel(c.lane) + " · " +
       temp(c.flag_c) + " · " + t("case_" + c.state) : t("select_case");
     $("recheck-form").hidden = !(c && c.state === "awaiting_recheck");
     $("refer-form").hidden = !(c && c.state === "confirmed");
@@ -243,9 +314,29 @@
 
   function renderAll() { renderLanes(); renderCases(); renderHealth(); renderDoctor(); renderSchool(); }
 
+  function heard() {
+    lastHeard = Date.now();
+    $("clock").textContent = hhmm(now());
+    if (!live) { live = true; renderAll(); }
+  }
+  function lost() {
+    if (!live) return;
+    live = false;
+    renderAll();
+  }
+
   function apply(name, data) {
+    if (name === "hb") {
+      skew = data.now - Date.now();
+      tzOffset = data.tz_offset_ms || 0;
+      heard();
+      return;
+    }
     if (name === "state") {
       skew = data.now - Date.now();
+      tzOffset = data.tz_offset_ms || 0;
+      live = true;
+      lastHeard = Date.now();
       state = data;
       state.lanes = state.lanes || [];
       state.cases = state.cases || [];
@@ -263,12 +354,13 @@
       renderCases(); renderDoctor();
     } else if (name === "health") {
       state.health = data;
-      renderHealth();
+      renderHealth(); renderLanes();
     } else if (name === "school") {
       state.school = data;
       renderSchool();
       refreshPrivate();
     }
+    heard();
     document.body.dataset.updated = String(Date.now());
   }
 
@@ -276,14 +368,23 @@
   // refused the stream (CLOSED) we open a new one after a pause.
   function connect() {
     es = new EventSource("/events");
-    ["state", "lane", "cases", "health", "school"].forEach(function (name) {
+    ["state", "lane", "cases", "health", "school", "hb"].forEach(function (name) {
       es.addEventListener(name, function (ev) { apply(name, JSON.parse(ev.data)); });
     });
-    es.onopen = function () { $("conn").hidden = true; };
     es.onerror = function () {
-      $("conn").hidden = false;
+      lost();
       if (es.readyState === EventSource.CLOSED) { es.close(); setTimeout(connect, 3000); }
     };
+  }
+
+  // A stream that went silent (a box without power, a half-open Wi-Fi
+  // connection) raises no error: the heartbeat's absence is the signal,
+  // and a fresh connection the cure.
+  function watchdog() {
+    if (!live || Date.now() - lastHeard <= STALE_MS) return;
+    lost();
+    if (es) es.close();
+    connect();
   }
 
   function post(path, body) {
@@ -298,9 +399,16 @@
 
   function say(text) { $("doctor-msg").textContent = text; }
 
+  // An error the page has no words for is the server's English text: it
+  // is shown as such only on the English page.
+  function errText(j) {
+    if (j.error && Object.prototype.hasOwnProperty.call(T, j.error)) return T[j.error];
+    return j.error && lang === "en" ? j.error : String(j._status);
+  }
+
   function failed(j) {
     if (j._status === 401) { csrf = ""; renderCases(); renderDoctor(); }
-    say(t("action_failed") + ": " + (j.error ? t(j.error) : j._status));
+    say(t("action_failed") + ": " + errText(j));
   }
 
   function caseAction(action, body) {
@@ -359,7 +467,7 @@
       var lane = $("drill-lane").value;
       post("/api/drill", { lane: lane, temp_c: v }).then(function (j) {
         if (j._status !== 200) { failed(j); return; }
-        say(t("drill_started") + " " + j.lane + " · " + temp(j.temp_c));
+        say(t("drill_started") + " " + laneLabel(j.lane) + " · " + temp(j.temp_c));
       }).catch(function () { say(t("action_failed")); });
     });
   }
@@ -373,12 +481,12 @@
       post("/api/visitors", body).then(function (j) {
         if (j._status === 201) {
           ["visitor-name", "visitor-phone", "visitor-purpose", "visitor-host"].forEach(function (id) { $(id).value = ""; });
-          say(t("visitor_registered") + ": " + j.name + " · " + j.lane + " · " + temp(j.body_c));
+          say(t("visitor_registered") + ": " + j.name + " · " + laneLabel(j.lane) + " · " + temp(j.body_c));
           refreshPrivate();
           return;
         }
         if (j._status === 409) {
-          say(t(j.error) + (j.verdict ? " (" + j.lane + " · " + temp(j.body_c) + " · " + t("state_" + j.verdict) + ")" : ""));
+          say(errText(j) + (j.verdict ? " (" + laneLabel(j.lane) + " · " + temp(j.body_c) + " · " + t("state_" + j.verdict) + ")" : ""));
           return;
         }
         failed(j);
@@ -398,5 +506,6 @@
     wireDoctor();
     connect();
     setInterval(tick, 1000);
+    setInterval(watchdog, 250);
   });
 })();
