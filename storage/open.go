@@ -49,7 +49,7 @@ func Open(path string, o Opts) (*Store, error) {
 		// Not worth refusing to start over: the store file's own sequence
 		// still holds for anything but a quarantine.
 		s.log.Warn().Err(err).Msg("ignoring unreadable sequence reservation")
-		s.health(event.HealthWarning, err.Error(), 0)
+		s.raise(event.HealthWarning, err.Error(), 0)
 	} else if err != nil {
 		return nil, err
 	}

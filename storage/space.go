@@ -52,10 +52,15 @@ func (s *Store) usage() int64 {
 	return used
 }
 
-// makeRoomFor frees space before a commit that would pass the soft limit.
-func (s *Store) makeRoomFor(reqs []request) {
+// makeRoomFor frees space before a commit that would pass the soft limit
+// and reports whether normal readings still fit. Urgent events go in when
+// they do not: the soft limit leaves them room below the hard one.
+func (s *Store) makeRoomFor(reqs []request) bool {
 	var need int64
 	for i := range reqs {
+		if s.refusalOf(&reqs[i].ev, false) != "" {
+			continue // never stored, so it needs no room
+		}
 		// Key, header, B-tree and outbox overhead: about 2× the record.
 		need += 2 * int64(len(reqs[i].ev.Body)+64)
 	}
@@ -64,11 +69,12 @@ func (s *Store) makeRoomFor(reqs []request) {
 		if used < s.w.target {
 			s.w.nearFull, s.w.full = false, false
 		}
-		return
+		return true
 	}
 	// An oversized batch must not empty the store: free at most down to
 	// half the target and let bbolt's hard limit refuse the rest.
 	s.makeRoom(max(s.w.target-need, s.w.target/2))
+	return s.usage()+need <= s.w.soft
 }
 
 // makeRoom frees space until usage is at most goal, in the documented order.
@@ -79,7 +85,7 @@ func (s *Store) makeRoom(goal int64) {
 	if !s.w.nearFull {
 		s.w.nearFull = true
 		s.log.Warn().Int64("used", s.usage()).Int64("max_size", s.o.MaxSize).Msg("store near its size limit; purging uploaded events")
-		s.health(event.HealthWarning, "near full", uint64(s.usage()))
+		s.raise(event.HealthWarning, "near full", uint64(s.usage()))
 	}
 	if s.purgeAcked(math.MaxInt64, goal) {
 		return
@@ -186,7 +192,7 @@ func (s *Store) purgeBulk(goal int64) {
 			if !s.w.full {
 				s.w.full = true
 				s.log.Error().Int64("used", s.usage()).Msg("store full of urgent events; nothing left to purge")
-				s.health(event.HealthDown, "full: only urgent events left", 0)
+				s.raise(event.HealthDown, "full: only urgent events left", 0)
 			}
 			return
 		}
@@ -204,7 +210,7 @@ func (s *Store) maintain() {
 	if size >= s.o.MaxSize/4 && s.usage() < size/2 {
 		if err := s.compact(); err != nil {
 			s.log.Error().Err(err).Msg("compaction failed")
-			s.health(event.HealthWarning, "compaction failed: "+err.Error(), 0)
+			s.raise(event.HealthWarning, "compaction failed: "+err.Error(), 0)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +171,9 @@ func TestRetentionPurgesOnlyAckedAfterRetention(t *testing.T) {
 	}
 }
 
-func TestOversizedEventFailsAloneAndIsReported(t *testing.T) {
+// An event bigger than the store could ever hold is refused alone: its seq
+// goes into a gap the district receives, and the store goes on.
+func TestOversizedEventIsRefusedWithAGap(t *testing.T) {
 	var health healthLog
 	s := openStore(t, tempPath(t), Opts{MaxSize: 1 << 20, OnHealth: health.add})
 	var evs []event.Event
@@ -183,24 +186,28 @@ func TestOversizedEventFailsAloneAndIsReported(t *testing.T) {
 	huge.Body = []byte(`{"frame_hex":"` + strings.Repeat("ab", 1<<20) + `"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.AppendWait(ctx, huge); err == nil {
-		t.Fatal("a 2 MiB event fit into a 1 MiB store")
+	if seq, err := s.AppendWait(ctx, huge); !errors.Is(err, ErrRefused) || seq != 101 {
+		t.Fatalf("AppendWait(2 MiB event into a 1 MiB store) = %d, %v; want 101, ErrRefused", seq, err)
 	}
-	if err := s.Flush(ctx); err == nil {
-		t.Error("Flush after a failed commit returned nil")
+	if err := s.Flush(ctx); !errors.Is(err, ErrRefused) {
+		t.Errorf("Flush after a refusal = %v, want ErrRefused", err)
 	}
 	var reported bool
 	for _, h := range health.all() {
-		reported = reported || strings.HasPrefix(h.Reason, "write error")
+		reported = reported || strings.HasPrefix(h.Reason, "refused 1 event")
 	}
 	if !reported {
-		t.Errorf("OnHealth = %+v, want a write error", health.all())
+		t.Errorf("OnHealth = %+v, want the refusal", health.all())
 	}
-	if n := len(allSeqs(t, s)); n != 100 {
-		t.Errorf("%d events stored, want the 100 earlier readings untouched", n)
+	stored := allSeqs(t, s)
+	if len(stored) != 101 || stored[102].Kind != event.KindGap {
+		t.Fatalf("%d events stored, seq 102 %v; want the 100 readings and a gap", len(stored), stored[102].Kind)
 	}
-	if seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil || seq != 101 {
-		t.Errorf("AppendWait after the failure = %d, %v; want 101", seq, err)
+	if g := decodeBody[event.Gap](t, stored[102]); g.FromSeq != 101 || g.ToSeq != 101 || g.Count != 1 || g.Reason != refusedTooLarge {
+		t.Errorf("gap = %+v, want seq 101 too_large", g)
+	}
+	if seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil || seq != 103 {
+		t.Errorf("AppendWait after the refusal = %d, %v; want 103", seq, err)
 	}
 }
 

@@ -33,8 +33,11 @@ type Opts struct {
 	Now func() time.Time
 	// Logger receives storage logs; the zero value logs nothing.
 	Logger zerolog.Logger
-	// OnHealth is told about quarantines, a store near its size limit, gaps
-	// and write errors; default: nothing. It is called on the writer
+	// OnHealth is told about quarantines, a store near its size limit, gaps,
+	// refusals and write errors; default: nothing. The store keeps each of
+	// these as a health event itself (a write error once the disk takes
+	// writes again), or as the gap or quarantine event that records it, so
+	// OnHealth must not store them again. It is called on the writer
 	// goroutine (or inside Open), so it must not block: Append is fine,
 	// AppendWait or Flush would wait for itself.
 	OnHealth func(event.Health)
@@ -553,7 +556,8 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	close(s.stop)
 	<-s.done
-	werr := s.w.failed
+	// Set only when the last try failed too: events that are not stored.
+	werr := s.w.fault
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -567,6 +571,24 @@ func (s *Store) Close() error {
 	return werr
 }
 
+// health tells OnHealth of a condition another stored event records
+// already (a gap, a quarantine) or that cannot be stored.
 func (s *Store) health(state, reason string, count uint64) {
 	s.o.OnHealth(event.Health{Component: "storage", State: state, Reason: reason, Count: count})
+}
+
+// raise tells OnHealth and stores the health event with the next commit,
+// so the district hears of it too. Writer goroutine only (or Open, before
+// the writer starts).
+func (s *Store) raise(state, reason string, count uint64) {
+	h := event.Health{Component: "storage", State: state, Reason: reason, Count: count}
+	s.o.OnHealth(h)
+	s.w.raised = append(s.w.raised, s.healthRequest(h))
+}
+
+// healthRequest is h as an urgent event the writer stores.
+func (s *Store) healthRequest(h event.Health) request {
+	ev := event.Event{Kind: event.KindHealth, Urgent: true, Body: mustJSON(h)}
+	s.o.Stamp(&ev)
+	return request{ev: ev}
 }
