@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -87,10 +88,58 @@ func (s *Store) makeRoom(goal int64) {
 		s.log.Warn().Int64("used", s.usage()).Int64("max_size", s.o.MaxSize).Msg("store near its size limit; purging uploaded events")
 		s.raise(event.HealthWarning, "near full", uint64(s.usage()))
 	}
-	if s.purgeAcked(math.MaxInt64, goal) {
+	if s.purgeAcked(math.MaxInt64, goal) || s.purgeDelivered(goal) {
 		return
 	}
 	s.purgeBulk(goal)
+}
+
+// purgeDelivered deletes events the broker acknowledged whose
+// acknowledgement has not been committed yet (it rides in the next commit),
+// until usage ≤ goal. They were uploaded, so no gap records them; OutboxLen
+// left them out at Ack already. It reports whether goal was reached.
+func (s *Store) purgeDelivered(goal int64) bool {
+	s.ackMu.Lock()
+	seqs := make([]uint64, 0, len(s.acking))
+	for seq := range s.acking {
+		seqs = append(seqs, seq)
+	}
+	s.ackMu.Unlock()
+	slices.Sort(seqs)
+	for len(seqs) > 0 {
+		if s.usage() <= goal {
+			return true
+		}
+		chunk := seqs[:min(len(seqs), s.chunkFor(goal))]
+		seqs = seqs[len(chunk):]
+		err := s.update(func(tx *bolt.Tx) error {
+			events := tx.Bucket(bucketEvents)
+			prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
+			defer s.readMapped(tx, len(chunk))
+			for _, seq := range chunk {
+				k := seqKey(seq)
+				for _, b := range []*bolt.Bucket{events, prio, bulk} {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			s.log.Error().Err(err).Msg("purging delivered events")
+			return false
+		}
+		// Gone from the outbox: the pending acknowledgement finds nothing
+		// to move, and a failed one must not count them back.
+		s.ackMu.Lock()
+		for _, seq := range chunk {
+			delete(s.acking, seq)
+		}
+		s.ackMu.Unlock()
+		s.log.Debug().Int("events", len(chunk)).Msg("purged delivered events")
+	}
+	return s.usage() <= goal
 }
 
 // retentionCutoff is the ack time (unix ns) before which acknowledged
@@ -149,19 +198,24 @@ func (s *Store) purgeBulk(goal int64) {
 	for s.usage() > goal {
 		var gap event.Gap
 		var gapSeq uint64
+		var purged []uint64
 		chunk := s.chunkFor(goal)
 		err := s.update(func(tx *bolt.Tx) error {
 			bulk, events := tx.Bucket(bucketBulk), tx.Bucket(bucketEvents)
 			var keys [][]byte
 			c := bulk.Cursor()
 			for k, _ := c.First(); k != nil && len(keys) < chunk; k, _ = c.Next() {
-				keys = append(keys, k)
+				if !s.isAcking(beUint64(k)) { // delivered: not a gap, see purgeDelivered
+					keys = append(keys, k)
+				}
 			}
 			if len(keys) == 0 {
 				return nil
 			}
 			defer s.readMapped(tx, len(keys)) // the purged records were read to delete them
+			purged = purged[:0]
 			for _, k := range keys {
+				purged = append(purged, beUint64(k))
 				if err := events.Delete(k); err != nil {
 					return err
 				}
@@ -196,7 +250,18 @@ func (s *Store) purgeBulk(goal int64) {
 			}
 			return
 		}
-		s.committed(gapSeq, 1, -int64(gap.Count))
+		// An Ack that marked one of these after they were picked has
+		// taken it out of the count already.
+		raced := 0
+		s.ackMu.Lock()
+		for _, seq := range purged {
+			if _, ok := s.acking[seq]; ok {
+				delete(s.acking, seq)
+				raced++
+			}
+		}
+		s.ackMu.Unlock()
+		s.committed(gapSeq, 1, -int64(gap.Count)+int64(raced))
 		s.log.Warn().Uint64("from_seq", gap.FromSeq).Uint64("to_seq", gap.ToSeq).Uint64("count", gap.Count).
 			Msg("purged readings that were never uploaded")
 		s.health(event.HealthWarning, fmt.Sprintf("gap: seq %d-%d purged before upload", gap.FromSeq, gap.ToSeq), gap.Count)
