@@ -58,12 +58,18 @@
 // Open takes bbolt's file lock (a second daemon gets ErrLocked), runs
 // tx.Check, and moves a corrupt file aside as "<name>.corrupt-<UTC time>"
 // before starting a fresh one, so a damaged SD card never causes a crash loop.
-// The check runs in a child process (the running binary re-executed with
-// GATESCREEN_STORAGE_CHECK set, handled by this package's init), because
-// bbolt meets some garbled pages with panics in goroutines of its own that no
-// recover can catch; the child is killed after Opts.CheckTimeout. A file
-// written by a newer schema is refused, never touched; older ones go through
-// the upgrade hooks.
+// The check runs in a child process (the running binary, found by
+// os.Executable, re-executed with GATESCREEN_STORAGE_CHECK set, handled by
+// this package's init), because bbolt meets some garbled pages with panics in
+// goroutines of its own that no recover can catch; the child is killed after
+// Opts.CheckTimeout. The daemon's process never opens a file no check has
+// passed: a check that times out or cannot be started ends like a failed one.
+// After a file is set aside, a second child (GATESCREEN_STORAGE_SALVAGE)
+// streams what it can still read of it — the events left in the outbox, with
+// their seqs, the case, daily and calibration projections, other components'
+// meta values — into the fresh file, and the quarantine and the salvage are
+// stored as health events. A file written by a newer schema is refused, never
+// touched; older ones go through the upgrade hooks.
 //
 // # Caveats
 //

@@ -53,9 +53,10 @@ type Opts struct {
 	// LockTimeout is how long Open waits for another process's file lock;
 	// default 2s.
 	LockTimeout time.Duration
-	// CheckTimeout bounds the integrity check at Open. A check that takes
-	// longer (a big file on a slow card) is abandoned, the file is opened
-	// unchecked and OnHealth is told. Default 20s.
+	// CheckTimeout bounds the integrity check at Open, and the salvage after
+	// a file was set aside. A check that takes longer (a big file on a slow
+	// card), or cannot be started, ends like a failed one: the file is set
+	// aside, never opened unchecked. Default 20s.
 	CheckTimeout time.Duration
 	// MaintenanceInterval is how often retention and compaction run;
 	// default 10 minutes.
