@@ -37,12 +37,21 @@
 //
 // # Size, retention, compaction
 //
-// Before each commit the writer compares the pages in use with Opts.MaxSize.
-// Over the soft limit (7/8 of MaxSize) it frees space, in order: acked events
-// past Retention, acked events oldest first, then the oldest un-acked normal
-// readings, for which it appends an urgent Gap event. Urgent events (cases,
+// Before each commit the writer compares the pages in use with its limit:
+// Opts.MaxSize, or what the filesystem can still give when that is less (the
+// bytes the file holds plus the free ones, by statfs, less 1 MiB kept free so
+// that acknowledgements, purges and their gap events can always commit: in
+// bbolt even a delete writes new pages). Over the soft limit (7/8 of it) it
+// frees space, in order: acked events past Retention, acked events oldest
+// first, events whose acknowledgement waits for this commit (uploaded, so no
+// gap), then the oldest un-acked normal readings, for which it appends an
+// urgent Gap event (reason "max_size" or "disk_full"). Urgent events (cases,
 // health, gaps, daily, calibration, flagged readings) are never purged before
-// they are acknowledged. bbolt's Options.MaxSize is the hard guard. Because a
+// they are acknowledged; when nothing else is left, new normal readings are
+// refused instead, their seqs recorded by a "store_full" gap, and urgent
+// events still go in. bbolt's Options.MaxSize is the hard guard. A commit that
+// fails all the same (a disk that filled up between two checks, an I/O error)
+// keeps its batch and is tried again with backoff; nothing is dropped. Because a
 // bbolt file never shrinks, the writer compacts it into a new file and renames
 // it over the old one when more than half of a large file is free.
 //

@@ -53,10 +53,40 @@ func (s *Store) usage() int64 {
 	return used
 }
 
+// diskReserve is the room on the filesystem the store leaves for
+// acknowledgements, purges and the gap events they write: bbolt copies
+// every page it changes, so even a delete needs free pages. A purge
+// transaction touches at most about purgeChunk/15 leaf pages of events
+// (≈ 550 KiB at 4 KiB pages), one of a group commit's acks less.
+const diskReserve = 1 << 20
+
+// limits sets the soft limit and purge target of this commit: those of
+// MaxSize, or lower when the filesystem has less to give (another program,
+// logs, a small card): the bytes the file holds plus the free ones, less
+// diskReserve. Its reason names the limit in gaps and health events.
+func (s *Store) limits() {
+	w := &s.w
+	w.soft, w.target, w.limitBy = w.maxSoft, w.maxTarget, limitMaxSize
+	allocated, free, err := diskRoom(s.path)
+	if err != nil {
+		return // MaxSize still holds
+	}
+	if room := allocated + free - diskReserve; room < w.soft {
+		w.soft, w.target, w.limitBy = max(room, 0), max(room-room/8, 0), limitDisk
+	}
+}
+
+// Reasons of gaps for readings purged before upload.
+const (
+	limitMaxSize = "max_size"
+	limitDisk    = "disk_full"
+)
+
 // makeRoomFor frees space before a commit that would pass the soft limit
 // and reports whether normal readings still fit. Urgent events go in when
 // they do not: the soft limit leaves them room below the hard one.
 func (s *Store) makeRoomFor(reqs []request) bool {
+	s.limits()
 	var need int64
 	for i := range reqs {
 		if s.refusalOf(&reqs[i].ev, false) != "" {
@@ -85,8 +115,12 @@ func (s *Store) makeRoom(goal int64) {
 	}
 	if !s.w.nearFull {
 		s.w.nearFull = true
-		s.log.Warn().Int64("used", s.usage()).Int64("max_size", s.o.MaxSize).Msg("store near its size limit; purging uploaded events")
-		s.raise(event.HealthWarning, "near full", uint64(s.usage()))
+		reason := "near full"
+		if s.w.limitBy == limitDisk {
+			reason = "near full: the filesystem has little space left"
+		}
+		s.log.Warn().Int64("used", s.usage()).Int64("limit", s.w.soft).Str("by", s.w.limitBy).Msg("store near its size limit; purging uploaded events")
+		s.raise(event.HealthWarning, reason, uint64(s.usage()))
 	}
 	if s.purgeAcked(math.MaxInt64, goal) || s.purgeDelivered(goal) {
 		return
@@ -227,7 +261,7 @@ func (s *Store) purgeBulk(goal int64) {
 				FromSeq: beUint64(keys[0]),
 				ToSeq:   beUint64(keys[len(keys)-1]),
 				Count:   uint64(len(keys)),
-				Reason:  "max_size",
+				Reason:  s.w.limitBy,
 			}
 			ev := event.Event{Kind: event.KindGap, Urgent: true, Body: mustJSON(gap)}
 			s.o.Stamp(&ev)
@@ -272,12 +306,20 @@ func (s *Store) purgeBulk(goal int64) {
 func (s *Store) maintain() {
 	s.purgeAcked(s.retentionCutoff(), -1)
 	size := s.Size()
-	if size >= s.o.MaxSize/4 && s.usage() < size/2 {
+	if size >= s.o.MaxSize/4 && s.usage() < size/2 && s.roomForCopy() {
 		if err := s.compact(); err != nil {
 			s.log.Error().Err(err).Msg("compaction failed")
 			s.raise(event.HealthWarning, "compaction failed: "+err.Error(), 0)
 		}
 	}
+}
+
+// roomForCopy reports whether the filesystem can take a compacted copy of
+// the file and still keep diskReserve; without it compaction would only fill
+// the disk and fail.
+func (s *Store) roomForCopy() bool {
+	_, free, err := diskRoom(s.path)
+	return err != nil || free >= s.usage()+diskReserve
 }
 
 // compact copies the live data into a new file and renames it over the old

@@ -319,3 +319,79 @@ func TestPurgeKeepsDeliveredReadingsOutOfGaps(t *testing.T) {
 		t.Errorf("OutboxLen = %d, %d; scan of the outbox %d, %d", p, b, sp, sb)
 	}
 }
+
+// A store full of urgent events (the broker down for long, many flags and
+// cases) purges none of them: new normal readings are refused instead, each
+// counted in a store_full gap the district receives, never dropped in
+// silence.
+func TestFullOfUrgentEventsRefusesReadings(t *testing.T) {
+	var health healthLog
+	s := openStore(t, tempPath(t), Opts{MaxSize: 1 << 20, OnHealth: health.add})
+	full := func() bool {
+		for _, h := range health.all() {
+			if h.Reason == "full: only urgent events left" {
+				return true
+			}
+		}
+		return false
+	}
+	urgent := 0
+	for !full() {
+		if urgent > 20000 {
+			t.Fatalf("not full after %d urgent events; file %d bytes", urgent, s.Size())
+		}
+		var batch []event.Event
+		for range 20 {
+			batch = append(batch, reading(t, "L1", event.VerdictFlag, t0))
+		}
+		appendFlushed(t, s, batch...)
+		urgent += len(batch)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	refused := 0
+	for range 30 {
+		for range 50 {
+			if err := s.Append(reading(t, "L2", event.VerdictPass, t0)); err != nil {
+				t.Fatal(err)
+			}
+			refused++
+		}
+		if err := s.Flush(ctx); !errors.Is(err, ErrRefused) {
+			t.Fatalf("Flush of normal readings into a store full of urgent events = %v, want ErrRefused", err)
+		}
+	}
+	if _, err := s.AppendWait(ctx, reading(t, "L2", event.VerdictPass, t0)); !errors.Is(err, ErrRefused) {
+		t.Errorf("AppendWait of a normal reading = %v, want ErrRefused", err)
+	}
+	refused++
+
+	stored := allSeqs(t, s)
+	flags, normal := 0, 0
+	var gapped uint64
+	for _, ev := range stored {
+		switch {
+		case ev.Kind == event.KindReading && ev.Urgent:
+			flags++
+		case ev.Kind == event.KindReading:
+			normal++
+		case ev.Kind == event.KindGap:
+			if g := decodeBody[event.Gap](t, ev); g.Reason == refusedFull {
+				gapped += g.Count
+			}
+		}
+	}
+	if flags != urgent {
+		t.Errorf("%d of %d flagged readings stored: urgent events were purged", flags, urgent)
+	}
+	if normal != 0 || gapped != uint64(refused) {
+		t.Errorf("normal readings: %d stored, %d in store_full gaps; want 0 and %d", normal, gapped, refused)
+	}
+	p, b := s.OutboxLen()
+	if sp, sb := outboxScan(t, s); p != sp || b != sb {
+		t.Errorf("OutboxLen = %d, %d; scan %d, %d", p, b, sp, sb)
+	}
+	if size := s.Size(); size > 1<<20 {
+		t.Errorf("file %d bytes, over MaxSize", size)
+	}
+}

@@ -32,8 +32,12 @@ type writerState struct {
 	raised []request
 	// soft is the bytes in use above which a commit first frees space;
 	// target is where freeing stops (hysteresis, so it does not run at
-	// every commit).
-	soft, target int64
+	// every commit). They are those of MaxSize (maxSoft, maxTarget) or
+	// lower when the filesystem has less room, set before each commit
+	// (limits); limitBy names the one in force.
+	soft, target       int64
+	maxSoft, maxTarget int64
+	limitBy            string
 	// nearFull and full remember what was reported, until usage is back
 	// under target; refusing, until a commit refuses nothing.
 	nearFull, full, refusing bool
@@ -54,7 +58,8 @@ func (w *writerState) init(s *Store) {
 	w.timer.Stop()
 	w.hold = time.NewTimer(time.Hour)
 	w.hold.Stop()
-	w.soft, w.target = sizeLimits(s.o.MaxSize)
+	w.maxSoft, w.maxTarget = sizeLimits(s.o.MaxSize)
+	w.soft, w.target, w.limitBy = w.maxSoft, w.maxTarget, limitMaxSize
 }
 
 // add queues r and reports whether it must be committed at once.

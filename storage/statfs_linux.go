@@ -1,0 +1,21 @@
+package storage
+
+import (
+	"fmt"
+	"path/filepath"
+	"syscall"
+)
+
+// diskRoom returns the bytes the file holds on disk (its allocated blocks;
+// bbolt grows it sparsely) and the bytes the filesystem can still give it.
+func diskRoom(path string) (allocated, free int64, err error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, 0, fmt.Errorf("storage: stat %s: %w", path, err)
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(path), &fs); err != nil {
+		return 0, 0, fmt.Errorf("storage: statfs %s: %w", filepath.Dir(path), err)
+	}
+	return st.Blocks * 512, int64(fs.Bavail) * fs.Bsize, nil
+}
