@@ -195,7 +195,10 @@ type Store struct {
 	// takes ackMu inside its transaction.
 	ackMu  sync.Mutex
 	acking map[uint64]Queue
-	boxID  string
+	// lateAcks holds ack batches that found the writer's queue full; the
+	// writer's next commit takes them (ackMu guards it).
+	lateAcks []ackBatch
+	boxID    string
 
 	seqs *seqReserve // used by the writer goroutine only (and Open)
 	w    writerState // owned by the writer goroutine
@@ -372,7 +375,7 @@ func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error)
 // seqs are ignored, so Ack is idempotent.
 //
 // The removal rides in the writer's next group commit (within
-// CommitInterval), so a drain of many messages costs a few commits, not one
+// CommitInterval, or the next commit when the writer's queue is full), so a drain of many messages costs a few commits, not one
 // per message; Pending and OutboxLen leave the seqs out at once.
 // A power cut before that commit only means the district gets them again,
 // which at-least-once delivery allows (consumers drop duplicates by id).
@@ -380,27 +383,24 @@ func (s *Store) Ack(seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
 	if err := s.markAcking(seqs); err != nil {
 		return err
 	}
 	batch := ackBatch{seqs: seqs, at: s.ackTime()}
-	s.closeMu.RLock()
-	queued := false
-	if !s.closed {
-		select {
-		case s.queue <- request{acks: batch}:
-			queued = true
-		default: // the writer is swamped: do it here rather than drop it
-		}
-	}
-	s.closeMu.RUnlock()
-	if queued {
-		return nil
-	}
-	err := s.update(func(tx *bolt.Tx) error { return s.applyAcks(tx, batch) })
-	s.acked(seqs, err != nil)
-	if err != nil {
-		return fmt.Errorf("storage: %s: ack: %w", s.path, err)
+	select {
+	case s.queue <- request{acks: batch}:
+	default:
+		// The writer is swamped (a slow card): its next commit takes the
+		// batch from here. Committing it in this goroutine could fail on
+		// its own, and waiting would stall the uplink.
+		s.ackMu.Lock()
+		s.lateAcks = append(s.lateAcks, batch)
+		s.ackMu.Unlock()
 	}
 	return nil
 }
@@ -474,24 +474,12 @@ func (s *Store) markAcking(seqs []uint64) error {
 	})
 }
 
-// acked forgets seqs whose acknowledgement was committed. After a failed
-// commit (failed true) they are pending again and counted again: the
-// uplink will resend them.
-func (s *Store) acked(seqs []uint64, failed bool) {
+// acked forgets seqs whose acknowledgement was committed.
+func (s *Store) acked(seqs []uint64) {
 	s.ackMu.Lock()
 	defer s.ackMu.Unlock()
 	for _, seq := range seqs {
-		q, ok := s.acking[seq]
-		if !ok {
-			continue
-		}
 		delete(s.acking, seq)
-		switch {
-		case failed && q == Priority:
-			s.nPriority.Add(1)
-		case failed:
-			s.nBulk.Add(1)
-		}
 	}
 }
 

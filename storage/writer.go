@@ -158,12 +158,30 @@ func (s *Store) commitBatch() {
 	if len(w.flushes) > 0 && s.releaseAll("flush") {
 		s.armHold()
 	}
-	w.batch = append(w.batch, w.raised...)
-	clear(w.raised)
-	w.raised = w.raised[:0]
+	s.ackMu.Lock()
+	w.acks = append(w.acks, s.lateAcks...)
+	s.lateAcks = nil
+	s.ackMu.Unlock()
 	var err error
-	if len(w.batch) > 0 || len(w.acks) > 0 {
-		err = s.commit(w.batch)
+	// A second round stores the health events the first one raised (near
+	// full, recovery): they are urgent, and a Flush covers them too.
+	for range 2 {
+		w.batch = append(w.batch, w.raised...)
+		clear(w.raised)
+		w.raised = w.raised[:0]
+		if len(w.batch) == 0 && len(w.acks) == 0 {
+			break
+		}
+		if err = s.commit(w.batch); err != nil {
+			break
+		}
+		clear(w.batch)
+		w.batch, w.acks = w.batch[:0], w.acks[:0]
+		clear(w.batchLinks)
+		w.batchLinks = w.batchLinks[:0]
+		if len(w.raised) == 0 {
+			break
+		}
 	}
 	for _, f := range w.flushes {
 		f <- w.failed
@@ -172,20 +190,14 @@ func (s *Store) commitBatch() {
 		w.failed = nil
 	}
 	w.flushes = w.flushes[:0]
-	if err != nil {
+	switch {
+	case err != nil:
 		// Nothing is dropped: the batch, its waiters and the
 		// acknowledgements stay for the next try.
 		w.timer.Reset(w.backoff)
 		w.timerOn = true
 		w.backoff = min(2*w.backoff, maxBackoff)
-		return
-	}
-	clear(w.batch)
-	w.batch, w.acks = w.batch[:0], w.acks[:0]
-	clear(w.batchLinks)
-	w.batchLinks = w.batchLinks[:0]
-	if len(w.raised) > 0 {
-		// Health events this commit raised are urgent: store them now.
+	case len(w.raised) > 0:
 		w.timer.Reset(0)
 		w.timerOn = true
 	}
@@ -222,7 +234,7 @@ func (s *Store) commit(reqs []request) error {
 		return err
 	}
 	for _, b := range w.acks {
-		s.acked(b.seqs, false)
+		s.acked(b.seqs)
 	}
 	if w.fault != nil {
 		s.log.Info().Int("failed_tries", w.faults).Msg("commits work again")
