@@ -239,9 +239,16 @@ func (s *Store) purgeBulk(goal int64) {
 			var keys [][]byte
 			c := bulk.Cursor()
 			for k, _ := c.First(); k != nil && len(keys) < chunk; k, _ = c.Next() {
-				if !s.isAcking(beUint64(k)) { // delivered: not a gap, see purgeDelivered
-					keys = append(keys, k)
+				if s.isAcking(beUint64(k)) {
+					// Delivered, so not a gap (see purgeDelivered); a gap
+					// stops before it, so no reading the district received
+					// lies inside a purged range.
+					if len(keys) > 0 {
+						break
+					}
+					continue
 				}
+				keys = append(keys, k)
 			}
 			if len(keys) == 0 {
 				return nil
@@ -271,7 +278,9 @@ func (s *Store) purgeBulk(goal int64) {
 		})
 		if err != nil {
 			s.log.Error().Err(err).Msg("purging un-uploaded readings")
-			s.health(event.HealthDown, "cannot free space: "+err.Error(), 0)
+			if s.w.fault == nil { // a failing disk is reported once, as a write error
+				s.health(event.HealthDown, "cannot free space: "+err.Error(), 0)
+			}
 			return
 		}
 		if gap.Count == 0 {

@@ -303,7 +303,7 @@ func (s *Store) refusalOf(ev *event.Event, full bool) string {
 
 // write commits reqs and the pending acknowledgements in one transaction.
 // Refused events (see refusalOf) are returned; each takes a seq, and one
-// urgent gap event per reason records them.
+// urgent gap event records them.
 func (s *Store) write(reqs []request, full bool) ([]refusal, error) {
 	var last uint64
 	var nP, nB int64
@@ -338,20 +338,15 @@ func (s *Store) write(reqs []request, full bool) ([]refusal, error) {
 			}
 			last = seq
 		}
-		for _, why := range []string{refusedFull, refusedTooLarge} {
-			var gap event.Gap
+		if len(refused) > 0 {
+			// One gap per commit, so gap ranges never overlap; it names
+			// the store being full if that refused any.
+			gap := event.Gap{FromSeq: reqs[refused[0].idx].ev.Seq, ToSeq: reqs[refused[len(refused)-1].idx].ev.Seq,
+				Count: uint64(len(refused)), Reason: refusedTooLarge}
 			for _, r := range refused {
-				if r.reason != why {
-					continue
+				if r.reason == refusedFull {
+					gap.Reason = refusedFull
 				}
-				seq := reqs[r.idx].ev.Seq
-				if gap.Count == 0 {
-					gap.FromSeq = seq
-				}
-				gap.ToSeq, gap.Count, gap.Reason = seq, gap.Count+1, why
-			}
-			if gap.Count == 0 {
-				continue
 			}
 			ev := event.Event{Kind: event.KindGap, Urgent: true, Body: mustJSON(gap)}
 			s.o.Stamp(&ev)
