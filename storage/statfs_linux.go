@@ -17,5 +17,5 @@ func diskRoom(path string) (allocated, free int64, err error) {
 	if err := syscall.Statfs(filepath.Dir(path), &fs); err != nil {
 		return 0, 0, fmt.Errorf("storage: statfs %s: %w", filepath.Dir(path), err)
 	}
-	return st.Blocks * 512, int64(fs.Bavail) * fs.Bsize, nil
+	return int64(st.Blocks) * 512, int64(fs.Bavail) * int64(fs.Bsize), nil
 }
