@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -131,5 +132,88 @@ func TestFullDiskBelowMaxSize(t *testing.T) {
 	}
 	if _, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil {
 		t.Errorf("AppendWait after the drain: %v", err)
+	}
+}
+
+// fillDisk writes a file into dir until the filesystem is full, as another
+// program might.
+func fillDisk(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, "other.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// Another program fills the disk while the store grows: not a byte is
+// free, and the store's file has no free pages of its own yet. Its reserve
+// file is its own space, so the purge that makes room (bbolt's copy-on-write
+// needs new pages even to delete), the commits after it and the
+// acknowledgements go through; with the headroom merely left free, the other
+// program took it and every commit failed with ENOSPC.
+func TestDiskFilledByAnotherProgram(t *testing.T) {
+	dir := tmpfs(t, 4<<20)
+	var health healthLog
+	s := openStore(t, filepath.Join(dir, "events.db"), Opts{OnHealth: health.add})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	write := func(rounds int) {
+		t.Helper()
+		for range rounds {
+			var batch []event.Event
+			for range 250 {
+				batch = append(batch, reading(t, "L1", event.VerdictPass, t0))
+			}
+			batch = append(batch, reading(t, "L1", event.VerdictFlag, t0))
+			for _, ev := range batch {
+				if err := s.Append(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatalf("Flush on the full disk: %v", err)
+			}
+		}
+	}
+	write(12) // about a third of the disk
+	fillDisk(t, dir)
+	write(20)
+	if len(gapsIn(t, s)) == 0 {
+		t.Error("no gap although the disk is full")
+	}
+	for _, q := range []Queue{Priority, Bulk} {
+		for {
+			evs, err := s.Pending(q, 0, 200)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) == 0 {
+				break
+			}
+			if err := s.Ack(seqsOf(evs)...); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatalf("Flush of acknowledgements on a full disk: %v", err)
+			}
+		}
+	}
+	if p, b := s.OutboxLen(); p != 0 || b != 0 {
+		t.Errorf("OutboxLen after the drain = %d, %d; want 0, 0", p, b)
+	}
+	for _, h := range health.all() {
+		if strings.HasPrefix(h.Reason, "write error") {
+			t.Errorf("a commit failed: %+v", h)
+		}
 	}
 }

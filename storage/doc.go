@@ -39,9 +39,12 @@
 //
 // Before each commit the writer compares the pages in use with its limit:
 // Opts.MaxSize, or what the filesystem can still give when that is less (the
-// bytes the file holds plus the free ones, by statfs, less 1 MiB kept free so
-// that acknowledgements, purges and their gap events can always commit: in
-// bbolt even a delete writes new pages). Over the soft limit (7/8 of it) it
+// bytes the file holds plus the free ones, by statfs, less a margin). 1 MiB
+// is held in a file of its own, "<name>.reserve" (fallocate), so that
+// acknowledgements, purges and their gap events can always commit even when
+// another program fills the disk: in bbolt even a delete writes new pages. A
+// transaction that meets ENOSPC releases the reserve and goes through; it is
+// taken again once the filesystem has room. Over the soft limit (7/8 of it) it
 // frees space, in order: acked events past Retention, acked events oldest
 // first, events whose acknowledgement waits for this commit (uploaded, so no
 // gap), then the oldest un-acked normal readings, for which it appends an

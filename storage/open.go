@@ -91,6 +91,7 @@ func Open(path string, o Opts) (*Store, error) {
 		}
 	}
 	s.w.init(s)
+	s.holdReserve()
 	go s.run()
 	return s, nil
 }

@@ -2,11 +2,13 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -53,17 +55,23 @@ func (s *Store) usage() int64 {
 	return used
 }
 
-// diskReserve is the room on the filesystem the store leaves for
+// diskReserve is the room on the filesystem the store keeps for
 // acknowledgements, purges and the gap events they write: bbolt copies
 // every page it changes, so even a delete needs free pages. A purge
 // transaction touches at most about purgeChunk/15 leaf pages of events
-// (≈ 550 KiB at 4 KiB pages), one of a group commit's acks less.
+// (≈ 550 KiB at 4 KiB pages), one of a group commit's acks less. The
+// reserve is a file of its own ("<name>.reserve", allocated with
+// fallocate), so another program filling the disk cannot take it; a commit
+// that meets ENOSPC all the same releases it (releaseReserve) and goes
+// through. Where no reserve file can be held, the store leaves as much free
+// space instead.
 const diskReserve = 1 << 20
 
 // limits sets the soft limit and purge target of this commit: those of
 // MaxSize, or lower when the filesystem has less to give (another program,
-// logs, a small card): the bytes the file holds plus the free ones, less
-// diskReserve. Its reason names the limit in gaps and health events.
+// logs, a small card): the bytes the file holds plus the free ones, less a
+// margin (a quarter of diskReserve while the reserve file is held, else all
+// of it). Its reason names the limit in gaps and health events.
 func (s *Store) limits() {
 	w := &s.w
 	w.soft, w.target, w.limitBy = w.maxSoft, w.maxTarget, limitMaxSize
@@ -71,9 +79,58 @@ func (s *Store) limits() {
 	if err != nil {
 		return // MaxSize still holds
 	}
-	if room := allocated + free - diskReserve; room < w.soft {
+	if !w.reserveHeld && free >= 2*diskReserve {
+		// Space came back (another program's files went): hold it again.
+		s.holdReserve()
+		if _, free, err = diskRoom(s.path); err != nil {
+			return
+		}
+	}
+	margin := int64(diskReserve)
+	if w.reserveHeld {
+		margin = diskReserve / 4
+	}
+	if room := allocated + free - margin; room < w.soft {
 		w.soft, w.target, w.limitBy = max(room, 0), max(room-room/8, 0), limitDisk
 	}
+}
+
+// freeingUpdate runs a transaction that frees space. On a full disk it
+// releases the reserve and tries again: bbolt writes new pages even to
+// delete.
+func (s *Store) freeingUpdate(fn func(*bolt.Tx) error) error {
+	err := s.update(fn)
+	if errors.Is(err, syscall.ENOSPC) && s.releaseReserve() {
+		err = s.update(fn)
+	}
+	return err
+}
+
+func (s *Store) reservePath() string { return s.path + ".reserve" }
+
+// holdReserve allocates the reserve file, or keeps the one a previous run
+// left. Writer goroutine only (or Open, before it starts).
+func (s *Store) holdReserve() {
+	if err := allocate(s.reservePath(), diskReserve); err != nil {
+		s.log.Debug().Err(err).Msg("no reserve file; keeping the space free instead")
+		return
+	}
+	s.w.reserveHeld = true
+}
+
+// releaseReserve gives the reserve file's space back to the filesystem, for
+// a commit that met a full disk; it reports whether there was one to give.
+func (s *Store) releaseReserve() bool {
+	if !s.w.reserveHeld {
+		return false
+	}
+	if err := os.Remove(s.reservePath()); err != nil {
+		s.log.Error().Err(err).Msg("releasing the reserve file")
+		return false
+	}
+	s.w.reserveHeld = false
+	s.log.Warn().Msg("the filesystem is full: released the store's reserve so that acknowledgements and purges commit")
+	return true
 }
 
 // Reasons of gaps for readings purged before upload.
@@ -146,7 +203,7 @@ func (s *Store) purgeDelivered(goal int64) bool {
 		}
 		chunk := seqs[:min(len(seqs), s.chunkFor(goal))]
 		seqs = seqs[len(chunk):]
-		err := s.update(func(tx *bolt.Tx) error {
+		err := s.freeingUpdate(func(tx *bolt.Tx) error {
 			events := tx.Bucket(bucketEvents)
 			prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
 			defer s.readMapped(tx, len(chunk))
@@ -192,7 +249,7 @@ func (s *Store) purgeAcked(cutoff, goal int64) bool {
 		}
 		var n int
 		chunk := s.chunkFor(goal)
-		err := s.update(func(tx *bolt.Tx) error {
+		err := s.freeingUpdate(func(tx *bolt.Tx) error {
 			acked, events := tx.Bucket(bucketAcked), tx.Bucket(bucketEvents)
 			var keys [][]byte
 			c := acked.Cursor()
@@ -234,7 +291,7 @@ func (s *Store) purgeBulk(goal int64) {
 		var gapSeq uint64
 		var purged []uint64
 		chunk := s.chunkFor(goal)
-		err := s.update(func(tx *bolt.Tx) error {
+		err := s.freeingUpdate(func(tx *bolt.Tx) error {
 			bulk, events := tx.Bucket(bucketBulk), tx.Bucket(bucketEvents)
 			var keys [][]byte
 			c := bulk.Cursor()

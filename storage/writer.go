@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,6 +42,8 @@ type writerState struct {
 	// nearFull and full remember what was reported, until usage is back
 	// under target; refusing, until a commit refuses nothing.
 	nearFull, full, refusing bool
+	// reserveHeld: the reserve file (see diskReserve) is on disk.
+	reserveHeld bool
 
 	// Linking cases to their flagged readings (link.go): the readings
 	// committed lately, those of the batch and of the transaction under
@@ -209,6 +212,12 @@ func (s *Store) commit(reqs []request) error {
 	w := &s.w
 	full := !s.makeRoomFor(reqs)
 	refused, err := s.write(reqs, full)
+	if errors.Is(err, syscall.ENOSPC) && s.releaseReserve() {
+		// Another program took the free space: the reserve lets the
+		// purges that make room, and then this commit, go through.
+		full = !s.makeRoomFor(reqs)
+		refused, err = s.write(reqs, full)
+	}
 	if errors.Is(err, berrors.ErrMaxSizeReached) {
 		// The hard guard of bbolt: free down to the target and retry once,
 		// keeping only urgent events if that is all that fits.
