@@ -44,7 +44,7 @@
 // acknowledgements, purges and their gap events can always commit even when
 // another program fills the disk: in bbolt even a delete writes new pages. A
 // transaction that meets ENOSPC releases the reserve and goes through; it is
-// taken again once the filesystem has room. Over the soft limit (7/8 of it) it
+// taken again at the next maintenance once the filesystem has room. Over the soft limit (7/8 of it) it
 // frees space, in order: acked events past Retention, acked events oldest
 // first, events whose acknowledgement waits for this commit (uploaded, so no
 // gap), then the oldest un-acked normal readings, for which it appends an

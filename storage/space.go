@@ -79,13 +79,6 @@ func (s *Store) limits() {
 	if err != nil {
 		return // MaxSize still holds
 	}
-	if !w.reserveHeld && free >= 2*diskReserve {
-		// Space came back (another program's files went): hold it again.
-		s.holdReserve()
-		if _, free, err = diskRoom(s.path); err != nil {
-			return
-		}
-	}
 	margin := int64(diskReserve)
 	if w.reserveHeld {
 		margin = diskReserve / 4
@@ -109,7 +102,8 @@ func (s *Store) freeingUpdate(fn func(*bolt.Tx) error) error {
 func (s *Store) reservePath() string { return s.path + ".reserve" }
 
 // holdReserve allocates the reserve file, or keeps the one a previous run
-// left. Writer goroutine only (or Open, before it starts).
+// left: at Open, and in maintain after it was released. Writer goroutine
+// only (or Open, before it starts).
 func (s *Store) holdReserve() {
 	if err := allocate(s.reservePath(), diskReserve); err != nil {
 		s.log.Debug().Err(err).Msg("no reserve file; keeping the space free instead")
@@ -368,8 +362,15 @@ func (s *Store) purgeBulk(goal int64) {
 	}
 }
 
-// maintain runs in the writer goroutine: retention, then compaction.
+// maintain runs in the writer goroutine: the reserve, retention, then
+// compaction.
 func (s *Store) maintain() {
+	if !s.w.reserveHeld {
+		// Space may have come back (another program's files went).
+		if _, free, err := diskRoom(s.path); err == nil && free >= 2*diskReserve {
+			s.holdReserve()
+		}
+	}
 	s.purgeAcked(s.retentionCutoff(), -1)
 	size := s.Size()
 	if size >= s.o.MaxSize/4 && s.usage() < size/2 && s.roomForCopy() {
