@@ -124,3 +124,57 @@ func TestAckDuringPendingAndRemapDoesNotDeadlock(t *testing.T) {
 	}
 	<-readerDone
 }
+
+// An Ack that finds the writer's queue full (a commit stuck on a slow card)
+// neither waits nor commits on its own: the writer's next commit takes it,
+// and the seqs stay out of Pending and OutboxLen meanwhile.
+func TestAckWithTheQueueFull(t *testing.T) {
+	stall, stalled := make(chan struct{}), make(chan struct{}, 1)
+	var stalling atomic.Bool
+	path := tempPath(t)
+	s := openStore(t, path, Opts{QueueLen: 2, CommitHook: func() {
+		if stalling.Load() {
+			select {
+			case stalled <- struct{}{}:
+			default:
+			}
+			<-stall
+		}
+	}})
+	for range 3 {
+		appendFlushed(t, s, reading(t, "L1", event.VerdictPass, t0))
+	}
+	stalling.Store(true)
+	if err := s.Append(reading(t, "L1", event.VerdictFlag, t0)); err != nil {
+		t.Fatal(err)
+	}
+	<-stalled
+	for s.Append(reading(t, "L1", event.VerdictFlag, t0)) == nil {
+	}
+	acked := make(chan error, 1)
+	go func() { acked <- s.Ack(1, 2) }()
+	select {
+	case err := <-acked:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Ack waited for the stalled writer")
+	}
+	if _, b := s.OutboxLen(); b != 1 {
+		t.Errorf("OutboxLen bulk = %d while the writer is stuck, want 1", b)
+	}
+	stalling.Store(false)
+	close(stall)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path, Opts{})
+	left, err := s.Pending(Bulk, 0, 10)
+	if err != nil || len(left) != 1 || left[0].Seq != 3 {
+		t.Fatalf("after reopen pending %v, %v; want only seq 3", seqsOf(left), err)
+	}
+}

@@ -13,8 +13,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/gatescreen/gatescreen/event"
 )
 
 // The integrity check runs in a child process: the running binary is
@@ -37,12 +35,15 @@ const (
 )
 
 func init() {
+	lockTimeout, err := time.ParseDuration(os.Getenv(checkerLockEnv))
+	if err != nil {
+		lockTimeout = 2 * time.Second
+	}
 	if path := os.Getenv(checkerEnv); path != "" {
-		lockTimeout, err := time.ParseDuration(os.Getenv(checkerLockEnv))
-		if err != nil {
-			lockTimeout = 2 * time.Second
-		}
 		os.Exit(runChecker(path, lockTimeout))
+	}
+	if path := os.Getenv(salvageEnv); path != "" {
+		os.Exit(runSalvage(path, lockTimeout))
 	}
 }
 
@@ -101,16 +102,18 @@ func writeFreelist(path string, lockTimeout time.Duration) {
 	}
 }
 
-// checkInChild runs the checker on s.path, bounded by CheckTimeout.
+// checkInChild runs the checker on s.path, bounded by CheckTimeout. A check
+// that does not finish, or cannot run, is a *corruptError like a failed one:
+// the file is set aside, because a damaged file makes bbolt panic where no
+// recover reaches, and the next start would do the same.
 func (s *Store) checkInChild() error {
 	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
 		return nil // a new file
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.o.CheckTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/proc/self/exe")
-	cmd.Env = append(os.Environ(), checkerEnv+"="+s.path, checkerLockEnv+"="+s.o.LockTimeout.String())
 	var out bytes.Buffer
+	cmd := s.child(ctx, checkerEnv, s.path)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	msg := firstLine(out.String())
@@ -119,12 +122,9 @@ func (s *Store) checkInChild() error {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		s.log.Warn().Dur("timeout", s.o.CheckTimeout).Msg("integrity check did not finish in time; opening unchecked")
-		s.health(event.HealthWarning, "integrity check timed out", 0)
-		return nil
+		return &corruptError{fmt.Errorf("storage: %s: integrity check did not finish within %v; not opened unchecked", s.path, s.o.CheckTimeout)}
 	case !errors.As(err, &exit):
-		s.log.Warn().Err(err).Msg("cannot start the integrity checker; opening unchecked")
-		return nil
+		return &corruptError{fmt.Errorf("storage: %s: cannot run the integrity check (%w); not opened unchecked", s.path, err)}
 	case exit.ExitCode() == checkLocked:
 		return fmt.Errorf("%w: %s", ErrLocked, s.path)
 	case exit.ExitCode() == checkIOError:
@@ -132,6 +132,19 @@ func (s *Store) checkInChild() error {
 	default:
 		return &corruptError{fmt.Errorf("storage: %s: integrity check failed (%v): %s", s.path, err, msg)}
 	}
+}
+
+// child is this binary re-executed with env set to path. os.Executable
+// names the program itself also under qemu-user emulation, where
+// /proc/self/exe is the emulator.
+func (s *Store) child(ctx context.Context, env, path string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), env+"="+path, checkerLockEnv+"="+s.o.LockTimeout.String())
+	return cmd
 }
 
 func firstLine(s string) string {

@@ -37,12 +37,24 @@
 //
 // # Size, retention, compaction
 //
-// Before each commit the writer compares the pages in use with Opts.MaxSize.
-// Over the soft limit (7/8 of MaxSize) it frees space, in order: acked events
-// past Retention, acked events oldest first, then the oldest un-acked normal
-// readings, for which it appends an urgent Gap event. Urgent events (cases,
+// Before each commit the writer compares the pages in use with its limit:
+// Opts.MaxSize, or what the filesystem can still give when that is less (the
+// bytes the file holds plus the free ones, by statfs, less a margin). 1 MiB
+// is held in a file of its own, "<name>.reserve" (fallocate), so that
+// acknowledgements, purges and their gap events can always commit even when
+// another program fills the disk: in bbolt even a delete writes new pages. A
+// transaction that meets ENOSPC releases the reserve and goes through; it is
+// taken again at the next maintenance once the filesystem has room. Over the soft limit (7/8 of it) it
+// frees space, in order: acked events past Retention, acked events oldest
+// first, events whose acknowledgement waits for this commit (uploaded, so no
+// gap), then the oldest un-acked normal readings, for which it appends an
+// urgent Gap event (reason "max_size" or "disk_full"). Urgent events (cases,
 // health, gaps, daily, calibration, flagged readings) are never purged before
-// they are acknowledged. bbolt's Options.MaxSize is the hard guard. Because a
+// they are acknowledged; when nothing else is left, new normal readings are
+// refused instead, their seqs recorded by a "store_full" gap, and urgent
+// events still go in. bbolt's Options.MaxSize is the hard guard. A commit that
+// fails all the same (a disk that filled up between two checks, an I/O error)
+// keeps its batch and is tried again with backoff; nothing is dropped. Because a
 // bbolt file never shrinks, the writer compacts it into a new file and renames
 // it over the old one when more than half of a large file is free.
 //
@@ -58,12 +70,18 @@
 // Open takes bbolt's file lock (a second daemon gets ErrLocked), runs
 // tx.Check, and moves a corrupt file aside as "<name>.corrupt-<UTC time>"
 // before starting a fresh one, so a damaged SD card never causes a crash loop.
-// The check runs in a child process (the running binary re-executed with
-// GATESCREEN_STORAGE_CHECK set, handled by this package's init), because
-// bbolt meets some garbled pages with panics in goroutines of its own that no
-// recover can catch; the child is killed after Opts.CheckTimeout. A file
-// written by a newer schema is refused, never touched; older ones go through
-// the upgrade hooks.
+// The check runs in a child process (the running binary, found by
+// os.Executable, re-executed with GATESCREEN_STORAGE_CHECK set, handled by
+// this package's init), because bbolt meets some garbled pages with panics in
+// goroutines of its own that no recover can catch; the child is killed after
+// Opts.CheckTimeout. The daemon's process never opens a file no check has
+// passed: a check that times out or cannot be started ends like a failed one.
+// After a file is set aside, a second child (GATESCREEN_STORAGE_SALVAGE)
+// streams what it can still read of it — the events left in the outbox, with
+// their seqs, the case, daily and calibration projections, other components'
+// meta values — into the fresh file, and the quarantine and the salvage are
+// stored as health events. A file written by a newer schema is refused, never
+// touched; older ones go through the upgrade hooks.
 //
 // # Caveats
 //

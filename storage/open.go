@@ -49,7 +49,7 @@ func Open(path string, o Opts) (*Store, error) {
 		// Not worth refusing to start over: the store file's own sequence
 		// still holds for anything but a quarantine.
 		s.log.Warn().Err(err).Msg("ignoring unreadable sequence reservation")
-		s.health(event.HealthWarning, err.Error(), 0)
+		s.raise(event.HealthWarning, err.Error(), 0)
 	} else if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,26 @@ func Open(path string, o Opts) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if quarantined != "" {
+		n, err := s.salvage(quarantined)
+		if err != nil {
+			s.log.Error().Err(err).Msg("salvage failed")
+		}
+		s.log.Warn().Int("events", n).Str("from", quarantined).Msg("salvaged the outbox of the file set aside")
+		h := event.Health{Component: "storage", State: event.HealthDegraded, Reason: fmt.Sprintf("salvaged %d events from %s", n, quarantined), Count: uint64(n)}
+		s.o.OnHealth(h)
+		r := s.healthRequest(h)
+		if err := s.update(func(tx *bolt.Tx) error { _, err := s.putEvent(tx, &r.ev); return err }); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("storage: %s: store the salvage report: %w", path, err)
+		}
+		if err := s.view(s.recount); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	s.w.init(s)
+	s.holdReserve()
 	go s.run()
 	return s, nil
 }
@@ -162,6 +181,11 @@ func (s *Store) quarantine(cause *corruptError) (string, error) {
 		}
 		aside = fmt.Sprintf("%s.corrupt-%s-%d", s.path, s.o.Now().UTC().Format("20060102T150405Z"), n)
 	}
+	unlock, err := lockFile(s.path, s.o.LockTimeout)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if err := os.Rename(s.path, aside); err != nil {
 		return "", fmt.Errorf("storage: quarantine %s: %w (cause: %v)", s.path, err, cause)
 	}
@@ -228,15 +252,20 @@ func (s *Store) prepare(quarantined string) error {
 		if _, v := tx.Bucket(bucketAcked).Cursor().Last(); len(v) == 8 {
 			s.ackHighWater.Store(int64(binary.BigEndian.Uint64(v)))
 		}
-		s.durable.Store(events.Sequence())
-		s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
-		s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))
-		releaseMapped(tx) // counting walked every outbox page
-		return nil
+		return s.recount(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("storage: %s: prepare: %w", s.path, err)
 	}
+	return nil
+}
+
+// recount restores the in-memory counters from the file.
+func (s *Store) recount(tx *bolt.Tx) error {
+	s.durable.Store(tx.Bucket(bucketEvents).Sequence())
+	s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
+	s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))
+	releaseMapped(tx) // counting walked every outbox page
 	return nil
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +171,9 @@ func TestRetentionPurgesOnlyAckedAfterRetention(t *testing.T) {
 	}
 }
 
-func TestOversizedEventFailsAloneAndIsReported(t *testing.T) {
+// An event bigger than the store could ever hold is refused alone: its seq
+// goes into a gap the district receives, and the store goes on.
+func TestOversizedEventIsRefusedWithAGap(t *testing.T) {
 	var health healthLog
 	s := openStore(t, tempPath(t), Opts{MaxSize: 1 << 20, OnHealth: health.add})
 	var evs []event.Event
@@ -183,24 +186,28 @@ func TestOversizedEventFailsAloneAndIsReported(t *testing.T) {
 	huge.Body = []byte(`{"frame_hex":"` + strings.Repeat("ab", 1<<20) + `"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.AppendWait(ctx, huge); err == nil {
-		t.Fatal("a 2 MiB event fit into a 1 MiB store")
+	if seq, err := s.AppendWait(ctx, huge); !errors.Is(err, ErrRefused) || seq != 101 {
+		t.Fatalf("AppendWait(2 MiB event into a 1 MiB store) = %d, %v; want 101, ErrRefused", seq, err)
 	}
-	if err := s.Flush(ctx); err == nil {
-		t.Error("Flush after a failed commit returned nil")
+	if err := s.Flush(ctx); !errors.Is(err, ErrRefused) {
+		t.Errorf("Flush after a refusal = %v, want ErrRefused", err)
 	}
 	var reported bool
 	for _, h := range health.all() {
-		reported = reported || strings.HasPrefix(h.Reason, "write error")
+		reported = reported || strings.HasPrefix(h.Reason, "refused 1 event")
 	}
 	if !reported {
-		t.Errorf("OnHealth = %+v, want a write error", health.all())
+		t.Errorf("OnHealth = %+v, want the refusal", health.all())
 	}
-	if n := len(allSeqs(t, s)); n != 100 {
-		t.Errorf("%d events stored, want the 100 earlier readings untouched", n)
+	stored := allSeqs(t, s)
+	if len(stored) != 101 || stored[102].Kind != event.KindGap {
+		t.Fatalf("%d events stored, seq 102 %v; want the 100 readings and a gap", len(stored), stored[102].Kind)
 	}
-	if seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil || seq != 101 {
-		t.Errorf("AppendWait after the failure = %d, %v; want 101", seq, err)
+	if g := decodeBody[event.Gap](t, stored[102]); g.FromSeq != 101 || g.ToSeq != 101 || g.Count != 1 || g.Reason != refusedTooLarge {
+		t.Errorf("gap = %+v, want seq 101 too_large", g)
+	}
+	if seq, err := s.AppendWait(ctx, reading(t, "L1", event.VerdictFlag, t0)); err != nil || seq != 103 {
+		t.Errorf("AppendWait after the refusal = %d, %v; want 103", seq, err)
 	}
 }
 
@@ -244,5 +251,147 @@ func TestRetentionSurvivesAClockAt1970(t *testing.T) {
 	waitFor(t, "retention purge", func() bool { return len(allSeqs(t, s)) == 1 })
 	if _, ok := allSeqs(t, s)[4]; !ok {
 		t.Error("the un-acked seq 4 was purged")
+	}
+}
+
+// gapsIn returns the gap events stored in s.
+func gapsIn(t *testing.T, s *Store) []event.Gap {
+	t.Helper()
+	var out []event.Gap
+	for _, ev := range allSeqs(t, s) {
+		if ev.Kind == event.KindGap {
+			out = append(out, decodeBody[event.Gap](t, ev))
+		}
+	}
+	return out
+}
+
+// Readings the broker acknowledged, whose acknowledgement still waits for
+// the writer's next commit, are delivered: a purge may drop them, but never
+// as a gap ("purged before upload"), and the outbox count must not lose
+// them twice. The purge runs before the commit that carries the acks.
+func TestPurgeKeepsDeliveredReadingsOutOfGaps(t *testing.T) {
+	s := openStore(t, tempPath(t), Opts{MaxSize: 1 << 20, CommitInterval: time.Hour, CommitEvents: 1 << 20})
+	fill := func(n int) {
+		var batch []event.Event
+		for range n {
+			batch = append(batch, reading(t, "L1", event.VerdictPass, t0))
+		}
+		appendFlushed(t, s, batch...)
+	}
+	for len(gapsIn(t, s)) == 0 {
+		if s.Durable() > 20000 {
+			t.Fatalf("no gap after %d readings", s.Durable())
+		}
+		fill(50)
+	}
+	before := len(gapsIn(t, s))
+	pend, err := s.Pending(Bulk, 0, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := map[uint64]bool{}
+	for _, ev := range pend {
+		acked[ev.Seq] = true
+		if err := s.Ack(ev.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One commit big enough to purge at once, with the acks riding in it.
+	fill(1000)
+	gaps := gapsIn(t, s)
+	if len(gaps) == before {
+		t.Fatal("no purge after the acks; the test did not exercise them")
+	}
+	var falseGaps int
+	for _, g := range gaps {
+		for seq := g.FromSeq; seq <= g.ToSeq; seq++ {
+			if acked[seq] {
+				falseGaps++
+			}
+		}
+	}
+	if falseGaps > 0 {
+		t.Errorf("gaps %+v claim %d seqs the broker acknowledged", gaps, falseGaps)
+	}
+	p, b := s.OutboxLen()
+	if sp, sb := outboxScan(t, s); p != sp || b != sb {
+		t.Errorf("OutboxLen = %d, %d; scan of the outbox %d, %d", p, b, sp, sb)
+	}
+}
+
+// A store full of urgent events (the broker down for long, many flags and
+// cases) purges none of them: new normal readings are refused instead, each
+// counted in a store_full gap the district receives, never dropped in
+// silence.
+func TestFullOfUrgentEventsRefusesReadings(t *testing.T) {
+	var health healthLog
+	s := openStore(t, tempPath(t), Opts{MaxSize: 1 << 20, OnHealth: health.add})
+	full := func() bool {
+		for _, h := range health.all() {
+			if h.Reason == "full: only urgent events left" {
+				return true
+			}
+		}
+		return false
+	}
+	urgent := 0
+	for !full() {
+		if urgent > 20000 {
+			t.Fatalf("not full after %d urgent events; file %d bytes", urgent, s.Size())
+		}
+		var batch []event.Event
+		for range 20 {
+			batch = append(batch, reading(t, "L1", event.VerdictFlag, t0))
+		}
+		appendFlushed(t, s, batch...)
+		urgent += len(batch)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	refused := 0
+	for range 30 {
+		for range 50 {
+			if err := s.Append(reading(t, "L2", event.VerdictPass, t0)); err != nil {
+				t.Fatal(err)
+			}
+			refused++
+		}
+		if err := s.Flush(ctx); !errors.Is(err, ErrRefused) {
+			t.Fatalf("Flush of normal readings into a store full of urgent events = %v, want ErrRefused", err)
+		}
+	}
+	if _, err := s.AppendWait(ctx, reading(t, "L2", event.VerdictPass, t0)); !errors.Is(err, ErrRefused) {
+		t.Errorf("AppendWait of a normal reading = %v, want ErrRefused", err)
+	}
+	refused++
+
+	stored := allSeqs(t, s)
+	flags, normal := 0, 0
+	var gapped uint64
+	for _, ev := range stored {
+		switch {
+		case ev.Kind == event.KindReading && ev.Urgent:
+			flags++
+		case ev.Kind == event.KindReading:
+			normal++
+		case ev.Kind == event.KindGap:
+			if g := decodeBody[event.Gap](t, ev); g.Reason == refusedFull {
+				gapped += g.Count
+			}
+		}
+	}
+	if flags != urgent {
+		t.Errorf("%d of %d flagged readings stored: urgent events were purged", flags, urgent)
+	}
+	if normal != 0 || gapped != uint64(refused) {
+		t.Errorf("normal readings: %d stored, %d in store_full gaps; want 0 and %d", normal, gapped, refused)
+	}
+	p, b := s.OutboxLen()
+	if sp, sb := outboxScan(t, s); p != sp || b != sb {
+		t.Errorf("OutboxLen = %d, %d; scan %d, %d", p, b, sp, sb)
+	}
+	if size := s.Size(); size > 1<<20 {
+		t.Errorf("file %d bytes, over MaxSize", size)
 	}
 }

@@ -33,8 +33,11 @@ type Opts struct {
 	Now func() time.Time
 	// Logger receives storage logs; the zero value logs nothing.
 	Logger zerolog.Logger
-	// OnHealth is told about quarantines, a store near its size limit, gaps
-	// and write errors; default: nothing. It is called on the writer
+	// OnHealth is told about quarantines, a store near its size limit, gaps,
+	// refusals and write errors; default: nothing. The store keeps each of
+	// these as a health event itself (a write error once the disk takes
+	// writes again), or as the gap or quarantine event that records it, so
+	// OnHealth must not store them again. It is called on the writer
 	// goroutine (or inside Open), so it must not block: Append is fine,
 	// AppendWait or Flush would wait for itself.
 	OnHealth func(event.Health)
@@ -50,9 +53,10 @@ type Opts struct {
 	// LockTimeout is how long Open waits for another process's file lock;
 	// default 2s.
 	LockTimeout time.Duration
-	// CheckTimeout bounds the integrity check at Open. A check that takes
-	// longer (a big file on a slow card) is abandoned, the file is opened
-	// unchecked and OnHealth is told. Default 20s.
+	// CheckTimeout bounds the integrity check at Open, and the salvage after
+	// a file was set aside. A check that takes longer (a big file on a slow
+	// card), or cannot be started, ends like a failed one: the file is set
+	// aside, never opened unchecked. Default 20s.
 	CheckTimeout time.Duration
 	// MaintenanceInterval is how often retention and compaction run;
 	// default 10 minutes.
@@ -191,7 +195,10 @@ type Store struct {
 	// takes ackMu inside its transaction.
 	ackMu  sync.Mutex
 	acking map[uint64]Queue
-	boxID  string
+	// lateAcks holds ack batches that found the writer's queue full; the
+	// writer's next commit takes them (ackMu guards it).
+	lateAcks []ackBatch
+	boxID    string
 
 	seqs *seqReserve // used by the writer goroutine only (and Open)
 	w    writerState // owned by the writer goroutine
@@ -368,7 +375,7 @@ func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error)
 // seqs are ignored, so Ack is idempotent.
 //
 // The removal rides in the writer's next group commit (within
-// CommitInterval), so a drain of many messages costs a few commits, not one
+// CommitInterval, or the next commit when the writer's queue is full), so a drain of many messages costs a few commits, not one
 // per message; Pending and OutboxLen leave the seqs out at once.
 // A power cut before that commit only means the district gets them again,
 // which at-least-once delivery allows (consumers drop duplicates by id).
@@ -376,27 +383,24 @@ func (s *Store) Ack(seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
 	if err := s.markAcking(seqs); err != nil {
 		return err
 	}
 	batch := ackBatch{seqs: seqs, at: s.ackTime()}
-	s.closeMu.RLock()
-	queued := false
-	if !s.closed {
-		select {
-		case s.queue <- request{acks: batch}:
-			queued = true
-		default: // the writer is swamped: do it here rather than drop it
-		}
-	}
-	s.closeMu.RUnlock()
-	if queued {
-		return nil
-	}
-	err := s.update(func(tx *bolt.Tx) error { return s.applyAcks(tx, batch) })
-	s.acked(seqs, err != nil)
-	if err != nil {
-		return fmt.Errorf("storage: %s: ack: %w", s.path, err)
+	select {
+	case s.queue <- request{acks: batch}:
+	default:
+		// The writer is swamped (a slow card): its next commit takes the
+		// batch from here. Committing it in this goroutine could fail on
+		// its own, and waiting would stall the uplink.
+		s.ackMu.Lock()
+		s.lateAcks = append(s.lateAcks, batch)
+		s.ackMu.Unlock()
 	}
 	return nil
 }
@@ -470,24 +474,12 @@ func (s *Store) markAcking(seqs []uint64) error {
 	})
 }
 
-// acked forgets seqs whose acknowledgement was committed. After a failed
-// commit (failed true) they are pending again and counted again: the
-// uplink will resend them.
-func (s *Store) acked(seqs []uint64, failed bool) {
+// acked forgets seqs whose acknowledgement was committed.
+func (s *Store) acked(seqs []uint64) {
 	s.ackMu.Lock()
 	defer s.ackMu.Unlock()
 	for _, seq := range seqs {
-		q, ok := s.acking[seq]
-		if !ok {
-			continue
-		}
 		delete(s.acking, seq)
-		switch {
-		case failed && q == Priority:
-			s.nPriority.Add(1)
-		case failed:
-			s.nBulk.Add(1)
-		}
 	}
 }
 
@@ -553,7 +545,8 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	close(s.stop)
 	<-s.done
-	werr := s.w.failed
+	// Set only when the last try failed too: events that are not stored.
+	werr := s.w.fault
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -567,6 +560,24 @@ func (s *Store) Close() error {
 	return werr
 }
 
+// health tells OnHealth of a condition another stored event records
+// already (a gap, a quarantine) or that cannot be stored.
 func (s *Store) health(state, reason string, count uint64) {
 	s.o.OnHealth(event.Health{Component: "storage", State: state, Reason: reason, Count: count})
+}
+
+// raise tells OnHealth and stores the health event with the next commit,
+// so the district hears of it too. Writer goroutine only (or Open, before
+// the writer starts).
+func (s *Store) raise(state, reason string, count uint64) {
+	h := event.Health{Component: "storage", State: state, Reason: reason, Count: count}
+	s.o.OnHealth(h)
+	s.w.raised = append(s.w.raised, s.healthRequest(h))
+}
+
+// healthRequest is h as an urgent event the writer stores.
+func (s *Store) healthRequest(h event.Health) request {
+	ev := event.Event{Kind: event.KindHealth, Urgent: true, Body: mustJSON(h)}
+	s.o.Stamp(&ev)
+	return request{ev: ev}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,13 +22,28 @@ type writerState struct {
 	timerOn bool
 	// failed is the first write error since the last Flush.
 	failed error
+	// fault is the error of the commits failing since the last good one.
+	// Their batch and acknowledgements are kept and committed again after
+	// backoff, which doubles up to maxBackoff; faults counts the tries.
+	fault   error
+	faults  int
+	backoff time.Duration
+	// raised holds health events the store raised itself, stored with the
+	// next commit (see raise).
+	raised []request
 	// soft is the bytes in use above which a commit first frees space;
 	// target is where freeing stops (hysteresis, so it does not run at
-	// every commit).
-	soft, target int64
+	// every commit). They are those of MaxSize (maxSoft, maxTarget) or
+	// lower when the filesystem has less room, set before each commit
+	// (limits); limitBy names the one in force.
+	soft, target       int64
+	maxSoft, maxTarget int64
+	limitBy            string
 	// nearFull and full remember what was reported, until usage is back
-	// under target.
-	nearFull, full bool
+	// under target; refusing, until a commit refuses nothing.
+	nearFull, full, refusing bool
+	// reserveHeld: the reserve file (see diskReserve) is on disk.
+	reserveHeld bool
 
 	// Linking cases to their flagged readings (link.go): the readings
 	// committed lately, those of the batch and of the transaction under
@@ -45,7 +61,8 @@ func (w *writerState) init(s *Store) {
 	w.timer.Stop()
 	w.hold = time.NewTimer(time.Hour)
 	w.hold.Stop()
-	w.soft, w.target = sizeLimits(s.o.MaxSize)
+	w.maxSoft, w.maxTarget = sizeLimits(s.o.MaxSize)
+	w.soft, w.target, w.limitBy = w.maxSoft, w.maxTarget, limitMaxSize
 }
 
 // add queues r and reports whether it must be committed at once.
@@ -80,14 +97,23 @@ func (s *Store) run() {
 	maint := time.NewTicker(s.o.MaintenanceInterval)
 	defer maint.Stop()
 	for {
+		queue := s.queue
+		if w.fault != nil && len(w.batch)+len(w.acks) >= s.o.QueueLen {
+			// What a failing disk cannot take waits in the queue (Append
+			// says ErrBusy) instead of growing the batch without bound.
+			queue = nil
+		}
 		select {
-		case r := <-s.queue:
+		case r := <-queue:
 			now := s.add(r)
 			// Whatever else is already waiting rides in the same commit.
-			for n := len(s.queue); n > 0; n-- {
-				now = s.add(<-s.queue) || now
+			for n := len(queue); n > 0; n-- {
+				now = s.add(<-queue) || now
 			}
 			switch {
+			case w.fault != nil:
+				// The retry timer runs; trying sooner would only hammer
+				// the failing disk.
 			case now || len(w.batch) >= s.o.CommitEvents || len(w.acks) >= s.o.CommitEvents:
 				s.commitBatch()
 			case !w.timerOn:
@@ -112,10 +138,19 @@ func (s *Store) run() {
 			}
 			s.releaseAll("close")
 			s.commitBatch()
+			if w.fault != nil {
+				s.log.Error().Err(w.fault).Int("events", len(w.batch)).Msg("closing with events the disk did not take")
+			}
 			return
 		}
 	}
 }
+
+// Backoff between the tries of a failing commit.
+const (
+	minBackoff = 20 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
 
 func (s *Store) commitBatch() {
 	w := &s.w
@@ -126,8 +161,30 @@ func (s *Store) commitBatch() {
 	if len(w.flushes) > 0 && s.releaseAll("flush") {
 		s.armHold()
 	}
-	if len(w.batch) > 0 || len(w.acks) > 0 {
-		s.commit(w.batch)
+	s.ackMu.Lock()
+	w.acks = append(w.acks, s.lateAcks...)
+	s.lateAcks = nil
+	s.ackMu.Unlock()
+	var err error
+	// A second round stores the health events the first one raised (near
+	// full, recovery): they are urgent, and a Flush covers them too.
+	for range 2 {
+		w.batch = append(w.batch, w.raised...)
+		clear(w.raised)
+		w.raised = w.raised[:0]
+		if len(w.batch) == 0 && len(w.acks) == 0 {
+			break
+		}
+		if err = s.commit(w.batch); err != nil {
+			break
+		}
+		clear(w.batch)
+		w.batch, w.acks = w.batch[:0], w.acks[:0]
+		clear(w.batchLinks)
+		w.batchLinks = w.batchLinks[:0]
+		if len(w.raised) == 0 {
+			break
+		}
 	}
 	for _, f := range w.flushes {
 		f <- w.failed
@@ -135,52 +192,133 @@ func (s *Store) commitBatch() {
 	if len(w.flushes) > 0 {
 		w.failed = nil
 	}
-	clear(w.batch)
-	w.batch, w.acks, w.flushes = w.batch[:0], w.acks[:0], w.flushes[:0]
-	clear(w.batchLinks)
-	w.batchLinks = w.batchLinks[:0]
+	w.flushes = w.flushes[:0]
+	switch {
+	case err != nil:
+		// Nothing is dropped: the batch, its waiters and the
+		// acknowledgements stay for the next try.
+		w.timer.Reset(w.backoff)
+		w.timerOn = true
+		w.backoff = min(2*w.backoff, maxBackoff)
+	case len(w.raised) > 0:
+		w.timer.Reset(0)
+		w.timerOn = true
+	}
 }
 
-// commit makes reqs durable in one transaction and tells the waiters.
-func (s *Store) commit(reqs []request) {
-	s.makeRoomFor(reqs)
-	err := s.write(reqs)
-	if errors.Is(err, berrors.ErrMaxSizeReached) {
-		// The hard guard of bbolt: free down to the target and retry once.
-		s.log.Warn().Int("events", len(reqs)).Msg("file reached its maximum size; freeing space")
-		s.makeRoom(s.w.target / 2)
-		err = s.write(reqs)
+// commit makes reqs durable in one transaction and tells the waiters. When
+// it fails, it tells nobody and the caller keeps reqs for another try.
+func (s *Store) commit(reqs []request) error {
+	w := &s.w
+	full := !s.makeRoomFor(reqs)
+	refused, err := s.write(reqs, full)
+	if errors.Is(err, syscall.ENOSPC) && s.releaseReserve() {
+		// Another program took the free space: the reserve lets the
+		// purges that make room, and then this commit, go through.
+		full = !s.makeRoomFor(reqs)
+		refused, err = s.write(reqs, full)
 	}
-	// Once, with the outcome of the last try: a failed first try followed
-	// by a good retry must count the acknowledgements as committed.
-	for _, b := range s.w.acks {
-		s.acked(b.seqs, err != nil)
+	if errors.Is(err, berrors.ErrMaxSizeReached) {
+		// The hard guard of bbolt: free down to the target and retry once,
+		// keeping only urgent events if that is all that fits.
+		s.log.Warn().Int("events", len(reqs)).Msg("file reached its maximum size; freeing space")
+		s.makeRoom(w.target / 2)
+		refused, err = s.write(reqs, true)
 	}
 	if err != nil {
-		err = fmt.Errorf("storage: %s: commit %d events, %d acknowledgement batches: %w", s.path, len(reqs), len(s.w.acks), err)
-		if s.w.failed == nil {
-			s.w.failed = err
+		err = fmt.Errorf("storage: %s: commit %d events, %d acknowledgement batches: %w", s.path, len(reqs), len(w.acks), err)
+		if w.failed == nil {
+			w.failed = err
 		}
-		s.log.Error().Err(err).Msg("events not stored")
-		s.health(event.HealthDown, "write error: "+err.Error(), uint64(len(reqs)))
+		w.faults++
+		if w.fault == nil {
+			w.fault, w.backoff = err, minBackoff
+			s.log.Error().Err(err).Msg("commit failed; keeping the events and trying again")
+			// Stamped now, stored with the batch once the disk takes
+			// writes again: the district learns of the fault and its time.
+			h := event.Health{Component: "storage", State: event.HealthDown, Reason: "write error: " + err.Error(), Count: uint64(len(reqs))}
+			s.o.OnHealth(h)
+			w.batch = append(w.batch, s.healthRequest(h))
+		}
+		return err
+	}
+	for _, b := range w.acks {
+		s.acked(b.seqs)
+	}
+	if w.fault != nil {
+		s.log.Info().Int("failed_tries", w.faults).Msg("commits work again")
+		s.raise(event.HealthUp, fmt.Sprintf("writes work again after %d failed commits", w.faults), uint64(w.faults))
+		w.fault, w.faults = nil, 0
+	}
+	if len(refused) > 0 {
+		s.refused(reqs, refused)
+	} else if !full {
+		w.refusing = false
 	}
 	for i := range reqs {
 		if reqs[i].done != nil {
-			if err != nil {
-				reqs[i].done <- result{err: err}
-			} else {
-				reqs[i].done <- result{seq: reqs[i].ev.Seq}
-			}
+			reqs[i].done <- result{seq: reqs[i].ev.Seq}
 		}
+	}
+	return nil
+}
+
+// refused tells the waiters of refused events and reports the refusal;
+// their gap event is stored already.
+func (s *Store) refused(reqs []request, refused []refusal) {
+	w := &s.w
+	for _, r := range refused {
+		err := fmt.Errorf("%w: seq %d: %s", ErrRefused, reqs[r.idx].ev.Seq, r.reason)
+		if w.failed == nil {
+			w.failed = err
+		}
+		if d := reqs[r.idx].done; d != nil {
+			d <- result{seq: reqs[r.idx].ev.Seq, err: err}
+			reqs[r.idx].done = nil
+		}
+	}
+	s.log.Debug().Int("events", len(refused)).Str("reason", refused[0].reason).Msg("events refused; a gap records them")
+	if !w.refusing { // once per episode, not at every commit while full
+		w.refusing = true
+		s.log.Warn().Int("events", len(refused)).Str("reason", refused[0].reason).Msg("refusing events; gaps record them")
+		s.health(event.HealthWarning, fmt.Sprintf("refused %d event(s) (%s); a gap records them", len(refused), refused[0].reason), uint64(len(refused)))
 	}
 }
 
+// Reasons a gap gives for events the store refused instead of storing.
+const (
+	refusedFull     = "store_full" // only urgent events left: normal readings are refused
+	refusedTooLarge = "too_large"  // one event bigger than the store could ever hold
+)
+
+// refusal is an event of a batch that was not stored: its seq is used up
+// and a gap event of the same transaction records it.
+type refusal struct {
+	idx    int
+	reason string
+}
+
+// refusalOf says why ev is refused, "" when it is stored. full: normal
+// readings do not fit (see makeRoomFor).
+func (s *Store) refusalOf(ev *event.Event, full bool) string {
+	switch {
+	case int64(len(ev.Body)) > s.o.MaxSize/16:
+		return refusedTooLarge
+	case full && !isPriority(ev):
+		return refusedFull
+	}
+	return ""
+}
+
 // write commits reqs and the pending acknowledgements in one transaction.
-func (s *Store) write(reqs []request) error {
+// Refused events (see refusalOf) are returned; each takes a seq, and one
+// urgent gap event records them.
+func (s *Store) write(reqs []request, full bool) ([]refusal, error) {
 	var last uint64
 	var nP, nB int64
+	var refused []refusal
 	err := s.update(func(tx *bolt.Tx) error {
-		nP, nB = 0, 0
+		nP, nB, refused = 0, 0, refused[:0]
 		clear(s.w.txLinks)
 		s.w.txLinks = s.w.txLinks[:0]
 		for _, b := range s.w.acks {
@@ -189,6 +327,15 @@ func (s *Store) write(reqs []request) error {
 			}
 		}
 		for i := range reqs {
+			if why := s.refusalOf(&reqs[i].ev, full); why != "" {
+				seq, err := s.nextSeq(tx)
+				if err != nil {
+					return err
+				}
+				reqs[i].ev.Seq = seq
+				refused = append(refused, refusal{i, why})
+				continue
+			}
 			seq, err := s.putEvent(tx, &reqs[i].ev)
 			if err != nil {
 				return err
@@ -200,18 +347,46 @@ func (s *Store) write(reqs []request) error {
 			}
 			last = seq
 		}
+		if len(refused) > 0 {
+			// One gap per commit, so gap ranges never overlap; it names
+			// the store being full if that refused any.
+			gap := event.Gap{FromSeq: reqs[refused[0].idx].ev.Seq, ToSeq: reqs[refused[len(refused)-1].idx].ev.Seq,
+				Count: uint64(len(refused)), Reason: refusedTooLarge}
+			for _, r := range refused {
+				if r.reason == refusedFull {
+					gap.Reason = refusedFull
+				}
+			}
+			ev := event.Event{Kind: event.KindGap, Urgent: true, Body: mustJSON(gap)}
+			s.o.Stamp(&ev)
+			seq, err := s.putEvent(tx, &ev)
+			if err != nil {
+				return err
+			}
+			nP++
+			last = seq
+		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, l := range s.w.txLinks {
 		s.w.links.put(l.key, l.seq)
 	}
-	if len(reqs) > 0 {
+	if nP+nB > 0 {
 		s.committed(last, nP, nB)
 	}
-	return nil
+	return refused, nil
+}
+
+// nextSeq uses up the next sequence number, reserved, inside tx.
+func (s *Store) nextSeq(tx *bolt.Tx) (uint64, error) {
+	seq, err := tx.Bucket(bucketEvents).NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	return seq, s.seqs.ensure(seq)
 }
 
 // committed publishes a commit: durable seq, counters, Notify.
@@ -236,11 +411,8 @@ const appendFill = 0.95
 func (s *Store) putEvent(tx *bolt.Tx, ev *event.Event) (uint64, error) {
 	events := tx.Bucket(bucketEvents)
 	events.FillPercent = appendFill
-	seq, err := events.NextSequence()
+	seq, err := s.nextSeq(tx)
 	if err != nil {
-		return 0, err
-	}
-	if err := s.seqs.ensure(seq); err != nil {
 		return 0, err
 	}
 	ev.Seq = seq

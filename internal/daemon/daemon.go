@@ -148,6 +148,7 @@ type gate struct {
 	stamp   func(*event.Event)
 	pipe    *pipeline.Pipeline
 	cases   *pipeline.Cases
+	caseLog *caseLog
 	lamps   gpio.Lanes
 	scr     *screen.Screen
 	met     *metrics.Registry
@@ -216,8 +217,14 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	}
 	hub.attach(g.met.Health)
 
+	g.caseLog = newCaseLog(store, logging.Component(g.log, "cases"))
+	defer func() {
+		if err != nil {
+			g.caseLog.close(context.Background())
+		}
+	}()
 	g.cases, err = pipeline.NewCases(pipeline.CaseOpts{
-		Store:          patientStore{store},
+		Store:          g.caseLog,
 		Lanes:          g.lanes,
 		Location:       loc,
 		ThresholdC:     cfg.Screening.ThresholdC,
@@ -537,6 +544,7 @@ wait:
 	log.Info().Msg("flushing the store")
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	g.caseLog.close(fctx)
 	if err := g.store.Flush(fctx); err != nil {
 		log.Error().Err(err).Msg("flushing the store")
 	}

@@ -41,8 +41,9 @@ func (h *healthHub) report(e event.Health) {
 	h.fanOut(e, true)
 }
 
-// reportFromStore handles the store's own health events: the store has
-// already stored them itself.
+// reportFromStore handles the store's own health events: the store stores
+// them itself (a write error once the disk takes writes again), or the gap
+// or quarantine event that records them.
 func (h *healthHub) reportFromStore(e event.Health) {
 	h.fanOut(e, false)
 }

@@ -1,0 +1,37 @@
+//go:build unix
+
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// lockFile takes the lock bbolt takes (flock) on path, waiting up to
+// timeout, so a file whose check did not finish is never moved from under
+// another process. The returned func releases it.
+func lockFile(path string, timeout time.Duration) (func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: lock %s: %w", path, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return func() { _ = f.Close() }, nil // closing releases the lock
+		case errors.Is(err, syscall.EWOULDBLOCK) && time.Now().Before(deadline):
+			time.Sleep(50 * time.Millisecond)
+			continue
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			_ = f.Close()
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		_ = f.Close()
+		return nil, fmt.Errorf("storage: lock %s: %w", path, err)
+	}
+}
