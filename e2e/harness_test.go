@@ -572,12 +572,12 @@ func (r *rig) logText() string {
 	return string(b)
 }
 
-func (r *rig) logTail(n int) string {
-	lines := strings.Split(strings.TrimRight(r.logText(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+func (r *rig) logTail(n int) string { return lastLines(r.logText(), n) }
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // gate is the simulated gate now plugged in.
