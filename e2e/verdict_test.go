@@ -105,7 +105,7 @@ func TestGateAlarmIsNeverGreen(t *testing.T) {
 		t.Fatalf("lane after the gate's ALARM at 36.0 °C: state %s, last %s; want retake/device_alarm", l.State, l.last())
 	}
 	metric := `gatescreen_device_alarm_overrules_total{device="alarm-gate"} 1`
-	waitFor(t, metric, func() bool { return strings.Contains(getText(t, r.screen+"/metrics"), metric) })
+	waitFor(t, metric, func() bool { return strings.Contains(getText(t, r.metrics), metric) })
 	if _, err := gate.Write([]byte("T=36.1C A=24.0C\r\n")); err != nil {
 		t.Fatal(err)
 	}
