@@ -283,17 +283,71 @@ func TestSegmenterExitHysteresis(t *testing.T) {
 
 // A single frame above the presence threshold between idle frames is no
 // person: at 14 Hz nobody is there for 70 ms, but a frame that matches its
-// checksum by chance amid clean ones is. It made a short_dwell retake.
+// checksum by chance amid clean ones is. It made a short_dwell retake. A
+// single frame that says fever, by its number or by the device's alarm, is
+// asked again all the same: it made no measurement at all.
 func TestSegmenterOneFrameIsNoPerson(t *testing.T) {
-	vs := append(repeat(10, 22.2), 36.4)
-	vs = append(vs, repeat(10, 22.2)...)
-	if ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...); len(ms) != 0 {
-		t.Fatalf("got %v, want no measurement", ms)
+	idle := repeat(10, 22.2)
+	one := func(f drivers.Reading) []Measurement {
+		rs := stream(append(append(append([]float64{}, idle...), 0), idle...)...)
+		f.Mono = rs[len(idle)].Mono
+		rs[len(idle)] = f
+		return feed(oneLane(t, continuous, Params{}), rs...)
+	}
+	if ms := one(temp(34.0, 22)); len(ms) != 0 { // body 36.0 °C
+		t.Fatalf("one frame at a normal temperature: got %v, want no measurement", ms)
+	}
+	for name, f := range map[string]drivers.Reading{
+		"threshold":    temp(35.3, 22), // body 37.3 °C
+		"fever":        temp(36.5, 22), // body 38.5 °C
+		"device alarm": func() drivers.Reading { r := temp(34.0, 22); r.Flags |= drivers.FlagAlarm; return r }(),
+	} {
+		if ms := one(f); len(ms) != 1 || ms[0].Verdict != VerdictRetake || ms[0].Reason != ReasonShortDwell {
+			t.Errorf("one frame, %s: got %v, want one short_dwell retake", name, ms)
+		}
+	}
+	// Just below the threshold is still nobody.
+	if ms := one(temp(35.29, 22)); len(ms) != 0 {
+		t.Fatalf("one frame at body 37.29 °C: got %v, want no measurement", ms)
 	}
 	// Two frames are a hand waved past: a retake, as before.
-	vs = append(repeat(10, 22.2), 36.4, 36.4)
-	vs = append(vs, repeat(10, 22.2)...)
+	vs := append(append([]float64{}, idle...), 34.0, 34.0)
+	vs = append(vs, idle...)
 	if ms := feed(oneLane(t, continuous, Params{}), stream(vs...)...); len(ms) != 1 || ms[0].Reason != ReasonShortDwell {
 		t.Fatalf("got %v, want one short_dwell retake", ms)
+	}
+}
+
+// A sensor that freezes while someone stands before it, above the presence
+// level, held the presence forever: no verdict, no stuck report, the device
+// still up. After StuckFor it is stuck, once, and a frozen run starts no new
+// presence; with or without ambient.
+func TestSegmenterFrozenDuringPresence(t *testing.T) {
+	for _, ambient := range []float64{22, math.NaN()} {
+		info := continuous
+		info.Idle, info.IdleC = true, 22
+		p := oneLane(t, info, Params{StuckFor: 2 * time.Second})
+		vs := append(repeat(10, 22.2), 34.5, 34.6, 34.5)
+		vs = append(vs, repeat(60, 34.6)...) // 6 s frozen at body 36.6 °C
+		rs := stream(vs...)
+		for i := range rs {
+			rs[i].AmbientC = ambient
+		}
+		ms := feed(p, rs...)
+		if len(ms) != 1 || ms[0].Verdict != VerdictInvalid || ms[0].Reason != ReasonStuck {
+			t.Fatalf("ambient %v: got %v, want one invalid stuck", ambient, ms)
+		}
+		if got := time.Duration(ms[0].Mono); got < 3*time.Second || got > 3500*time.Millisecond {
+			t.Errorf("ambient %v: stuck at %v, want 2 s after the freeze began (1.3 s)", ambient, got)
+		}
+		// When the value moves again people are measured again.
+		next := loadStream(t, "approach_leave.csv")
+		for i := range next {
+			next[i].Mono += rs[len(rs)-1].Mono + int64(time.Second)
+			next[i].AmbientC = ambient
+		}
+		if ms := feed(p, next...); len(ms) != 1 || ms[0].Verdict != VerdictPass {
+			t.Fatalf("ambient %v: after unfreezing got %v, want one pass", ambient, ms)
+		}
 	}
 }

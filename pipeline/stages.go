@@ -281,11 +281,14 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 		}
 		d.invalidRun, d.cleaning = false, false
 	}
-	// Frozen is a dead sensor only while nobody is there and only when it
-	// reports ambient too: a person standing still at 0.1 °C resolution
-	// holds one value, and so does the idle wall before a transmitter that
-	// reports no ambient.
-	if d.frozen(r, prm.StuckFor) && !s.present && !math.IsNaN(r.AmbientC) {
+	// Frozen is a dead sensor while nobody is there, when it reports ambient
+	// too (a person standing still at 0.1 °C resolution holds one value, and
+	// so does the idle wall before a transmitter that reports no ambient);
+	// and during a presence once it has lasted StuckFor, far longer than a
+	// measurement takes: a sensor frozen above the presence level would
+	// otherwise hold its lane forever and never be reported. Once reported,
+	// it stays stuck until a value moves.
+	if d.frozen(r, prm.StuckFor) && (s.present || d.stuckReported || !math.IsNaN(r.AmbientC)) {
 		if !d.stuckReported {
 			d.stuckReported, s.present = true, false
 			d.invalid++
@@ -357,9 +360,10 @@ func (s *segState) add(r *drivers.Reading, k int, spread float64) {
 func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
 	s := &d.seg
 	s.present = false
-	if s.winN < 2 {
+	if s.winN < 2 && !s.alarm && !reachesThreshold(&s.hot, prm) {
 		// One frame is nobody (70 ms at 14 Hz) but may be a frame that
-		// matched its checksum by chance amid clean ones: no measurement.
+		// matched its checksum by chance amid clean ones: no measurement,
+		// unless it says fever, which must never go unasked.
 		return
 	}
 	reason, src, raw := ReasonNone, &s.at, s.plateau
@@ -387,15 +391,9 @@ func (p *Pipeline) decide(m *Measurement, reason Reason, prm *Params) {
 	}
 	m.Warnings = ambientWarnings(m.AmbientC, prm)
 
-	m.Mode, m.CalibrationID, m.Gain = c.Mode, c.CalibrationID, 1
-	body := m.RawC
-	if c.Mode == ModeSkin {
-		if c.Gain != 0 {
-			m.Gain = c.Gain
-		}
-		m.OffsetC = c.OffsetC
-		body = m.RawC*m.Gain + m.OffsetC
-	}
+	m.Mode, m.CalibrationID = c.Mode, c.CalibrationID
+	var body float64
+	m.Gain, m.OffsetC, body = c.apply(m.RawC)
 	m.ThresholdC = prm.ThresholdC
 
 	ln := &p.lanes[m.Lane]
@@ -415,6 +413,27 @@ func (p *Pipeline) decide(m *Measurement, reason Reason, prm *Params) {
 		p.identify(ln, m, prm)
 	}
 	p.route(ln, m)
+}
+
+// apply turns a raw reading into a body temperature: skin readings through
+// the device's gain and offset, body-mode readings as they are.
+func (c *Compensation) apply(raw float64) (gain, offset, body float64) {
+	if c.Mode != ModeSkin {
+		return 1, 0, raw
+	}
+	gain = 1
+	if c.Gain != 0 {
+		gain = c.Gain
+	}
+	return gain, c.OffsetC, raw*gain + c.OffsetC
+}
+
+// reachesThreshold reports whether a plausible reading's body temperature is
+// at or above the threshold.
+func reachesThreshold(r *drivers.Reading, prm *Params) bool {
+	c := prm.comp(r.Device)
+	_, _, body := c.apply(r.ObjectC)
+	return plausible(c.Mode, r.ObjectC) && hundredths(body) >= prm.thresholdH
 }
 
 func plausible(mode CompMode, raw float64) bool {

@@ -43,6 +43,10 @@ func verdictCases() map[string]verdictCase {
 	for range 120 {
 		frozen = append(frozen, 22.5)
 	}
+	frozenPresence := append(append([]float64{}, idle...), 36.5, 36.6)
+	for range 120 {
+		frozenPresence = append(frozenPresence, 36.6)
+	}
 	garbage := continuousCase(garbageStream(7))
 	garbage.all = true
 	return map[string]verdictCase{
@@ -53,6 +57,7 @@ func verdictCases() map[string]verdictCase {
 		"device_alarm":       oneShot(drivers.NewTemperature(36.0, 24, drivers.FlagAlarm)),
 		"device_alarm_fever": oneShot(drivers.NewTemperature(38.0, 24, drivers.FlagAlarm)),
 		"short_dwell":        continuousCase(stream(append(append(append([]float64{}, idle...), 36.5, 36.5, 36.5), idle...)...)),
+		"one_frame_fever":    continuousCase(stream(append(append(append([]float64{}, idle...), 38.5), idle...)...)),
 		"unstable":           continuousCase(stream(append(append(append([]float64{}, idle...), repeat(6, 34.5, 35.0)...), idle...)...)),
 		"checksum":           oneShot(drivers.Invalid(drivers.FlagChecksum, []byte{0x5a, 0x5a})),
 		"sensor_error":       oneShot(drivers.NewTemperature(36.5, 22, drivers.FlagSensorError)),
@@ -63,6 +68,7 @@ func verdictCases() map[string]verdictCase {
 		"nan":                oneShot(temp(nan, 22)),
 		"stuck_oneshot":      stuck,
 		"stuck_stream":       continuousCase(stream(frozen...)),
+		"stuck_presence":     continuousCase(stream(frozenPresence...)),
 		"garbage":            garbage,
 		"cold_room":          oneShot(temp(36.6, 10)),
 	}
