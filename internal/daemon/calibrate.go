@@ -103,8 +103,7 @@ func (c *calibrator) run(ctx context.Context, device string, referenceC float64,
 		return event.Calibration{}, err
 	}
 	dev := c.g.devices[idx]
-	limits := school.Limits{MaxSpreadC: c.g.cfg.Calibration.MaxSpreadC, MaxOffsetC: config.MaxOffsetC}
-	if err := school.Check(referenceC, samples, offset, spread, dev.OffsetC, limits); err != nil {
+	if err := school.Check(referenceC, samples, offset, spread, dev.OffsetC, c.limits()); err != nil {
 		c.g.log.Warn().Str("device", device).Float64("reference_c", referenceC).Float64("offset_c", offset).
 			Float64("spread_c", spread).Err(err).Msg("calibration refused")
 		return event.Calibration{}, err
@@ -121,6 +120,12 @@ func (c *calibrator) run(ctx context.Context, device string, referenceC float64,
 	c.g.log.Info().Str("device", device).Float64("reference_c", referenceC).Float64("offset_c", offset).
 		Float64("spread_c", spread).Uint64("record", rec.ID).Msg("calibration applied")
 	return rec, nil
+}
+
+// limits are the bounds a correction in force must keep, from the
+// configuration in force.
+func (c *calibrator) limits() school.Limits {
+	return school.Limits{MaxSpreadC: c.g.cfg.Calibration.MaxSpreadC, MaxOffsetC: config.MaxOffsetC}
 }
 
 // current returns the device's calibration record in force; ID 0 when it
@@ -194,8 +199,14 @@ func (c *calibrator) undo(ctx context.Context, device string) (event.Calibration
 		if prev.ID == 0 {
 			return event.Calibration{}, fmt.Errorf("无法撤销：上一次校准记录 %d 已不在存储中 / cannot undo: the previous calibration record %d of %s is no longer stored", cur.PreviousID, cur.PreviousID, device)
 		}
+		// The restored correction must still pass today's limits: offset_c
+		// or max_spread_c may have changed by a reload since it was made.
+		if err := school.Check(prev.ReferenceC, prev.Samples, prev.OffsetC, prev.SpreadC, c.g.devices[idx].OffsetC, c.limits()); err != nil {
+			return event.Calibration{}, fmt.Errorf("无法撤销：恢复校准记录 %d 不再符合当前配置 / cannot undo: restoring calibration record %d of %s fails today's limits: %w", prev.ID, prev.ID, device, err)
+		}
+		// At stays the undo's own time: the record is made now.
 		rec.ReferenceC, rec.Samples, rec.MeanC, rec.SpreadC, rec.OffsetC = prev.ReferenceC, prev.Samples, prev.MeanC, prev.SpreadC, prev.OffsetC
-		rec.At, rec.PreviousID, rec.PreviousOffsetC = prev.At, prev.PreviousID, prev.PreviousOffsetC
+		rec.PreviousID, rec.PreviousOffsetC = prev.PreviousID, prev.PreviousOffsetC
 	}
 	if err := c.apply(ctx, idx, &rec); err != nil {
 		return rec, err

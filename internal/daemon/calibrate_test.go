@@ -19,21 +19,7 @@ import (
 // A calibration averages what the sensor read off the reference, stores the
 // record and applies the correction to the next readings at once.
 func TestCalibrationFromReadings(t *testing.T) {
-	g := reportGate(t)
-	g.hub = &healthHub{log: zerolog.Nop()}
-	g.devices = []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin, OffsetC: 0.9}}
-	g.lanes = []pipeline.LaneInfo{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
-	g.calib = newCalibrator(g)
-	var err error
-	if g.pipe, err = pipeline.New(pipeline.Opts{Devices: g.devices, Lanes: g.lanes}); err != nil {
-		t.Fatal(err)
-	}
-	last := &lastReading{}
-	g.pipe.AddSink("calibration", 64, g.calib)
-	g.pipe.AddSink("last", 64, last)
-	g.pipe.Start(context.Background())
-	defer g.pipe.Close()
-
+	g, last := calibGate(t)
 	if _, err := g.calib.run(context.Background(), "nope", 37, 5, time.Second); err == nil {
 		t.Fatal("calibrated a device that does not exist")
 	}
@@ -234,6 +220,9 @@ func TestCalibrationUndo(t *testing.T) {
 	if u1.OffsetC != first.OffsetC || u1.Undoes != second.ID || u1.Restores != first.ID {
 		t.Fatalf("first undo: %+v", u1)
 	}
+	if u1.At <= second.At { // it carried the restored record's time
+		t.Errorf("the undo record is dated %v, before the calibration it undoes (%v)", time.Unix(0, u1.At), time.Unix(0, second.At))
+	}
 	recs, _ := g.store.Calibrations()
 	if recs["ir1"].ID != u1.ID || recs["ir1"].OffsetC != 0.8 {
 		t.Fatalf("stored after undo: %+v, want id %d", recs["ir1"], u1.ID)
@@ -249,6 +238,31 @@ func TestCalibrationUndo(t *testing.T) {
 	}
 	if _, err := g.calib.undo(context.Background(), "ir1"); err == nil {
 		t.Fatal("undid past the configured offset")
+	}
+}
+
+// An undo restores a correction only if it still passes today's limits: the
+// configured offset_c moved to 4.5 by a reload, restoring +0.8 would apply
+// 5.3 °C, outside ±5. It is refused and the calibration in force stays.
+func TestCalibrationUndoKeepsTodaysBound(t *testing.T) {
+	g, last := calibGate(t)
+	if _, err := calibrateWith(t, g, 37.0, 36.1, 36.2, 36.3, 36.2, 36.2); err != nil { // +0.8
+		t.Fatal(err)
+	}
+	second, err := calibrateWith(t, g, 37.0, 36.5, 36.5, 36.5, 36.5, 36.5) // +0.5
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.devices[0].OffsetC = 4.5
+	_, err = g.calib.undo(context.Background(), "ir1")
+	if err == nil || !strings.Contains(err.Error(), "offset_c") || !strings.Contains(err.Error(), "无法撤销") {
+		t.Fatalf("undo to an applied 5.3 °C: %v, want a refusal naming offset_c in zh-CN and English", err)
+	}
+	if recs, _ := g.store.Calibrations(); recs["ir1"].ID != second.ID {
+		t.Fatalf("after a refused undo the record in force is %d, want %d", recs["ir1"].ID, second.ID)
+	}
+	if m := bodyOf(t, g, last, 36.0); m.CalibrationID != second.ID || !near(m.OffsetC, 1.4) {
+		t.Fatalf("after a refused undo: offset %v calibration %d, want 1.4, %d", m.OffsetC, m.CalibrationID, second.ID)
 	}
 }
 
