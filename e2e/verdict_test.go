@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -344,4 +345,54 @@ func TestPolledTransmitterOnePersonOneCase(t *testing.T) {
 	}
 	r.stop()
 	figures(t, "Modbus transmitter at 4 Hz: idle 3 s 0 measurements; 38.0 °C held 1.5 s: 1 flag, 1 case; 36.6 °C held still 6 s: 1 pass, 0 stuck")
+}
+
+// #14 defect 5: random bytes at 115200 baud into a GY-MCU90614 port, from a
+// writer of our own, made retakes with nobody there (93 in 60 s): the lane
+// lamp showed amber for no one. Invalid frames never form a person: 30 s of
+// line-rate noise gives no pass, no retake and no flag, only invalid
+// readings; a person presented after it is measured. Bytes with no header
+// in them never reach the pipeline, so the noise is the hard kind: frames
+// with the 4-byte header and random bodies (one in 256 matches its checksum
+// and carries a random temperature), between random bytes.
+func TestRandomBytesFormNoPerson(t *testing.T) {
+	var port *os.File
+	r := newRig(t, scenario(t, quietGate), func(c *config.Config) {
+		port = ownDevice(t, c, drivers.Device{Name: "noisy-gy", Driver: "gymcu90614", Baud: 115200, Mode: "skin", OffsetC: 2.0},
+			config.RoleStudent)
+	})
+	go io.Copy(io.Discard, port) // the driver's continuous-output commands
+	r.start(true)
+
+	rng := rand.New(rand.NewPCG(14, 5))
+	noise := make([]byte, 1152) // 100 ms at 115200 baud, 8N1
+	tick := time.NewTicker(100 * time.Millisecond)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); <-tick.C {
+		for i := range noise {
+			noise[i] = byte(rng.Uint32())
+		}
+		for i := 0; i+16 <= len(noise); i += 16 { // a header every 16 bytes
+			copy(noise[i:], []byte{0x5A, 0x5A, 0x45, 0x04})
+		}
+		if _, err := port.Write(noise); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick.Stop()
+	waitFor(t, "invalid readings from the noise", func() bool { return r.lane("noisy-gy-lane").Tally.Invalid > 0 })
+	noisy := r.lane("noisy-gy-lane").Tally
+	if noisy.Pass+noisy.Retake+noisy.Flag != 0 {
+		t.Fatalf("30 s of random bytes, nobody there: %d pass, %d retake, %d flag (%d invalid); want none but invalid",
+			noisy.Pass, noisy.Retake, noisy.Flag, noisy.Invalid)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g := &gyStream{object: 24.0}
+	go g.run(ctx, port)
+	time.Sleep(time.Second) // the line clean for min_dwell before anyone
+	g.present(34.6)         // 36.6 °C with the 2.0 offset
+	waitFor(t, "the person after the noise", func() bool { return r.lane("noisy-gy-lane").Tally.Pass == 1 })
+	r.stop()
+	figures(t, "30 s of random bytes at 115200 baud into a GY-MCU90614 port: %d invalid, 0 pass, 0 retake, 0 flag; the next person: pass", noisy.Invalid)
 }
