@@ -14,8 +14,8 @@ install -m 0644 scripts/gatescreen.service /etc/systemd/system/gatescreen.servic
 install -d -m 0750 -o root -g gatescreen /etc/gatescreen
 if [ ! -e /etc/gatescreen/gate.yaml ]; then
 	install -m 0640 -o root -g gatescreen configs/gate.example.yaml /etc/gatescreen/gate.yaml
-	echo "edit /etc/gatescreen/gate.yaml, then: gatescreen check-config /etc/gatescreen/gate.yaml"
+	echo "edit /etc/gatescreen/gate.yaml, then: gatescreen check-config -config /etc/gatescreen/gate.yaml"
 fi
 install -d -m 0755 /usr/share/doc/gatescreen && install -m 0644 README.md /usr/share/doc/gatescreen/
 systemctl daemon-reload
-/usr/local/bin/gatescreen check-config /etc/gatescreen/gate.yaml && systemctl enable --now gatescreen
+/usr/local/bin/gatescreen check-config -config /etc/gatescreen/gate.yaml && systemctl enable --now gatescreen

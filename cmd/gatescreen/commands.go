@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sort"
 
 	"github.com/gatescreen/gatescreen/internal/config"
@@ -52,7 +51,7 @@ func init() {
 	commands = map[string]command{
 		"run":          {"run the daemon: gatescreen run -config /etc/gatescreen/gate.yaml", runDaemon},
 		"demo":         {"the whole gate on this machine: simulated devices, embedded broker, screen on :8080", runDemo},
-		"check-config": {"check a configuration file: gatescreen check-config FILE", runCheckConfig},
+		"check-config": {"check a configuration file: gatescreen check-config -config FILE", runCheckConfig},
 		"version":      {"print the version", runVersion},
 		"help":         {"show this help", runHelp},
 	}
@@ -94,50 +93,20 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", ""
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "-dirty"
-				}
-			}
-		}
-		if len(rev) > 12 {
-			return rev[:12] + dirty
-		}
-		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			return bi.Main.Version
-		}
-	}
-	return "dev"
-}
-
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "gatescreen", versionString())
-	return nil
-}
-
 func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check-config", stderr)
+	path := fs.String("config", "", "configuration file (or give it as the argument)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
+	// `-config FILE` as every other command takes it, or FILE alone.
+	switch {
+	case *path == "" && fs.NArg() == 1:
+		*path = fs.Arg(0)
+	case *path == "" || fs.NArg() != 0:
+		return fmt.Errorf("%w: check-config takes one file: check-config -config FILE", errUsage)
 	}
-	err := config.CheckConfig(stdout, fs.Arg(0))
+	err := config.CheckConfig(stdout, *path)
 	if errors.Is(err, config.ErrInvalid) {
 		return reportedError{err} // CheckConfig printed every problem already
 	}

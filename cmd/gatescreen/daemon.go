@@ -53,12 +53,14 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	log.Info().Str("version", versionString()).Str("config", *path).Msg("gatescreen starting")
+	build := readBuildInfo()
+	log.Info().Str("version", build.Version).Str("commit", build.Commit).Str("config", *path).Msg("gatescreen starting")
 	opts := daemon.Opts{
 		Config:     cfg,
 		ConfigPath: *path,
 		Secrets:    secrets,
-		Version:    versionString(),
+		Version:    build.Version,
+		Revision:   build.Commit,
 		Logger:     log,
 	}
 	stopHooks, err := benchHooks(cfg, &opts)

@@ -12,9 +12,6 @@ import (
 	"syscall"
 )
 
-// version is stamped by scripts/cross-build.sh (-ldflags -X main.version=…).
-var version = ""
-
 func main() {
 	// A closed stdout pipe (journald restarting, `| head`) must not kill the gate.
 	signal.Ignore(syscall.SIGPIPE)
@@ -49,6 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		usage(stderr)
 		return errUsage
+	}
+	if args[0] == "-version" || args[0] == "--version" {
+		printVersion(stdout)
+		return nil
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

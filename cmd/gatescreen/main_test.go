@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -214,9 +215,15 @@ func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 // with the configuration exit code; the example passes.
 func TestCheckConfigExitCodes(t *testing.T) {
 	bin := binary(t)
-	out, err := exec.Command(bin, "check-config", "../../configs/gate.example.yaml").CombinedOutput()
-	if code := exitCodeOf(t, err); code != 0 {
-		t.Fatalf("example config: exit %d:\n%s", code, out)
+	// As the README and the unit file give it (it exited 2), and as FILE.
+	for _, args := range [][]string{{"-config", "../../configs/gate.example.yaml"}, {"../../configs/gate.example.yaml"}} {
+		out, err := exec.Command(bin, append([]string{"check-config"}, args...)...).CombinedOutput()
+		if code := exitCodeOf(t, err); code != 0 {
+			t.Fatalf("check-config %s: exit %d:\n%s", args, code, out)
+		}
+	}
+	if out, err := exec.Command(bin, "check-config", "-config", "a.yaml", "b.yaml").CombinedOutput(); exitCodeOf(t, err) != exitUsage {
+		t.Fatalf("check-config with two files: %v, want exit %d:\n%s", err, exitUsage, out)
 	}
 	bad, _ := filepath.Glob("../../testdata/config/*.bad.yaml")
 	if len(bad) == 0 {
@@ -232,12 +239,12 @@ func TestCheckConfigExitCodes(t *testing.T) {
 			t.Errorf("%s: no file:line in:\n%s", f, out)
 		}
 	}
-	out, err = exec.Command(bin, "run", "-config", "../../testdata/config/bad-baud.bad.yaml").CombinedOutput()
+	out, err := exec.Command(bin, "run", "-config", "../../testdata/config/bad-baud.bad.yaml").CombinedOutput()
 	if code := exitCodeOf(t, err); code != exitConfig {
 		t.Fatalf("run with a bad config: exit %d, want %d:\n%s", code, exitConfig, out)
 	}
 	missing := filepath.Join(t.TempDir(), "missing.yaml")
-	for _, args := range [][]string{{"run", "-config", missing}, {"check-config", missing}} {
+	for _, args := range [][]string{{"run", "-config", missing}, {"check-config", missing}, {"check-config", "-config", missing}} {
 		out, err = exec.Command(bin, args...).CombinedOutput()
 		if code := exitCodeOf(t, err); code != exitConfig || !strings.Contains(string(out), "missing.yaml") {
 			t.Fatalf("%s without its config file: exit %d, want %d:\n%s", args[0], code, exitConfig, out)
@@ -251,9 +258,17 @@ func TestUsageAndVersion(t *testing.T) {
 	if code := exitCodeOf(t, err); code != exitUsage || !strings.Contains(string(out), "unknown command") {
 		t.Fatalf("unknown command: exit %d:\n%s", code, out)
 	}
-	out, err = exec.Command(bin, "version").CombinedOutput()
-	if code := exitCodeOf(t, err); code != 0 || !strings.HasPrefix(string(out), "gatescreen ") {
-		t.Fatalf("version: exit %d: %s", code, out)
+	// `--version` exited 2; `version` printed only "gatescreen dev".
+	for _, arg := range []string{"version", "-version", "--version"} {
+		out, err = exec.Command(bin, arg).CombinedOutput()
+		if code := exitCodeOf(t, err); code != 0 {
+			t.Fatalf("%s: exit %d: %s", arg, code, out)
+		}
+		for _, want := range []string{"gatescreen ", "commit:", "date:", "go:       " + runtime.Version() + " linux/"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s printed %q, want a line with %q", arg, out, want)
+			}
+		}
 	}
 }
 

@@ -43,8 +43,9 @@ type Opts struct {
 	// and the roster; "" turns reloading off.
 	ConfigPath string
 	Secrets    config.Secrets
-	Version    string
-	Logger     zerolog.Logger
+	// Version and Revision name the build (uplink status, /metrics).
+	Version, Revision string
+	Logger            zerolog.Logger
 	// Open returns the opener of a device's port or bus, or nil for the
 	// default: serial ports by path, I²C buses by periph name.
 	Open func(dev drivers.Device, drv drivers.Driver) func(context.Context) (drivers.Conn, io.Closer, error)
@@ -183,6 +184,8 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 
 	g.met, err = metrics.New(metrics.Opts{
 		Lanes:       laneNames(cfg),
+		Version:     o.Version,
+		Revision:    o.Revision,
 		StoreSize:   store.Size,
 		OutboxDepth: store.OutboxLen,
 		RingOverflows: func() map[string]uint64 {

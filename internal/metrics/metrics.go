@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -43,6 +44,9 @@ type Opts struct {
 	// DeviceAlarms returns, per device, the times its own alarm overruled
 	// a pass (pipeline.DeviceStats.DeviceAlarms).
 	DeviceAlarms func() map[string]uint64
+	// Version and Revision label gatescreen_build_info (with the Go
+	// release), so a district can tell which boxes run which build.
+	Version, Revision string
 	// NoProcessMetrics leaves out the Go runtime and process collectors
 	// (tests compare exact output).
 	NoProcessMetrics bool
@@ -88,7 +92,13 @@ func New(o Opts) (*Registry, error) {
 			Help: "1 for the current state (up, degraded, down) of each device.",
 		}, []string{"device", "state"}),
 	}
-	cs := []prometheus.Collector{r.readings, r.drills, r.openCases, r.uplink, r.devices}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help:        "Always 1; the labels name the build the box runs.",
+		ConstLabels: prometheus.Labels{"version": o.Version, "revision": o.Revision, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	cs := []prometheus.Collector{r.readings, r.drills, r.openCases, r.uplink, r.devices, build}
 	if o.StoreSize != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "store_size_bytes",

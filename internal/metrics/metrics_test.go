@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -150,4 +151,17 @@ func BenchmarkConsume(b *testing.B) {
 			r.Consume(&m)
 		}
 	})
+}
+
+// A district tells which boxes run which build from gatescreen_build_info.
+func TestBuildInfo(t *testing.T) {
+	r := newTestRegistry(t, Opts{Version: "v1.4.0", Revision: "0123456789abcdef"})
+	want := `
+# HELP gatescreen_build_info Always 1; the labels name the build the box runs.
+# TYPE gatescreen_build_info gauge
+gatescreen_build_info{goversion="` + runtime.Version() + `",revision="0123456789abcdef",version="v1.4.0"} 1
+`
+	if err := testutil.GatherAndCompare(r.Gatherer(), strings.NewReader(want), "gatescreen_build_info"); err != nil {
+		t.Fatal(err)
+	}
 }
