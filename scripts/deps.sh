@@ -20,6 +20,7 @@ foreign=/var/cache/gatescreen-deps # internal/vmtest.ForeignRoot
 deps=(
 	"mosquitto|mosquitto_bin=\$(command -v mosquitto || echo /usr/sbin/mosquitto); \"\$mosquitto_bin\" -h 2>&1 | grep -q 'mosquitto version'|uplink and e2e tests run a real broker"
 	"mosquitto-clients|mosquitto_pub --help 2>&1 | grep -q 'mosquitto_pub version'|the drain benchmark's baseline publisher"
+	"openssl|openssl version 2>&1 | grep -q '^OpenSSL'|the district broker README's certificate commands, run as written (sync/uplink)"
 	"python3-pymodbus|/usr/bin/python3 -c 'import pymodbus'|a Modbus RTU peer nobody here wrote (drivers/modbusir)"
 	"python3-serial|/usr/bin/python3 -c 'import serial'|pymodbus's serial transport"
 	"python3-serial-asyncio|/usr/bin/python3 -c 'import serial_asyncio'|pymodbus's asyncio serial server (only a Recommends of python3-pymodbus)"

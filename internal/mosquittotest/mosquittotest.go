@@ -255,6 +255,14 @@ func (ca *CA) Issue(name, cn string, server bool) (certFile, keyFile string) {
 // directory rewritten for a test; every setting it rewrites must be there.
 func ExampleConf(t testing.TB, repoRoot string, port int, ca *CA) string {
 	t.Helper()
+	srvCert, srvKey := ca.Issue("broker", "broker", true)
+	return ExampleConfFiles(t, repoRoot, port, ca.File, srvCert, srvKey)
+}
+
+// ExampleConfFiles is ExampleConf with a CA and a broker certificate made
+// elsewhere (PEM files).
+func ExampleConfFiles(t testing.TB, repoRoot string, port int, caFile, certFile, keyFile string) string {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "scripts/mosquitto/mosquitto.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,14 +271,13 @@ func ExampleConf(t testing.TB, repoRoot string, port int, ca *CA) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvCert, srvKey := ca.Issue("broker", "broker", true)
 	replace := map[string]string{
 		"listener":             fmt.Sprintf("listener %d 127.0.0.1", port),
 		"persistence_location": "persistence_location " + t.TempDir() + "/",
 		"log_dest":             "log_dest stderr",
-		"cafile":               "cafile " + ca.File,
-		"certfile":             "certfile " + srvCert,
-		"keyfile":              "keyfile " + srvKey,
+		"cafile":               "cafile " + caFile,
+		"certfile":             "certfile " + certFile,
+		"keyfile":              "keyfile " + keyFile,
 		"acl_file":             "acl_file " + acl,
 	}
 	var out []string

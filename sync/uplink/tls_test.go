@@ -3,6 +3,7 @@ package uplink
 import (
 	"crypto/tls"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,4 +135,61 @@ func TestTLSConfigErrorsNameTheFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The certificate commands of scripts/mosquitto/README.md, run as written:
+// its box command failed ("Missing '=' after RDN type string": the slashes of
+// the CN split it). With their CA and broker certificate the example broker
+// accepts the box, and the consumer receives what the box sends.
+func TestMosquittoREADMECertificates(t *testing.T) {
+	mosquittotest.RequireProgram(t, "mosquitto", "mosquitto")
+	mosquittotest.RequireProgram(t, "openssl", "openssl")
+	readme, err := os.ReadFile("../../scripts/mosquitto/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	if i := strings.Index(section, "Make the certificates"); i >= 0 {
+		section = section[i:]
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	var script []string
+	for _, block := range strings.Split(section, "```sh\n")[1:] {
+		script = append(script, strings.SplitN(block, "```", 2)[0])
+	}
+	if len(script) < 3 {
+		t.Fatalf("found %d sh blocks in the README's certificate section, want the CA's, the broker's and the clients'", len(script))
+	}
+	dir := t.TempDir()
+	sh := exec.Command("sh", "-e", "-c", strings.Join(script, "\n"))
+	sh.Dir = dir
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the README's certificate commands failed: %v\n%s", err, out)
+	}
+	file := func(name string) string { return filepath.Join(dir, name) }
+
+	port := mosquittotest.FreePort(t)
+	m := mosquittotest.New(t, port, mosquittotest.ExampleConfFiles(t, "../..", port,
+		file("district-ca.crt"), file("broker.crt"), file("broker.key")))
+	m.Start()
+	url := m.URL("ssl")
+	readmeTLS := func(name string) *tls.Config {
+		cfg, err := TLSConfig(file("district-ca.crt"), file(name+".crt"), file(name+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ServerName = "broker.district.example" // the name the broker's certificate carries
+		return cfg
+	}
+	consumer := newCollector()
+	subscribe(t, url, "district-consumer", "gatescreen/v1/#", true, readmeTLS("consumer"), consumer)
+	ob := newMemOutbox()
+	seqs := ob.add(Bulk, event.KindReading, 5)
+	o := testOpts(url)
+	o.TLS = readmeTLS("box")
+	runUplink(t, newUplink(t, ob, o))
+	waitFor(t, "the README box's events at the README consumer", func() bool { return consumer.distinct() == len(seqs) })
+	expectIDs(t, consumer, "hd17-east", seqs)
 }
