@@ -327,3 +327,17 @@ func TestCompanionsWithoutDaemon(t *testing.T) {
 		t.Fatalf("calibrate -undo with a reference: exit %d, want %d:\n%s", code, exitUsage, out)
 	}
 }
+
+// The packaged man page documents every command `gatescreen help` lists.
+func TestManPageNamesEveryCommand(t *testing.T) {
+	page, err := os.ReadFile("../../scripts/package/gatescreen.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range commands {
+		roff := strings.ReplaceAll(name, "-", `\-`)
+		if !strings.Contains(string(page), "\n.B "+roff) {
+			t.Errorf("scripts/package/gatescreen.1 has no .B entry for the command %q", name)
+		}
+	}
+}
