@@ -96,6 +96,7 @@ in_root '
 	gatescreen version | grep -q "^gatescreen '"$version"'$"
 	gatescreen check-config -config /etc/gatescreen/gate.yaml >/dev/null
 	test -s /usr/share/man/man1/gatescreen.1.gz
+	grep -q "complete -o filenames -F _gatescreen gatescreen" /usr/share/bash-completion/completions/gatescreen
 	grep -q "^ExecStart=/usr/bin/gatescreen run -config /etc/gatescreen/gate.yaml$" /lib/systemd/system/gatescreen.service
 ' >"$work/check.log" 2>&1 || { cat "$work/check.log"; die "the installed package is not as it should be"; }
 done_step

@@ -37,6 +37,10 @@ cp configs/gate.example.yaml "$stage/gate.example.yaml"
 # The package installs the binary as /usr/bin/gatescreen; scripts/install.sh
 # keeps /usr/local/bin for a hand install.
 sed 's#/usr/local/bin/gatescreen#/usr/bin/gatescreen#g' scripts/gatescreen.service >"$stage/gatescreen.service"
+# The completion script lists the binary's commands: the host's build prints
+# it for every architecture.
+go build -o "$stage/host-gatescreen" ./cmd/gatescreen
+"$stage/host-gatescreen" completion bash >"$stage/gatescreen.bash"
 gzip -9n <scripts/package/gatescreen.1 >"$stage/gatescreen.1.gz"
 {
 	printf 'gatescreen (%s) unstable; urgency=medium\n\n' "$VERSION"

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -339,5 +340,43 @@ func TestManPageNamesEveryCommand(t *testing.T) {
 		if !strings.Contains(string(page), "\n.B "+roff) {
 			t.Errorf("scripts/package/gatescreen.1 has no .B entry for the command %q", name)
 		}
+	}
+}
+
+// `gatescreen completion bash`, sourced in a real bash, completes command
+// names and each command's flags (read from the binary's own -h).
+func TestBashCompletion(t *testing.T) {
+	bin := binary(t)
+	script, err := exec.Command(bin, "completion", "bash").Output()
+	if err != nil {
+		t.Fatalf("completion bash: %v", err)
+	}
+	complete := func(words ...string) string {
+		t.Helper()
+		var arr []string
+		for _, w := range words {
+			arr = append(arr, "'"+w+"'")
+		}
+		prog := string(script) + "\nCOMP_WORDS=(" + strings.Join(arr, " ") + "); COMP_CWORD=" +
+			strconv.Itoa(len(words)-1) + "; _gatescreen; echo \"${COMPREPLY[*]}\""
+		cmd := exec.Command("bash", "--norc", "-c", prog)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := complete(bin, "check"); got != "check-config" {
+		t.Errorf("gatescreen check<TAB>: %q, want check-config", got)
+	}
+	if got := complete(bin, "run", "-c"); got != "-config" {
+		t.Errorf("gatescreen run -c<TAB>: %q, want -config", got)
+	}
+	if got := complete(bin, "calibrate", "-re"); got != "-reference" {
+		t.Errorf("gatescreen calibrate -re<TAB>: %q, want -reference", got)
+	}
+	if out, err := exec.Command(bin, "completion", "zsh").CombinedOutput(); exitCodeOf(t, err) != exitUsage {
+		t.Errorf("completion zsh: %v, want exit %d:\n%s", err, exitUsage, out)
 	}
 }
