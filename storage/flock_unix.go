@@ -35,3 +35,12 @@ func lockFile(path string, timeout time.Duration) (func(), error) {
 		return nil, fmt.Errorf("storage: lock %s: %w", path, err)
 	}
 }
+
+// ownerOf returns the uid and gid of a file's info.
+func ownerOf(fi os.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}

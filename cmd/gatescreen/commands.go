@@ -45,16 +45,16 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands map[string]command
+// commands is filled by the init functions of the files that define them
+// (a literal here would be an initialization cycle through help).
+var commands = map[string]command{}
 
 func init() {
-	commands = map[string]command{
-		"run":          {"run the daemon: gatescreen run -config /etc/gatescreen/gate.yaml", runDaemon},
-		"demo":         {"the whole gate on this machine: simulated devices, embedded broker, screen on :8080", runDemo},
-		"check-config": {"check a configuration file: gatescreen check-config -config FILE", runCheckConfig},
-		"version":      {"print the version", runVersion},
-		"help":         {"show this help", runHelp},
-	}
+	commands["run"] = command{"run the daemon: gatescreen run -config /etc/gatescreen/gate.yaml", runDaemon}
+	commands["demo"] = command{"the whole gate on this machine: simulated devices, embedded broker, screen on :8080", runDemo}
+	commands["check-config"] = command{"check a configuration file: gatescreen check-config -config FILE", runCheckConfig}
+	commands["version"] = command{"print the version", runVersion}
+	commands["help"] = command{"show this help", runHelp}
 }
 
 func usage(w io.Writer) {
