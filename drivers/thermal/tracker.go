@@ -1,45 +1,19 @@
 package thermal
 
 import (
-	"fmt"
 	"math"
 	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
 )
-
-// Reason says why a person must be measured again.
-type Reason uint8
-
-const (
-	// ReasonNone: the person was measured.
-	ReasonNone Reason = iota
-	// ReasonTooFar: the person never came close enough for their face to
-	// fill MinPixels; the hottest pixel mixes with the background and reads
-	// low, so no number is given.
-	ReasonTooFar
-	// ReasonShortDwell: close enough for less than MinDwell.
-	ReasonShortDwell
-	// ReasonUnstable: close enough, but the reading never held still.
-	ReasonUnstable
-	// ReasonCrowded: another person close enough to measure was in view at
-	// the same time. A lane has one lamp; it cannot say which of two people
-	// is the fever, so both are measured again, one at a time.
-	ReasonCrowded
-)
-
-var reasonNames = [...]string{"", "too_far", "short_dwell", "unstable", "crowded"}
-
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return fmt.Sprintf("reason(%d)", r)
-}
 
 // Measurement is the outcome of one person's passage through the view.
 type Measurement struct {
-	// Retake is why the person must be measured again; ReasonNone means
-	// ObjectC is their measurement.
-	Retake Reason
+	// Retake is why the person must be measured again; RetakeNone means
+	// ObjectC is their measurement. Crowded: a lane has one lamp, which
+	// cannot say which of two people is the fever, so both are measured
+	// again, one at a time.
+	Retake drivers.Retake
 	// ObjectC is the highest stable plateau of the person's face (see
 	// Tracker); with a Retake, the hottest value seen, for the log only.
 	ObjectC float64
@@ -404,13 +378,13 @@ func (tr *Tracker) end(k *track) {
 	m := k.best
 	switch {
 	case k.crowded:
-		m, m.Retake = k.hot, ReasonCrowded
+		m, m.Retake = k.hot, drivers.RetakeCrowded
 	case k.closeN == 0:
-		m, m.Retake = k.hot, ReasonTooFar
+		m, m.Retake = k.hot, drivers.RetakeTooFar
 	case k.closeLast-k.closeFirst < tr.o.MinDwell:
-		m, m.Retake = k.hot, ReasonShortDwell
+		m, m.Retake = k.hot, drivers.RetakeShortDwell
 	case !k.stable:
-		m, m.Retake = k.hot, ReasonUnstable
+		m, m.Retake = k.hot, drivers.RetakeUnstable
 	}
 	m.Start, m.End = k.start, k.last
 	tr.out = append(tr.out, m)

@@ -4,13 +4,15 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
 )
 
 // verdict is the pipeline's rule on a body-mode measurement (37.3 °C flags,
 // compared in hundredths), for the tests' tables.
 func verdict(m Measurement) string {
 	switch {
-	case m.Retake != ReasonNone:
+	case m.Retake != drivers.RetakeNone:
 		return "retake " + m.Retake.String()
 	case math.Round(m.ObjectC*100) >= 3730:
 		return "flag"
@@ -50,7 +52,7 @@ func TestTooFarIsRetake(t *testing.T) {
 	for _, d := range []float64{2.5, 3.5} {
 		for _, hotC := range []float64{36.6, 37.3, 38.5} {
 			got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), walk(hotC, d, 2*time.Second), 7)
-			if len(got) != 1 || got[0].Retake != ReasonTooFar {
+			if len(got) != 1 || got[0].Retake != drivers.RetakeTooFar {
 				t.Errorf("%.1f °C standing at %.1f m: %+v, want one retake too_far", hotC, d, got)
 			}
 		}
@@ -75,7 +77,7 @@ func TestTwoPeopleNeverOnePass(t *testing.T) {
 		t.Fatalf("%d measurements %+v, want two (one per person)", len(got), got)
 	}
 	for _, m := range got {
-		if m.Retake != ReasonCrowded {
+		if m.Retake != drivers.RetakeCrowded {
 			t.Errorf("measurement %+v, want retake crowded", m)
 		}
 	}
@@ -93,12 +95,12 @@ func TestQueueBehindIsNotACrowd(t *testing.T) {
 	var measured, far int
 	for _, m := range got {
 		switch m.Retake {
-		case ReasonNone:
+		case drivers.RetakeNone:
 			measured++
 			if verdict(m) != "flag" {
 				t.Errorf("front person: %s %.2f, want flag", verdict(m), m.ObjectC)
 			}
-		case ReasonTooFar:
+		case drivers.RetakeTooFar:
 			far++
 		default:
 			t.Errorf("unexpected %+v", m)
@@ -113,7 +115,7 @@ func TestQueueBehindIsNotACrowd(t *testing.T) {
 // still, are asked to retake.
 func TestShortDwellAndUnstable(t *testing.T) {
 	brief := [][]person{{{0, 1, 37}}, {{0, 1, 37}}, {{0, 1, 37}}, nil, nil, nil, nil}
-	if got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), brief, 7); len(got) != 1 || got[0].Retake != ReasonShortDwell {
+	if got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), brief, 7); len(got) != 1 || got[0].Retake != drivers.RetakeShortDwell {
 		t.Errorf("375 ms in view: %+v, want retake short_dwell", got)
 	}
 	var jumpy [][]person
@@ -121,7 +123,7 @@ func TestShortDwellAndUnstable(t *testing.T) {
 		jumpy = append(jumpy, []person{{0, 1, 36 + 1.5*float64(i%2)}})
 	}
 	jumpy = append(jumpy, nil, nil, nil, nil)
-	if got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), jumpy, 7); len(got) != 1 || got[0].Retake != ReasonUnstable {
+	if got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), jumpy, 7); len(got) != 1 || got[0].Retake != drivers.RetakeUnstable {
 		t.Errorf("reading jumping 1.5 °C every frame: %+v, want retake unstable", got)
 	}
 }
