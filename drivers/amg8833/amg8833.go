@@ -74,6 +74,7 @@ type Dev struct {
 	name   string
 	addr   uint16
 	period time.Duration
+	next   time.Time // when the sensor has its next frame
 	w      [2]byte
 	stat   [statusBytes]byte
 	therm  [2]byte
@@ -139,14 +140,21 @@ func (d *Dev) Period() time.Duration { return d.period }
 // NewFrame returns a frame the size of the sensor's, for ReadFrame.
 func (d *Dev) NewFrame() *thermal.Frame { return thermal.NewFrame(width, height) }
 
-// ReadFrame reads the status, the thermistor and the pixels into f, which
-// must be 8×8. An overflow bit in the status makes the frame invalid
-// (drivers.FlagOutOfRange) and is cleared for the next frame; only a bus
-// failure returns an error.
+// ReadFrame waits until the sensor has a new frame (one period after the
+// previous read; the AMG8833 has no new-data flag), then reads the status,
+// the thermistor and the pixels into f, which must be 8×8. An overflow bit
+// in the status makes the frame invalid (drivers.FlagOutOfRange) and is
+// cleared for the next frame; only a bus failure returns an error.
 func (d *Dev) ReadFrame(f *thermal.Frame) error {
 	if f.W != width || f.H != height || len(f.C) != width*height {
 		return fmt.Errorf("amg8833 %s: frame is %d×%d, want 8×8", d.name, f.W, f.H)
 	}
+	now := time.Now()
+	if wait := d.next.Sub(now); wait > 0 {
+		time.Sleep(wait)
+		now = d.next
+	}
+	d.next = now.Add(d.period)
 	if err := d.read(regSTAT, d.stat[:]); err != nil {
 		return err
 	}
@@ -200,3 +208,35 @@ func (d *Dev) read(reg byte, r []byte) error {
 	}
 	return nil
 }
+
+func init() {
+	drivers.Register(drivers.Driver{
+		Name:      "amg8833",
+		Transport: drivers.I2C,
+		// One reading per person: the tracker, not the pipeline's
+		// segmenter, turns the frames into measurements.
+		Continuous: false,
+		Validate:   validate,
+		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
+			dev, err := New(c.Bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+			if err != nil {
+				return nil, err
+			}
+			return thermal.NewSource(dev, thermal.TrackerOpts{}), nil
+		},
+	})
+}
+
+// validate checks the device fields this driver reads.
+func validate(d drivers.Device) []drivers.FieldError {
+	var errs []drivers.FieldError
+	if d.Address != 0 && d.Address != 0x68 && d.Address != 0x69 {
+		errs = append(errs, drivers.FieldError{Field: "address", Value: d.Address, Msg: "must be 0x68 or 0x69 (0 means 0x69)"})
+	}
+	if d.RateHz != 0 && d.RateHz != 1 && d.RateHz != 10 {
+		errs = append(errs, drivers.FieldError{Field: "rate_hz", Value: d.RateHz, Msg: "must be 1 or 10 (0 means 10)"})
+	}
+	return errs
+}
+
+var _ thermal.Array = (*Dev)(nil)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
@@ -181,5 +182,49 @@ func TestWrongFrameSize(t *testing.T) {
 	f.W = 32
 	if err := d.ReadFrame(f); err == nil {
 		t.Fatalf("ReadFrame accepted a %d×%d frame", f.W, f.H)
+	}
+}
+
+// Frames come one period apart: the sensor has no new-data flag.
+func TestReadFrameWaitsForTheNextFrame(t *testing.T) {
+	var px [64]uint16
+	ops := append(setupOps(0x00, 0x00), frameOps(0, 0x190, px)...)
+	ops = append(ops, frameOps(0, 0x190, px)...)
+	p := &i2ctest.Playback{Ops: ops}
+	defer closePlayback(t, p)
+	d, err := New(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.NewFrame()
+	start := time.Now()
+	for range 2 {
+		if err := d.ReadFrame(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if el := time.Since(start); el < 100*time.Millisecond {
+		t.Fatalf("two frames at 10 Hz in %v, want at least one period", el)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	drv, ok := drivers.Lookup("amg8833")
+	if !ok {
+		t.Fatal("amg8833 is not registered")
+	}
+	if drv.Transport != drivers.I2C || drv.Continuous {
+		t.Fatalf("transport %d continuous %v, want I2C and one reading per person", drv.Transport, drv.Continuous)
+	}
+	if errs := drv.Validate(drivers.Device{Address: 0x5A, RateHz: 8}); len(errs) != 2 {
+		t.Fatalf("Validate found %v, want errors on address and rate_hz", errs)
+	}
+	if errs := drv.Validate(drivers.Device{Address: 0x68, RateHz: 1}); errs != nil {
+		t.Fatalf("Validate rejected a good device: %v", errs)
+	}
+	p := &i2ctest.Playback{Ops: setupOps(0x00, 0x00)}
+	defer closePlayback(t, p)
+	if _, err := drv.New(drivers.Device{Name: "lane1-array"}, drivers.Conn{Bus: p}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -272,3 +272,39 @@ func (d *Dev) readWords(addr uint16, dst []uint16, buf []byte) error {
 	}
 	return nil
 }
+
+func init() {
+	drivers.Register(drivers.Driver{
+		Name:      "mlx90640",
+		Transport: drivers.I2C,
+		// One reading per person: the tracker, not the pipeline's
+		// segmenter, turns the frames into measurements.
+		Continuous: false,
+		Validate:   validate,
+		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
+			dev, err := New(c.Bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+			if err != nil {
+				return nil, err
+			}
+			return thermal.NewSource(dev, thermal.TrackerOpts{}), nil
+		},
+	})
+}
+
+// validate checks the device fields this driver reads.
+func validate(d drivers.Device) []drivers.FieldError {
+	var errs []drivers.FieldError
+	if d.Address > 0x7F {
+		errs = append(errs, drivers.FieldError{Field: "address", Value: d.Address, Msg: "is not a 7-bit I²C address (0x01–0x7F)"})
+	}
+	ok := d.RateHz == 0
+	for _, r := range rates[:6] {
+		ok = ok || d.RateHz == r
+	}
+	if !ok {
+		errs = append(errs, drivers.FieldError{Field: "rate_hz", Value: d.RateHz, Msg: "must be 0.5, 1, 2, 4, 8 or 16 (0 means 4; 8 and 16 need a 400 kHz bus)"})
+	}
+	return errs
+}
+
+var _ thermal.Array = (*Dev)(nil)

@@ -246,3 +246,24 @@ func TestNewRejectsBadOpts(t *testing.T) {
 		t.Error("New accepted a nil bus")
 	}
 }
+
+func TestRegistered(t *testing.T) {
+	drv, ok := drivers.Lookup("mlx90640")
+	if !ok {
+		t.Fatal("mlx90640 is not registered")
+	}
+	if drv.Transport != drivers.I2C || drv.Continuous {
+		t.Fatalf("transport %d continuous %v, want I2C and one reading per person", drv.Transport, drv.Continuous)
+	}
+	if errs := drv.Validate(drivers.Device{Address: 0x80, RateHz: 10}); len(errs) != 2 {
+		t.Fatalf("Validate found %v, want errors on address and rate_hz", errs)
+	}
+	if errs := drv.Validate(drivers.Device{Address: 0x33, RateHz: 8}); errs != nil {
+		t.Fatalf("Validate rejected a good device: %v", errs)
+	}
+	p := &i2ctest.Playback{Ops: setupOps(exampleEEPROM(), 0x1901, 0x1981)}
+	defer closePlayback(t, p)
+	if _, err := drv.New(drivers.Device{Name: "lane1-array"}, drivers.Conn{Bus: p}); err != nil {
+		t.Fatal(err)
+	}
+}
