@@ -6,13 +6,13 @@ import (
 	"time"
 )
 
-// A synthetic MLX90640 view (32×24, 55°×35° lens) of people in a lane, for
-// the tracker's tests: each pixel is the mean of 4×4 rays into the scene,
-// so a distant face mixes with the background as it does on the sensor.
+// A synthetic view of people in a lane, for the tracker's tests: an
+// MLX90640 (32×24, 55°×35° lens) or, for an 8×8 frame, an AMG8833 (60°×60°).
+// Each pixel is the mean of 4×4 rays into the scene, so a distant face mixes
+// with the background as it does on the sensor.
 
 const (
 	sceneW, sceneH   = 32, 24
-	fovX, fovY       = 55 * math.Pi / 180, 35 * math.Pi / 180
 	sceneBackgroundC = 22.0
 	sceneAmbientC    = 30.0 // the die runs warm
 	framePeriod      = 125 * time.Millisecond
@@ -50,14 +50,18 @@ func (p person) surface(X, Y float64) (float64, bool) {
 // sigma °C.
 func render(f *Frame, people []person, rng *rand.Rand, sigma float64) {
 	f.AmbientC, f.Flags = sceneAmbientC, 0
+	fovX, fovY := 55*math.Pi/180, 35*math.Pi/180
+	if f.W == 8 {
+		fovX, fovY = 60*math.Pi/180, 60*math.Pi/180
+	}
 	const ss = 4
-	for row := range sceneH {
-		for col := range sceneW {
+	for row := range f.H {
+		for col := range f.W {
 			sum := 0.0
 			for sy := range ss {
 				for sx := range ss {
-					ax := ((float64(col)+(float64(sx)+0.5)/ss)/sceneW - 0.5) * fovX
-					ay := (0.5 - (float64(row)+(float64(sy)+0.5)/ss)/sceneH) * fovY
+					ax := ((float64(col)+(float64(sx)+0.5)/ss)/float64(f.W) - 0.5) * fovX
+					ay := (0.5 - (float64(row)+(float64(sy)+0.5)/ss)/float64(f.H)) * fovY
 					v, best := sceneBackgroundC, math.Inf(1)
 					for _, p := range people {
 						if p.d >= best {
@@ -70,9 +74,9 @@ func render(f *Frame, people []person, rng *rand.Rand, sigma float64) {
 					sum += v
 				}
 			}
-			f.C[row*sceneW+col] = sum / (ss * ss)
+			f.C[row*f.W+col] = sum / (ss * ss)
 			if rng != nil {
-				f.C[row*sceneW+col] += rng.NormFloat64() * sigma
+				f.C[row*f.W+col] += rng.NormFloat64() * sigma
 			}
 		}
 	}
@@ -101,11 +105,11 @@ func walk(hotC, dwellD float64, dwell time.Duration) [][]person {
 	return frames
 }
 
-// play renders the scenes at 8 Hz through a tracker and returns every
-// measurement.
+// play renders the scenes at 8 Hz in frames of the tracker's size through
+// it and returns every measurement.
 func play(tr *Tracker, scenes [][]person, seed uint64) []Measurement {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	f := NewFrame(sceneW, sceneH)
+	f := NewFrame(tr.w, tr.h)
 	var got []Measurement
 	for i, s := range scenes {
 		render(f, s, rng, 0.05)

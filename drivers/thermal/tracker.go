@@ -36,10 +36,12 @@ type TrackerOpts struct {
 	// to a person; default 2.0.
 	PresenceDeltaC float64
 	// MinPixels: a face of fewer pixels than this is too far to measure;
-	// default W×H/96 (8 on a 32×24 array: about 1.8 m with the 55° lens), at
-	// least 2. The face is the part of the blob within FaceBandC of its
-	// hottest pixels; at a distance its pixels mix with the background and
-	// read low, so its size is the distance rule.
+	// default 8, whatever the sensor: about 1.8 m for an MLX90640 with the 55°
+	// lens, 0.4 m for an AMG8833. The face is the part of the blob within
+	// FaceBandC of its hottest pixels; at a distance its pixels mix with the
+	// background and read low (a fever of 38.5 °C reads 36.0 on an AMG8833
+	// at 0.6 m, where its face covers 4 pixels), so its size is the distance
+	// rule.
 	MinPixels int
 	// FaceBandC: see MinPixels; default 3.0 (clothes and hair are cooler).
 	FaceBandC float64
@@ -128,7 +130,7 @@ func NewTracker(w, h int, o TrackerOpts) *Tracker {
 		o.PresenceDeltaC = 2.0
 	}
 	if o.MinPixels == 0 {
-		o.MinPixels = max(2, w*h/96)
+		o.MinPixels = 8
 	}
 	if o.FaceBandC == 0 {
 		o.FaceBandC = 3.0

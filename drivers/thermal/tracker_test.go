@@ -46,6 +46,36 @@ func TestOnePersonThreeDistances(t *testing.T) {
 	}
 }
 
+// The safety sweep: a fever standing anywhere from 0.2 to 4 m in front of
+// either array is flagged or asked to retake, never passed.
+func TestFeverNeverPassesAtAnyDistance(t *testing.T) {
+	for _, size := range [][2]int{{32, 24}, {8, 8}} {
+		for d := 0.2; d <= 4; d += 0.1 {
+			for _, m := range play(NewTracker(size[0], size[1], TrackerOpts{}), walk(38.5, d, 1500*time.Millisecond), 11) {
+				if v := verdict(m); v == "pass" {
+					t.Errorf("%d×%d, 38.5 °C standing at %.1f m: pass at %.2f °C (face %d px)", size[0], size[1], d, m.ObjectC, m.Pixels)
+				}
+			}
+		}
+	}
+}
+
+// The AMG8833's 8×8 pixels measure a face only within about 0.4 m.
+func TestAMG8833Distances(t *testing.T) {
+	for _, tt := range []struct {
+		d, hotC float64
+		want    string
+	}{
+		{0.3, 36.6, "pass"}, {0.3, 37.3, "flag"}, {0.3, 38.5, "flag"},
+		{0.6, 38.5, "retake too_far"}, {1.0, 38.5, "retake too_far"},
+	} {
+		got := play(NewTracker(8, 8, TrackerOpts{}), walk(tt.hotC, tt.d, 1500*time.Millisecond), 7)
+		if len(got) != 1 || verdict(got[0]) != tt.want {
+			t.Errorf("%.1f °C at %.1f m: %+v, want one %s", tt.hotC, tt.d, got, tt.want)
+		}
+	}
+}
+
 // A person who stops too far away is asked to come closer: a retake, never
 // a number, whatever their temperature.
 func TestTooFarIsRetake(t *testing.T) {
