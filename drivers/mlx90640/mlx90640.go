@@ -274,20 +274,8 @@ func (d *Dev) readWords(addr uint16, dst []uint16, buf []byte) error {
 }
 
 func init() {
-	drivers.Register(drivers.Driver{
-		Name:      "mlx90640",
-		Transport: drivers.I2C,
-		// One reading per person: the tracker, not the pipeline's
-		// segmenter, turns the frames into measurements.
-		Continuous: false,
-		Validate:   validate,
-		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
-			dev, err := New(c.Bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
-			if err != nil {
-				return nil, err
-			}
-			return thermal.NewSource(dev, thermal.TrackerOpts{}), nil
-		},
+	thermal.Register("mlx90640", validate, func(d drivers.Device, bus i2c.Bus) (thermal.Array, error) {
+		return New(bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
 	})
 }
 

