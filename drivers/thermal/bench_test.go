@@ -15,7 +15,7 @@ func BenchmarkAdd(b *testing.B) {
 		name   string
 		people []person
 	}{
-		{"person-1m", []person{{0, 1, 36.8}}},
+		{"person-1m", []person{{X: 0, D: 1, HotC: 36.8}}},
 		{"empty", nil},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -47,7 +47,7 @@ type TrackerOpts struct {
 	FaceBandC float64
 	// FaceMinC: a blob whose hottest pixels read below this is no face in
 	// reach (a distant person mixed with the background, or clothes); it
-	// counts as too far; default 32.
+	// counts as too far; default 33.
 	FaceMinC float64
 	// HotBandC and Percentile: the person's number is the Percentile
 	// (default 0.75) of the pixels within HotBandC (default 1.0) of the
@@ -82,10 +82,14 @@ const maxTracks = 8
 // a followed blob gives one sample from its hottest region (see HotBandC):
 // on a person that is the inner eye and the forehead. Samples from frames
 // where the face holds at least MinPixels are close enough to count; among
-// them the highest mean of StableWindow consecutive samples
-// within StableSpreadC is the person's plateau, as in the pipeline's stream
-// segmenter. When the person leaves, the plateau is the measurement, or a
-// Retake says why there is none.
+// them the highest mean of StableWindow consecutive samples within
+// StableSpreadC is the person's plateau, as in the pipeline's stream
+// segmenter. The passage is decided when the person leaves the view, or,
+// once measured, when they are no longer close for MaxGap (stepping back,
+// or merging with the next in the queue): the plateau is the measurement,
+// or a Retake says why there is none. A decided blob is followed in silence
+// until it leaves, and is a new passage only if it stays close again for
+// MinDwell.
 //
 // A Tracker is not safe for concurrent use; Add allocates nothing.
 type Tracker struct {
@@ -110,6 +114,10 @@ type blob struct {
 
 type track struct {
 	active      bool
+	done        bool          // decided; followed until it leaves
+	reclose     time.Duration // when a decided track came close again, −1 not
+	blob        *blob         // this frame's, set by match
+	near        bool          // its blob was close enough to measure last frame
 	crowded     bool
 	start, last time.Duration
 	closeFirst  time.Duration
@@ -136,7 +144,7 @@ func NewTracker(w, h int, o TrackerOpts) *Tracker {
 		o.FaceBandC = 3.0
 	}
 	if o.FaceMinC == 0 {
-		o.FaceMinC = 32
+		o.FaceMinC = 33
 	}
 	if o.HotBandC == 0 {
 		o.HotBandC = 1.0
@@ -188,19 +196,21 @@ func (tr *Tracker) Add(f *Frame, t time.Duration) []Measurement {
 		}
 	}
 	crowded := near > 1
+	var seen [maxTracks]bool
+	tr.match(nb, &seen)
 	for i := range tr.tracks {
 		k := &tr.tracks[i]
-		if !k.active {
-			continue
-		}
-		b := tr.nearest(k, nb)
-		if b == nil {
-			if t-k.last > tr.o.MaxGap {
+		switch {
+		case !k.active:
+		case seen[i]:
+			k.add(tr, k.blob, f, bg, t, crowded)
+		case t-k.last > tr.o.MaxGap:
+			// Gone from view.
+			if !k.done {
 				tr.end(k)
 			}
-			continue
+			k.active = false
 		}
-		k.add(tr, b, f, bg, t, crowded)
 	}
 	for i := range tr.blobs[:nb] {
 		b := &tr.blobs[i]
@@ -209,8 +219,7 @@ func (tr *Tracker) Add(f *Frame, t time.Duration) []Measurement {
 		}
 		for j := range tr.tracks {
 			if k := &tr.tracks[j]; !k.active {
-				*k = track{active: true, start: t}
-				k.hot.ObjectC = math.Inf(-1)
+				k.reset(t)
 				k.add(tr, b, f, bg, t, crowded)
 				break
 			}
@@ -224,8 +233,11 @@ func (tr *Tracker) Add(f *Frame, t time.Duration) []Measurement {
 func (tr *Tracker) Flush() []Measurement {
 	tr.out = tr.out[:0]
 	for i := range tr.tracks {
-		if tr.tracks[i].active {
-			tr.end(&tr.tracks[i])
+		if k := &tr.tracks[i]; k.active {
+			if !k.done {
+				tr.end(k)
+			}
+			k.active = false
 		}
 	}
 	return tr.out
@@ -311,29 +323,69 @@ func (tr *Tracker) close(b *blob) bool {
 	return b.face >= tr.o.MinPixels && b.anchor >= tr.o.FaceMinC
 }
 
-// nearest returns the unused blob closest to the track, if one is within a
-// quarter of the frame's width.
-func (tr *Tracker) nearest(k *track, nb int) *blob {
-	var best *blob
-	bestD := float64(tr.w*tr.w) / 16
-	for i := range tr.blobs[:nb] {
-		b := &tr.blobs[i]
-		if b.used {
-			continue
+// match pairs tracks with this frame's blobs, best pairs first, each within
+// half the frame's width: a person stepping out of view moves several pixels
+// a frame (at 0.3 m from an AMG8833, 2–3 of its 8), and a lost track would
+// be a second, short passage. Best is nearest, and a near person's track
+// prefers a near blob: the person waiting behind, hidden until the one in
+// front steps aside, appears where that one stood.
+func (tr *Tracker) match(nb int, seen *[maxTracks]bool) {
+	radius := float64(tr.w*tr.w) / 4
+	for {
+		bk, bb, best := -1, -1, math.Inf(1)
+		for i := range tr.tracks {
+			k := &tr.tracks[i]
+			if !k.active || seen[i] {
+				continue
+			}
+			for j := range tr.blobs[:nb] {
+				b := &tr.blobs[j]
+				d := (b.cx-k.cx)*(b.cx-k.cx) + (b.cy-k.cy)*(b.cy-k.cy)
+				if b.used || d > radius {
+					continue
+				}
+				if k.near != tr.close(b) {
+					d += radius
+				}
+				if d < best {
+					bk, bb, best = i, j, d
+				}
+			}
 		}
-		if d := (b.cx-k.cx)*(b.cx-k.cx) + (b.cy-k.cy)*(b.cy-k.cy); d <= bestD {
-			best, bestD = b, d
+		if bk < 0 {
+			return
 		}
+		seen[bk], tr.blobs[bb].used, tr.tracks[bk].blob = true, true, &tr.blobs[bb]
 	}
-	if best != nil {
-		best.used = true
-	}
-	return best
+}
+
+// reset starts a new passage at t.
+func (k *track) reset(t time.Duration) {
+	*k = track{active: true, start: t}
+	k.hot.ObjectC = math.Inf(-1)
 }
 
 func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration, crowded bool) {
 	b.used = true
-	k.last, k.cx, k.cy = t, b.cx, b.cy
+	if k.done {
+		// Decided: followed in silence until it leaves, unless it stays
+		// close again for MinDwell (someone who stepped back and returned,
+		// or the next in the queue the track went on to): a new passage. A
+		// face flickering at the edge of the view while leaving is not one.
+		switch {
+		case !tr.close(b):
+			k.reclose = -1
+		case k.reclose < 0:
+			k.reclose = t
+		case t-k.reclose >= tr.o.MinDwell:
+			k.reset(k.reclose)
+		}
+		if k.done {
+			k.last, k.cx, k.cy, k.near = t, b.cx, b.cy, tr.close(b)
+			return
+		}
+	}
+	k.last, k.cx, k.cy, k.near = t, b.cx, b.cy, tr.close(b)
 	k.crowded = k.crowded || crowded
 	m := Measurement{ObjectC: b.value, AmbientC: f.AmbientC, BackgroundC: bg, Pixels: b.face}
 	if m.ObjectC > k.hot.ObjectC {
@@ -342,6 +394,20 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 	if !tr.close(b) {
 		// Too far to count: the window restarts when the person comes close.
 		k.winN = 0
+		switch {
+		case k.closeN == 0 || t-k.closeLast <= tr.o.MaxGap:
+		case k.stable:
+			// Measured, and no longer close: the passage is over even if
+			// the blob stays in view (stepping back, or the queue behind
+			// that the blob merged with).
+			tr.end(k)
+			k.done, k.reclose = true, -1
+		default:
+			// A few close frames that never held still, then far again:
+			// forget them; the person is decided when they leave or come
+			// close.
+			k.closeN, k.best = 0, Measurement{}
+		}
 		return
 	}
 	if k.closeN == 0 {
@@ -373,7 +439,6 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 // enough and in view for less than MinDwell is nobody to measure: a passer-by
 // in the distance, or what is left of a person stepping out of view.
 func (tr *Tracker) end(k *track) {
-	k.active = false
 	if k.closeN == 0 && k.last-k.start < tr.o.MinDwell {
 		return
 	}

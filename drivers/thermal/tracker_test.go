@@ -2,20 +2,24 @@ package thermal
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
 )
 
-// verdict is the pipeline's rule on a body-mode measurement (37.3 °C flags,
-// compared in hundredths), for the tests' tables.
+// verdict is the pipeline's rule on a body-mode measurement with its
+// defaults (37.3 °C flags, below 35.0 retakes, compared in hundredths), for
+// the tests' tables.
 func verdict(m Measurement) string {
-	switch {
+	switch h := math.Round(m.ObjectC * 100); {
 	case m.Retake != drivers.RetakeNone:
 		return "retake " + m.Retake.String()
-	case math.Round(m.ObjectC*100) >= 3730:
+	case h >= 3730:
 		return "flag"
+	case h < 3500:
+		return "retake below_floor"
 	}
 	return "pass"
 }
@@ -99,7 +103,7 @@ func TestTwoPeopleNeverOnePass(t *testing.T) {
 			continue
 		}
 		a, b := s[0], s[0]
-		a.x, b.x, b.hotC = a.x-0.25, b.x+0.25, 38.5
+		a.X, b.X, b.HotC = a.X-0.25, b.X+0.25, 38.5
 		scenes = append(scenes, []person{a, b})
 	}
 	got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), scenes, 7)
@@ -118,7 +122,7 @@ func TestTwoPeopleNeverOnePass(t *testing.T) {
 func TestQueueBehindIsNotACrowd(t *testing.T) {
 	var scenes [][]person
 	for _, s := range walk(38.5, 1.0, 1500*time.Millisecond) {
-		scenes = append(scenes, append(s, person{x: 0.45, d: 3.0, hotC: 36.6}))
+		scenes = append(scenes, append(s, person{X: 0.45, D: 3.0, HotC: 36.6}))
 	}
 	scenes = append(scenes, nil, nil, nil, nil)
 	got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), scenes, 7)
@@ -144,17 +148,39 @@ func TestQueueBehindIsNotACrowd(t *testing.T) {
 // A person seen for less than MinDwell, and one whose reading never holds
 // still, are asked to retake.
 func TestShortDwellAndUnstable(t *testing.T) {
-	brief := [][]person{{{0, 1, 37}}, {{0, 1, 37}}, {{0, 1, 37}}, nil, nil, nil, nil}
+	brief := [][]person{{{X: 0, D: 1, HotC: 37}}, {{X: 0, D: 1, HotC: 37}}, {{X: 0, D: 1, HotC: 37}}, nil, nil, nil, nil}
 	if got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), brief, 7); len(got) != 1 || got[0].Retake != drivers.RetakeShortDwell {
 		t.Errorf("375 ms in view: %+v, want retake short_dwell", got)
 	}
 	var jumpy [][]person
 	for i := range 16 {
-		jumpy = append(jumpy, []person{{0, 1, 36 + 1.5*float64(i%2)}})
+		jumpy = append(jumpy, []person{{X: 0, D: 1, HotC: 36 + 1.5*float64(i%2)}})
 	}
 	jumpy = append(jumpy, nil, nil, nil, nil)
 	if got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), jumpy, 7); len(got) != 1 || got[0].Retake != drivers.RetakeUnstable {
 		t.Errorf("reading jumping 1.5 °C every frame: %+v, want retake unstable", got)
+	}
+}
+
+// A person who steps out of view fast (in two frames) is one passage, not a
+// measurement and a short second one.
+func TestFastLeaveIsOnePassage(t *testing.T) {
+	for _, c := range []struct {
+		w, h int
+		d    float64
+	}{{32, 24, 0.8}, {8, 8, 0.3}} {
+		var scenes [][]person
+		for range 12 {
+			scenes = append(scenes, []person{{X: 0, D: c.d, HotC: 37.5}})
+		}
+		for i := range 3 {
+			scenes = append(scenes, []person{{X: c.d * float64(i+1) / 3, D: c.d, HotC: 37.5}})
+		}
+		scenes = append(scenes, make([][]person, 6)...)
+		got := play(NewTracker(c.w, c.h, TrackerOpts{}), scenes, 7)
+		if len(got) != 1 || verdict(got[0]) != "flag" {
+			t.Errorf("%d×%d at %.1f m: %+v, want one flag", c.w, c.h, c.d, got)
+		}
 	}
 }
 
@@ -205,5 +231,86 @@ func TestKth(t *testing.T) {
 		if got := kth(c, k); got != want[k] {
 			t.Errorf("kth(%d) = %v, want %v", k, got, want[k])
 		}
+	}
+}
+
+// A queue: A is measured while B waits behind at 3 m; A steps aside, B walks
+// up and is measured while C waits. Each is measured once, in turn, and A's
+// number comes out when A leaves, not when the queue empties.
+func TestQueueEachMeasuredInTurn(t *testing.T) {
+	waiting := func(hotC float64) person { return person{X: 0.3, D: 3, HotC: hotC} }
+	var scenes [][]person
+	for i := range 16 { // A walks up to 1 m
+		scenes = append(scenes, []person{{X: 0, D: 4 - 3*float64(i+1)/16, HotC: 38.5}, waiting(36.6)})
+	}
+	for range 12 { // A stands
+		scenes = append(scenes, []person{{X: 0, D: 1, HotC: 38.5}, waiting(36.6)})
+	}
+	for i := range 4 { // A steps aside
+		scenes = append(scenes, []person{{X: -0.2 * float64(i+1), D: 1, HotC: 38.5}, waiting(36.6)})
+	}
+	aLeft := len(scenes)
+	for i := range 12 { // B walks up, C waits
+		f := float64(i+1) / 12
+		scenes = append(scenes, []person{{X: 0.3 * (1 - f), D: 3 - 2*f, HotC: 36.6}, waiting(37.5)})
+	}
+	for range 12 { // B stands
+		scenes = append(scenes, []person{{X: 0, D: 1, HotC: 36.6}, waiting(37.5)})
+	}
+	for i := range 4 { // B steps aside
+		scenes = append(scenes, []person{{X: -0.2 * float64(i+1), D: 1, HotC: 36.6}, waiting(37.5)})
+	}
+	for range 6 { // C waits
+		scenes = append(scenes, []person{waiting(37.5)})
+	}
+	tr := NewTracker(sceneW, sceneH, TrackerOpts{})
+	rng := rand.New(rand.NewPCG(5, 1))
+	f := NewFrame(sceneW, sceneH)
+	var got []string
+	aAt := -1
+	for i, s := range scenes {
+		render(f, s, rng, 0.05)
+		for _, m := range tr.Add(f, time.Duration(i)*framePeriod) {
+			got = append(got, verdict(m))
+			if aAt < 0 {
+				aAt = i
+			}
+		}
+	}
+	if len(got) != 2 || got[0] != "flag" || got[1] != "pass" {
+		t.Fatalf("decisions %v, want A's flag, then B's pass", got)
+	}
+	if aAt > aLeft+4 {
+		t.Fatalf("A decided at frame %d, %d frames after stepping out of view", aAt, aAt-aLeft)
+	}
+}
+
+// A person measured at 1 m who steps back to 3 m and waits there is decided
+// when they step back, once, not when they finally leave.
+func TestSteppingBackDecidesAtOnce(t *testing.T) {
+	var scenes [][]person
+	for range 12 {
+		scenes = append(scenes, []person{{X: 0, D: 1, HotC: 38.5}})
+	}
+	back := len(scenes)
+	for range 24 {
+		scenes = append(scenes, []person{{X: 0, D: 3, HotC: 38.5}})
+	}
+	tr := NewTracker(sceneW, sceneH, TrackerOpts{})
+	f := NewFrame(sceneW, sceneH)
+	var got []string
+	at := -1
+	for i, s := range scenes {
+		renderQuiet(f, s)
+		for _, m := range tr.Add(f, time.Duration(i)*framePeriod) {
+			got, at = append(got, verdict(m)), i
+		}
+	}
+	got = append(got, "flush")
+	for _, m := range tr.Flush() {
+		got = append(got, verdict(m))
+	}
+	if len(got) != 2 || got[0] != "flag" || at > back+4 {
+		t.Fatalf("decisions %v (the first at frame %d, stepped back at %d), want one flag at once", got, at, back)
 	}
 }
