@@ -65,14 +65,14 @@ func closePlayback(t *testing.T, p *i2ctest.Playback) {
 	}
 }
 
-// The datasheet's conversion examples: thermistor 0x190 = +25 °C, 0x801 =
-// −0.0625 °C; pixel 0x1F4 = +125 °C, 0x064 = +25 °C, 0xFFF = −0.25 °C,
-// 0xF9C = −25 °C.
+// The conversion tables of the Grid-EYE specification (as reproduced in
+// Devantech's USB-TPA64 documentation): thermistor 12-bit sign-magnitude at
+// 0.0625 °C, pixels 12-bit two's complement at 0.25 °C.
 func TestConversions(t *testing.T) {
 	therm := []struct {
 		w    uint16
 		want float64
-	}{{0x7FF, 127.9375}, {0x190, 25}, {0x004, 0.25}, {0x000, 0}, {0x801, -0.0625}, {0xBBB, -59.6875}}
+	}{{0x7D0, 125}, {0x190, 25}, {0x004, 0.25}, {0x000, 0}, {0x804, -0.25}, {0x940, -20}}
 	for _, tt := range therm {
 		if got := thermistorC(tt.w); got != tt.want {
 			t.Errorf("thermistorC(%#03x) = %v, want %v", tt.w, got, tt.want)
