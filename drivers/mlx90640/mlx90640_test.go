@@ -68,8 +68,6 @@ func closePlayback(t *testing.T, p *i2ctest.Playback) {
 	}
 }
 
-func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want)) }
-
 // The parameters Melexis's example lists for its EEPROM.
 func TestExtractMatchesExampleParameters(t *testing.T) {
 	p, err := extract(exampleEEPROM())
@@ -106,10 +104,15 @@ func TestExtractMatchesExampleParameters(t *testing.T) {
 		{"Kv(1,1)", p.kv[0], 0.4375},
 		{"Kv(1,2)", p.kv[1], 0.375},
 		{"Kv(2,1)", p.kv[32], 0.375},
+		{"Kta(1,1)", p.kta[0], 0.00671387},
+		{"Kta(1,2)", p.kta[1], 0.00646973},
+		{"Kta(2,1)", p.kta[32], 0.00683594},
+		{"Kta(2,2)", p.kta[33], 0.00585938},
 	}
 	for _, c := range checks {
-		// The example prints four significant digits for the scaled values.
-		if !near(c.got, c.want, 5e-4) && math.Abs(c.got-c.want) > 5e-7 {
+		// The example prints three to six significant digits (KsTo
+		// −0.000200 is −105/2^19 = −0.00020027).
+		if math.Abs(c.got-c.want) > 1.5e-3*math.Abs(c.want) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
