@@ -118,7 +118,8 @@ type track struct {
 	reclose     time.Duration // when a decided track came close again, −1 not
 	blob        *blob         // this frame's, set by match
 	near        bool          // its blob was close enough to measure last frame
-	crowded     bool
+	crowded     bool          // another person was close too for MinDwell
+	crowdSince  time.Duration // since when another person is close too, −1 not
 	start, last time.Duration
 	closeFirst  time.Duration
 	closeLast   time.Duration
@@ -361,7 +362,7 @@ func (tr *Tracker) match(nb int, seen *[maxTracks]bool) {
 
 // reset starts a new passage at t.
 func (k *track) reset(t time.Duration) {
-	*k = track{active: true, start: t}
+	*k = track{active: true, start: t, crowdSince: -1}
 	k.hot.ObjectC = math.Inf(-1)
 }
 
@@ -386,7 +387,6 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 		}
 	}
 	k.last, k.cx, k.cy, k.near = t, b.cx, b.cy, tr.close(b)
-	k.crowded = k.crowded || crowded
 	m := Measurement{ObjectC: b.value, AmbientC: f.AmbientC, BackgroundC: bg, Pixels: b.face}
 	if m.ObjectC > k.hot.ObjectC {
 		k.hot = m
@@ -415,6 +415,19 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 	}
 	k.closeLast = t
 	k.closeN++
+	if crowded {
+		// Another person is close too: no plateau from these frames, and
+		// if it lasts MinDwell, no number for either of them. A moment's
+		// overlap (the next one stepping up as this one steps aside) is
+		// not a crowd: a plateau held alone is this person's own.
+		if k.crowdSince < 0 {
+			k.crowdSince = t
+		}
+		k.crowded = k.crowded || t-k.crowdSince >= tr.o.MinDwell
+		k.winN = 0
+		return
+	}
+	k.crowdSince = -1
 	n := tr.o.StableWindow
 	copy(k.win[:], k.win[1:n])
 	k.win[n-1] = b.value

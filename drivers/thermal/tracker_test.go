@@ -285,6 +285,30 @@ func TestQueueEachMeasuredInTurn(t *testing.T) {
 	}
 }
 
+// B walks up while A, already measured, is still stepping aside: two
+// people close for a moment. A keeps the plateau A held alone, B gets the
+// one B holds alone after; neither is a crowd.
+func TestBriefOverlapIsNoCrowd(t *testing.T) {
+	var scenes [][]person
+	for range 12 { // A stands
+		scenes = append(scenes, []person{{X: -0.1, D: 1, HotC: 38.5}})
+	}
+	for i := range 3 { // A steps aside left while B comes in from the right
+		scenes = append(scenes, []person{{X: -0.1 - 0.25*float64(i+1), D: 1, HotC: 38.5}, {X: 0.45 - 0.15*float64(i+1), D: 1.1, HotC: 36.6}})
+	}
+	for range 12 { // B stands
+		scenes = append(scenes, []person{{X: 0, D: 1.1, HotC: 36.6}})
+	}
+	scenes = append(scenes, make([][]person, 6)...)
+	var got []string
+	for _, m := range play(NewTracker(sceneW, sceneH, TrackerOpts{}), scenes, 7) {
+		got = append(got, verdict(m))
+	}
+	if len(got) != 2 || got[0] != "flag" || got[1] != "pass" {
+		t.Fatalf("decisions %v, want A's flag and B's pass", got)
+	}
+}
+
 // A person measured at 1 m who steps back to 3 m and waits there is decided
 // when they step back, once, not when they finally leave.
 func TestSteppingBackDecidesAtOnce(t *testing.T) {
