@@ -2,6 +2,7 @@ package drivers
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"time"
@@ -41,6 +42,34 @@ const (
 	FlagNoAmbient
 )
 
+// Retake is a device's own reason to have the person measured again: a
+// thermal array that saw someone but found no measurement in its frames.
+// The pipeline's verdict on such a reading of a one-shot device (one reading
+// per person) is retake, whatever ObjectC says.
+type Retake uint8
+
+const (
+	// RetakeNone: the reading is a measurement.
+	RetakeNone Retake = iota
+	// RetakeTooFar: the face was too small in pixels to measure.
+	RetakeTooFar
+	// RetakeCrowded: two people close enough to measure were in view at once.
+	RetakeCrowded
+	// RetakeShortDwell: close enough for less than the minimum dwell.
+	RetakeShortDwell
+	// RetakeUnstable: the reading never held still.
+	RetakeUnstable
+)
+
+var retakeNames = [...]string{"", "too_far", "crowded", "short_dwell", "unstable"}
+
+func (r Retake) String() string {
+	if int(r) < len(retakeNames) {
+		return retakeNames[r]
+	}
+	return fmt.Sprintf("retake(%d)", r)
+}
+
 // Invalid reports whether the flags make the reading unusable.
 func (f Flags) Invalid() bool { return f&^(FlagAlarm|FlagNoAmbient) != 0 }
 
@@ -58,6 +87,9 @@ type Reading struct {
 	Device uint16
 	// FrameLen is how many bytes of Frame are used.
 	FrameLen uint8
+	// Retake, when set, is the device's reason to measure the person again;
+	// ObjectC is then the hottest value it saw, for the log.
+	Retake Retake
 	// Mono is the monotonic capture time in nanoseconds (see sync/clock),
 	// Wall the wall-clock time in Unix nanoseconds; both stamped by the
 	// daemon's emitter when the driver emits.

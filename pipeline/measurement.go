@@ -59,6 +59,12 @@ const (
 	// ReasonDeviceAlarm: the device raised its own alarm and our number
 	// passes; the two disagree, so the person is measured again.
 	ReasonDeviceAlarm
+	// ReasonTooFar: a thermal array saw a face too small in pixels to
+	// measure (drivers.RetakeTooFar).
+	ReasonTooFar
+	// ReasonCrowded: a thermal array saw two people close enough to measure
+	// at once (drivers.RetakeCrowded).
+	ReasonCrowded
 )
 
 var reasonNames = [...]string{
@@ -77,6 +83,17 @@ var reasonNames = [...]string{
 	ReasonStuck:       "stuck",
 	ReasonDrill:       "drill",
 	ReasonDeviceAlarm: "device_alarm",
+	ReasonTooFar:      "too_far",
+	ReasonCrowded:     "crowded",
+}
+
+// retakeReasons maps a device's own retake (drivers.Reading.Retake) to the
+// reason of the retake verdict.
+var retakeReasons = [...]Reason{
+	drivers.RetakeTooFar:     ReasonTooFar,
+	drivers.RetakeCrowded:    ReasonCrowded,
+	drivers.RetakeShortDwell: ReasonShortDwell,
+	drivers.RetakeUnstable:   ReasonUnstable,
 }
 
 func (r Reason) String() string {

@@ -174,6 +174,13 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 		p.segment(d, laneIdx, r, reason, prm)
 		return
 	}
+	if reason == ReasonNone && r.Retake != drivers.RetakeNone {
+		// The device saw a person and found no measurement (a thermal array).
+		reason = ReasonUnstable
+		if int(r.Retake) < len(retakeReasons) {
+			reason = retakeReasons[r.Retake]
+		}
+	}
 	if reason == ReasonNone && injectLane < 0 {
 		reason = d.stuckOneShot(r.ObjectC, prm.StuckCount)
 		if reason != ReasonNone {
@@ -466,7 +473,7 @@ func hundredths(c float64) int64 { return int64(math.Round(c * 100)) }
 func (p *Pipeline) classify(body float64, reason Reason, prm *Params, ln *lane) (Verdict, Reason) {
 	switch reason {
 	case ReasonNone:
-	case ReasonShortDwell, ReasonUnstable, ReasonBelowFloor:
+	case ReasonShortDwell, ReasonUnstable, ReasonBelowFloor, ReasonTooFar, ReasonCrowded:
 		return VerdictRetake, reason
 	default:
 		return VerdictInvalid, reason

@@ -59,6 +59,8 @@ func verdictCases() map[string]verdictCase {
 		"short_dwell":        continuousCase(stream(append(append(append([]float64{}, idle...), 36.5, 36.5, 36.5), idle...)...)),
 		"one_frame_fever":    continuousCase(stream(append(append(append([]float64{}, idle...), 38.5), idle...)...)),
 		"unstable":           continuousCase(stream(append(append(append([]float64{}, idle...), repeat(6, 34.5, 35.0)...), idle...)...)),
+		"too_far":            oneShot(retakeReading(36.1, drivers.RetakeTooFar)),
+		"crowded":            oneShot(retakeReading(38.2, drivers.RetakeCrowded)),
 		"checksum":           oneShot(drivers.Invalid(drivers.FlagChecksum, []byte{0x5a, 0x5a})),
 		"sensor_error":       oneShot(drivers.NewTemperature(36.5, 22, drivers.FlagSensorError)),
 		"device_range":       oneShot(drivers.NewTemperature(36.5, 22, drivers.FlagOutOfRange)),
@@ -129,4 +131,12 @@ func TestVerdictTableFollowed(t *testing.T) {
 	if rows < 15 {
 		t.Fatalf("read only %d rows of docs/verdict.md", rows)
 	}
+}
+
+// retakeReading is a thermal array's reading that asks for a retake, with
+// the hottest value it saw.
+func retakeReading(hotC float64, why drivers.Retake) drivers.Reading {
+	r := drivers.NewTemperature(hotC, 24, 0)
+	r.Retake = why
+	return r
 }

@@ -8,7 +8,7 @@ import (
 
 // Every protocol the configuration documents is linked into the binary.
 func TestEveryDriverRegistered(t *testing.T) {
-	for _, name := range []string{"badge", "gymcu90614", "lineproto", "mlx90614", "modbusir"} {
+	for _, name := range []string{"amg8833", "badge", "gymcu90614", "lineproto", "mlx90614", "mlx90640", "modbusir"} {
 		d, ok := drivers.Lookup(name)
 		if !ok {
 			t.Errorf("driver %q not registered (have %v)", name, drivers.Names())

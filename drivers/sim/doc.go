@@ -7,8 +7,10 @@
 // cold forehead, and the faults to inject: garbage bytes and unplugging.
 // Start runs it: serial devices own the master side of a pseudo-terminal and
 // the daemon opens the slave path with go.bug.st/serial exactly as it would
-// open /dev/ttyUSB0; MLX90614 sensors are periph i2c buses registered with
-// i2creg, so a device config `bus: <name>` opens them.
+// open /dev/ttyUSB0; MLX90614 sensors and the thermal arrays (MLX90640,
+// AMG8833: ArrayBus, people rendered by RenderView walking up, standing and
+// stepping aside) are periph i2c buses registered with i2creg, so a device
+// config `bus: <name>` opens them.
 //
 // Everything a scenario sends is drawn from math/rand/v2 seeded by the
 // scenario's seed and the device name, so the people a device presents are

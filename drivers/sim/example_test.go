@@ -25,5 +25,6 @@ func ExampleStart() {
 	// lane2-ir    gymcu90614 mode=skin serial=true i2c=false
 	// lane2-badge badge      mode=     serial=true i2c=false
 	// staff-gate  lineproto  mode=body serial=true i2c=false
+	// lane3-array mlx90640   mode=skin serial=false i2c=true
 	// visitor-mlx mlx90614   mode=skin serial=false i2c=true
 }

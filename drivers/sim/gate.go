@@ -53,16 +53,34 @@ type simDevice struct {
 	spec    *DeviceSpec
 	serial  *serialEnd
 	bus     *MLXBus
+	array   *ArrayBus
 	busName string
 	scene   *scene
 	cmds    chan [3]byte // GY-MCU90614 host commands
 }
 
 func (d *simDevice) connected() bool {
-	if d.bus != nil {
-		return d.bus.connected()
+	if b := d.i2cBus(); b != nil {
+		return b.connected()
 	}
 	return d.serial.connected()
+}
+
+// pluggable is a simulated I²C bus that can be unplugged.
+type pluggable interface {
+	connected() bool
+	setUnplugged(bool)
+}
+
+// i2cBus returns the device's I²C bus, nil for a serial device.
+func (d *simDevice) i2cBus() pluggable {
+	switch {
+	case d.bus != nil:
+		return d.bus
+	case d.array != nil:
+		return d.array
+	}
+	return nil
 }
 
 // Start opens a pseudo-terminal for every serial device and registers an
@@ -85,14 +103,22 @@ func Start(ctx context.Context, sc *Scenario, opts Opts) (*Gate, error) {
 		spec := &sc.Devices[i]
 		d := &simDevice{spec: spec}
 		log := g.log.With().Str("sim_device", spec.Name).Logger()
-		if spec.Protocol == ProtocolMLX90614 {
+		switch {
+		case spec.Protocol == ProtocolMLX90614:
 			d.busName = fmt.Sprintf("sim%d-%s", id, spec.Name)
 			d.bus = NewMLXBus(d.busName, spec.mlxAddress())
 			if err := RegisterBus(d.busName, d.bus); err != nil {
 				g.Close()
 				return nil, err
 			}
-		} else {
+		case spec.array():
+			d.busName = fmt.Sprintf("sim%d-%s", id, spec.Name)
+			d.array = NewArrayBus(d.busName, spec.Protocol, spec.Address, spec.ambient(), deviceRand(sc.Seed, spec.Name, "noise"))
+			if err := RegisterBus(d.busName, d.array); err != nil {
+				g.Close()
+				return nil, err
+			}
+		default:
 			d.serial = &serialEnd{name: spec.Name, writeTimeout: opts.WriteTimeout, log: log}
 			if spec.Protocol == ProtocolGYMCU {
 				d.cmds = make(chan [3]byte, 8)
@@ -103,7 +129,7 @@ func Start(ctx context.Context, sc *Scenario, opts Opts) (*Gate, error) {
 				return nil, err
 			}
 		}
-		if spec.continuous() {
+		if spec.continuous() && !spec.array() {
 			d.scene = &scene{ambient: spec.ambient(), noise: deviceRand(sc.Seed, spec.Name, "noise")}
 			if d.bus != nil {
 				d.bus.follow(func() (float64, float64) { return d.scene.sample(time.Now()) })
@@ -161,6 +187,9 @@ func (g *Gate) Devices() []drivers.Device {
 			dev.Mode, dev.OffsetC = "skin", s.skinOffset()
 		case ProtocolMLX90614:
 			dev.Bus, dev.Address, dev.RateHz = d.busName, s.mlxAddress(), s.rateHz()
+			dev.Mode, dev.OffsetC = "skin", s.skinOffset()
+		case ProtocolMLX90640, ProtocolAMG8833:
+			dev.Bus, dev.Address, dev.RateHz = d.busName, d.array.addr, s.rateHz()
 			dev.Mode, dev.OffsetC = "skin", s.skinOffset()
 		case ProtocolLine:
 			dev.Baud, dev.Mode = s.baud(), "body"
@@ -226,8 +255,8 @@ func (g *Gate) Unplug(name string) error {
 	if err != nil {
 		return err
 	}
-	if d.bus != nil {
-		d.bus.setUnplugged(true)
+	if b := d.i2cBus(); b != nil {
+		b.setUnplugged(true)
 		g.log.Info().Str("sim_device", name).Msg("unplugged")
 		return nil
 	}
@@ -241,8 +270,8 @@ func (g *Gate) Replug(name string) error {
 	if err != nil {
 		return err
 	}
-	if d.bus != nil {
-		d.bus.setUnplugged(false)
+	if b := d.i2cBus(); b != nil {
+		b.setUnplugged(false)
 		g.log.Info().Str("sim_device", name).Msg("plugged in")
 		return nil
 	}
@@ -262,7 +291,7 @@ func (g *Gate) Close() error {
 		}
 		g.wg.Wait()
 		for _, d := range g.devs {
-			if d.bus != nil {
+			if d.i2cBus() != nil {
 				if err := i2creg.Unregister(d.busName); err != nil {
 					errs = append(errs, fmt.Errorf("sim: %s: %w", d.spec.Name, err))
 				}
@@ -309,6 +338,9 @@ func (g *Gate) presentPeople(ctx context.Context, d *simDevice) {
 		}
 		if d.scene != nil {
 			d.scene.present(p, arrival)
+		}
+		if d.array != nil {
+			d.array.present(p, arrival)
 		}
 		if !sleepUntil(ctx, arrival.Add(approachTime)) {
 			return

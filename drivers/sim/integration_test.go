@@ -30,6 +30,8 @@ devices:
   - {name: polled, protocol: gymcu90614, lane: l2, arrivals_per_min: 60, fever_share: 0.5, query: true, rate_hz: 10}
   - {name: gate, protocol: lineproto, lane: l3, arrivals_per_min: 200, fever_share: 0.5}
   - {name: mlx, protocol: mlx90614, lane: l4, arrivals_per_min: 60, fever_share: 0.5, rate_hz: 20}
+  - {name: amg, protocol: amg8833, lane: l5, arrivals_per_min: 40, fever_share: 0.5, dwell_min: 1200ms, dwell_max: 1500ms}
+  - {name: array, protocol: mlx90640, lane: l6, arrivals_per_min: 40, fever_share: 0.5, dwell_min: 1200ms, dwell_max: 1500ms}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ devices:
 		}()
 	}
 
-	want := map[string]int{"ir": 2, "polled": 2, "gate": 3, "mlx": 2}
+	want := map[string]int{"ir": 2, "polled": 2, "gate": 3, "mlx": 2, "amg": 2, "array": 2}
 	var people []sim.Person
 	for timeout := time.After(30 * time.Second); len(want) > 0; {
 		select {
@@ -104,8 +106,9 @@ devices:
 			t.Fatalf("people still expected: %v", want)
 		}
 	}
-	// Let the last plateaus be read before looking.
-	time.Sleep(2 * time.Second)
+	// Let the last plateaus be read, and the arrays' last people leave,
+	// before looking.
+	time.Sleep(2500 * time.Millisecond)
 	cancel()
 	wg.Wait()
 
@@ -119,6 +122,13 @@ devices:
 		case sim.ProtocolLine:
 			tol = 0.001
 			want, _ = strconv.ParseFloat(fmt.Sprintf("%.1f", p.ReportedC), 64) // as the line prints it
+		case sim.ProtocolAMG8833, sim.ProtocolMLX90640:
+			// 0.1 °C of pixel noise; the AMG8833 reports 0.25 °C steps. The
+			// arrays give one reading per person, in order, no retake.
+			tol = 0.3
+			if rs := readings[p.Device]; len(rs) < p.Seq || rs[p.Seq-1].Retake != drivers.RetakeNone {
+				t.Errorf("%s person %d: readings %+v, want one measurement each", p.Device, p.Seq, rs)
+			}
 		}
 		found := false
 		for _, r := range readings[p.Device] {

@@ -172,7 +172,7 @@ func (b *MLXBus) Close() error { return nil }
 
 // RegisterBus registers b with i2creg under name, so i2creg.Open(name) — and
 // a device config `bus: <name>` — opens it. Undo with i2creg.Unregister.
-func RegisterBus(name string, b *MLXBus) error {
+func RegisterBus(name string, b i2c.BusCloser) error {
 	if err := i2creg.Register(name, nil, -1, func() (i2c.BusCloser, error) { return b, nil }); err != nil {
 		return fmt.Errorf("sim: register I²C bus %s: %w", name, err)
 	}

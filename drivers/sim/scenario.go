@@ -23,6 +23,8 @@ const (
 	ProtocolLine     = "lineproto"
 	ProtocolBadge    = "badge"
 	ProtocolMLX90614 = "mlx90614"
+	ProtocolMLX90640 = "mlx90640"
+	ProtocolAMG8833  = "amg8833"
 )
 
 // Scenario is a simulated gate: its devices and the people who pass.
@@ -40,7 +42,8 @@ type Scenario struct {
 // DeviceSpec is one simulated device. Zero values mean the defaults given.
 type DeviceSpec struct {
 	Name string `yaml:"name"`
-	// Protocol is gymcu90614, lineproto, badge or mlx90614.
+	// Protocol is gymcu90614, lineproto, badge, mlx90614, or one of the
+	// thermal arrays mlx90640 and amg8833.
 	Protocol string `yaml:"protocol"`
 	// Lane is the lane the device stands on; a badge reader swipes for the
 	// people of the thermometer on its lane.
@@ -186,7 +189,7 @@ func (sc *Scenario) Validate() error {
 			bad(f("lane"), `""`, "is required")
 		}
 		switch d.Protocol {
-		case ProtocolGYMCU, ProtocolLine, ProtocolMLX90614:
+		case ProtocolGYMCU, ProtocolLine, ProtocolMLX90614, ProtocolMLX90640, ProtocolAMG8833:
 			if other, dup := thermometers[d.Lane]; dup && d.Lane != "" {
 				bad(f("lane"), d.Lane, "already has the thermometer "+other)
 			}
@@ -203,7 +206,7 @@ func (sc *Scenario) Validate() error {
 				bad(f("protocol"), d.Protocol, "needs a roster of card UIDs")
 			}
 		default:
-			bad(f("protocol"), fmt.Sprintf("%q", d.Protocol), "unknown (want gymcu90614, lineproto, badge or mlx90614)")
+			bad(f("protocol"), fmt.Sprintf("%q", d.Protocol), "unknown (want gymcu90614, lineproto, badge, mlx90614, mlx90640 or amg8833)")
 		}
 		for field, v := range map[string]float64{"fever_share": d.FeverShare, "cold_share": d.ColdShare, "swipe_share": d.SwipeShare} {
 			if v < 0 || v > 1 {
@@ -299,8 +302,13 @@ func (d *DeviceSpec) baud() int          { return orDefault(d.Baud, defaultBaud)
 func (d *DeviceSpec) mlxAddress() uint16 { return orDefault(d.Address, defaultMLXAddress) }
 
 func (d *DeviceSpec) rateHz() float64 {
-	if d.Protocol == ProtocolMLX90614 {
+	switch d.Protocol {
+	case ProtocolMLX90614:
 		return orDefault(d.RateHz, defaultMLXRateHz)
+	case ProtocolMLX90640:
+		return orDefault(d.RateHz, 8)
+	case ProtocolAMG8833:
+		return orDefault(d.RateHz, 10)
 	}
 	return orDefault(d.RateHz, defaultGYMCURateHz)
 }
@@ -308,7 +316,12 @@ func (d *DeviceSpec) rateHz() float64 {
 // continuous reports whether the device streams while a person stands in
 // front of it, rather than reporting one value per person.
 func (d *DeviceSpec) continuous() bool {
-	return d.Protocol == ProtocolGYMCU || d.Protocol == ProtocolMLX90614
+	return d.Protocol == ProtocolGYMCU || d.Protocol == ProtocolMLX90614 || d.array()
+}
+
+// array reports whether the device is a thermal array.
+func (d *DeviceSpec) array() bool {
+	return d.Protocol == ProtocolMLX90640 || d.Protocol == ProtocolAMG8833
 }
 
 func (d *DeviceSpec) lineFormat() (*LineFormat, error) {

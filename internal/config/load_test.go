@@ -77,7 +77,7 @@ var badConfigs = map[string][]string{
 	"tls-files-without-tls": {"tls-files-without-tls.bad.yaml:17: uplink.ca_file: /etc/gatescreen/ca.pem needs a TLS broker URL"},
 	"topic-unsafe":          {"topic-unsafe.bad.yaml:4: site.school: no1/middle must not contain '/'"},
 	"two-documents":         {"two-documents.bad.yaml:14: a second YAML document (---) is not allowed"},
-	"unknown-driver":        {"unknown-driver.bad.yaml:8: devices[0].driver: mlx9061 is not a known driver; known drivers: badge,"},
+	"unknown-driver":        {"unknown-driver.bad.yaml:8: devices[0].driver: mlx9061 is not a known driver; known drivers: amg8833, badge,"},
 	"unknown-key":           {"unknown-key.bad.yaml:10: devices[0].baudrate: is not a known key; did you mean baud?"},
 	"unknown-section":       {"unknown-section.bad.yaml:14: screeening: is not a known key; did you mean screening?"},
 }

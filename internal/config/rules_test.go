@@ -164,7 +164,7 @@ devices:
 		"d.yaml:15: devices[1].baud: 9600 is for serial devices; mlx90614 is on I²C",
 		"d.yaml:16: devices[1].address: 70000 is not a whole number from 0 to 65535",
 		"d.yaml:17: devices[2].name: is required",
-		"d.yaml:18: devices[2].driver: is required; known drivers: badge,",
+		"d.yaml:18: devices[2].driver: is required; known drivers: amg8833, badge,",
 		"d.yaml:23: devices[3].modbus.slave_id: 300 is not a whole number from 0 to 255",
 	}
 	_, err := config.Parse("d.yaml", []byte(doc))
