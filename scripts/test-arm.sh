@@ -43,7 +43,7 @@ done
 
 binfmt=/proc/sys/fs/binfmt_misc
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo="sudo -n"; fi
 
 # register ENTRY EMULATOR makes the kernel run the entry's binaries through
 # the emulator, or ends the script saying why it cannot.
