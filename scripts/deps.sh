@@ -33,6 +33,8 @@ deps=(
 	"qemu-system-arm|qemu-system-aarch64 --version 2>&1 | grep -q 'QEMU emulator'|the ARM virtual machine (a Raspberry Pi's arm64 and armv7 daemons)"
 	"linux-image-arm64:arm64|ls $foreign/arm64/boot/vmlinuz-*-arm64 $foreign/arm64/lib/modules/*-arm64/modules.dep|the ARM virtual machine's kernel and modules"
 	"busybox-static:arm64|test -x $foreign/arm64/bin/busybox|the ARM virtual machine's userland"
+	"qemu-user-static|qemu-arm-static --version 2>&1 | grep -q 'qemu-arm version' && qemu-aarch64-static --version 2>&1 | grep -q 'qemu-aarch64 version'|the unit tests of the armv6 and arm64 builds under user-mode emulation (scripts/test-arm.sh)"
+	"binfmt-support|update-binfmts --version 2>&1 | grep -q '^binfmt-support'|registering qemu-user-static with the kernel, so that the ARM tests' own children run emulated too (scripts/test-arm.sh)"
 	"gcc|gcc --version >/dev/null 2>&1|cgo, which go test -race needs"
 	"libc6-dev|printf 'int main(void){return 0;}' | gcc -x c -o /dev/null - 2>/dev/null|linking cgo and race-detector binaries (only a Recommends of gcc)"
 )

@@ -35,7 +35,7 @@ step "staticcheck"
 go tool staticcheck ./...
 
 step "go test -race"
-go test -race -count=1 -timeout 20m ./...
+scripts/unit-tests.sh "amd64 (native, race detector)" -race -timeout 20m
 
 step "fuzz targets, ${FUZZTIME} each"
 scripts/fuzz.sh "$FUZZTIME"

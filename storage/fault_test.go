@@ -73,20 +73,25 @@ func TestFailedCommitKeepsItsBatch(t *testing.T) {
 	}
 	heal()
 	waitFor(t, "the batch committed after the disk recovered", func() bool { return s.Durable() >= 2 })
-
-	stored := allSeqs(t, s)
+	// The recovery is raised when the batch commits and stored with the
+	// commit after it; until then the outbox is still changing.
+	var stored map[uint64]event.Event
 	var lanes []string
 	var fault, recovered bool
-	for _, ev := range stored {
-		switch ev.Kind {
-		case event.KindReading:
-			lanes = append(lanes, decodeBody[event.Reading](t, ev).Lane)
-		case event.KindHealth:
-			h := decodeBody[event.Health](t, ev)
-			fault = fault || (h.Component == "storage" && h.State == event.HealthDown && strings.HasPrefix(h.Reason, "write error"))
-			recovered = recovered || (h.Component == "storage" && h.State == event.HealthUp)
+	waitFor(t, "the recovery stored", func() bool {
+		stored, lanes, fault, recovered = allSeqs(t, s), nil, false, false
+		for _, ev := range stored {
+			switch ev.Kind {
+			case event.KindReading:
+				lanes = append(lanes, decodeBody[event.Reading](t, ev).Lane)
+			case event.KindHealth:
+				h := decodeBody[event.Health](t, ev)
+				fault = fault || (h.Component == "storage" && h.State == event.HealthDown && strings.HasPrefix(h.Reason, "write error"))
+				recovered = recovered || (h.Component == "storage" && h.State == event.HealthUp)
+			}
 		}
-	}
+		return recovered
+	})
 	if len(lanes) != 2 {
 		t.Errorf("readings stored after the disk recovered: lanes %v, want L1 (the flag) and L2", lanes)
 	}

@@ -26,7 +26,7 @@ func BenchmarkEmitDirect(b *testing.B) {
 // BenchmarkEmitThroughRunner adds what the runner does per reading: stamp
 // (with the default clock), index and count.
 func BenchmarkEmitThroughRunner(b *testing.B) {
-	m := &monitor{s: &supervisor{o: Opts{Emit: keep, Stamp: systemStamp(), Index: 1}, log: zerolog.Nop()}}
+	m := &monitor{s: &supervisor{o: Opts{Emit: keep, Stamp: systemStamp(), Index: 1}, log: zerolog.Nop()}, answer: make(chan struct{})}
 	r := drivers.NewTemperature(36.5, 24.1, 0)
 	b.ReportAllocs()
 	for b.Loop() {

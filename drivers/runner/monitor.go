@@ -23,7 +23,7 @@ type monitor struct {
 	// read by watch.
 	total, invalid atomic.Uint64
 	// answered turns true with the session's first valid frame (at once
-	// unless Opts.UpOnFrame), and emit closes answer when it does.
+	// unless Opts.UpOnFrame), and answer is closed when it does.
 	answered atomic.Bool
 	answer   chan struct{}
 }
@@ -63,11 +63,10 @@ func (m *monitor) watch(ctx context.Context) {
 	if m.drops != nil {
 		winDrops = m.drops.Dropped()
 	}
-	answerC := m.answer
-	if m.answered.Load() {
-		answerC = nil
-	}
-	up := answerC == nil // a valid frame came back (or the port is enough)
+	// up: a valid frame came back (or the port is enough). A closed answer
+	// is read at once, so up is settled even when the first frame came
+	// before this goroutine ran.
+	answerC, up := m.answer, false
 	for {
 		select {
 		case <-ctx.Done():

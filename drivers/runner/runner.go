@@ -202,6 +202,7 @@ func (s *supervisor) session(ctx context.Context) (stable bool, err error) {
 		s.setHealth(event.HealthUp, "opened", s.retries)
 		s.retries = 0
 		m.answered.Store(true)
+		close(m.answer)
 	}
 	if dc, ok := src.(dropCounter); ok {
 		m.drops = dc

@@ -426,3 +426,30 @@ func TestStreamUpOnFirstValidFrame(t *testing.T) {
 	b.stop()
 	b.noRepeats()
 }
+
+// A frame that comes before the monitor's goroutine starts (which a slow
+// machine makes likely: under armv6 emulation the device came back up only
+// at the first 10 s window) still turns the device up at once.
+func TestUpWhenTheFirstFrameBeatsTheMonitor(t *testing.T) {
+	health := make(chan event.Health, 4)
+	m := &monitor{s: &supervisor{o: Opts{
+		Device:   drivers.Device{Name: "lane4"},
+		Emit:     func(drivers.Reading) {},
+		Stamp:    systemStamp(),
+		OnHealth: func(h event.Health) { health <- h },
+		Window:   time.Hour,
+	}, log: zerolog.Nop()}, answer: make(chan struct{})}
+	m.emit(drivers.Reading{ObjectC: 31.92})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.watch(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case h := <-health:
+		if h.State != event.HealthUp || h.Reason != "answering" {
+			t.Fatalf("health %+v, want up, answering", h)
+		}
+	case <-time.After(generous):
+		t.Fatal("no health event: the device stays down until the first window")
+	}
+}

@@ -49,6 +49,8 @@ func Parse(name string, data []byte) (*Config, error) {
 			r.decodeError(msg)
 		}
 	}
+	r.clampOverflows(&cfg)
+	r.fractions(&cfg)
 	// A second document would be silently ignored by the decoder; an
 	// operator who pasted two files together should hear about it.
 	var next yaml.Node
@@ -62,6 +64,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 	cfg.deriveDefaults()
 	cfg.validate(r)
+	r.unclaimedOverflows()
 	if len(r.errs) > 0 {
 		slices.SortStableFunc(r.errs, func(a, b *FieldError) int { return cmp.Compare(a.Line, b.Line) })
 		return nil, r.errs
@@ -182,6 +185,9 @@ type reporter struct {
 	// reported holds the paths with an error already, so a driver's own
 	// check of a generic field (rate_hz, address) does not repeat it.
 	reported map[string]bool
+	// overflowed holds the numbers too large for their int field (see
+	// clampOverflows).
+	overflowed []located
 }
 
 // add reports a problem at path. value is the Go value found (nil when the
@@ -258,6 +264,10 @@ func (r *reporter) decodeError(msg string) {
 	case cannotUnmarshal.MatchString(rest):
 		u := cannotUnmarshal.FindStringSubmatch(rest)
 		l, ok := r.index.find(line, func(l located) bool { return matchesNode(l.node, u[1], u[2]) })
+		if ok && overflows(l.node, u[3]) {
+			r.overflowed = append(r.overflowed, l)
+			return
+		}
 		if ok {
 			e.Path = l.path
 			if l.node.Kind == yaml.ScalarNode {

@@ -57,6 +57,8 @@ type Machine struct {
 	// GatePath is the host's end of the guest's gate UART (Arch.Gate): a
 	// pseudo-terminal.
 	GatePath string
+	// Started is when QEMU was started: the power came on.
+	Started time.Time
 }
 
 // tools are the host programs a machine needs, with their Debian packages.
@@ -212,6 +214,7 @@ func Boot(t testing.TB, o Opts) *Machine {
 	m.cmd = exec.Command(qemu, args...)
 	var out lockedBuffer
 	m.cmd.Stdout, m.cmd.Stderr = &out, &out
+	m.Started = time.Now()
 	if err := m.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", qemu, err)
 	}
