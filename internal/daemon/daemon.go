@@ -188,6 +188,17 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		Revision:    o.Revision,
 		StoreSize:   store.Size,
 		OutboxDepth: store.OutboxLen,
+		Uplink:      g.uplinkFigures,
+		OldestPending: func() (time.Time, bool) {
+			t, ok, err := store.OldestPending()
+			return t, ok && err == nil
+		},
+		ClockSynced: clk.Synced,
+		StoreRoom: func() (int64, int64) {
+			a, f, _ := store.Room()
+			return a, f
+		},
+		MaxStoreSize: int64(cfg.Storage.MaxSize),
 		RingOverflows: func() map[string]uint64 {
 			if g.pipe == nil {
 				return nil
@@ -605,6 +616,16 @@ func (g *gate) pollStatus(ctx context.Context) {
 			g.scr.SetUplink(state)
 		}
 	}
+}
+
+// uplinkFigures is the uplink's counters for /metrics; zero without one.
+func (g *gate) uplinkFigures() metrics.UplinkFigures {
+	if g.up == nil {
+		return metrics.UplinkFigures{}
+	}
+	st := g.up.Status()
+	return metrics.UplinkFigures{Connected: st.Connected, Connects: st.Connects, Messages: st.SentMessages,
+		Events: st.SentEvents, Acked: st.AckedEvents, Unconfirmed: st.Unconfirmed, LastAck: st.LastAckAt}
 }
 
 // caseChanged forwards a case transition to the screen and releases a

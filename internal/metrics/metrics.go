@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"runtime"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -44,6 +46,17 @@ type Opts struct {
 	// DeviceAlarms returns, per device, the times its own alarm overruled
 	// a pass (pipeline.DeviceStats.DeviceAlarms).
 	DeviceAlarms func() map[string]uint64
+	// Uplink returns the MQTT uplink's counters.
+	Uplink func() UplinkFigures
+	// OldestPending returns the capture time of the oldest event not yet
+	// acknowledged by the district (ok false when none waits).
+	OldestPending func() (wall time.Time, ok bool)
+	// ClockSynced reports whether the wall clock is synchronised (NTP).
+	ClockSynced func() bool
+	// StoreRoom returns the bytes the store file holds on disk and the bytes
+	// its filesystem can still give it; MaxStoreSize is storage.max_size.
+	StoreRoom    func() (allocated, free int64)
+	MaxStoreSize int64
 	// Version and Revision label gatescreen_build_info (with the Go
 	// release), so a district can tell which boxes run which build.
 	Version, Revision string
@@ -59,11 +72,14 @@ type Registry struct {
 	readings *prometheus.CounterVec
 	// byLane caches the counters of configured lanes so Consume neither
 	// allocates nor hashes label values.
-	byLane    [][len(verdicts)]prometheus.Counter
-	drills    prometheus.Counter
-	openCases prometheus.Gauge
-	uplink    prometheus.Gauge
-	devices   *prometheus.GaugeVec
+	byLane [][len(verdicts)]prometheus.Counter
+	drills prometheus.Counter
+	// bodyByLane caches each configured lane's temperature histogram.
+	body       *prometheus.HistogramVec
+	bodyByLane []prometheus.Observer
+	openCases  prometheus.Gauge
+	uplink     prometheus.Gauge
+	devices    *prometheus.GaugeVec
 }
 
 // New registers the collectors.
@@ -75,6 +91,12 @@ func New(o Opts) (*Registry, error) {
 			Namespace: namespace, Name: "readings_total",
 			Help: "Measurements classified, by lane and verdict (drills included).",
 		}, []string{"lane", "verdict"}),
+		body: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "body_temperature_celsius",
+			Help: "Body temperatures measured (after compensation), by lane; drills and invalid readings left out.",
+			// Around the threshold, where a district looks: 37.3 is a bound.
+			Buckets: []float64{35, 35.5, 36, 36.5, 37, 37.3, 37.5, 38, 38.5, 39, 40},
+		}, []string{"lane"}),
 		drills: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "drill_readings_total",
 			Help: "Measurements caused by emergency drills.",
@@ -98,7 +120,8 @@ func New(o Opts) (*Registry, error) {
 		ConstLabels: prometheus.Labels{"version": o.Version, "revision": o.Revision, "goversion": runtime.Version()},
 	})
 	build.Set(1)
-	cs := []prometheus.Collector{r.readings, r.drills, r.openCases, r.uplink, r.devices, build}
+	cs := []prometheus.Collector{r.readings, r.body, r.drills, r.openCases, r.uplink, r.devices, build}
+	cs = append(cs, optionalCollectors(o)...)
 	if o.StoreSize != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "store_size_bytes",
@@ -129,7 +152,9 @@ func New(o Opts) (*Registry, error) {
 		}
 	}
 	r.byLane = make([][len(verdicts)]prometheus.Counter, len(r.lanes))
+	r.bodyByLane = make([]prometheus.Observer, len(r.lanes))
 	for i, lane := range r.lanes {
+		r.bodyByLane[i] = r.body.WithLabelValues(lane)
 		for j, v := range verdicts {
 			r.byLane[i][j] = r.readings.WithLabelValues(lane, v.String())
 		}
@@ -144,6 +169,8 @@ func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
 func (r *Registry) Consume(m *pipeline.Measurement) {
 	if m.Drill {
 		r.drills.Inc()
+	} else if int(m.Lane) < len(r.bodyByLane) && m.Verdict != pipeline.VerdictInvalid && !math.IsNaN(m.BodyC) {
+		r.bodyByLane[m.Lane].Observe(m.BodyC)
 	}
 	if int(m.Lane) < len(r.byLane) && int(m.Verdict) < len(verdicts) {
 		r.byLane[m.Lane][m.Verdict].Inc()

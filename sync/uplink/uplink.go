@@ -109,6 +109,8 @@ type Status struct {
 	// Malformed counts events whose body was not a JSON object; they are
 	// sent with the body as a string in "body_raw".
 	Malformed uint64
+	// LastAckAt is when the broker last acknowledged events; zero if never.
+	LastAckAt time.Time
 }
 
 // Uplink publishes the outbox to the district broker.
@@ -575,6 +577,7 @@ func (s *session) confirm(tok paho.Token, seqs []uint64) {
 	s.ackedEvents.Add(uint64(len(seqs)))
 	s.u.mu.Lock()
 	s.u.st.AckedEvents += uint64(len(seqs))
+	s.u.st.LastAckAt = time.Now()
 	s.u.mu.Unlock()
 }
 
