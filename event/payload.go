@@ -81,7 +81,7 @@ type Case struct {
 	// Actor is who did it: "doctor", "lane:<name>" or "system".
 	Actor    string `json:"actor"`
 	PersonID string `json:"person_id,omitempty"`
-	OpenedAt int64  `json:"opened_at,omitempty"`
+	OpenedAt Time   `json:"opened_at,omitempty"`
 
 	// Drill mirrors the envelope's Event.Drill for the box's own
 	// components (storage fills it from the stored case, the pipeline
@@ -134,7 +134,7 @@ type Calibration struct {
 	MeanC      float64   `json:"mean_c"`
 	SpreadC    float64   `json:"spread_c"`
 	OffsetC    float64   `json:"offset_c"`
-	At         int64     `json:"at"`
+	At         Time      `json:"at"`
 	// PreviousID is the record in force before this one (0: the configured
 	// offset alone) and PreviousOffsetC its correction: what an undo restores.
 	PreviousID      uint64  `json:"previous_id,omitempty"`

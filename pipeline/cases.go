@@ -217,10 +217,12 @@ func (c *Cases) laneInfo(l uint8) LaneInfo {
 
 func (c *Cases) openFromFlag(m *Measurement) {
 	ln := c.laneInfo(m.Lane)
-	flag := m.BodyC
+	// To 0.01 °C, as the reading that flagged: a plateau's mean carries
+	// float noise (38.623333333333335), not data.
+	flag := float64(hundredths(m.BodyC)) / 100
 	cs := event.Case{Ticket: TicketName(m.Ticket), Lane: ln.Name, Role: ln.Role,
 		State: event.CaseAwaitingRecheck, FlagC: &flag, Actor: "system",
-		PersonID: m.PersonID(), OpenedAt: m.Wall, Drill: m.Drill}
+		PersonID: m.PersonID(), OpenedAt: event.Time(m.Wall), Drill: m.Drill}
 	c.mu.Lock()
 	cs.Day = c.day(time.Unix(0, m.Wall))
 	key := caseKey(cs.Day, cs.Ticket)
@@ -369,6 +371,7 @@ func (c *Cases) recheckLocked(rec *caseRec, tempC float64, actor string, mono, w
 		state = event.CaseConfirmed
 	}
 	return c.transitionLocked(rec, event.CaseAwaitingRecheck, "re-check", actor, mono, wall, func(cs *event.Case) {
+		tempC = float64(hundredths(tempC)) / 100
 		cs.State, cs.RecheckC = state, &tempC
 	})
 }
@@ -483,7 +486,7 @@ func (c *Cases) Open() []event.Case {
 // IsOverdue reports whether cs has waited for its re-check longer than
 // RecheckOverdue at now.
 func (c *Cases) IsOverdue(cs event.Case, now time.Time) bool {
-	return cs.State == event.CaseAwaitingRecheck && now.UnixNano()-cs.OpenedAt > int64(c.o.RecheckOverdue)
+	return cs.State == event.CaseAwaitingRecheck && now.Sub(cs.OpenedAt.Time()) > c.o.RecheckOverdue
 }
 
 // Overdue returns the cases overdue at now, oldest first.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -379,5 +380,31 @@ func TestCasesConcurrentUse(t *testing.T) {
 func TestCasesNeedTheSchoolsTimezone(t *testing.T) {
 	if _, err := NewCases(CaseOpts{Store: &caseLog{}, Lanes: gate().Lanes}); err == nil {
 		t.Fatal("NewCases without a Location: no error")
+	}
+}
+
+// #20 item 1–2: a case goes out as the district reads it: flag_c to
+// 0.01 °C (a plateau's mean gave 38.623333333333335) and opened_at in the
+// wire's one time format (it was Unix nanoseconds while the docs showed
+// seconds). The stored body is what the uplink splices.
+func TestCaseBodyOnTheWire(t *testing.T) {
+	now := time.Date(2026, 11, 23, 7, 10, 0, 123e6, cst)
+	store := &caseLog{}
+	var changes []event.Case
+	c := casesAt(t, store, &now, &changes)
+	flag(c, now, 38.623333333333335)
+	store.mu.Lock()
+	body := string(store.events[len(store.events)-1].Body)
+	store.mu.Unlock()
+	for _, want := range []string{`"flag_c":38.62,`, `"opened_at":"2026-11-22T23:10:00.123Z"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("stored case body %s lacks %s", body, want)
+		}
+	}
+	if _, err := c.Recheck("R-001", 38.4166666666, "doctor"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Get("R-001"); *got.RecheckC != 38.42 {
+		t.Errorf("recheck_c %v, want 38.42", *got.RecheckC)
 	}
 }

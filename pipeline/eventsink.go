@@ -90,11 +90,12 @@ func (s *EventSink) Reading(m *Measurement) event.Reading {
 		Reason:        m.Reason.String(),
 		Warnings:      m.Warnings.Names(),
 		Mode:          m.Mode.String(),
-		OffsetC:       m.OffsetC,
-		Gain:          m.Gain,
 		CalibrationID: m.CalibrationID,
 		ThresholdC:    m.ThresholdC,
 		PersonID:      m.PersonID(),
+	}
+	if m.Mode == ModeSkin { // body mode applies no correction: no offset, no gain
+		r.OffsetC, r.Gain = m.OffsetC, m.Gain
 	}
 	if int(m.Lane) < len(s.o.Lanes) {
 		r.Lane, r.Role = s.o.Lanes[m.Lane].Name, s.o.Lanes[m.Lane].Role

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +148,23 @@ func TestEventSinkRoundsAndTags(t *testing.T) {
 	}
 	if r.Round != "morning" || !r.Late {
 		t.Errorf("tags: round %q late %v", r.Round, r.Late)
+	}
+}
+
+// #20 item 3: a body-mode reading applies no correction, and says none: it
+// carried "gain": 1.
+func TestBodyModeReadingCarriesNoCorrection(t *testing.T) {
+	s, err := NewEventSink(EventSinkOpts{Store: &caseLog{}, Devices: gate().Devices, Lanes: gate().Lanes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := s.Reading(&Measurement{Verdict: VerdictPass, Mode: ModeBody, Gain: 1, RawC: 36.5, BodyC: 36.5, AmbientC: 22})
+	skin := s.Reading(&Measurement{Verdict: VerdictPass, Mode: ModeSkin, Gain: 1.02, OffsetC: 0.9, RawC: 35, BodyC: 36.6, AmbientC: 22})
+	b, _ := json.Marshal(body)
+	if strings.Contains(string(b), `"gain"`) || strings.Contains(string(b), `"offset_c"`) {
+		t.Errorf("body-mode reading %s carries a correction", b)
+	}
+	if skin.Gain != 1.02 || skin.OffsetC != 0.9 {
+		t.Errorf("skin-mode reading lost its correction: gain %v offset %v", skin.Gain, skin.OffsetC)
 	}
 }

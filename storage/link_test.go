@@ -17,7 +17,7 @@ const linkDay = "2026-11-23"
 
 func r003(lane string) event.Case {
 	return event.Case{Ticket: "R-003", Day: linkDay, Lane: lane, Role: "student",
-		State: event.CaseAwaitingRecheck, FlagC: ptr(37.9), Actor: "system", OpenedAt: t0.UnixNano()}
+		State: event.CaseAwaitingRecheck, FlagC: ptr(37.9), Actor: "system", OpenedAt: event.TimeOf(t0)}
 }
 
 // clearedR003 is the re-check transition the pipeline appends after the

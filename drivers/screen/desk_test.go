@@ -27,7 +27,7 @@ func (d *fakeDesk) flag(lane string, flagC float64, openedAt time.Time) event.Ca
 	d.mu.Lock()
 	d.next++
 	c := event.Case{Ticket: fmt.Sprintf("R-%03d", d.next), Lane: lane, State: event.CaseAwaitingRecheck,
-		FlagC: &flagC, Actor: "lane:" + lane, OpenedAt: openedAt.UnixNano()}
+		FlagC: &flagC, Actor: "lane:" + lane, OpenedAt: event.TimeOf(openedAt)}
 	d.cases[c.Ticket] = c
 	notify := d.onChange
 	d.mu.Unlock()

@@ -503,20 +503,12 @@ func unixMillis(wallNs int64, now func() time.Time) int64 {
 	return wallNs / int64(time.Millisecond)
 }
 
-// openedMillis reads event.Case.OpenedAt, which the pipeline writes as Unix
-// ns; seconds or milliseconds are recognised by magnitude so a different
-// producer cannot make a fresh case look decades overdue.
-func openedMillis(v int64) int64 {
-	switch {
-	case v <= 0:
+// openedMillis is when a case opened, in Unix milliseconds; 0 if unknown.
+func openedMillis(t event.Time) int64 {
+	if t <= 0 {
 		return 0
-	case v < 1e11:
-		return v * 1000
-	case v < 1e14:
-		return v
-	default:
-		return v / 1e6
 	}
+	return t.Time().UnixMilli()
 }
 
 func roundTenth(v float64) float64 {

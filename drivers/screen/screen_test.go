@@ -655,15 +655,6 @@ func TestQueueAndOverdue(t *testing.T) {
 	}
 }
 
-func TestOpenedAtUnits(t *testing.T) {
-	at := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-	for _, v := range []int64{at.Unix(), at.UnixMilli(), at.UnixNano()} {
-		if got := openedMillis(v); got != at.UnixMilli() {
-			t.Errorf("openedMillis(%d) = %d, want %d", v, got, at.UnixMilli())
-		}
-	}
-}
-
 func TestOpenCasesReadAtStart(t *testing.T) {
 	desk := newFakeDesk()
 	desk.flag("A", 38.0, time.Now())

@@ -113,7 +113,7 @@ func (c *calibrator) run(ctx context.Context, device string, referenceC float64,
 		return event.Calibration{}, err
 	}
 	rec := event.Calibration{Device: device, ReferenceC: referenceC, Samples: samples, MeanC: mean,
-		SpreadC: spread, OffsetC: offset, At: c.g.now().UnixNano(), PreviousID: prev.ID, PreviousOffsetC: prev.OffsetC}
+		SpreadC: spread, OffsetC: offset, At: event.TimeOf(c.g.now()), PreviousID: prev.ID, PreviousOffsetC: prev.OffsetC}
 	if err := c.apply(ctx, idx, &rec); err != nil {
 		return rec, err
 	}
@@ -181,7 +181,7 @@ func (c *calibrator) undo(ctx context.Context, device string) (event.Calibration
 	if cur.ID == 0 || (cur.PreviousID == 0 && cur.Restores == 0 && cur.Undoes != 0) {
 		return event.Calibration{}, fmt.Errorf("没有可撤销的校准：%s 使用配置的 offset_c / nothing to undo: %s runs on its configured offset_c", device, device)
 	}
-	rec := event.Calibration{Device: device, At: c.g.now().UnixNano(), Undoes: cur.ID, Restores: cur.PreviousID}
+	rec := event.Calibration{Device: device, At: event.TimeOf(c.g.now()), Undoes: cur.ID, Restores: cur.PreviousID}
 	if cur.PreviousID != 0 {
 		var prev event.Calibration
 		err := c.g.store.ScanAfter(cur.PreviousID-1, time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64), func(ev event.Event) error {

@@ -221,7 +221,7 @@ func TestCalibrationUndo(t *testing.T) {
 		t.Fatalf("first undo: %+v", u1)
 	}
 	if u1.At <= second.At { // it carried the restored record's time
-		t.Errorf("the undo record is dated %v, before the calibration it undoes (%v)", time.Unix(0, u1.At), time.Unix(0, second.At))
+		t.Errorf("the undo record is dated %v, before the calibration it undoes (%v)", u1.At.Time(), second.At.Time())
 	}
 	recs, _ := g.store.Calibrations()
 	if recs["ir1"].ID != u1.ID || recs["ir1"].OffsetC != 0.8 {

@@ -106,9 +106,9 @@ func (g *gate) checkCalibrations(now time.Time, sent map[string]string) {
 			continue
 		}
 		reason := ""
-		switch age := now.Sub(time.Unix(0, rec.At)); {
+		switch age := now.Sub(rec.At.Time()); {
 		case plausible(now) && age > g.cfg.Calibration.MaxAge:
-			reason = fmt.Sprintf("overdue: calibrated %s, %d days ago", time.Unix(0, rec.At).In(g.loc).Format(time.DateOnly), int(age.Hours()/24))
+			reason = fmt.Sprintf("overdue: calibrated %s, %d days ago", rec.At.Time().In(g.loc).Format(time.DateOnly), int(age.Hours()/24))
 		case rec.SpreadC > g.cfg.Calibration.MaxSpreadC:
 			reason = fmt.Sprintf("spread %.2f °C wider than %.2f °C", rec.SpreadC, g.cfg.Calibration.MaxSpreadC)
 		}

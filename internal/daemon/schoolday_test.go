@@ -34,8 +34,8 @@ func TestCalibrationWarnings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	store(event.Calibration{Device: "ir1", SpreadC: 0.1, At: now.AddDate(0, 0, -20).UnixNano()})
-	store(event.Calibration{Device: "gate", SpreadC: 0.1, At: now.AddDate(0, 0, -20).UnixNano()})
+	store(event.Calibration{Device: "ir1", SpreadC: 0.1, At: event.TimeOf(now.AddDate(0, 0, -20))})
+	store(event.Calibration{Device: "gate", SpreadC: 0.1, At: event.TimeOf(now.AddDate(0, 0, -20))})
 
 	sent := map[string]string{}
 	g.checkCalibrations(now, sent)
@@ -43,12 +43,12 @@ func TestCalibrationWarnings(t *testing.T) {
 	if len(got) != 1 || got[0].Device != "ir1" || got[0].State != event.HealthWarning || got[0].Reason[:7] != "overdue" {
 		t.Fatalf("after an old calibration: %+v", got)
 	}
-	store(event.Calibration{Device: "ir1", SpreadC: 0.6, At: now.UnixNano()})
+	store(event.Calibration{Device: "ir1", SpreadC: 0.6, At: event.TimeOf(now)})
 	g.checkCalibrations(now, sent)
 	if len(got) != 2 || got[1].Reason[:6] != "spread" {
 		t.Fatalf("after a loose calibration: %+v", got)
 	}
-	store(event.Calibration{Device: "ir1", SpreadC: 0.1, At: now.UnixNano()})
+	store(event.Calibration{Device: "ir1", SpreadC: 0.1, At: event.TimeOf(now)})
 	g.checkCalibrations(now, sent)
 	if len(got) != 3 || got[2].State != event.HealthOK {
 		t.Fatalf("after a good calibration: %+v", got)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,12 +108,12 @@ func goldenEvents(t testing.TB) map[string][]event.Event {
 		"cases": {mustEvent(t, 106, event.KindCase, event.Case{Ticket: "R-003", Day: "2026-11-23", Lane: "lane-2",
 			Role: "student", From: event.CaseConfirmed, State: event.CaseReferred, ReadingSeq: 102, FlagC: f64(37.8),
 			RecheckC: f64(37.9), ContactHistory: &contact, Disposition: event.DispositionParentFeverClinic,
-			Actor: "doctor", PersonID: "S2024-0211", OpenedAt: time.Date(2026, 11, 23, 7, 12, 5, 0, time.UTC).Unix()}, nil)},
+			Actor: "doctor", PersonID: "S2024-0211", OpenedAt: event.TimeOf(time.Date(2026, 11, 23, 7, 12, 5, 0, time.UTC))}, nil)},
 		"health": {mustEvent(t, 107, event.KindHealth, event.Health{Component: "device", Device: "ir-3", State: event.HealthDown,
 			Reason: "no frames for 30s"}, nil)},
 		"health-calibration": {mustEvent(t, 108, event.KindCalibration, event.Calibration{ID: 4, Device: "ir-2",
 			ReferenceC: 37.0, Samples: []float64{36.8, 36.9, 36.8}, MeanC: 36.83, SpreadC: 0.1, OffsetC: 0.17,
-			At: time.Date(2026, 11, 23, 6, 20, 0, 0, time.UTC).Unix()}, nil)},
+			At: event.TimeOf(time.Date(2026, 11, 23, 6, 20, 0, 0, time.UTC))}, nil)},
 		"daily": {mustEvent(t, 109, event.KindDaily, event.Daily{Day: "2026-11-23",
 			Totals:      event.Counts{Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1},
 			ByLane:      map[string]event.Counts{"lane-1": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
@@ -441,5 +442,56 @@ func TestCalibrationIDIsItsSeq(t *testing.T) {
 	s := loadSchema(t, "health")
 	if err := s.Validate(b); err != nil {
 		t.Fatalf("schema: %v: %s", err, b)
+	}
+}
+
+// A box upgraded with a backlog stored its cases' and calibrations' times
+// as Unix nanoseconds; they go out in the wire's one time format, and
+// validate.
+func TestLegacyTimesSentAsRFC3339(t *testing.T) {
+	u := goldenUplink(t, IdentityPseudonym)
+	legacy := []struct {
+		kind  event.Kind
+		topic string
+		body  string
+		want  string
+	}{
+		{event.KindCase, "cases", `{"ticket":"R-001","day":"2026-11-23","lane":"lane-1","state":"awaiting_recheck","flag_c":38.2,"actor":"system","opened_at":1795417925123000000}`,
+			`"opened_at":"2026-11-23T07:12:05.123Z"`},
+		{event.KindCalibration, "health", `{"id":7,"device":"ir-1","reference_c":37,"samples":[36.2,36.2,36.2],"mean_c":36.2,"spread_c":0,"offset_c":0.8,"at":1795414800000000000}`,
+			`"at":"2026-11-23T06:20:00.000Z"`},
+	}
+	for _, l := range legacy {
+		ev := mustEvent(t, 900, l.kind, nil, func(e *event.Event) { e.Body = []byte(l.body) })
+		got := u.encode(nil, []event.Event{ev}, false)
+		if !strings.Contains(string(got), l.want) {
+			t.Errorf("%v: %s lacks %s", l.kind, got, l.want)
+		}
+		if err := loadSchema(t, l.topic).Validate(got); err != nil {
+			t.Errorf("%v: %v\n%s", l.kind, err, got)
+		}
+	}
+}
+
+// The schema refuses what the box must never send.
+func TestSchemaRefusesWhatTheBoxNeverSends(t *testing.T) {
+	pass := `{"v":1,"box":"hd17-east","events":[{"id":"hd17-east:1","seq":1,"kind":"reading","captured_at":"2026-11-23T07:12:05.250Z","clock_synced":true,"drill":false,"lane":"lane-1","role":"student","device":"g","raw_c":36.5,"ambient_c":22,"body_c":36.5,"verdict":"pass","mode":"body","threshold_c":37.3%s}]}`
+	s := loadSchema(t, "readings")
+	if err := s.Validate([]byte(fmt.Sprintf(pass, ""))); err != nil {
+		t.Fatalf("a plain pass does not validate: %v", err)
+	}
+	for name, extra := range map[string]string{
+		"calibration_id 0": `,"calibration_id":0`,
+		"unknown reason":   `,"reason":"felt_warm"`,
+		"unknown mode":     `,"mode":"forehead"`,
+	} {
+		if err := s.Validate([]byte(fmt.Sprintf(pass, extra))); err == nil {
+			t.Errorf("%s validates", name)
+		}
+	}
+	cases := loadSchema(t, "cases")
+	nsCase := `{"v":1,"box":"hd17-east","id":"hd17-east:2","seq":2,"kind":"case","captured_at":"2026-11-23T07:12:05.250Z","clock_synced":true,"drill":false,"ticket":"R-1","day":"2026-11-23","lane":"l","state":"awaiting_recheck","actor":"system","opened_at":1795417925123000000}`
+	if err := cases.Validate([]byte(nsCase)); err == nil {
+		t.Error("a case with opened_at in Unix nanoseconds validates")
 	}
 }

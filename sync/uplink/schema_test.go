@@ -8,11 +8,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // jsonSchema validates a document against the subset of JSON Schema 2020-12
 // used by testdata/mqtt/schema: type, const, enum, pattern, minLength,
-// minimum, maximum, required, properties, additionalProperties, items,
+// minimum, maximum, format (date-time), required, properties, additionalProperties, items,
 // minItems, oneOf and local $ref. An unknown keyword is an error, so a
 // schema cannot silently ask for more than is checked.
 type jsonSchema struct {
@@ -87,6 +88,11 @@ func (s *jsonSchema) check(sch map[string]any, v any, at string) error {
 	if str, ok := v.(string); ok {
 		if p, ok := sch["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
 			return fmt.Errorf("%s: %q does not match %s", at, str, p)
+		}
+		if f, ok := sch["format"].(string); ok && f == "date-time" {
+			if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
+				return fmt.Errorf("%s: %q is not an RFC 3339 date-time", at, str)
+			}
 		}
 		if m, ok := sch["minLength"].(float64); ok && float64(len([]rune(str))) < m {
 			return fmt.Errorf("%s: %q shorter than %v", at, str, m)
