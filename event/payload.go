@@ -158,10 +158,13 @@ type Counts struct {
 // Daily is the payload of a KindDaily event, sent every day, also when every
 // count is zero.
 type Daily struct {
-	Day         string            `json:"day"`
-	Zero        bool              `json:"zero"`
-	Totals      Counts            `json:"totals"`
-	ByLane      map[string]Counts `json:"by_lane"`
+	Day    string            `json:"day"`
+	Zero   bool              `json:"zero"`
+	Totals Counts            `json:"totals"`
+	ByLane map[string]Counts `json:"by_lane"`
+	// LaneLabels names each configured lane as people read it (lanes[].label,
+	// default the lane's name), so a report can say 1号通道 for lane-1.
+	LaneLabels  map[string]string `json:"lane_labels,omitempty"`
 	ByRole      map[string]Counts `json:"by_role"`
 	ByGrade     map[string]Counts `json:"by_grade"`
 	ByRound     map[string]Counts `json:"by_round"`

@@ -17,7 +17,7 @@ import (
 // English in one cell; docs/ledger.md explains each column.
 var LedgerColumns = []string{
 	"序号 seq", "时间 time", "时钟已同步 clock_synced", "类型 kind",
-	"通道 lane", "身份 role", "设备 device", "人员编号 person_id",
+	"通道 lane", "通道名称 lane_label", "身份 role", "设备 device", "人员编号 person_id",
 	"体温 body_c", "原始读数 raw_c", "环境温度 ambient_c",
 	"结果 verdict", "原因 reason", "提示 warnings", "轮次 round", "迟到 late",
 	"复检单号 ticket", "复检状态 case_state", "复检体温 recheck_c",
@@ -31,7 +31,9 @@ const ledgerTime = "2006-01-02 15:04:05"
 
 // ExportCSV writes the ledger of readings and case transitions whose wall
 // time is in [from, to) as CSV (UTF-8 with BOM), times in loc (nil: UTC).
-func ExportCSV(w io.Writer, s *Store, from, to time.Time, loc *time.Location) error {
+// labels names the lanes as people read them (a lane missing from it is
+// shown by its name).
+func ExportCSV(w io.Writer, s *Store, from, to time.Time, loc *time.Location, labels map[string]string) error {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -47,6 +49,10 @@ func ExportCSV(w io.Writer, s *Store, from, to time.Time, loc *time.Location) er
 		row, ok, err := ledgerRow(&ev, loc)
 		if err != nil || !ok {
 			return err
+		}
+		row[5] = labels[row[4]]
+		if row[5] == "" {
+			row[5] = row[4]
 		}
 		return cw.Write(row)
 	})
@@ -69,25 +75,25 @@ func ledgerRow(ev *event.Event, loc *time.Location) ([]string, bool, error) {
 	row[1] = time.Unix(0, ev.Wall).In(loc).Format(ledgerTime)
 	row[2] = strconv.FormatBool(ev.ClockSynced)
 	row[3] = ev.Kind.String()
-	row[22] = strconv.FormatBool(ev.Drill)
+	row[23] = strconv.FormatBool(ev.Drill)
 	switch ev.Kind {
 	case event.KindReading:
 		var r event.Reading
 		if err := ev.Decode(&r); err != nil {
 			return nil, false, err
 		}
-		row[4], row[5], row[6], row[7] = r.Lane, r.Role, r.Device, r.PersonID
-		row[8], row[9], row[10] = celsius(r.BodyC), celsius(r.RawC), celsius(r.AmbientC)
-		row[11], row[12], row[13] = r.Verdict, r.Reason, strings.Join(r.Warnings, ";")
-		row[14], row[15], row[16] = r.Round, strconv.FormatBool(r.Late), r.Ticket
+		row[4], row[6], row[7], row[8] = r.Lane, r.Role, r.Device, r.PersonID
+		row[9], row[10], row[11] = celsius(r.BodyC), celsius(r.RawC), celsius(r.AmbientC)
+		row[12], row[13], row[14] = r.Verdict, r.Reason, strings.Join(r.Warnings, ";")
+		row[15], row[16], row[17] = r.Round, strconv.FormatBool(r.Late), r.Ticket
 	case event.KindCase:
 		var c event.Case
 		if err := ev.Decode(&c); err != nil {
 			return nil, false, err
 		}
-		row[4], row[5], row[7] = c.Lane, c.Role, c.PersonID
-		row[8], row[16], row[17], row[18] = celsius(c.FlagC), c.Ticket, c.State, celsius(c.RecheckC)
-		row[19], row[20], row[21] = c.Disposition, c.Outcome, c.Actor
+		row[4], row[6], row[8] = c.Lane, c.Role, c.PersonID
+		row[9], row[17], row[18], row[19] = celsius(c.FlagC), c.Ticket, c.State, celsius(c.RecheckC)
+		row[20], row[21], row[22] = c.Disposition, c.Outcome, c.Actor
 	default:
 		return nil, false, nil
 	}

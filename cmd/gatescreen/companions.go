@@ -131,7 +131,7 @@ func (c *companion) exportOffline(w io.Writer, from, to, format string) error {
 	}
 	switch format {
 	case "csv":
-		return storage.ExportCSV(w, st, f.Start, t.End, sched.Location())
+		return storage.ExportCSV(w, st, f.Start, t.End, sched.Location(), c.cfg.LaneLabels())
 	case "jsonl":
 		return storage.ExportJSONL(w, st, f.Start, t.End, sched.Location())
 	}

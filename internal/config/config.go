@@ -103,6 +103,19 @@ type Lane struct {
 	Output string `yaml:"output,omitempty"`
 }
 
+// LaneLabels maps each lane's name to what people read for it (its label,
+// or the name when it has none), for the reports and the ledger.
+func (c *Config) LaneLabels() map[string]string {
+	m := make(map[string]string, len(c.Lanes))
+	for _, l := range c.Lanes {
+		m[l.Name] = l.Label
+		if l.Label == "" {
+			m[l.Name] = l.Name
+		}
+	}
+	return m
+}
+
 // Output is the GPIO wiring of one lane's lamps, buzzer and barrier, by
 // periph pin name (gpioreg.ByName), e.g. "GPIO17".
 type Output struct {

@@ -69,7 +69,7 @@ func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Query().Get("format") {
 	case "csv", "":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		err = storage.ExportCSV(w, g.store, from, to, g.loc)
+		err = storage.ExportCSV(w, g.store, from, to, g.loc, g.cfg.LaneLabels())
 	case "jsonl":
 		w.Header().Set("Content-Type", "application/jsonl")
 		err = storage.ExportJSONL(w, g.store, from, to, g.loc)

@@ -131,7 +131,7 @@ func (g *gate) tally(day school.Day) (*school.Tally, error) {
 }
 
 // report finishes a tally as of at; visitors are counted from the visitor
-// book (their names stay there).
+// book (their names stay there). Lanes are named by their labels too.
 func (g *gate) report(t *school.Tally, day school.Day, at time.Time) (event.Daily, error) {
 	r := t.Report(at)
 	visitors, err := g.store.Visitors(day.Date)
@@ -139,6 +139,7 @@ func (g *gate) report(t *school.Tally, day school.Day, at time.Time) (event.Dail
 		return r, err
 	}
 	r.Visitors = len(visitors)
+	r.LaneLabels = g.cfg.LaneLabels()
 	return r, nil
 }
 

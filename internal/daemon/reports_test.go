@@ -154,3 +154,21 @@ func TestReportTimeOnDaylightSavingDays(t *testing.T) {
 		}
 	}
 }
+
+// The daily report names the lanes as people read them (issue #16):
+// lanes[].label, or the lane's name when it has none.
+func TestDailyReportCarriesLaneLabels(t *testing.T) {
+	g := reportGate(t)
+	g.cfg.Lanes = []config.Lane{{Name: "lane-1", Label: "1号通道"}, {Name: "staff"}}
+	now := time.Date(2026, 11, 23, 19, 0, 0, 0, g.loc)
+	if err := g.catchUpReports(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := g.store.Daily("2026-11-23")
+	if err != nil || !ok {
+		t.Fatalf("report stored %v, err %v", ok, err)
+	}
+	if r.LaneLabels["lane-1"] != "1号通道" || r.LaneLabels["staff"] != "staff" {
+		t.Fatalf("lane labels %v", r.LaneLabels)
+	}
+}

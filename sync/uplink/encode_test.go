@@ -116,6 +116,7 @@ func goldenEvents(t testing.TB) map[string][]event.Event {
 		"daily": {mustEvent(t, 109, event.KindDaily, event.Daily{Day: "2026-11-23",
 			Totals:      event.Counts{Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1},
 			ByLane:      map[string]event.Counts{"lane-1": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
+			LaneLabels:  map[string]string{"lane-1": "1号通道"},
 			ByRole:      map[string]event.Counts{"student": {Total: 1570, Pass: 1563, Flag: 2, Retake: 4, Invalid: 1}, "staff": {Total: 140, Pass: 139, Retake: 1}},
 			ByGrade:     map[string]event.Counts{},
 			ByRound:     map[string]event.Counts{"morning": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
