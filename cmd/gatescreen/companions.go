@@ -13,12 +13,13 @@ import (
 
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/localapi"
+	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/storage"
 )
 
 func init() {
-	commands["export"] = command{"write the screening ledger: gatescreen export -from DATE -to DATE -format csv|jsonl", runExport}
+	commands["export"] = command{"write the screening ledger (台账): gatescreen export -from DATE -to DATE -format csv|xlsx|jsonl [-table T] [-identity I]", runExport}
 	commands["report"] = command{"print the daily report of a day: gatescreen report -date YYYY-MM-DD", runReport}
 	commands["drill"] = command{"send a simulated flagged person through a lane: gatescreen drill -lane NAME", runDrill}
 	commands["calibrate"] = command{"calibrate a skin sensor against a reference source: gatescreen calibrate -device D -reference 37.0", runCalibrate}
@@ -84,58 +85,84 @@ func (c *companion) offline() (*storage.Store, *school.Schedule, error) {
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
 	path := fs.String("config", defaultConfig, "configuration file of the gate")
-	from := fs.String("from", "", "first local day, YYYY-MM-DD (default today)")
-	to := fs.String("to", "", "last local day, YYYY-MM-DD (default -from)")
-	format := fs.String("format", "csv", "csv (UTF-8 with BOM, opens in Excel) or jsonl")
+	var req office.Request
+	fs.StringVar(&req.From, "from", "", "first local day, YYYY-MM-DD (default today)")
+	fs.StringVar(&req.To, "to", "", "last local day, YYYY-MM-DD (default -from)")
+	fs.StringVar(&req.Format, "format", office.FormatCSV, "csv (one register, UTF-8 with BOM, opens in Excel), xlsx (a sheet per register) or jsonl (the stored events)")
+	fs.StringVar(&req.Table, "table", office.TableReadings, "the register a CSV holds: readings (晨午检登记表), cases (复检处置), absences (缺勤) or daily (每日汇总)")
+	fs.StringVar(&req.Identity, "identity", office.IdentityName, "who the rows name: name (班级, 姓名, 编号), id, pseudonym (as uploaded) or none")
+	fs.StringVar(&req.Lang, "lang", office.LangZH, "language of headers and values: zh-CN or en")
 	out := fs.String("o", "-", "output file; - is standard output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	jsonl := req.Format == "jsonl"
+	if !jsonl {
+		if _, err := office.ParseRequest(req.Query()); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	c, err := loadCompanion(*path)
 	if err != nil {
 		return err
 	}
-	if *from == "" {
-		if *from, err = c.today(); err != nil {
+	if req.From == "" {
+		if req.From, err = c.today(); err != nil {
 			return err
 		}
 	}
-	if *to == "" {
-		*to = *from
+	if req.To == "" {
+		req.To = req.From
 	}
 	w, done, err := output(*out, stdout)
 	if err != nil {
 		return err
 	}
-	q := url.Values{"from": {*from}, "to": {*to}, "format": {*format}}
+	q := req.Query()
+	if jsonl {
+		q = url.Values{"from": {req.From}, "to": {req.To}, "format": {req.Format}}
+	}
 	err = c.client.Do(ctx, "GET", "/v1/export", q, w)
 	if errors.Is(err, localapi.ErrNotRunning) {
-		err = c.exportOffline(w, *from, *to, *format)
+		err = c.exportOffline(w, req)
 	}
 	return errors.Join(err, done())
 }
 
-func (c *companion) exportOffline(w io.Writer, from, to, format string) error {
+func (c *companion) exportOffline(w io.Writer, req office.Request) error {
 	st, sched, err := c.offline()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	f, err := sched.ParseDay(from)
-	if err != nil {
-		return fmt.Errorf("-from: %w", err)
-	}
-	t, err := sched.ParseDay(to)
-	if err != nil {
-		return fmt.Errorf("-to: %w", err)
-	}
-	switch format {
-	case "csv":
-		return storage.ExportCSV(w, st, f.Start, t.End, sched.Location(), c.cfg.LaneLabels())
-	case "jsonl":
+	if req.Format == "jsonl" {
+		f, err := sched.ParseDay(req.From)
+		if err != nil {
+			return fmt.Errorf("-from: %w", err)
+		}
+		t, err := sched.ParseDay(req.To)
+		if err != nil {
+			return fmt.Errorf("-to: %w", err)
+		}
 		return storage.ExportJSONL(w, st, f.Start, t.End, sched.Location())
 	}
-	return fmt.Errorf("%w: -format %q: want csv or jsonl", errUsage, format)
+	ro, err := school.LoadRosterIfAny(c.cfg.School.Roster)
+	if err != nil {
+		return err
+	}
+	now, err := testNow()
+	if err != nil {
+		return err
+	}
+	l := &office.Ledger{Store: st, Sched: sched, Roster: ro, Labels: c.cfg.LaneLabels(), Now: now}
+	if req.Identity == office.IdentityPseudonym {
+		secrets, err := c.cfg.ReadSecrets()
+		if err != nil {
+			return err
+		}
+		l.PseudonymKey = secrets.PseudonymKey
+	}
+	return l.Write(w, req)
 }
 
 // output opens the -o target; done closes it and reports a failed write.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
@@ -72,6 +73,19 @@ func LoadRoster(path string) (*Roster, error) {
 		return nil, fmt.Errorf("roster: %w", err)
 	}
 	return ParseRoster(path, data)
+}
+
+// LoadRosterIfAny is LoadRoster where a file not yet imported is no
+// roster (nil), not an error.
+func LoadRosterIfAny(path string) (*Roster, error) {
+	if path == "" {
+		return nil, nil
+	}
+	ro, err := LoadRoster(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return ro, err
 }
 
 // ParseRoster parses a roster CSV (UTF-8, with or without BOM, header line

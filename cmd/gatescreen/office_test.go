@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/storage"
+)
+
+// officeGate writes a gate configuration with a labelled lane and a
+// roster under dir, imports the roster and stores a pass and a flag of
+// 2026-11-23; it returns the configuration's path.
+func officeGate(t *testing.T, dir string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "gate.yaml")
+	db := filepath.Join(dir, "events.db")
+	yml := "site: {district: haidian, school: no1, gate: north}\n" +
+		"devices: [{name: gun-1, driver: gymcu90614, port: /dev/null, mode: skin, offset_c: 2.6}]\n" +
+		"lanes: [{name: lane-1, label: 1号通道, role: student, device: gun-1}]\n" +
+		"storage: {path: " + db + "}\n" +
+		"school: {roster: " + filepath.Join(dir, "roster.csv") + "}\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "students.csv")
+	if err := os.WriteFile(src, []byte("学号,姓名,班级,年级\nS1,王小明,一(1)班,1\nS2,李小红,一(1)班,1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(binary(t), "roster", "import", "-config", cfg, src).CombinedOutput(); err != nil {
+		t.Fatalf("roster import: %v\n%s", err, out)
+	}
+	st, err := storage.Open(db, storage.Opts{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	at := time.Date(2026, 11, 23, 7, 10, 0, 0, shanghai)
+	body := func(c float64) *float64 { return &c }
+	for i, r := range []event.Reading{
+		{Lane: "lane-1", Role: "student", Device: "gun-1", BodyC: body(36.6), Verdict: event.VerdictPass, PersonID: "S1", Round: "morning"},
+		{Lane: "lane-1", Role: "student", Device: "gun-1", BodyC: body(37.8), Verdict: event.VerdictFlag, Reason: "threshold", PersonID: "S2", Round: "morning", Ticket: "R-001"},
+	} {
+		ev, err := event.New(event.KindReading, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Wall, ev.ClockSynced = at.Add(time.Duration(i)*time.Minute).UnixNano(), true
+		if err := st.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, _ := event.New(event.KindCase, event.Case{Ticket: "R-001", Day: "2026-11-23", Lane: "lane-1", Role: "student",
+		State: event.CaseAwaitingRecheck, FlagC: body(37.8), Actor: "system", PersonID: "S2", OpenedAt: at.Add(time.Minute).UnixNano()})
+	ev.Wall = at.Add(time.Minute).UnixNano()
+	if err := st.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func readCSV(t *testing.T, out []byte) [][]string {
+	t.Helper()
+	s, ok := strings.CutPrefix(string(out), "\ufeff")
+	if !ok {
+		t.Fatalf("no UTF-8 BOM: %q", out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(s)).ReadAll()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	return rows
+}
+
+// `gatescreen export` writes the register a school keeps (issue #21.1):
+// Chinese values, 班级/姓名 from the roster, the lane's label, readings
+// apart from cases; -identity id leaves the names out.
+func TestExportLedgerInChinese(t *testing.T) {
+	bin := binary(t)
+	cfg := officeGate(t, t.TempDir())
+	out, err := exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-23").Output()
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	rows := readCSV(t, out)
+	if len(rows) != 3 {
+		t.Fatalf("want the header and two readings (the case is a register of its own):\n%q", rows)
+	}
+	col := func(row []string, name string) string {
+		i := slices.Index(rows[0], name)
+		if i < 0 {
+			t.Fatalf("no column %q in %q", name, rows[0])
+		}
+		return row[i]
+	}
+	for _, want := range [][2]string{{"姓名", "李小红"}, {"班级", "一(1)班"}, {"通道", "1号通道"}, {"结果", "体温异常"},
+		{"是否异常", "是"}, {"轮次", "晨检"}, {"身份", "学生"}, {"处理措施", "送复检区 R-001"}} {
+		if got := col(rows[2], want[0]); got != want[1] {
+			t.Errorf("%s = %q, want %q", want[0], got, want[1])
+		}
+	}
+	out, err = exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-23", "-table", "cases").Output()
+	if err != nil {
+		t.Fatalf("export -table cases: %v\n%s", err, out)
+	}
+	if rows := readCSV(t, out); len(rows) != 2 || !slices.Contains(rows[1], "待复检") || !slices.Contains(rows[1], "李小红") {
+		t.Errorf("cases: %q", rows)
+	}
+	out, err = exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-23", "-identity", "id").Output()
+	if err != nil || strings.Contains(string(out), "李小红") || !strings.Contains(string(out), "S2") {
+		t.Errorf("-identity id: %v\n%s", err, out)
+	}
+	xlsx := filepath.Join(t.TempDir(), "台账.xlsx")
+	if out, err := exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-23", "-format", "xlsx", "-o", xlsx).CombinedOutput(); err != nil {
+		t.Fatalf("export -format xlsx: %v\n%s", err, out)
+	}
+	f, err := excelize.OpenFile(xlsx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if name, _ := f.GetCellValue("晨午检登记表", "G3"); name != "李小红" {
+		t.Errorf("xlsx: G3 = %q, want 李小红", name)
+	}
+	out, err = exec.Command(bin, "export", "-config", cfg, "-identity", "names").CombinedOutput()
+	if code := exitCodeOf(t, err); code != exitUsage {
+		t.Errorf("-identity names: exit %d, want %d:\n%s", code, exitUsage, out)
+	}
+}
