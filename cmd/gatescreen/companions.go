@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ func init() {
 	commands["report"] = command{"print the daily report of a day: gatescreen report -date YYYY-MM-DD", runReport}
 	commands["drill"] = command{"send a simulated flagged person through a lane: gatescreen drill -lane NAME", runDrill}
 	commands["calibrate"] = command{"calibrate a skin sensor against a reference source: gatescreen calibrate -device D -reference 37.0", runCalibrate}
-	commands["roster"] = command{"import the roster: gatescreen roster import FILE.csv", runRoster}
+	commands["roster"] = command{"import the roster: gatescreen roster import [-dry-run] [-replace] FILE.csv (merged by id)", runRoster}
 }
 
 // companion is what every companion command needs: the configuration, and
@@ -267,10 +268,12 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func runRoster(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("%w: gatescreen roster import [-config FILE] FILE.csv", errUsage)
+		return fmt.Errorf("%w: gatescreen roster import [-config FILE] [-dry-run] [-replace] FILE.csv", errUsage)
 	}
 	fs := newFlagSet("roster import", stderr)
 	path := fs.String("config", defaultConfig, "configuration file of the gate (school.roster names where the roster is kept)")
+	dryRun := fs.Bool("dry-run", false, "check the file and show what would change (added, removed, changed), change nothing")
+	replace := fs.Bool("replace", false, "replace the whole roster: people not in the file are removed (default: merge by id)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -281,33 +284,66 @@ func runRoster(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if c.cfg.School.Roster == "" {
+	kept := c.cfg.School.Roster
+	if kept == "" {
 		return fmt.Errorf("%w: %s: school.roster is not set, so there is nowhere to keep the roster", config.ErrInvalid, *path)
 	}
 	data, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	ro, err := school.ParseRoster(fs.Arg(0), data)
+	cur, err := school.LoadRosterIfAny(kept)
+	if err != nil && !*replace { // what is replaced need not be readable
+		return fmt.Errorf("the roster in force cannot be read (import with -replace to replace it): %w", err)
+	}
+	// Every line is checked, and the merge too, before anything changes.
+	merged, diff, err := school.Import(cur, fs.Arg(0), data, *replace)
 	if err != nil {
+		return rosterRefused(stderr, err)
+	}
+	fmt.Fprintf(stdout, "roster %s (%s): %d added, %d removed, %d changed, %d unchanged; %d people, %d grades\n",
+		fs.Arg(0), merged.Encoding, diff.Added, diff.Removed, diff.Changed, diff.Unchanged, len(merged.People), len(merged.Grades()))
+	if *dryRun {
+		fmt.Fprintln(stdout, "dry run: nothing was changed")
+		return nil
+	}
+	if err := keepRoster(kept, merged); err != nil {
 		return err
 	}
-	// Names stay on the box: the copy is readable by the daemon only.
-	tmp := c.cfg.School.Roster + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o750); err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, c.cfg.School.Roster); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "roster: %d people, %d grades, kept in %s\n", len(ro.People), len(ro.Grades()), c.cfg.School.Roster)
+	fmt.Fprintf(stdout, "kept in %s\n", kept)
 	err = c.client.Do(ctx, "POST", "/v1/roster/reload", nil, stdout)
 	if errors.Is(err, localapi.ErrNotRunning) {
 		fmt.Fprintln(stdout, "the daemon is not running; it reads the roster when it starts")
 		return nil
 	}
 	return err
+}
+
+// rosterRefused prints every mistake of an import, one a line, and says
+// that nothing changed.
+func rosterRefused(stderr io.Writer, err error) error {
+	n := 1
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		n = len(j.Unwrap())
+	}
+	fmt.Fprintln(stderr, err)
+	fmt.Fprintf(stderr, "roster import: %d error(s); the roster was not changed\n", n)
+	return reportedError{err}
+}
+
+// keepRoster replaces the kept roster at once (write, then rename). Names
+// stay on the box: the copy is readable by the daemon only.
+func keepRoster(path string, ro *school.Roster) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := ro.WriteCSV(&buf); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -275,7 +275,7 @@ func TestCompanionsWithoutDaemon(t *testing.T) {
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("id,name,class,grade,role,card_uid\nS1,Ann,1A,1,student,AA\nS1,Bob,1A,1,student,BB\n"), 0o600)
 	out, err := exec.Command(bin, "roster", "import", "-config", cfg, bad).CombinedOutput()
-	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), `bad.csv:3: id: "S1" is also on line 2`) {
+	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), `bad.csv:3: column 1 id: "S1" is also on line 2`) {
 		t.Fatalf("bad roster: exit %d:\n%s", code, out)
 	}
 	if _, err := os.Stat(roster); err == nil {
