@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/office"
@@ -21,7 +23,7 @@ import (
 
 func init() {
 	commands["export"] = command{"write the screening ledger (台账): gatescreen export -from DATE -to DATE -format csv|xlsx|jsonl [-table T] [-identity I]", runExport}
-	commands["report"] = command{"print the daily report of a day: gatescreen report -date YYYY-MM-DD", runReport}
+	commands["report"] = command{"the daily report of a day: gatescreen report -date YYYY-MM-DD [-format json|text|html|xlsx]", runReport}
 	commands["drill"] = command{"send a simulated flagged person through a lane: gatescreen drill -lane NAME", runDrill}
 	commands["calibrate"] = command{"calibrate a skin sensor against a reference source: gatescreen calibrate -device D -reference 37.0", runCalibrate}
 	commands["roster"] = command{"import the roster: gatescreen roster import [-dry-run] [-replace] FILE.csv (merged by id)", runRoster}
@@ -182,35 +184,83 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("report", stderr)
 	path := fs.String("config", defaultConfig, "configuration file of the gate")
 	date := fs.String("date", "", "local day, YYYY-MM-DD (default today)")
+	format := fs.String("format", "json", "json (as uploaded), text, html (prints on one A4 page, to sign) or xlsx")
+	lang := fs.String("lang", office.LangZH, "language of text, html and xlsx: zh-CN or en")
+	out := fs.String("o", "-", "output file; - is standard output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	switch *format {
+	case "json", office.ReportText, office.ReportHTML, office.ReportXLSX:
+	default:
+		return fmt.Errorf("%w: -format %q: want json, text, html or xlsx", errUsage, *format)
+	}
+	if *lang != office.LangZH && *lang != office.LangEN {
+		return fmt.Errorf("%w: -lang %q: want zh-CN or en", errUsage, *lang)
 	}
 	c, err := loadCompanion(*path)
 	if err != nil {
 		return err
 	}
-	err = c.client.Do(ctx, "GET", "/v1/report", url.Values{"date": {*date}}, stdout)
-	if !errors.Is(err, localapi.ErrNotRunning) {
+	rep, err := c.daily(ctx, *date)
+	if err != nil {
 		return err
+	}
+	w, done, err := output(*out, stdout)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return errors.Join(printJSON(w, rep), done())
+	}
+	loc, err := c.location()
+	if err != nil {
+		return errors.Join(err, done())
+	}
+	now, err := testNow()
+	if err != nil {
+		return errors.Join(err, done())
+	}
+	if rep.LaneLabels == nil { // stored before reports named the lanes
+		rep.LaneLabels = c.cfg.LaneLabels()
+	}
+	r := office.Report{Daily: rep, School: c.cfg.Site.School, Gate: c.cfg.Site.Gate, Made: now.In(loc), Lang: *lang}
+	return errors.Join(office.WriteReport(w, *format, r), done())
+}
+
+// daily is the report of date (default today): the running daemon's (the
+// one sent, or today so far), else the one stored.
+func (c *companion) daily(ctx context.Context, date string) (event.Daily, error) {
+	var rep event.Daily
+	var buf bytes.Buffer
+	err := c.client.Do(ctx, "GET", "/v1/report", url.Values{"date": {date}}, &buf)
+	if err == nil {
+		if err := json.Unmarshal(buf.Bytes(), &rep); err != nil {
+			return rep, fmt.Errorf("the daemon's report: %w", err)
+		}
+		return rep, nil
+	}
+	if !errors.Is(err, localapi.ErrNotRunning) {
+		return rep, err
 	}
 	st, _, err := c.offline()
 	if err != nil {
-		return err
+		return rep, err
 	}
 	defer st.Close()
-	if *date == "" {
-		if *date, err = c.today(); err != nil {
-			return err
+	if date == "" {
+		if date, err = c.today(); err != nil {
+			return rep, err
 		}
 	}
-	rep, ok, err := st.Daily(*date)
+	rep, ok, err := st.Daily(date)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	if !ok {
-		return fmt.Errorf("no report stored for %s; start the daemon to tally a day in progress", *date)
+		return rep, fmt.Errorf("no report stored for %s; start the daemon to tally a day in progress", date)
 	}
-	return printJSON(stdout, rep)
+	return rep, nil
 }
 
 func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -44,7 +44,6 @@ func officeGate(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	at := time.Date(2026, 11, 23, 7, 10, 0, 0, shanghai)
 	body := func(c float64) *float64 { return &c }
 	for i, r := range []event.Reading{
@@ -66,6 +65,17 @@ func officeGate(t *testing.T, dir string) string {
 	if err := st.Append(ev); err != nil {
 		t.Fatal(err)
 	}
+	ev, _ = event.New(event.KindDaily, event.Daily{Day: "2026-11-23", Totals: event.Counts{Total: 2, Pass: 1, Flag: 1},
+		ByLane: map[string]event.Counts{"lane-1": {Total: 2, Pass: 1, Flag: 1}}, Cases: map[string]int{event.CaseAwaitingRecheck: 1}})
+	ev.Wall = time.Date(2026, 11, 23, 18, 0, 0, 0, shanghai).UnixNano()
+	if err := st.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = event.New(event.KindDaily, event.Daily{Day: "2026-11-24", Zero: true})
+	ev.Wall = time.Date(2026, 11, 24, 18, 0, 0, 0, shanghai).UnixNano()
+	if err := st.Append(ev); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +84,14 @@ func officeGate(t *testing.T, dir string) string {
 	}
 	return cfg
 }
+
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
 
 func readCSV(t *testing.T, out []byte) [][]string {
 	t.Helper()
@@ -141,5 +159,44 @@ func TestExportLedgerInChinese(t *testing.T) {
 	out, err = exec.Command(bin, "export", "-config", cfg, "-identity", "names").CombinedOutput()
 	if code := exitCodeOf(t, err); code != exitUsage {
 		t.Errorf("-identity names: exit %d, want %d:\n%s", code, exitUsage, out)
+	}
+}
+
+// `gatescreen report -format text|html|xlsx` gives the report a principal
+// signs (issue #21.3): lanes by their labels, the zero report saying 零报告.
+func TestReportFormats(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	cfg := officeGate(t, dir)
+	out, err := exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-23", "-format", "text").Output()
+	if err != nil || !strings.Contains(string(out), "1号通道") || !strings.Contains(string(out), "待复检") || strings.Contains(string(out), "零报告") {
+		t.Fatalf("text: %v\n%s", err, out)
+	}
+	html := filepath.Join(dir, "report.html")
+	if out, err := exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-24", "-format", "html", "-o", html).CombinedOutput(); err != nil {
+		t.Fatalf("html: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "零报告") || !strings.Contains(string(b), "@page { size: A4") {
+		t.Fatalf("html zero report:\n%s", b)
+	}
+	xlsx := filepath.Join(dir, "report.xlsx")
+	if out, err := exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-24", "-format", "xlsx", "-o", xlsx).CombinedOutput(); err != nil {
+		t.Fatalf("xlsx: %v\n%s", err, out)
+	}
+	f, err := excelize.OpenFile(xlsx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if v, _ := f.GetCellValue("日报告", "A1"); v != "学校晨午检及因病缺勤日报告" {
+		t.Errorf("xlsx A1 = %q", v)
+	}
+	out, err = exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-23").Output()
+	if err != nil || !strings.Contains(string(out), `"day": "2026-11-23"`) {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "report", "-config", cfg, "-format", "pdf").CombinedOutput()
+	if code := exitCodeOf(t, err); code != exitUsage {
+		t.Errorf("-format pdf: exit %d:\n%s", code, out)
 	}
 }
