@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
@@ -26,6 +27,7 @@ func init() {
 	commands["report"] = command{"the daily report of a day: gatescreen report -date YYYY-MM-DD [-format json|text|html|xlsx]", runReport}
 	commands["drill"] = command{"send a simulated flagged person through a lane: gatescreen drill -lane NAME", runDrill}
 	commands["calibrate"] = command{"calibrate a skin sensor against a reference source: gatescreen calibrate -device D -reference 37.0", runCalibrate}
+	commands["absence"] = command{"follow up absences (因病缺勤追踪): gatescreen absence list | absence record -id ID -reason illness -symptoms fever", runAbsence}
 	commands["roster"] = command{"import the roster: gatescreen roster import [-dry-run] [-replace] FILE.csv (merged by id)", runRoster}
 }
 
@@ -396,4 +398,75 @@ func keepRoster(path string, ro *school.Roster) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+func runAbsence(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "gatescreen absence list [-date D] | absence record -id ID -reason illness|personal_leave|unknown [-symptoms fever,cough,other] [-seen-doctor] [-note TEXT] [-date D]"
+	if len(args) == 0 || (args[0] != "list" && args[0] != "record") {
+		return fmt.Errorf("%w: %s", errUsage, use)
+	}
+	fs := newFlagSet("absence "+args[0], stderr)
+	path := fs.String("config", defaultConfig, "configuration file of the gate")
+	date := fs.String("date", "", "local day, YYYY-MM-DD (default today)")
+	var id, reason, symptoms, note, by *string
+	var seen *bool
+	if args[0] == "record" {
+		id = fs.String("id", "", "roster id of the absent student")
+		reason = fs.String("reason", "", "illness (因病), personal_leave (事假) or unknown (原因不明)")
+		symptoms = fs.String("symptoms", "", "for illness: fever, cough, other, comma-separated")
+		seen = fs.Bool("seen-doctor", false, "for illness: a doctor saw the student")
+		note = fs.String("note", "", "a note, e.g. how the family was reached")
+		by = fs.String("by", "teacher", "who records it: teacher or doctor")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: %s", errUsage, use)
+	}
+	c, err := loadCompanion(*path)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"date": {*date}}
+	if args[0] == "list" {
+		var buf bytes.Buffer
+		if err := c.client.Do(ctx, "GET", "/v1/absences", q, &buf); err != nil {
+			return err
+		}
+		var list []struct {
+			PersonID    string `json:"person_id"`
+			Name, Class string
+			Since       string
+			Today, Last *storage.Absence
+		}
+		if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
+			return fmt.Errorf("the daemon's absences: %w", err)
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(stdout, "无缺勤 · no absentees")
+			return nil
+		}
+		for _, a := range list {
+			state := "未登记 · not recorded"
+			switch {
+			case a.Today != nil:
+				state = office.Chinese(a.Today.Reason) + " " + a.Today.Reason + " " + strings.Join(a.Today.Symptoms, ",")
+			case a.Last != nil:
+				state = "今日未登记 · not recorded today; last: " + a.Last.Day + " " + office.Chinese(a.Last.Reason) + " " + a.Last.Reason
+			}
+			fmt.Fprintf(stdout, "%-8s %-12s %-8s since %s  %s\n", a.PersonID, a.Class, a.Name, a.Since, strings.TrimSpace(state))
+		}
+		return nil
+	}
+	if *id == "" || *reason == "" {
+		return fmt.Errorf("%w: absence record needs -id and -reason", errUsage)
+	}
+	q.Set("id", *id)
+	q.Set("reason", *reason)
+	q.Set("symptoms", *symptoms)
+	q.Set("seen_doctor", strconv.FormatBool(*seen))
+	q.Set("note", *note)
+	q.Set("by", *by)
+	return c.client.Do(ctx, "POST", "/v1/absences", q, stdout)
 }

@@ -29,6 +29,8 @@ func (g *gate) serveLocalAPI(ctx context.Context) (string, error) {
 	mux.HandleFunc("POST /v1/calibrate", g.apiCalibrate)
 	mux.HandleFunc("POST /v1/calibrate/undo", g.apiCalibrateUndo)
 	mux.HandleFunc("POST /v1/roster/reload", g.apiRosterReload)
+	mux.HandleFunc("GET /v1/absences", g.apiAbsences)
+	mux.HandleFunc("POST /v1/absences", g.apiAbsenceRecord)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

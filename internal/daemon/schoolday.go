@@ -17,7 +17,8 @@ import (
 
 // schoolDay keeps the screen's school panels current (today's tally and the
 // absentees of grades whose window closed), warns about stale or loose
-// calibrations, and purges the visitor book past retention.
+// calibrations, and purges the visitor book and the absence follow-up past
+// retention.
 func (g *gate) schoolDay(ctx context.Context) {
 	calib := map[string]string{} // device → last warning reason sent
 	var today runningTally
@@ -32,6 +33,9 @@ func (g *gate) schoolDay(ctx context.Context) {
 			g.checkCalibrations(now, calib)
 			if _, err := g.store.PurgeVisitors(now.Add(-g.cfg.Storage.Retention)); err != nil {
 				g.log.Error().Err(err).Msg("purging the visitor book")
+			}
+			if _, err := g.store.PurgeAbsences(g.sched.Day(now.Add(-g.cfg.Storage.Retention))); err != nil {
+				g.log.Error().Err(err).Msg("purging the absence follow-up")
 			}
 		}
 		select {

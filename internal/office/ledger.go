@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/uplink"
 )
 
@@ -94,6 +95,7 @@ func ParseRequest(q url.Values) (Request, error) {
 type Store interface {
 	Scan(from, to time.Time, fn func(event.Event) error) error
 	Daily(day string) (event.Daily, bool, error)
+	Absences(day string) (map[string]storage.Absence, error)
 }
 
 // Ledger writes the registers of a span of days.
@@ -240,13 +242,27 @@ func (p *pass) day(day school.Day, readings sheet) error {
 	if at.Before(day.Start) {
 		return nil // a day still to come has nothing to say
 	}
-	p.absenceRows(day, t.Absentees(at))
+	recs, err := p.l.Store.Absences(day.Date)
+	if err != nil {
+		return err
+	}
+	t.SetAbsenceNotes(AbsenceNotes(recs))
+	p.absenceRows(day, t.Absentees(at), recs)
 	stored, ok, err := p.l.Store.Daily(day.Date)
 	if err != nil {
 		return err
 	}
 	p.days = append(p.days, p.dayCells(day, stored, ok, t.Report(at)))
 	return nil
+}
+
+// AbsenceNotes is the tally's view of the stored absence records.
+func AbsenceNotes(recs map[string]storage.Absence) map[string]school.AbsenceNote {
+	notes := make(map[string]school.AbsenceNote, len(recs))
+	for id, a := range recs {
+		notes[id] = school.AbsenceNote{Reason: a.Reason, Symptoms: a.Symptoms, SeenDoctor: a.SeenDoctor}
+	}
+	return notes
 }
 
 // local is a stored wall time on the school's clock.
@@ -323,7 +339,7 @@ func (p *pass) caseCells(cr *caseRow) []any {
 	}
 }
 
-func (p *pass) absenceRows(day school.Day, byClass map[string][]school.Person) {
+func (p *pass) absenceRows(day school.Day, byClass map[string][]school.Person, recs map[string]storage.Absence) {
 	var people []school.Person
 	for _, list := range byClass {
 		people = append(people, list...)
@@ -336,8 +352,15 @@ func (p *pass) absenceRows(day school.Day, byClass map[string][]school.Person) {
 		if p.identity == IdentityNone {
 			class = person.Class // a count per class names nobody
 		}
-		p.absences = append(p.absences, []any{day.Start, person.Grade, class, name, ref,
-			p.v.text("未登记", "not recorded")})
+		a, ok := recs[person.ID]
+		reason, symptoms, doctor := p.v.text("未登记", school.Unrecorded), "", ""
+		if ok {
+			reason, symptoms = p.v.code(a.Reason), p.v.codes(a.Symptoms)
+			if a.Reason == storage.AbsenceIllness {
+				doctor = p.v.yes(a.SeenDoctor)
+			}
+		}
+		p.absences = append(p.absences, []any{day.Start, person.Grade, class, name, ref, reason, symptoms, doctor, a.Note})
 	}
 }
 
@@ -355,7 +378,7 @@ func (p *pass) dayCells(day school.Day, stored event.Daily, sent bool, tally eve
 	}
 	return []any{day.Start, int64(r.Totals.Total), int64(r.Totals.Pass), int64(r.Totals.Flag),
 		int64(r.Totals.Retake), int64(r.Totals.Invalid), int64(cases), int64(r.Cases[event.CaseCleared]),
-		int64(r.Absentees), visitors, int64(r.Drills.Total), p.v.yes(r.Zero), state}
+		int64(r.Absentees), int64(r.AbsenceReasons[storage.AbsenceIllness]), visitors, int64(r.Drills.Total), p.v.yes(r.Zero), state}
 }
 
 // temp is a temperature cell; nil (not measured) stays empty.

@@ -11,12 +11,14 @@ import (
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/storage"
 )
 
 // memStore is a Store over events held in memory.
 type memStore struct {
-	events []event.Event
-	daily  map[string]event.Daily
+	events   []event.Event
+	daily    map[string]event.Daily
+	absences []storage.Absence
 }
 
 func (m *memStore) Scan(from, to time.Time, fn func(event.Event) error) error {
@@ -33,6 +35,16 @@ func (m *memStore) Scan(from, to time.Time, fn func(event.Event) error) error {
 func (m *memStore) Daily(day string) (event.Daily, bool, error) {
 	d, ok := m.daily[day]
 	return d, ok, nil
+}
+
+func (m *memStore) Absences(day string) (map[string]storage.Absence, error) {
+	out := map[string]storage.Absence{}
+	for _, a := range m.absences {
+		if a.Day == day {
+			out[a.PersonID] = a
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) add(t *testing.T, k event.Kind, payload any, at time.Time, drill bool) {
@@ -221,6 +233,16 @@ func TestAbsencesAndDailyRegisters(t *testing.T) {
 	c := cols(t, rows[0])
 	if c(rows[1], "姓名") != "张伟" || c(rows[1], "班级") != "二(3)班" || c(rows[1], "年级") != "2" || c(rows[1], "缺勤原因") != "未登记" {
 		t.Errorf("absence %q", rows[1])
+	}
+	l.Store.(*memStore).absences = []storage.Absence{{Day: "2026-11-23", PersonID: "S3", Reason: storage.AbsenceIllness,
+		Symptoms: []string{storage.SymptomFever, storage.SymptomCough}, SeenDoctor: true, Note: "家长电话告知"}}
+	rows = exportCSV(t, l, map[string]string{"table": TableAbsences})
+	if c(rows[1], "缺勤原因") != "因病" || c(rows[1], "症状") != "发热、咳嗽" || c(rows[1], "已就诊") != "是" || c(rows[1], "备注") != "家长电话告知" {
+		t.Errorf("recorded absence %q", rows[1])
+	}
+	rows = exportCSV(t, l, map[string]string{"table": TableDaily})
+	if c := cols(t, rows[0]); c(rows[1], "因病缺勤") != "1" {
+		t.Errorf("daily with an illness %q", rows)
 	}
 	rows = exportCSV(t, l, map[string]string{"table": TableDaily})
 	c = cols(t, rows[0])

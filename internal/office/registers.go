@@ -84,14 +84,15 @@ var casesRegister = register{TableCases, "复检处置登记表", "cases", slice
 var absencesRegister = register{TableAbsences, "缺勤登记表", "absences", slices.Concat(
 	[]column{{"日期", "date", kDate, 10}, {"年级", "grade", kText, 6}},
 	identityCols,
-	[]column{{"缺勤原因", "reason", kText, 12}},
+	[]column{{"缺勤原因", "reason", kText, 8}, {"症状", "symptoms", kText, 12}, {"已就诊", "seen_doctor", kText, 2},
+		{"备注", "note", kText, 24}},
 )}
 
 var dailyRegister = register{TableDaily, "每日汇总", "daily", []column{
 	{"日期", "date", kDate, 10}, {"检测人次", "screened", kInt, 6}, {"通过", "pass", kInt, 6},
 	{"体温异常", "flag", kInt, 4}, {"需重测", "retake", kInt, 4}, {"读数无效", "invalid", kInt, 4},
 	{"复检", "cases", kInt, 4}, {"复检正常", "cleared", kInt, 4}, {"缺勤", "absentees", kInt, 4},
-	{"访客", "visitors", kInt, 4}, {"演练", "drills", kInt, 4}, {"零报告", "zero", kText, 2},
+	{"因病缺勤", "ill", kInt, 4}, {"访客", "visitors", kInt, 4}, {"演练", "drills", kInt, 4}, {"零报告", "zero", kText, 2},
 	{"状态", "state", kText, 6},
 }}
 

@@ -122,12 +122,24 @@ func (r *Report) sheet(v vocab) *reportSheet {
 	}
 	s.Sections = append(s.Sections, cases)
 
-	s.Sections = append(s.Sections, section{Title: v.text("缺勤与访客", "Absences and visitors"),
+	abs := section{Title: v.text("缺勤与访客", "Absences and visitors"),
 		Head: []string{v.text("项目", "item"), v.text("人数", "people")},
-		Rows: [][]string{
-			{v.text("缺勤学生（对照名册）", "students absent (against the roster)"), strconv.Itoa(d.Absentees)},
-			{v.text("访客登记", "visitors registered"), strconv.Itoa(d.Visitors)},
-		}})
+		Rows: [][]string{{v.text("缺勤学生（对照名册）", "students absent (against the roster)"), strconv.Itoa(d.Absentees)}}}
+	for _, reason := range sortedKeys(d.AbsenceReasons, []string{"illness", "personal_leave", "unknown", "unrecorded"}) {
+		abs.Rows = append(abs.Rows, []string{"　" + v.code(reason), strconv.Itoa(d.AbsenceReasons[reason])})
+	}
+	for _, g := range sortedKeys(d.IllByGrade, gradeOrder(d.IllByGrade)) {
+		abs.Rows = append(abs.Rows, []string{v.text("因病缺勤　年级 ", "ill, grade ") + g, strconv.Itoa(d.IllByGrade[g])})
+	}
+	for _, sym := range sortedKeys(d.IllSymptoms, []string{"fever", "cough", "other", "seen_doctor"}) {
+		name := v.text("症状：", "symptom: ") + v.code(sym)
+		if sym == "seen_doctor" {
+			name = v.text("已就诊", "seen by a doctor")
+		}
+		abs.Rows = append(abs.Rows, []string{name, strconv.Itoa(d.IllSymptoms[sym])})
+	}
+	abs.Rows = append(abs.Rows, []string{v.text("访客登记", "visitors registered"), strconv.Itoa(d.Visitors)})
+	s.Sections = append(s.Sections, abs)
 
 	dev := section{Title: v.text("设备运行", "Devices"), Head: []string{v.text("设备", "device"), v.text("在线率", "up"), v.text("故障次数", "faults")}}
 	for _, name := range sortedKeys(d.DeviceUptime, nil) {
@@ -138,7 +150,7 @@ func (r *Report) sheet(v vocab) *reportSheet {
 	}
 	s.Sections = append(s.Sections, dev)
 
-	s.Sections = append(s.Sections, section{Title: v.text("应急演练（不计入以上统计）", "Drills (not counted above)"), Head: head, Wide: true,
+	s.Sections = append(s.Sections, section{Title: v.text("应急演练（不计入以上统计）", "Drills (not counted above)"), Head: head,
 		Rows: [][]string{counts(v.text("演练", "drills"), d.Drills)}})
 
 	s.Sign = []string{v.text("带班校长（签字）", "Principal on duty (signature)"), v.text("校医（签字）", "School doctor (signature)"),
@@ -148,7 +160,7 @@ func (r *Report) sheet(v vocab) *reportSheet {
 
 // gradeOrder sorts grades as a school does: primary (1…6, 一年级…), then
 // 初一…初三, then 高一…高三; other names after them, as strings.
-func gradeOrder(m map[string]event.Counts) []string {
+func gradeOrder[V any](m map[string]V) []string {
 	type key struct{ stage, n int }
 	keyOf := func(g string) key {
 		stage := 0

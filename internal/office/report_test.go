@@ -34,6 +34,8 @@ func busyDay() event.Daily {
 		Cases:       map[string]int{event.CaseCleared: 1, event.CaseReferred: 1, event.CaseClosed: 1},
 		Disposition: map[string]int{event.DispositionParentFeverClinic: 1, event.DispositionCDCTransfer: 1},
 		Absentees:   12, Drills: c(2, 2, 0, 0), Visitors: 5,
+		AbsenceReasons: map[string]int{"illness": 4, "personal_leave": 5, "unrecorded": 3},
+		IllByGrade:     map[string]int{"初一": 2, "3": 1, "5": 1}, IllSymptoms: map[string]int{"fever": 3, "cough": 2, "seen_doctor": 2},
 		DeviceUptime: map[string]float64{"gun-1": 1, "gun-2": 0.97, "gun-3": 1, "gate-1": 0.999, "gate-2": 1, "recheck-1": 1},
 		DeviceFaults: map[string]int{"gun-2": 1, "gate-1": 1},
 	}
@@ -58,7 +60,7 @@ func TestReportText(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{"学校晨午检及因病缺勤日报告", "日期：2026-11-23", "■ 按年级", "初一", "■ 按通道", "教职工通道",
 		"1    ", "6    ", "初一", "初二", "初三", "■ 按轮次", "晨检", "午检", "■ 按身份", "教职工", "体温异常（初检）", "送复检", "复检正常", "已转介", "处置：家长陪同发热门诊",
-		"缺勤学生（对照名册）", "gun-2", "97.0%", "应急演练（不计入以上统计）", "带班校长（签字）"} {
+		"缺勤学生（对照名册）", "因病", "事假", "未登记", "因病缺勤　年级 初一", "症状：发热", "已就诊", "gun-2", "97.0%", "应急演练（不计入以上统计）", "带班校长（签字）"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}

@@ -33,9 +33,16 @@ var zh = map[string]string{
 	event.CaseAwaitingRecheck: "待复检", event.CaseCleared: "复检正常", event.CaseConfirmed: "复检仍发热",
 	event.CaseReferred: "已转介", event.CaseClosed: "已结案",
 	event.DispositionCDCTransfer: "联系疾控转运", event.DispositionParentFeverClinic: "家长陪同发热门诊",
+	// absences
+	"illness": "因病", "personal_leave": "事假", "unknown": "原因不明", "unrecorded": "未登记",
+	"fever": "发热", "cough": "咳嗽", "other": "其他症状",
 	// actors
-	"doctor": "校医", "system": "系统",
+	"doctor": "校医", "system": "系统", "teacher": "班主任",
 }
+
+// Chinese is the Chinese term of a stored code (the code itself when there
+// is none), for the companion commands' messages.
+func Chinese(code string) string { return vocab{LangZH}.code(code) }
 
 // vocab writes values in one language.
 type vocab struct{ lang string }

@@ -122,6 +122,8 @@ func goldenEvents(t testing.TB) map[string][]event.Event {
 			ByRound:     map[string]event.Counts{"morning": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
 			Cases:       map[string]int{"cleared": 1, "referred": 1},
 			Disposition: map[string]int{"parent_fever_clinic": 1}, Absentees: 12,
+			AbsenceReasons: map[string]int{"illness": 3, "personal_leave": 6, "unrecorded": 3},
+			IllByGrade:     map[string]int{"7": 2, "8": 1}, IllSymptoms: map[string]int{"fever": 2, "cough": 1, "seen_doctor": 1},
 			DeviceUptime: map[string]float64{"gate-1": 1, "ir-3": 0.97}, DeviceFaults: map[string]int{"ir-3": 1}}, nil)},
 	}
 }
