@@ -13,6 +13,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/syncbuf"
@@ -96,6 +97,25 @@ func TestAbsenceRecordedCountedAndUploadedAsCounts(t *testing.T) {
 	}
 	if out, _ := companion("absence", "list", "-config", cfgPath); !strings.Contains(out, id) || !strings.Contains(out, "因病 illness fever") {
 		t.Fatalf("the list does not show the record:\n%s", out)
+	}
+	// While the daemon runs, the workbook is made by the companion from the
+	// daemon's CSV tables; the absence is in its register with its reason.
+	xlsx := filepath.Join(t.TempDir(), "台账.xlsx")
+	if out, err := companion("export", "-config", cfgPath, "-format", "xlsx", "-o", xlsx); err != nil {
+		t.Fatalf("export -format xlsx: %v\n%s", err, out)
+	}
+	f, err := excelize.OpenFile(xlsx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("缺勤登记表")
+	f.Close()
+	found := false
+	for _, r := range rows {
+		found = found || (len(r) > 6 && r[3] == name && r[5] == "因病" && r[6] == "发热")
+	}
+	if !found {
+		t.Fatalf("the absence is not in the workbook's register: %q", rows)
 	}
 	deadline := time.After(60 * time.Second)
 	for {

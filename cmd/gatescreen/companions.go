@@ -123,15 +123,37 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	q := req.Query()
-	if jsonl {
-		q = url.Values{"from": {req.From}, "to": {req.To}, "format": {req.Format}}
+	switch {
+	case jsonl:
+		q := url.Values{"from": {req.From}, "to": {req.To}, "format": {req.Format}}
+		err = c.client.Do(ctx, "GET", "/v1/export", q, w)
+	case req.Format == office.FormatXLSX:
+		err = c.exportXLSX(ctx, w, req)
+	default:
+		err = c.client.Do(ctx, "GET", "/v1/export", req.Query(), w)
 	}
-	err = c.client.Do(ctx, "GET", "/v1/export", q, w)
 	if errors.Is(err, localapi.ErrNotRunning) {
 		err = c.exportOffline(w, req)
 	}
 	return errors.Join(err, done())
+}
+
+// exportXLSX asks the running daemon for every register as CSV and makes
+// the workbook here: excelize's memory stays out of the gate's process.
+func (c *companion) exportXLSX(ctx context.Context, w io.Writer, req office.Request) error {
+	files, err := office.TempTables()
+	if err != nil {
+		return err
+	}
+	defer files.Remove()
+	for name, f := range files.Writers() {
+		r := req
+		r.Format, r.Table = office.FormatCSV, name
+		if err := c.client.Do(ctx, "GET", "/v1/export", r.Query(), f); err != nil {
+			return err
+		}
+	}
+	return office.WriteXLSX(w, req.Lang, files.Open)
 }
 
 func (c *companion) exportOffline(w io.Writer, req office.Request) error {

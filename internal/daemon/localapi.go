@@ -78,11 +78,16 @@ func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := office.ParseRequest(q)
+	if err == nil && req.Format != office.FormatCSV {
+		// The companion makes the workbook from the CSV tables: excelize
+		// would hold tens of MiB in the gate's process.
+		err = fmt.Errorf("-format %s: the daemon writes csv, gatescreen export makes the workbook", req.Format)
+	}
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err)
 		return
 	}
-	w.Header().Set("Content-Type", office.ContentType(req.Format))
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	// Write checks the days before it writes anything, so a bad one is
 	// still answered as such.
 	if err := g.ledger().Write(w, req); err != nil {

@@ -207,4 +207,10 @@ func TestLocalAPIExportsTheLedger(t *testing.T) {
 	if rec.Code != 400 {
 		t.Errorf("table=all: %d %q", rec.Code, rec.Body)
 	}
+	// The workbook is made by the companion, never in the gate's process.
+	rec = httptest.NewRecorder()
+	g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?from=2026-11-23&to=2026-11-23&format=xlsx", nil))
+	if rec.Code != 400 {
+		t.Errorf("format=xlsx: %d %q", rec.Code, rec.Body)
+	}
 }

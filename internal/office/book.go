@@ -28,30 +28,41 @@ type sheet interface {
 // utf8BOM makes Excel open a CSV as UTF-8, so Chinese text is readable.
 const utf8BOM = "\uFEFF"
 
-// csvBook writes one register as CSV (UTF-8 with BOM, RFC 4180); the
-// others are walked and dropped.
+// csvBook writes registers as CSV (UTF-8 with BOM, RFC 4180), each to its
+// own writer; a register without one is walked and dropped.
 type csvBook struct {
-	bw    *bufio.Writer
-	v     vocab
-	table string
+	out map[string]*bufio.Writer
+	v   vocab
 }
 
-func newCSVBook(w io.Writer, v vocab, table string) *csvBook {
-	return &csvBook{bw: bufio.NewWriter(w), v: v, table: table}
+func newCSVBook(v vocab, out map[string]io.Writer) *csvBook {
+	b := &csvBook{out: map[string]*bufio.Writer{}, v: v}
+	for name, w := range out {
+		b.out[name] = bufio.NewWriter(w)
+	}
+	return b
 }
 
 func (b *csvBook) begin(r *register) (sheet, error) {
-	if r.name != b.table {
+	bw, ok := b.out[r.name]
+	if !ok {
 		return discard{}, nil
 	}
-	if _, err := b.bw.WriteString(utf8BOM); err != nil {
+	if _, err := bw.WriteString(utf8BOM); err != nil {
 		return nil, err
 	}
-	s := &csvSheet{cw: csv.NewWriter(b.bw), reg: r}
+	s := &csvSheet{cw: csv.NewWriter(bw), reg: r}
 	return s, s.cw.Write(r.header(b.v))
 }
 
-func (b *csvBook) close() error { return b.bw.Flush() }
+func (b *csvBook) close() error {
+	for _, bw := range b.out {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 type csvSheet struct {
 	cw  *csv.Writer

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"slices"
 	"time"
 
@@ -44,14 +45,6 @@ type Request struct {
 	Table    string
 	Identity string
 	Lang     string
-}
-
-// ContentType is the media type of a format.
-func ContentType(format string) string {
-	if format == FormatXLSX {
-		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	}
-	return "text/csv; charset=utf-8"
 }
 
 // Query encodes r for the local API.
@@ -134,20 +127,80 @@ func (l *Ledger) Write(w io.Writer, r Request) error {
 	if err != nil {
 		return err
 	}
-	var b book
 	switch r.Format {
 	case FormatCSV:
-		b = newCSVBook(w, v, r.Table)
+		return l.write(newCSVBook(v, map[string]io.Writer{r.Table: w}), v, r, from, to)
 	case FormatXLSX:
-		b = newXLSXBook(w, v)
-	default:
-		return fmt.Errorf("-format %q: want csv or xlsx", r.Format)
+		return l.writeXLSX(w, v, r, from, to)
 	}
+	return fmt.Errorf("-format %q: want csv or xlsx", r.Format)
+}
+
+func (l *Ledger) write(b book, v vocab, r Request, from, to school.Day) error {
 	p := &pass{l: l, v: v, identity: r.Identity, cases: map[string]*caseRow{}}
 	if err := p.run(b, from, to); err != nil {
 		return fmt.Errorf("ledger %s–%s: %w", r.From, r.To, err)
 	}
 	return nil
+}
+
+// writeXLSX writes every register as CSV into a temporary file (mode 0600,
+// removed at once: it holds names), then the workbook from them.
+func (l *Ledger) writeXLSX(w io.Writer, v vocab, r Request, from, to school.Day) error {
+	files, err := TempTables()
+	if err != nil {
+		return err
+	}
+	defer files.Remove()
+	if err := l.write(newCSVBook(v, files.Writers()), v, r, from, to); err != nil {
+		return err
+	}
+	return WriteXLSX(w, r.Lang, files.Open)
+}
+
+// Tables are temporary CSV files, one per register, from which WriteXLSX
+// makes a workbook.
+type Tables map[string]*os.File
+
+// TempTables creates the files, empty.
+func TempTables() (Tables, error) {
+	t := Tables{}
+	for _, r := range registers {
+		f, err := os.CreateTemp("", "gatescreen-"+r.name+"-*.csv")
+		if err != nil {
+			t.Remove()
+			return nil, err
+		}
+		t[r.name] = f
+	}
+	return t, nil
+}
+
+// Writers returns the files to write, by register name.
+func (t Tables) Writers() map[string]io.Writer {
+	out := map[string]io.Writer{}
+	for name, f := range t {
+		out[name] = f
+	}
+	return out
+}
+
+// Open rewinds a register's file for reading.
+func (t Tables) Open(name string) (io.Reader, error) {
+	f, ok := t[name]
+	if !ok {
+		return nil, fmt.Errorf("no table %q", name)
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return f, err
+}
+
+// Remove closes and deletes the files.
+func (t Tables) Remove() {
+	for _, f := range t {
+		f.Close()
+		os.Remove(f.Name())
+	}
 }
 
 // pass is one walk over the days of a ledger.

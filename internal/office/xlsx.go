@@ -1,140 +1,178 @@
 package office
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 )
 
-// xlsxBook writes every register as a sheet of an .xlsx workbook (Excel,
-// WPS): frozen header row, columns wide enough for Chinese text, dates and
-// times as spreadsheet dates. Rows are streamed: a month of readings does
-// not sit in memory.
+// WriteXLSX writes every register as a sheet of an .xlsx workbook (Excel,
+// WPS) from its CSV (as Ledger.Write writes it, in lang): frozen header
+// row, columns wide enough for Chinese text, dates and times as
+// spreadsheet dates, temperatures and counts as numbers. table opens a
+// register's CSV by name.
+//
+// The workbook is made from CSV so that the process that asks for it makes
+// it, not the daemon: excelize holds the sheets and the zip in memory,
+// about 50 MiB for a month of a large school, more than the gate's whole
+// memory budget.
+func WriteXLSX(w io.Writer, lang string, table func(name string) (io.Reader, error)) error {
+	v, err := newVocab(lang)
+	if err != nil {
+		return err
+	}
+	x := &xlsxBook{f: excelize.NewFile(), v: v, styles: map[kind]int{}}
+	defer x.f.Close()
+	if err := x.init(); err != nil {
+		return err
+	}
+	for i, r := range registers {
+		in, err := table(r.name)
+		if err != nil {
+			return err
+		}
+		if err := x.sheet(i, r, in); err != nil {
+			return fmt.Errorf("xlsx: %s: %w", r.name, err)
+		}
+	}
+	_, err = x.f.WriteTo(w)
+	return err
+}
+
 type xlsxBook struct {
-	w      io.Writer
-	v      vocab
 	f      *excelize.File
-	sheets int
+	v      vocab
 	styles map[kind]int
 	header int
 }
 
-func newXLSXBook(w io.Writer, v vocab) *xlsxBook { return &xlsxBook{w: w, v: v} }
-
-// numFmts are the built-in number formats per kind: 14 is a date
-// (yyyy-mm-dd in a Chinese Excel), 21 h:mm:ss, 22 date and time, 2 "0.00".
+// numFmts are the built-in number formats per kind (14 date, 21 h:mm:ss,
+// 22 date and time, 2 "0.00", 1 "0"), with custom ones so every locale
+// shows the ISO forms the CSV has.
 var numFmts = map[kind]int{kDate: 14, kClock: 21, kStamp: 22, kTemp: 2, kInt: 1}
 
-// Custom formats so every locale shows the ISO forms the CSV has.
 var customFmts = map[kind]string{kDate: "yyyy-mm-dd", kClock: "hh:mm:ss", kStamp: "yyyy-mm-dd hh:mm:ss"}
 
-func (b *xlsxBook) init() error {
-	b.f = excelize.NewFile()
-	b.styles = map[kind]int{}
+func (x *xlsxBook) init() error {
 	for k, n := range numFmts {
 		st := &excelize.Style{NumFmt: n}
 		if f, ok := customFmts[k]; ok {
 			st.CustomNumFmt = &f
 		}
-		id, err := b.f.NewStyle(st)
+		id, err := x.f.NewStyle(st)
 		if err != nil {
 			return err
 		}
-		b.styles[k] = id
+		x.styles[k] = id
 	}
 	var err error
-	b.header, err = b.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
+	x.header, err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
 		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
 	return err
 }
 
-func (b *xlsxBook) begin(r *register) (sheet, error) {
-	if b.f == nil {
-		if err := b.init(); err != nil {
-			return nil, err
+// sheet streams one register's CSV into sheet number i.
+func (x *xlsxBook) sheet(i int, r *register, in io.Reader) error {
+	name := r.title(x.v)
+	if i == 0 {
+		if err := x.f.SetSheetName("Sheet1", name); err != nil {
+			return err
 		}
+	} else if _, err := x.f.NewSheet(name); err != nil {
+		return err
 	}
-	name := r.title(b.v)
-	if b.sheets == 0 {
-		if err := b.f.SetSheetName("Sheet1", name); err != nil {
-			return nil, err
-		}
-	} else if _, err := b.f.NewSheet(name); err != nil {
-		return nil, err
-	}
-	b.sheets++
-	sw, err := b.f.NewStreamWriter(name)
-	if err != nil {
-		return nil, err
-	}
-	header := r.header(b.v)
-	for i, c := range r.cols {
-		// +2: a cell's padding, and Excel's widths are in digits of the
-		// default font, a little narrower than half a CJK character.
-		if err := sw.SetColWidth(i+1, i+1, float64(max(displayWidth(header[i]), c.wide)+2)); err != nil {
-			return nil, err
-		}
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return nil, err
-	}
-	cells := make([]any, len(header))
-	for i, h := range header {
-		cells[i] = excelize.Cell{StyleID: b.header, Value: h}
-	}
-	if err := sw.SetRow("A1", cells); err != nil {
-		return nil, err
-	}
-	return &xlsxSheet{b: b, sw: sw, reg: r, next: 2}, nil
-}
-
-func (b *xlsxBook) close() error {
-	if b.f == nil {
-		return fmt.Errorf("xlsx: no sheet")
-	}
-	defer b.f.Close()
-	_, err := b.f.WriteTo(b.w)
-	return err
-}
-
-type xlsxSheet struct {
-	b    *xlsxBook
-	sw   *excelize.StreamWriter
-	reg  *register
-	next int
-	buf  []any
-}
-
-func (s *xlsxSheet) row(cells []any) error {
-	s.buf = s.buf[:0]
-	for i, c := range cells {
-		k := s.reg.cols[i].kind
-		switch v := c.(type) {
-		case nil:
-			s.buf = append(s.buf, nil)
-			continue
-		case time.Time:
-			// A spreadsheet date has no zone: write the school's wall clock,
-			// and a date column the day alone.
-			if k == kDate {
-				c = time.Date(v.Year(), v.Month(), v.Day(), 0, 0, 0, 0, time.UTC)
-			} else {
-				c = time.Date(v.Year(), v.Month(), v.Day(), v.Hour(), v.Minute(), v.Second(), 0, time.UTC)
-			}
-		}
-		if st, ok := s.b.styles[k]; ok {
-			c = excelize.Cell{StyleID: st, Value: c}
-		}
-		s.buf = append(s.buf, c)
-	}
-	cell, err := excelize.CoordinatesToCellName(1, s.next)
+	sw, err := x.f.NewStreamWriter(name)
 	if err != nil {
 		return err
 	}
-	s.next++
-	return s.sw.SetRow(cell, s.buf)
+	header := r.header(x.v)
+	cr := csv.NewReader(in)
+	got, err := cr.Read()
+	if err != nil {
+		return err
+	}
+	if len(got) > 0 {
+		got[0] = strings.TrimPrefix(got[0], utf8BOM)
+	}
+	if !slices.Equal(got, header) {
+		return fmt.Errorf("the CSV's header %q is not the register's %q (a daemon of another version?)", got, header)
+	}
+	for i, c := range r.cols {
+		// +2: a cell's padding; Excel's widths count digits of the default
+		// font, a little narrower than half a CJK character.
+		if err := sw.SetColWidth(i+1, i+1, float64(max(displayWidth(header[i]), c.wide)+2)); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	cells := make([]any, len(header))
+	for i, h := range header {
+		cells[i] = excelize.Cell{StyleID: x.header, Value: h}
+	}
+	if err := sw.SetRow("A1", cells); err != nil {
+		return err
+	}
+	for row := 2; ; row++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		for i, s := range rec {
+			cells[i] = x.cell(r.cols[i].kind, s)
+		}
+		cell, err := excelize.CoordinatesToCellName(1, row)
+		if err != nil {
+			return err
+		}
+		if err := sw.SetRow(cell, cells[:len(rec)]); err != nil {
+			return err
+		}
+	}
+	return sw.Flush()
 }
 
-func (s *xlsxSheet) end() error { return s.sw.Flush() }
+// cell turns a CSV value back into a typed cell; what does not parse stays
+// text, an empty value an empty cell.
+func (x *xlsxBook) cell(k kind, s string) any {
+	if s == "" {
+		return nil
+	}
+	var v any
+	switch k {
+	case kDate:
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			v = t // a spreadsheet date has no zone: the school's wall clock as UTC
+		}
+	case kStamp:
+		if t, err := time.Parse(time.DateTime, s); err == nil {
+			v = t
+		}
+	case kClock:
+		if t, err := time.Parse(time.TimeOnly, s); err == nil {
+			v = float64(t.Hour()*3600+t.Minute()*60+t.Second()) / 86400 // a time of day is a fraction of a day
+		}
+	case kTemp:
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			v = f
+		}
+	case kInt:
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			v = n
+		}
+	}
+	if v == nil {
+		return s
+	}
+	return excelize.Cell{StyleID: x.styles[k], Value: v}
+}
