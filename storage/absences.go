@@ -101,24 +101,35 @@ func (s *Store) Absences(day string) (map[string]Absence, error) {
 	prefix := []byte(day + "/")
 	out := map[string]Absence{}
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAbsences)
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, data := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, data = c.Next() {
+		return eachWithPrefix(tx, bucketAbsences, prefix, func(k, data []byte) error {
 			var a Absence
 			if err := json.Unmarshal(data, &a); err != nil {
 				return fmt.Errorf("%w: absence %s: %v", ErrCorruptRecord, k, err)
 			}
 			out[a.PersonID] = a
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %s: absences of %s: %w", s.path, day, err)
 	}
 	return out, nil
+}
+
+// eachWithPrefix calls fn for each key of bucket that starts with prefix,
+// in key order; a bucket not created yet has none.
+func eachWithPrefix(tx *bolt.Tx, bucket, prefix []byte, fn func(k, v []byte) error) error {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PurgeAbsences deletes the records of the days before the local day

@@ -13,10 +13,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/syncbuf"
 )
 
 // issue #21.4 end to end on the real binary: the demo's school has students
@@ -34,17 +32,7 @@ func TestAbsenceRecordedCountedAndUploadedAsCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	clockEnv := "GATESCREEN_TEST_CLOCK_FILE=" + offset
-	cmd := exec.Command(binary(t), "demo", "-data", data, "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
-	cmd.Env = append(os.Environ(), clockEnv)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startDemo(t, data, clockEnv)
 	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -76,10 +64,13 @@ func TestAbsenceRecordedCountedAndUploadedAsCounts(t *testing.T) {
 	c.Subscribe("gatescreen/v1/+/+/+/daily", 1, func(_ paho.Client, m paho.Message) { daily <- m.Payload() }).WaitTimeout(5 * time.Second)
 
 	cfgPath := filepath.Join(data, "gate.yaml")
-	companion := func(args ...string) (string, error) {
+	command := func(args ...string) *exec.Cmd {
 		c := exec.Command(binary(t), args...)
 		c.Env = append(os.Environ(), clockEnv)
-		out, err := c.CombinedOutput()
+		return c
+	}
+	companion := func(args ...string) (string, error) {
+		out, err := command(args...).CombinedOutput()
 		return string(out), err
 	}
 	out, err := companion("absence", "list", "-config", cfgPath)
@@ -101,15 +92,7 @@ func TestAbsenceRecordedCountedAndUploadedAsCounts(t *testing.T) {
 	// While the daemon runs, the workbook is made by the companion from the
 	// daemon's CSV tables; the absence is in its register with its reason.
 	xlsx := filepath.Join(t.TempDir(), "台账.xlsx")
-	if out, err := companion("export", "-config", cfgPath, "-format", "xlsx", "-o", xlsx); err != nil {
-		t.Fatalf("export -format xlsx: %v\n%s", err, out)
-	}
-	f, err := excelize.OpenFile(xlsx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _ := f.GetRows("缺勤登记表")
-	f.Close()
+	rows, _ := openXLSX(t, command("export", "-config", cfgPath, "-format", "xlsx", "-o", xlsx), xlsx).GetRows("缺勤登记表")
 	found := false
 	for _, r := range rows {
 		found = found || (len(r) > 6 && r[3] == name && r[5] == "因病" && r[6] == "发热")

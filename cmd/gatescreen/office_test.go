@@ -23,16 +23,8 @@ import (
 // 2026-11-23; it returns the configuration's path.
 func officeGate(t *testing.T, dir string) string {
 	t.Helper()
-	cfg := filepath.Join(dir, "gate.yaml")
+	cfg := writeGate(t, dir, "{name: lane-1, label: 1号通道, role: student, device: gun-1}")
 	db := filepath.Join(dir, "events.db")
-	yml := "site: {district: haidian, school: no1, gate: north}\n" +
-		"devices: [{name: gun-1, driver: gymcu90614, port: /dev/null, mode: skin, offset_c: 2.6}]\n" +
-		"lanes: [{name: lane-1, label: 1号通道, role: student, device: gun-1}]\n" +
-		"storage: {path: " + db + "}\n" +
-		"school: {roster: " + filepath.Join(dir, "roster.csv") + "}\n"
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	src := filepath.Join(dir, "students.csv")
 	if err := os.WriteFile(src, []byte("学号,姓名,班级,年级\nS1,王小明,一(1)班,1\nS2,李小红,一(1)班,1\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,6 +85,36 @@ var shanghai = func() *time.Location {
 	return loc
 }()
 
+// writeGate writes dir/gate.yaml: one gun on lane, the store and the
+// roster (roster.csv) in dir; it returns the file's path.
+func writeGate(t *testing.T, dir, lane string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "gate.yaml")
+	yml := "site: {district: haidian, school: no1, gate: north}\n" +
+		"devices: [{name: gun-1, driver: gymcu90614, port: /dev/null, mode: skin, offset_c: 2.6}]\n" +
+		"lanes: [" + lane + "]\n" +
+		"storage: {path: " + filepath.Join(dir, "events.db") + "}\n" +
+		"school: {roster: " + filepath.Join(dir, "roster.csv") + "}\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// openXLSX runs cmd, which writes the workbook path, and opens it.
+func openXLSX(t *testing.T, cmd *exec.Cmd, path string) *excelize.File {
+	t.Helper()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args[1:], " "), err, out)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 func readCSV(t *testing.T, out []byte) [][]string {
 	t.Helper()
 	s, ok := strings.CutPrefix(string(out), "\ufeff")
@@ -145,14 +167,7 @@ func TestExportLedgerInChinese(t *testing.T) {
 		t.Errorf("-identity id: %v\n%s", err, out)
 	}
 	xlsx := filepath.Join(t.TempDir(), "台账.xlsx")
-	if out, err := exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-23", "-format", "xlsx", "-o", xlsx).CombinedOutput(); err != nil {
-		t.Fatalf("export -format xlsx: %v\n%s", err, out)
-	}
-	f, err := excelize.OpenFile(xlsx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openXLSX(t, exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-23", "-format", "xlsx", "-o", xlsx), xlsx)
 	if name, _ := f.GetCellValue("晨午检登记表", "G3"); name != "李小红" {
 		t.Errorf("xlsx: G3 = %q, want 李小红", name)
 	}
@@ -180,14 +195,7 @@ func TestReportFormats(t *testing.T) {
 		t.Fatalf("html zero report:\n%s", b)
 	}
 	xlsx := filepath.Join(dir, "report.xlsx")
-	if out, err := exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-24", "-format", "xlsx", "-o", xlsx).CombinedOutput(); err != nil {
-		t.Fatalf("xlsx: %v\n%s", err, out)
-	}
-	f, err := excelize.OpenFile(xlsx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openXLSX(t, exec.Command(bin, "report", "-config", cfg, "-date", "2026-11-24", "-format", "xlsx", "-o", xlsx), xlsx)
 	if v, _ := f.GetCellValue("日报告", "A1"); v != "学校晨午检及因病缺勤日报告" {
 		t.Errorf("xlsx A1 = %q", v)
 	}

@@ -12,20 +12,6 @@ import (
 )
 
 // rosterGate writes a configuration whose roster is kept under dir.
-func rosterGate(t *testing.T, dir string) (cfg, kept string) {
-	t.Helper()
-	cfg, kept = filepath.Join(dir, "gate.yaml"), filepath.Join(dir, "roster.csv")
-	yml := "site: {district: haidian, school: no1, gate: north}\n" +
-		"devices: [{name: gun-1, driver: gymcu90614, port: /dev/null, mode: skin, offset_c: 2.6}]\n" +
-		"lanes: [{name: lane-1, role: student, device: gun-1}]\n" +
-		"storage: {path: " + filepath.Join(dir, "events.db") + "}\n" +
-		"school: {roster: " + kept + "}\n"
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cfg, kept
-}
-
 func writeGB18030(t *testing.T, path, s string) {
 	t.Helper()
 	b, err := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(s))
@@ -44,7 +30,7 @@ func writeGB18030(t *testing.T, path, s string) {
 func TestRosterImportChecksEverythingFirst(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
-	cfg, kept := rosterGate(t, dir)
+	cfg, kept := writeGate(t, dir, "{name: lane-1, role: student, device: gun-1}"), filepath.Join(dir, "roster.csv")
 	run := func(args ...string) (string, int) {
 		t.Helper()
 		out, err := exec.Command(bin, append([]string{"roster", "import", "-config", cfg}, args...)...).CombinedOutput()
