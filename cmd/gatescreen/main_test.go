@@ -26,17 +26,18 @@ import (
 // returns its path.
 func pinClock(t *testing.T, dir string, hour int) string {
 	t.Helper()
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().In(shanghai)
-	at := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, shanghai)
 	path := filepath.Join(dir, "clock-offset")
-	if err := os.WriteFile(path, []byte(at.Sub(now).String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(clockAt(hour, 0).String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// clockAt is the clock offset that puts the wall clock at hour:min in
+// Shanghai on the current Shanghai date.
+func clockAt(hour, minute int) time.Duration {
+	now := time.Now().In(shanghai)
+	return time.Date(now.Year(), now.Month(), now.Day(), hour, minute, 0, 0, shanghai).Sub(now)
 }
 
 // startDemo starts `gatescreen demo` keeping its data in data, with env
