@@ -345,9 +345,18 @@ func (p *pass) readingCells(ev *event.Event, r *event.Reading) []any {
 	return []any{
 		at, at, p.v.code(r.Round), label(p.l.Labels, r.Lane), p.v.code(r.Role),
 		class, name, ref, temp(r.BodyC), p.abnormal(r.Verdict), p.v.code(r.Verdict), p.v.code(r.Reason),
-		p.action(r), r.Ticket, p.v.yes(r.Late), r.Device, temp(r.RawC), temp(r.AmbientC),
+		p.action(r), r.Ticket, p.v.yes(r.Late), p.checkedBy(r.Device), temp(r.RawC), temp(r.AmbientC),
 		p.v.codes(r.Warnings), p.v.yes(ev.ClockSynced), p.v.yes(ev.Drill), int64(ev.Seq),
 	}
+}
+
+// checkedBy is 检查人: at the gate the thermometer measures, named by its
+// devices[].name (the re-check's checker is the case's 操作人).
+func (p *pass) checkedBy(device string) string {
+	if device == "" {
+		return ""
+	}
+	return p.v.text("测温设备 "+device, device)
 }
 
 // abnormal is 是否异常: yes for a flag, no for a pass, empty when nobody

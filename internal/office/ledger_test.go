@@ -165,6 +165,9 @@ func TestReadingsRegisterInChinese(t *testing.T) {
 		t.Fatalf("%d rows, want 5:\n%q", len(rows), rows)
 	}
 	want := []string{"日期", "时间", "轮次", "通道", "身份", "班级", "姓名", "编号", "体温(°C)", "是否异常", "结果", "原因", "处理措施"}
+	if !slices.Contains(rows[0], "检查人") {
+		t.Errorf("no 检查人 in %q", rows[0])
+	}
 	if !slices.Equal(rows[0][:len(want)], want) {
 		t.Fatalf("header %q", rows[0])
 	}
@@ -177,7 +180,7 @@ func TestReadingsRegisterInChinese(t *testing.T) {
 	pass, flag, drill, retake := rows[1], rows[2], rows[3], rows[4]
 	for name, want := range map[string]string{"日期": "2026-11-23", "时间": "07:10:00", "轮次": "晨检", "通道": "1号通道",
 		"身份": "学生", "班级": "一(1)班", "姓名": "王小明", "编号": "S1", "体温(°C)": "36.60", "是否异常": "否", "结果": "通过",
-		"处理措施": "", "迟到": "否", "原始读数(°C)": "34.10", "时钟已同步": "是", "演练": "否"} {
+		"处理措施": "", "迟到": "否", "检查人": "测温设备 gun-1", "原始读数(°C)": "34.10", "时钟已同步": "是", "演练": "否"} {
 		if got := c(pass, name); got != want {
 			t.Errorf("pass: %s = %q, want %q", name, got, want)
 		}

@@ -64,7 +64,7 @@ var readingsRegister = register{TableReadings, "晨午检登记表", "readings",
 	[]column{
 		{"体温(°C)", "body_c", kTemp, 6}, {"是否异常", "abnormal", kText, 2}, {"结果", "verdict", kText, 8},
 		{"原因", "reason", kText, 12}, {"处理措施", "action", kText, 14}, {"复检单号", "ticket", kText, 6},
-		{"迟到", "late", kText, 2}, {"检测设备", "device", kText, 10}, {"原始读数(°C)", "raw_c", kTemp, 6},
+		{"迟到", "late", kText, 2}, {"检查人", "checked_by", kText, 16}, {"原始读数(°C)", "raw_c", kTemp, 6},
 		{"环境温度(°C)", "ambient_c", kTemp, 6}, {"提示", "warnings", kText, 12},
 		{"时钟已同步", "clock_synced", kText, 2}, {"演练", "drill", kText, 2}, {"序号", "seq", kInt, 8},
 	})}

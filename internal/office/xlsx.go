@@ -120,8 +120,15 @@ func (x *xlsxBook) sheet(i int, r *register, in io.Reader) error {
 	if err := sw.SetRow("A1", cells); err != nil {
 		return err
 	}
-	for row := 2; ; row++ {
-		rec, err := cr.Read()
+	next := cr.Read
+	if r == &readingsRegister {
+		if next, err = byClass(cr, slices.IndexFunc(r.cols, func(c column) bool { return c.en == "class" })); err != nil {
+			return err
+		}
+	}
+	row := 2
+	for ; ; row++ {
+		rec, err := next()
 		if err == io.EOF {
 			break
 		}
@@ -139,7 +146,46 @@ func (x *xlsxBook) sheet(i int, r *register, in io.Reader) error {
 			return err
 		}
 	}
-	return sw.Flush()
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	// A filter on every column: the office picks a class, a day, the flags.
+	last, err := excelize.CoordinatesToCellName(len(header), max(row-1, 2))
+	if err != nil {
+		return err
+	}
+	return x.f.AutoFilter(name, "A1:"+last, nil)
+}
+
+// byClass reads the readings register whole and returns its rows by class
+// (the register a class teacher keeps), in time order within a class; rows
+// of nobody known come last. The companion's process holds them, not the
+// daemon's.
+func byClass(cr *csv.Reader, class int) (func() ([]string, error), error) {
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(rows, func(a, b []string) int {
+		ca, cb := a[class], b[class]
+		switch {
+		case ca == cb:
+			return 0
+		case ca == "":
+			return 1
+		case cb == "":
+			return -1
+		}
+		return strings.Compare(ca, cb)
+	})
+	return func() ([]string, error) {
+		if len(rows) == 0 {
+			return nil, io.EOF
+		}
+		r := rows[0]
+		rows = rows[1:]
+		return r, nil
+	}, nil
 }
 
 // cell turns a CSV value back into a typed cell; what does not parse stays

@@ -2,8 +2,10 @@ package office
 
 import (
 	"bytes"
+	"encoding/csv"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -37,6 +39,15 @@ func TestLedgerXLSX(t *testing.T) {
 	}
 	if len(rows) != 5 || rows[0][0] != "日期" || rows[0][6] != "姓名" {
 		t.Fatalf("readings sheet %q", rows)
+	}
+	filters := 0
+	for _, dn := range f.GetDefinedName() {
+		if dn.Name == "_xlnm._FilterDatabase" {
+			filters++
+		}
+	}
+	if filters != len(registers) {
+		t.Errorf("%d sheets with a filter on the header, want %d: %+v", filters, len(registers), f.GetDefinedName())
 	}
 	// Shown as the CSV shows them…
 	for cell, want := range map[string]string{"A2": "2026-11-23", "B2": "07:10:00", "D2": "1号通道", "G2": "王小明",
@@ -94,4 +105,27 @@ func TestLedgerXLSX(t *testing.T) {
 func nearly(raw string, want float64) bool {
 	v, err := strconv.ParseFloat(raw, 64)
 	return err == nil && v-want < 1e-6 && want-v < 1e-6
+}
+
+// The readings sheet is by class, in time order within one, the rows of
+// nobody known last.
+func TestReadingsByClass(t *testing.T) {
+	in := "h,class\n1,二(3)班\n2,\n3,一(1)班\n4,二(3)班\n5,一(1)班\n"
+	cr := csv.NewReader(strings.NewReader(in))
+	cr.Read() // header
+	next, err := byClass(cr, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, err := next()
+		if err != nil {
+			break
+		}
+		got = append(got, rec[0])
+	}
+	if want := []string{"3", "5", "1", "4", "2"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
 }
