@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,7 +74,12 @@ type csvSheet struct {
 func (s *csvSheet) row(cells []any) error {
 	s.buf = s.buf[:0]
 	for i, c := range cells {
-		s.buf = append(s.buf, text(s.reg.cols[i].kind, c))
+		k := s.reg.cols[i].kind
+		t := text(k, c)
+		if k == kText && formulaLike(t) {
+			t = "'" + t
+		}
+		s.buf = append(s.buf, t)
 	}
 	return s.cw.Write(s.buf)
 }
@@ -81,6 +87,14 @@ func (s *csvSheet) row(cells []any) error {
 func (s *csvSheet) end() error {
 	s.cw.Flush()
 	return s.cw.Error()
+}
+
+// formulaLike tells text that Excel and WPS would run as a formula when
+// they open a CSV ("=HYPERLINK(…)" typed as an outcome or a roster name):
+// such a cell is written with a leading apostrophe, which they show as
+// text and WriteXLSX takes off again.
+func formulaLike(s string) bool {
+	return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0]))
 }
 
 // text writes a cell as CSV text.

@@ -194,6 +194,9 @@ func (x *xlsxBook) cell(k kind, s string) any {
 	if s == "" {
 		return nil
 	}
+	if rest, ok := strings.CutPrefix(s, "'"); ok && k == kText && formulaLike(rest) {
+		return rest // an inline string cell: a workbook never runs it
+	}
 	var v any
 	switch k {
 	case kDate:

@@ -3,12 +3,15 @@ package office
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/gatescreen/gatescreen/event"
 )
 
 // -format xlsx writes a workbook an office opens in Excel or WPS (issue
@@ -127,5 +130,41 @@ func TestReadingsByClass(t *testing.T) {
 	}
 	if want := []string{"3", "5", "1", "4", "2"}; !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
+	}
+}
+
+// Free text that a spreadsheet would run as a formula (an outcome typed at
+// the desk, a name in the roster) is written as text: with an apostrophe in
+// the CSV, as a plain string cell in the workbook.
+func TestFormulaLikeTextStaysText(t *testing.T) {
+	l := testLedger(t)
+	m := l.Store.(*memStore)
+	for i := range m.events {
+		if m.events[i].Kind == event.KindCase {
+			var c event.Case
+			m.events[i].Decode(&c)
+			c.Outcome = `=HYPERLINK("http://evil.example","x")`
+			m.events[i].Body, _ = json.Marshal(c)
+		}
+	}
+	rows := exportCSV(t, l, map[string]string{"table": TableCases})
+	if got := cols(t, rows[0])(rows[1], "结果说明"); got != `'=HYPERLINK("http://evil.example","x")` {
+		t.Errorf("CSV outcome %q", got)
+	}
+	var buf bytes.Buffer
+	req, _ := ParseRequest(Request{From: "2026-11-23", To: "2026-11-23", Format: FormatXLSX}.Query())
+	if err := l.Write(&buf, req); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if v, _ := f.GetCellValue("复检处置登记表", "N2"); v != `=HYPERLINK("http://evil.example","x")` {
+		t.Errorf("xlsx outcome %q", v)
+	}
+	if formula, _ := f.GetCellFormula("复检处置登记表", "N2"); formula != "" {
+		t.Errorf("xlsx outcome is a formula: %q", formula)
 	}
 }
