@@ -14,6 +14,7 @@ import (
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
@@ -101,5 +102,27 @@ func TestAbsenceFollowUp(t *testing.T) {
 	if len(list) != 3 || list[0].PersonID != "S1" || list[1].PersonID != "S2" || list[1].Since != "2026-11-23" ||
 		list[1].Last == nil || list[1].Last.Reason != "illness" || list[1].Today != nil || list[2].Since != "2026-11-24" {
 		t.Fatalf("follow-up list %s", rec.Body)
+	}
+}
+
+// The screen lists each absentee, to a logged-in session, with what was
+// recorded or that nobody has yet.
+func TestAbsentNameOnTheScreen(t *testing.T) {
+	ill := storage.Absence{Reason: storage.AbsenceIllness, Symptoms: []string{storage.SymptomFever, storage.SymptomCough}}
+	for _, tc := range []struct {
+		a        storage.Absence
+		recorded bool
+		lang     string
+		want     string
+	}{
+		{ill, true, "zh-CN", "李小红（因病·发热·咳嗽）"},
+		{storage.Absence{Reason: storage.AbsenceLeave}, true, "zh-CN", "李小红（事假）"},
+		{storage.Absence{}, false, "zh-CN", "李小红（未登记）"},
+		{ill, true, "en", "李小红 (illness: fever, cough)"},
+		{storage.Absence{}, false, "en", "李小红 (not recorded)"},
+	} {
+		if got := absentName("李小红", tc.a, tc.recorded, tc.lang); got != tc.want {
+			t.Errorf("%+v %v %s: %q, want %q", tc.a, tc.recorded, tc.lang, got, tc.want)
+		}
 	}
 }

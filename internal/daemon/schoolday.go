@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/storage"
 )
 
 // schoolDay keeps the screen's school panels current (today's tally and the
@@ -81,18 +84,46 @@ func (g *gate) refreshPanels(now time.Time, rt *runningTally) error {
 		return err
 	}
 	g.scr.SetDaily(today)
+	recs, err := g.store.Absences(day.Date)
+	if err != nil {
+		return err
+	}
 	abs := screen.Absentees{Day: day.Date}
 	for class, people := range t.Absentees(now) {
 		c := screen.AbsentClass{Class: class}
 		for _, p := range people {
 			c.Grade = p.Grade
-			c.Names = append(c.Names, p.Name)
+			a, ok := recs[p.ID]
+			c.Names = append(c.Names, absentName(p.Name, a, ok, g.cfg.Screen.Lang))
 		}
 		abs.Classes = append(abs.Classes, c)
 	}
 	sort.Slice(abs.Classes, func(i, j int) bool { return abs.Classes[i].Class < abs.Classes[j].Class })
 	g.scr.SetAbsentees(abs)
 	return nil
+}
+
+// absentName is how the screen lists an absentee to a logged-in session:
+// the name with what the class teacher recorded, or that nobody has yet,
+// so the desk sees who is still to be followed up.
+func absentName(name string, a storage.Absence, recorded bool, lang string) string {
+	if lang == office.LangEN {
+		switch {
+		case !recorded:
+			return name + " (not recorded)"
+		case len(a.Symptoms) > 0:
+			return name + " (" + a.Reason + ": " + strings.Join(a.Symptoms, ", ") + ")"
+		}
+		return name + " (" + a.Reason + ")"
+	}
+	if !recorded {
+		return name + "（未登记）"
+	}
+	why := office.Chinese(a.Reason)
+	for _, s := range a.Symptoms {
+		why += "·" + office.Chinese(s)
+	}
+	return name + "（" + why + "）"
 }
 
 // checkCalibrations raises a calibration warning for every skin sensor
