@@ -186,6 +186,10 @@ type Screen struct {
 	Lang string `yaml:"lang"`
 	// DoctorPINFile holds the doctor's PIN or password.
 	DoctorPINFile string `yaml:"doctor_pin_file,omitempty"`
+	// TeacherPINFile holds the class teachers' PIN: their session sees the
+	// absentees and records why each is absent, nothing of the doctor's
+	// desk. Unset: no teacher login.
+	TeacherPINFile string `yaml:"teacher_pin_file,omitempty"`
 	// Lockout: after MaxAttempts wrong PINs from one client (IP address)
 	// that client's logins are refused for Lockout, twice as long at each
 	// further lock (at most 24h); other clients still log in. Defaults 5

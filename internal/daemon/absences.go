@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/storage"
 )
@@ -113,35 +115,55 @@ func (g *gate) apiAbsenceRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	a := storage.Absence{Day: day.Date, PersonID: q.Get("id"), Reason: q.Get("reason"), Note: q.Get("note"),
-		SeenDoctor: q.Get("seen_doctor") == "true", By: q.Get("by"), At: g.now()}
+		SeenDoctor: q.Get("seen_doctor") == "true", By: q.Get("by")}
 	if s := q.Get("symptoms"); s != "" {
 		a.Symptoms = strings.Split(s, ",")
 	}
 	if a.By == "" {
 		a.By = "teacher"
 	}
-	if err := a.Validate(); err != nil {
+	msg, err := g.recordAbsence(day, a)
+	switch {
+	case errors.Is(err, screen.ErrBadAbsence):
 		apiError(w, http.StatusBadRequest, err)
-		return
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, err)
+	default:
+		fmt.Fprintln(w, msg)
+	}
+}
+
+// RecordAbsence stores what a teacher or the doctor recorded on the gate
+// screen about one of today's absentees (screen.AbsenceBook).
+func (g *gate) RecordAbsence(r screen.AbsenceRecord) (string, error) {
+	day := g.sched.DayOf(g.now())
+	return g.recordAbsence(day, storage.Absence{Day: day.Date, PersonID: r.PersonID, Reason: r.Reason,
+		Symptoms: r.Symptoms, SeenDoctor: r.SeenDoctor, Note: r.Note, By: r.By})
+}
+
+// recordAbsence checks and stores a record of day; what the recorder must
+// correct wraps screen.ErrBadAbsence.
+func (g *gate) recordAbsence(day school.Day, a storage.Absence) (string, error) {
+	a.At = g.now()
+	if err := a.Validate(); err != nil {
+		return "", fmt.Errorf("%w: %v", screen.ErrBadAbsence, err)
 	}
 	p, ok := g.roster.get().ByID(a.PersonID)
 	if !ok || p.Role != "student" {
-		apiError(w, http.StatusBadRequest, fmt.Errorf("%q is not a student of the roster", a.PersonID))
-		return
+		return "", fmt.Errorf("%w: %q is not a student of the roster", screen.ErrBadAbsence, a.PersonID)
 	}
 	_, t, err := g.absentees(day)
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, err)
-		return
+		return "", err
 	}
 	if t.Seen(a.PersonID) {
-		apiError(w, http.StatusBadRequest, fmt.Errorf("%s %s was measured at the gate on %s: not absent", p.ID, p.Name, day.Date))
-		return
+		return "", fmt.Errorf("%w: %s %s was measured at the gate on %s: not absent", screen.ErrBadAbsence, p.ID, p.Name, day.Date)
 	}
 	if err := g.store.PutAbsence(a); err != nil {
-		apiError(w, http.StatusInternalServerError, err)
-		return
+		return "", err
 	}
 	g.log.Info().Str("day", a.Day).Str("reason", a.Reason).Str("by", a.By).Msg("absence recorded")
-	fmt.Fprintf(w, "recorded: %s %s (%s) absent on %s: %s\n", p.ID, p.Name, p.Class, a.Day, a.Reason)
+	return fmt.Sprintf("recorded: %s %s (%s) absent on %s: %s", p.ID, p.Name, p.Class, a.Day, a.Reason), nil
 }
+
+var _ screen.AbsenceBook = (*gate)(nil)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
@@ -124,5 +126,22 @@ func TestAbsentNameOnTheScreen(t *testing.T) {
 		if got := absentName("李小红", tc.a, tc.recorded, tc.lang); got != tc.want {
 			t.Errorf("%+v %v %s: %q, want %q", tc.a, tc.recorded, tc.lang, got, tc.want)
 		}
+	}
+}
+
+// The gate screen's form (a teacher's session) records through the same
+// checks as the companion command.
+func TestRecordAbsenceFromTheScreen(t *testing.T) {
+	g := absenceGate(t)
+	if _, err := g.RecordAbsence(screen.AbsenceRecord{PersonID: "S1", Reason: "illness", By: "teacher"}); !errors.Is(err, screen.ErrBadAbsence) {
+		t.Fatalf("a measured student: %v", err)
+	}
+	msg, err := g.RecordAbsence(screen.AbsenceRecord{PersonID: "S3", Reason: "illness", Symptoms: []string{"cough"}, By: "teacher"})
+	if err != nil || !strings.Contains(msg, "S3 张伟") {
+		t.Fatalf("record: %q %v", msg, err)
+	}
+	recs, err := g.store.Absences("2026-11-23")
+	if err != nil || recs["S3"].By != "teacher" || recs["S3"].Symptoms[0] != "cough" || recs["S3"].At.IsZero() {
+		t.Fatalf("stored %+v %v", recs, err)
 	}
 }

@@ -95,6 +95,7 @@ func (g *gate) refreshPanels(now time.Time, rt *runningTally) error {
 			c.Grade = p.Grade
 			a, ok := recs[p.ID]
 			c.Names = append(c.Names, absentName(p.Name, a, ok, g.cfg.Screen.Lang))
+			c.IDs = append(c.IDs, p.ID)
 		}
 		abs.Classes = append(abs.Classes, c)
 	}
