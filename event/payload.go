@@ -158,17 +158,29 @@ type Counts struct {
 // Daily is the payload of a KindDaily event, sent every day, also when every
 // count is zero.
 type Daily struct {
-	Day         string            `json:"day"`
-	Zero        bool              `json:"zero"`
-	Totals      Counts            `json:"totals"`
-	ByLane      map[string]Counts `json:"by_lane"`
+	Day    string            `json:"day"`
+	Zero   bool              `json:"zero"`
+	Totals Counts            `json:"totals"`
+	ByLane map[string]Counts `json:"by_lane"`
+	// LaneLabels names each configured lane as people read it (lanes[].label,
+	// default the lane's name), so a report can say 1号通道 for lane-1.
+	LaneLabels  map[string]string `json:"lane_labels,omitempty"`
 	ByRole      map[string]Counts `json:"by_role"`
 	ByGrade     map[string]Counts `json:"by_grade"`
 	ByRound     map[string]Counts `json:"by_round"`
 	Cases       map[string]int    `json:"cases"`
 	Disposition map[string]int    `json:"dispositions"`
 	Absentees   int               `json:"absentees"`
-	Drills      Counts            `json:"drills"`
+	// AbsenceReasons counts the absentees by the reason their class
+	// teacher recorded: illness, personal_leave, unknown, or unrecorded.
+	// Counts only: who was absent stays on the box.
+	AbsenceReasons map[string]int `json:"absence_reasons,omitempty"`
+	// IllByGrade counts absences through illness (因病缺勤) per grade, and
+	// IllSymptoms the symptoms recorded for them (fever, cough, other) and
+	// how many were seen by a doctor (seen_doctor).
+	IllByGrade  map[string]int `json:"ill_by_grade,omitempty"`
+	IllSymptoms map[string]int `json:"ill_symptoms,omitempty"`
+	Drills      Counts         `json:"drills"`
 	// DeviceUptime is the share of the day each device was up, 0–1.
 	DeviceUptime map[string]float64 `json:"device_uptime"`
 	DeviceFaults map[string]int     `json:"device_faults"`

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -127,30 +126,6 @@ func TestScanAndExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := ExportCSV(&buf, s, from, to, shanghai); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(buf.Bytes(), []byte{0xEF, 0xBB, 0xBF}) {
-		t.Fatalf("CSV does not start with a UTF-8 BOM: % x", buf.Bytes()[:3])
-	}
-	rows, err := csv.NewReader(bytes.NewReader(buf.Bytes()[3:])).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 4 { // header, two readings, one case; health is not in the ledger
-		t.Fatalf("CSV rows = %d, want 4:\n%s", len(rows), buf.String())
-	}
-	if rows[0][0] != "序号 seq" || rows[0][1] != "时间 time" || rows[0][8] != "体温 body_c" {
-		t.Errorf("header = %v", rows[0])
-	}
-	if got := rows[1]; got[0] != "2" || got[1] != "2026-11-23 15:00:00" || got[3] != "reading" || got[8] != "36.60" || got[11] != "pass" {
-		t.Errorf("reading row = %v", got)
-	}
-	if got := rows[3]; got[3] != "case" || got[16] != "R-001" || got[17] != event.CaseAwaitingRecheck || got[20] != "已通知家长" {
-		t.Errorf("case row = %v", got)
-	}
-
-	buf.Reset()
 	if err := ExportJSONL(&buf, s, from, to, shanghai); err != nil {
 		t.Fatal(err)
 	}

@@ -68,19 +68,14 @@ func (s *Store) Visitors(day string) ([]Visitor, error) {
 	prefix := []byte(day + "/")
 	var out []Visitor
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketVisitors)
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, data := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, data = c.Next() {
+		return eachWithPrefix(tx, bucketVisitors, prefix, func(k, data []byte) error {
 			var v Visitor
 			if err := json.Unmarshal(data, &v); err != nil {
 				return fmt.Errorf("%w: visitor %s: %v", ErrCorruptRecord, k, err)
 			}
 			out = append(out, v)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %s: visitors of %s: %w", s.path, day, err)

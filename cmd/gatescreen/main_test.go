@@ -28,17 +28,37 @@ import (
 // returns its path.
 func pinClock(t *testing.T, dir string, hour int) string {
 	t.Helper()
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().In(shanghai)
-	at := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, shanghai)
 	path := filepath.Join(dir, "clock-offset")
-	if err := os.WriteFile(path, []byte(at.Sub(now).String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(clockAt(hour, 0).String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// clockAt is the clock offset that puts the wall clock at hour:min in
+// Shanghai on the current Shanghai date.
+func clockAt(hour, minute int) time.Duration {
+	now := time.Now().In(shanghai)
+	return time.Date(now.Year(), now.Month(), now.Day(), hour, minute, 0, 0, shanghai).Sub(now)
+}
+
+// startDemo starts `gatescreen demo` keeping its data in data, with env
+// added (the test clock); it is killed when the test ends if still running.
+func startDemo(t *testing.T, data string, env ...string) (*exec.Cmd, io.Reader, *syncbuf.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binary(t), "demo", "-data", data, "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, stdout, stderr
 }
 
 func exitCodeOf(t *testing.T, err error) int {
@@ -63,18 +83,7 @@ func TestDemoServesPublishesAndStopsCleanly(t *testing.T) {
 	// start, before the drill, and midnight may fall between the drill and
 	// the export.
 	clockEnv := "GATESCREEN_TEST_CLOCK_FILE=" + pinClock(t, data, 12)
-	cmd := exec.Command(binary(t), "demo", "-data", data, "-listen", "127.0.0.1:0", "-mqtt", "127.0.0.1:0", "-log-format", "json")
-	cmd.Env = append(os.Environ(), clockEnv)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, stdout, stderr := startDemo(t, data, clockEnv)
 
 	screenRe := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)`)
 	subRe := regexp.MustCompile(`mosquitto_sub -h (\S+) -p (\d+)`)
@@ -278,20 +287,12 @@ func TestUsageAndVersion(t *testing.T) {
 func TestCompanionsWithoutDaemon(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "gate.yaml")
+	cfg := writeGate(t, dir, "{name: lane-1, role: student, device: gun-1}")
 	roster := filepath.Join(dir, "roster.csv")
-	yml := "site: {district: haidian, school: no1, gate: north}\n" +
-		"devices: [{name: gun-1, driver: gymcu90614, port: /dev/null, mode: skin, offset_c: 2.6}]\n" +
-		"lanes: [{name: lane-1, role: student, device: gun-1}]\n" +
-		"storage: {path: " + filepath.Join(dir, "events.db") + "}\n" +
-		"school: {roster: " + roster + "}\n"
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("id,name,class,grade,role,card_uid\nS1,Ann,1A,1,student,AA\nS1,Bob,1A,1,student,BB\n"), 0o600)
 	out, err := exec.Command(bin, "roster", "import", "-config", cfg, bad).CombinedOutput()
-	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), `bad.csv:3: id: "S1" is also on line 2`) {
+	if code := exitCodeOf(t, err); code == 0 || !strings.Contains(string(out), `bad.csv:3: column 1 id: "S1" is also on line 2`) {
 		t.Fatalf("bad roster: exit %d:\n%s", code, out)
 	}
 	if _, err := os.Stat(roster); err == nil {

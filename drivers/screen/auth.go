@@ -22,15 +22,17 @@ const (
 	maxLockout = 24 * time.Hour
 )
 
-// auth guards the doctor's actions: PIN check with a lock-out per client,
-// sessions and their CSRF tokens. The lock-out is per client (IP address)
+// auth guards the doctor's and the class teachers' actions: PIN check with
+// a lock-out per client, sessions with their role and CSRF tokens. The lock-out is per client (IP address)
 // so that someone guessing cannot lock the doctor at the desk out; each
 // further lock of the same client lasts twice as long.
 type auth struct {
-	enabled bool
+	enabled bool // the doctor's PIN and desk
+	teacher bool // the class teachers' PIN
 	// pinHash is compared instead of the PIN so the comparison takes the
 	// same time whatever the length of the guess.
 	pinHash     [sha256.Size]byte
+	teacherHash [sha256.Size]byte
 	maxAttempts int
 	lockout     time.Duration
 	idle        time.Duration
@@ -48,15 +50,24 @@ type guesser struct {
 	seen        time.Time
 }
 
+// Session roles: the doctor does everything; a class teacher sees the
+// absentees and records why they are absent.
+const (
+	roleDoctor  = "doctor"
+	roleTeacher = "teacher"
+)
+
 type session struct {
+	role    string
 	csrf    string
 	created time.Time
 	expires time.Time
 }
 
-func newAuth(pin []byte, haveDesk bool, maxAttempts int, lockout, idle time.Duration) *auth {
+func newAuth(pin, teacherPIN []byte, haveDesk bool, maxAttempts int, lockout, idle time.Duration) *auth {
 	a := &auth{
 		enabled:     len(pin) > 0 && haveDesk,
+		teacher:     len(teacherPIN) > 0,
 		maxAttempts: maxAttempts,
 		lockout:     lockout,
 		idle:        idle,
@@ -66,8 +77,14 @@ func newAuth(pin []byte, haveDesk bool, maxAttempts int, lockout, idle time.Dura
 	if a.enabled {
 		a.pinHash = sha256.Sum256(pin)
 	}
+	if a.teacher {
+		a.teacherHash = sha256.Sum256(teacherPIN)
+	}
 	return a
 }
+
+// any reports whether anyone can log in.
+func (a *auth) any() bool { return a.enabled || a.teacher }
 
 type loginResult int
 
@@ -79,34 +96,42 @@ const (
 )
 
 // login checks a PIN sent by client (its IP address). On success it
-// returns a new session token and its CSRF token; retryAfter is set when
-// the client is locked out.
-func (a *auth) login(client, pin string, now time.Time) (res loginResult, token, csrf string, retryAfter time.Duration) {
-	if !a.enabled {
-		return loginDisabled, "", "", 0
+// returns a new session token, its CSRF token and its role; retryAfter is
+// set when the client is locked out.
+func (a *auth) login(client, pin string, now time.Time) (res loginResult, token, csrf, role string, retryAfter time.Duration) {
+	if !a.any() {
+		return loginDisabled, "", "", "", 0
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	g := a.guesser(client, now)
 	if now.Before(g.lockedUntil) {
-		return loginLocked, "", "", g.lockedUntil.Sub(now)
+		return loginLocked, "", "", "", g.lockedUntil.Sub(now)
 	}
 	guess := sha256.Sum256([]byte(pin))
-	if subtle.ConstantTimeCompare(guess[:], a.pinHash[:]) != 1 {
+	// Both are compared, whatever the first says: the time tells nothing.
+	doctor := subtle.ConstantTimeCompare(guess[:], a.pinHash[:]) == 1 && a.enabled
+	teacher := subtle.ConstantTimeCompare(guess[:], a.teacherHash[:]) == 1 && a.teacher
+	switch {
+	case doctor:
+		role = roleDoctor
+	case teacher:
+		role = roleTeacher
+	default:
 		g.failures++
 		if g.failures >= a.maxAttempts {
 			d := min(a.lockout<<min(g.locks, 16), maxLockout)
 			g.failures, g.locks = 0, g.locks+1
 			g.lockedUntil = now.Add(d)
-			return loginLocked, "", "", d
+			return loginLocked, "", "", "", d
 		}
-		return loginWrong, "", "", 0
+		return loginWrong, "", "", "", 0
 	}
 	delete(a.guessers, client)
 	a.prune(now)
 	token, csrf = randomToken(), randomToken()
-	a.sessions[token] = &session{csrf: csrf, created: now, expires: now.Add(a.idle)}
-	return loginOK, token, csrf, 0
+	a.sessions[token] = &session{role: role, csrf: csrf, created: now, expires: now.Add(a.idle)}
+	return loginOK, token, csrf, role, 0
 }
 
 // guesser returns client's record, forgetting the least recently seen one
@@ -148,25 +173,25 @@ func (a *auth) prune(now time.Time) {
 	}
 }
 
-// session returns the CSRF token of the request's live session and extends
-// it; ok is false without one.
-func (a *auth) session(r *http.Request, now time.Time) (token, csrf string, ok bool) {
+// session returns the request's live session (its token, CSRF token and
+// role) and extends it; ok is false without one.
+func (a *auth) session(r *http.Request, now time.Time) (token, csrf, role string, ok bool) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
-		return "", "", false
+		return "", "", "", false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s, found := a.sessions[ck.Value]
 	if !found {
-		return "", "", false
+		return "", "", "", false
 	}
 	if !now.Before(s.expires) {
 		delete(a.sessions, ck.Value)
-		return "", "", false
+		return "", "", "", false
 	}
 	s.expires = now.Add(a.idle)
-	return ck.Value, s.csrf, true
+	return ck.Value, s.csrf, s.role, true
 }
 
 func (a *auth) logout(token string) {

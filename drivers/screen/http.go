@@ -59,7 +59,7 @@ func (s *Screen) Handler() http.Handler {
 	mux.HandleFunc("GET /api/i18n", s.serveI18n)
 	mux.HandleFunc("GET /api/session", s.serveSession)
 	mux.HandleFunc("POST /api/login", s.serveLogin)
-	mux.HandleFunc("POST /api/logout", s.requireDoctor(s.serveLogout))
+	mux.HandleFunc("POST /api/logout", s.requireRole(false, func(w http.ResponseWriter, r *http.Request, token, _ string) { s.serveLogout(w, r, token) }))
 	mux.HandleFunc("GET /api/cases", s.serveCases)
 	mux.HandleFunc("GET /api/cases/{ticket}", s.serveCase)
 	mux.HandleFunc("POST /api/cases/{ticket}/recheck", s.requireDoctor(s.caseAction("recheck", s.recheck)))
@@ -68,8 +68,9 @@ func (s *Screen) Handler() http.Handler {
 	mux.HandleFunc("POST /api/cases/{ticket}/select", s.requireDoctor(s.caseAction("select", s.selectCase)))
 	mux.HandleFunc("POST /api/drill", s.requireDoctor(s.serveDrill))
 	mux.HandleFunc("POST /api/visitors", s.requireDoctor(s.serveRegisterVisitor))
-	mux.HandleFunc("GET /api/visitors", s.requireSession(s.serveVisitors))
-	mux.HandleFunc("GET /api/absentees", s.requireSession(s.serveAbsentees))
+	mux.HandleFunc("GET /api/visitors", s.requireSession(true, s.serveVisitors))
+	mux.HandleFunc("GET /api/absentees", s.requireSession(false, s.serveAbsentees))
+	mux.HandleFunc("POST /api/absences", s.requireRole(false, s.serveRecordAbsence))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	// Besides the CSRF token, refuse state-changing requests a browser
 	// marks as coming from another site (Sec-Fetch-Site, Origin).
@@ -159,13 +160,14 @@ type pageData struct {
 	// DrillLanes, when not empty, shows the drill form for these lanes.
 	DrillLanes      []Lane
 	VisitorsEnabled bool
+	AbsencesEnabled bool
 }
 
 func (s *Screen) servePage(w http.ResponseWriter, r *http.Request) {
 	lang := s.pickLang(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	data := pageData{Lang: lang, OtherLang: messages[lang]["lang_other"], T: messages[lang], DoctorEnabled: s.auth.enabled,
-		VisitorsEnabled: s.o.Visitors != nil}
+	data := pageData{Lang: lang, OtherLang: messages[lang]["lang_other"], T: messages[lang], DoctorEnabled: s.auth.any(),
+		VisitorsEnabled: s.o.Visitors != nil, AbsencesEnabled: s.o.Absences != nil}
 	if s.o.Driller != nil {
 		data.DrillLanes = s.drillLanes()
 	}
@@ -214,7 +216,7 @@ func (s *Screen) serveCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The full record only for the doctor's session.
-	if _, _, doctor := s.auth.session(r, s.now()); !doctor {
+	if _, _, role, ok := s.auth.session(r, s.now()); !ok || role != roleDoctor {
 		c = publicCase(c)
 	}
 	s.mu.Lock()
@@ -227,15 +229,25 @@ type sessionInfo struct {
 	Enabled  bool   `json:"enabled"`
 	LoggedIn bool   `json:"logged_in"`
 	Actor    string `json:"actor,omitempty"`
-	CSRF     string `json:"csrf,omitempty"`
+	// Role is doctor or teacher.
+	Role string `json:"role,omitempty"`
+	CSRF string `json:"csrf,omitempty"`
+}
+
+// actor is the name a role's actions are recorded under.
+func (s *Screen) actor(role string) string {
+	if role == roleTeacher {
+		return roleTeacher
+	}
+	return s.o.Actor
 }
 
 // serveSession lets a reloaded page find its session's CSRF token; the
 // SameSite=Strict cookie keeps other sites from reading it.
 func (s *Screen) serveSession(w http.ResponseWriter, r *http.Request) {
-	info := sessionInfo{Enabled: s.auth.enabled}
-	if _, csrf, ok := s.auth.session(r, s.now()); ok {
-		info.LoggedIn, info.Actor, info.CSRF = true, s.o.Actor, csrf
+	info := sessionInfo{Enabled: s.auth.any()}
+	if _, csrf, role, ok := s.auth.session(r, s.now()); ok {
+		info.LoggedIn, info.Actor, info.Role, info.CSRF = true, s.actor(role), role, csrf
 	}
 	writeJSON(w, http.StatusOK, info)
 }
@@ -247,8 +259,8 @@ func (s *Screen) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	res, token, csrf, retry := s.auth.login(clientHost(r), req.PIN, s.now())
-	log := s.log.With().Str("actor", s.o.Actor).Str("remote", r.RemoteAddr).Logger()
+	res, token, csrf, role, retry := s.auth.login(clientHost(r), req.PIN, s.now())
+	log := s.log.With().Str("actor", s.actor(role)).Str("remote", r.RemoteAddr).Logger()
 	switch res {
 	case loginDisabled:
 		log.Warn().Msg("doctor login refused: no PIN configured")
@@ -261,39 +273,54 @@ func (s *Screen) serveLogin(w http.ResponseWriter, r *http.Request) {
 		log.Warn().Msg("doctor login refused: wrong PIN")
 		writeError(w, http.StatusUnauthorized, "wrong_pin")
 	case loginOK:
-		log.Info().Msg("doctor logged in")
+		log.Info().Msg(role + " logged in")
 		http.SetCookie(w, sessionCookieFor(r, token, 0))
-		writeJSON(w, http.StatusOK, sessionInfo{Enabled: true, LoggedIn: true, Actor: s.o.Actor, CSRF: csrf})
+		writeJSON(w, http.StatusOK, sessionInfo{Enabled: true, LoggedIn: true, Actor: s.actor(role), Role: role, CSRF: csrf})
 	}
 }
 
 func (s *Screen) serveLogout(w http.ResponseWriter, r *http.Request, token string) {
 	s.auth.logout(token)
 	http.SetCookie(w, sessionCookieFor(r, "", -1))
-	s.log.Info().Str("actor", s.o.Actor).Str("remote", r.RemoteAddr).Msg("doctor logged out")
-	writeJSON(w, http.StatusOK, sessionInfo{Enabled: s.auth.enabled})
+	s.log.Info().Str("remote", r.RemoteAddr).Msg("logged out")
+	writeJSON(w, http.StatusOK, sessionInfo{Enabled: s.auth.any()})
 }
 
-// requireDoctor admits a request with a live session (else 401) and its
-// CSRF token (else 403).
+// requireDoctor admits a request with a live doctor's session (else 401,
+// 403 for a teacher's) and its CSRF token (else 403).
 func (s *Screen) requireDoctor(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return s.requireRole(true, func(w http.ResponseWriter, r *http.Request, token, _ string) { next(w, r, token) })
+}
+
+// requireRole admits a request with a live session (a doctor's only when
+// doctorOnly) and its CSRF token; next gets the session's token and role.
+func (s *Screen) requireRole(doctorOnly bool, next func(w http.ResponseWriter, r *http.Request, token, role string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.auth.enabled {
+		if !s.auth.any() || (doctorOnly && !s.auth.enabled) {
 			writeError(w, http.StatusForbidden, "doctor_disabled")
 			return
 		}
-		token, csrf, ok := s.auth.session(r, s.now())
+		what := "action"
+		if doctorOnly {
+			what = "doctor action"
+		}
+		token, csrf, role, ok := s.auth.session(r, s.now())
 		if !ok {
-			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg("doctor action refused: no session")
+			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg(what + " refused: no session")
 			writeError(w, http.StatusUnauthorized, "login_required")
 			return
 		}
 		if !csrfOK(r, csrf) {
-			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg("doctor action refused: bad CSRF token")
+			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg(what + " refused: bad CSRF token")
 			writeError(w, http.StatusForbidden, "bad_csrf_token")
 			return
 		}
-		next(w, r, token)
+		if doctorOnly && role != roleDoctor {
+			s.log.Warn().Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Str("role", role).Msg("doctor action refused: a teacher's session")
+			writeError(w, http.StatusForbidden, "doctor_only")
+			return
+		}
+		next(w, r, token, role)
 	}
 }
 

@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -23,6 +24,59 @@ type AbsentClass struct {
 	Grade string   `json:"grade,omitempty"`
 	Class string   `json:"class"`
 	Names []string `json:"names"`
+	// IDs are the roster ids of Names, in the same order, for the form
+	// that records why each is absent (AbsenceBook).
+	IDs []string `json:"ids,omitempty"`
+}
+
+// AbsenceBook records what a class teacher (or the doctor) says of an
+// absent student; the daemon keeps it on the box (storage's absence
+// records) and counts it in the daily report.
+type AbsenceBook interface {
+	// RecordAbsence stores a; an error the teacher can correct (not a
+	// student, measured today, a bad reason) wraps ErrBadAbsence.
+	RecordAbsence(a AbsenceRecord) (confirmation string, err error)
+}
+
+// ErrBadAbsence marks a record the teacher must correct (400).
+var ErrBadAbsence = errors.New("bad absence record")
+
+// AbsenceRecord is one absentee's follow-up for today.
+type AbsenceRecord struct {
+	PersonID string `json:"id"`
+	// Reason is illness, personal_leave or unknown; Symptoms (fever,
+	// cough, other) and SeenDoctor are for illness.
+	Reason     string   `json:"reason"`
+	Symptoms   []string `json:"symptoms,omitempty"`
+	SeenDoctor bool     `json:"seen_doctor,omitempty"`
+	Note       string   `json:"note,omitempty"`
+	// By is the session's role: teacher or doctor (set by the screen).
+	By string `json:"-"`
+}
+
+// serveRecordAbsence stores a logged-in teacher's or doctor's record.
+func (s *Screen) serveRecordAbsence(w http.ResponseWriter, r *http.Request, _, role string) {
+	if s.o.Absences == nil {
+		writeError(w, http.StatusForbidden, "absences_disabled")
+		return
+	}
+	var a AbsenceRecord
+	if !decodeJSON(w, r, &a) {
+		return
+	}
+	a.By = role
+	msg, err := s.o.Absences.RecordAbsence(a)
+	switch {
+	case errors.Is(err, ErrBadAbsence):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
+		s.log.Error().Err(err).Msg("recording an absence")
+		writeError(w, http.StatusInternalServerError, "action_failed")
+		return
+	}
+	s.log.Info().Str("role", role).Str("reason", a.Reason).Msg("absence recorded")
+	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
 }
 
 // SetAbsentees shows today's absentees: counts per class on the public
@@ -34,6 +88,7 @@ func (s *Screen) SetAbsentees(a Absentees) {
 			continue
 		}
 		c.Names = append([]string(nil), c.Names...)
+		c.IDs = append([]string(nil), c.IDs...)
 		classes = append(classes, c)
 	}
 	sort.Slice(classes, func(i, j int) bool {
@@ -106,14 +161,19 @@ func (s *Screen) serveAbsentees(w http.ResponseWriter, r *http.Request) {
 // (else 401). A GET changes nothing, so it needs no CSRF token; the
 // SameSite=Strict cookie and the same-origin policy keep other sites from
 // reading the answer.
-func (s *Screen) requireSession(next http.HandlerFunc) http.HandlerFunc {
+func (s *Screen) requireSession(doctorOnly bool, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.auth.enabled {
+		if !s.auth.any() {
 			writeError(w, http.StatusForbidden, "doctor_disabled")
 			return
 		}
-		if _, _, ok := s.auth.session(r, s.now()); !ok {
+		_, _, role, ok := s.auth.session(r, s.now())
+		if !ok {
 			writeError(w, http.StatusUnauthorized, "login_required")
+			return
+		}
+		if doctorOnly && role != roleDoctor {
+			writeError(w, http.StatusForbidden, "doctor_only")
 			return
 		}
 		next(w, r)

@@ -113,6 +113,13 @@ type Opts struct {
 	Driller Driller
 	// Visitors keeps the visitor book; nil hides the visitor form.
 	Visitors VisitorBook
+	// TeacherPIN is the class teachers' PIN (see LoadPIN): a teacher's
+	// session sees the absentees and records why each is absent, nothing
+	// of the doctor's desk. Empty: no teacher login.
+	TeacherPIN []byte
+	// Absences records what a teacher or the doctor says of an absentee;
+	// nil hides the form.
+	Absences AbsenceBook
 	// VisitorWindow is how recent the visitor lane's reading must be to
 	// register a visitor on it; default 2m.
 	VisitorWindow time.Duration
@@ -266,8 +273,7 @@ func New(o Opts) (*Screen, error) {
 		clients:      make(map[*client]struct{}),
 		perHost:      make(map[string]int),
 	}
-	pin := bytes.TrimSpace(o.DoctorPIN)
-	s.auth = newAuth(pin, o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
+	s.auth = newAuth(bytes.TrimSpace(o.DoctorPIN), bytes.TrimSpace(o.TeacherPIN), o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
 	for i, l := range o.Lanes {
 		if _, dup := s.laneIndex[l.Name]; dup {
 			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)

@@ -117,7 +117,13 @@ func (f *fixture) do(t *testing.T, method, path, body string, cookie *http.Cooki
 // login logs the doctor in and returns the session cookie and CSRF token.
 func (f *fixture) login(t *testing.T) (*http.Cookie, string) {
 	t.Helper()
-	r := f.do(t, "POST", "/api/login", `{"pin":"`+testPIN+`"}`, nil, "")
+	return f.loginWith(t, testPIN)
+}
+
+// loginWith logs in with pin and returns the session cookie and CSRF token.
+func (f *fixture) loginWith(t *testing.T, pin string) (*http.Cookie, string) {
+	t.Helper()
+	r := f.do(t, "POST", "/api/login", `{"pin":"`+pin+`"}`, nil, "")
 	if r.code != http.StatusOK {
 		t.Fatalf("login: %d %s", r.code, r.body)
 	}

@@ -103,6 +103,19 @@ type Lane struct {
 	Output string `yaml:"output,omitempty"`
 }
 
+// LaneLabels maps each lane's name to what people read for it (its label,
+// or the name when it has none), for the reports and the ledger.
+func (c *Config) LaneLabels() map[string]string {
+	m := make(map[string]string, len(c.Lanes))
+	for _, l := range c.Lanes {
+		m[l.Name] = l.Label
+		if l.Label == "" {
+			m[l.Name] = l.Name
+		}
+	}
+	return m
+}
+
 // Output is the GPIO wiring of one lane's lamps, buzzer and barrier, by
 // periph pin name (gpioreg.ByName), e.g. "GPIO17".
 type Output struct {
@@ -173,6 +186,10 @@ type Screen struct {
 	Lang string `yaml:"lang"`
 	// DoctorPINFile holds the doctor's PIN or password.
 	DoctorPINFile string `yaml:"doctor_pin_file,omitempty"`
+	// TeacherPINFile holds the class teachers' PIN: their session sees the
+	// absentees and records why each is absent, nothing of the doctor's
+	// desk. Unset: no teacher login.
+	TeacherPINFile string `yaml:"teacher_pin_file,omitempty"`
 	// Lockout: after MaxAttempts wrong PINs from one client (IP address)
 	// that client's logins are refused for Lockout, twice as long at each
 	// further lock (at most 24h); other clients still log in. Defaults 5

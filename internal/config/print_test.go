@@ -48,6 +48,7 @@ func TestRedactedKeepsSecretFilesNotSecrets(t *testing.T) {
 	cfg.Uplink.PasswordFile = writeSecret(t, dir, "mqtt.password", "hunter2-value\n", 0o600)
 	cfg.Uplink.PseudonymKeyFile = writeSecret(t, dir, "pseudonym.key", "pseudonym-key-value-0123456789\n", 0o600)
 	cfg.Screen.DoctorPINFile = writeSecret(t, dir, "doctor.pin", "pin-value-4711\n", 0o600)
+	cfg.Screen.TeacherPINFile = writeSecret(t, dir, "teacher.pin", "pin-value-1357\n", 0o600)
 	if _, err := cfg.ReadSecrets(); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestRedactedKeepsSecretFilesNotSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{cfg.Uplink.PasswordFile, cfg.Uplink.PseudonymKeyFile, cfg.Screen.DoctorPINFile} {
+	for _, path := range []string{cfg.Uplink.PasswordFile, cfg.Uplink.PseudonymKeyFile, cfg.Screen.DoctorPINFile, cfg.Screen.TeacherPINFile} {
 		if !bytes.Contains(out, []byte(path)) {
 			t.Errorf("secret file path %s missing from:\n%s", path, out)
 		}

@@ -18,6 +18,8 @@ type Secrets struct {
 	PseudonymKey []byte
 	// DoctorPIN is read from screen.doctor_pin_file.
 	DoctorPIN string
+	// TeacherPIN is read from screen.teacher_pin_file.
+	TeacherPIN string
 }
 
 // maxSecretSize bounds a secret file: a password or key is a line, and a
@@ -54,6 +56,10 @@ func (c *Config) ReadSecrets() (Secrets, error) {
 		s.PseudonymKey = []byte(key)
 	}
 	s.DoctorPIN = read("screen.doctor_pin_file", c.Screen.DoctorPINFile)
+	s.TeacherPIN = read("screen.teacher_pin_file", c.Screen.TeacherPINFile)
+	if s.TeacherPIN != "" && s.TeacherPIN == s.DoctorPIN {
+		errs = append(errs, fmt.Errorf("screen.teacher_pin_file: %s: the same PIN as the doctor's: a teacher would have the doctor's desk", c.Screen.TeacherPINFile))
+	}
 	if len(errs) > 0 {
 		return Secrets{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
 	}
@@ -101,8 +107,8 @@ func (s Secrets) String() string {
 		}
 		return "unset"
 	}
-	return fmt.Sprintf("Secrets{mqtt_password: %s, pseudonym_key: %s, doctor_pin: %s}",
-		set(s.MQTTPassword != ""), set(len(s.PseudonymKey) > 0), set(s.DoctorPIN != ""))
+	return fmt.Sprintf("Secrets{mqtt_password: %s, pseudonym_key: %s, doctor_pin: %s, teacher_pin: %s}",
+		set(s.MQTTPassword != ""), set(len(s.PseudonymKey) > 0), set(s.DoctorPIN != ""), set(s.TeacherPIN != ""))
 }
 
 // GoString redacts %#v too.

@@ -32,6 +32,7 @@ func TestReadSecrets(t *testing.T) {
 	cfg.Uplink.PasswordFile = writeSecret(t, dir, "mqtt.password", "correct horse\n", 0o600)
 	cfg.Uplink.PseudonymKeyFile = writeSecret(t, dir, "pseudonym.key", "0123456789abcdef0123456789abcdef\r\n", 0o400)
 	cfg.Screen.DoctorPINFile = writeSecret(t, dir, "doctor.pin", "4711\n\n", 0o600)
+	cfg.Screen.TeacherPINFile = writeSecret(t, dir, "teacher.pin", "1357\n", 0o600)
 
 	s, err := cfg.ReadSecrets()
 	if err != nil {
@@ -53,14 +54,19 @@ func TestReadSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, shown := range []string{s.String(), fmt.Sprintf("%v %+v %#v %s", s, s, s, s), string(js)} {
-		for _, secret := range []string{"horse", "0123456789", "4711"} {
+		for _, secret := range []string{"horse", "0123456789", "4711", "1357"} {
 			if strings.Contains(shown, secret) {
 				t.Errorf("secret %q leaks in %q", secret, shown)
 			}
 		}
 	}
-	if !strings.Contains(s.String(), "mqtt_password: set") {
+	if !strings.Contains(s.String(), "mqtt_password: set") || !strings.Contains(s.String(), "teacher_pin: set") || s.TeacherPIN != "1357" {
 		t.Errorf("String() should say which secrets are set: %s", s)
+	}
+	// A teacher with the doctor's PIN would have the doctor's desk.
+	cfg.Screen.TeacherPINFile = writeSecret(t, dir, "same.pin", "4711\n\n", 0o600)
+	if _, err := cfg.ReadSecrets(); err == nil || !strings.Contains(err.Error(), "the same PIN as the doctor's") {
+		t.Errorf("the doctor's PIN as the teachers': %v", err)
 	}
 }
 

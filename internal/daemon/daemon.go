@@ -320,6 +320,8 @@ func (g *gate) buildScreen() error {
 		Devices:        devNames,
 		Desk:           g.cases,
 		DoctorPIN:      []byte(g.o.Secrets.DoctorPIN),
+		TeacherPIN:     []byte(g.o.Secrets.TeacherPIN),
+		Absences:       g,
 		Lang:           cfg.Screen.Lang,
 		MaxAttempts:    cfg.Screen.MaxAttempts,
 		Lockout:        cfg.Screen.Lockout,

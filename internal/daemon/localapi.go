@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/localapi"
+	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/storage"
 )
 
@@ -29,6 +30,8 @@ func (g *gate) serveLocalAPI(ctx context.Context) (string, error) {
 	mux.HandleFunc("POST /v1/calibrate/undo", g.apiCalibrateUndo)
 	mux.HandleFunc("POST /v1/roster/reload", g.apiRosterReload)
 	mux.HandleFunc("GET /v1/backup", g.apiBackup)
+	mux.HandleFunc("GET /v1/absences", g.apiAbsences)
+	mux.HandleFunc("POST /v1/absences", g.apiAbsenceRecord)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -62,25 +65,43 @@ func parseRange(g *gate, q func(string) string) (from, to time.Time, err error) 
 }
 
 func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
-	from, to, err := parseRange(g, r.URL.Query().Get)
+	q := r.URL.Query()
+	if q.Get("format") == "jsonl" {
+		from, to, err := parseRange(g, q.Get)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/jsonl")
+		if err := storage.ExportJSONL(w, g.store, from, to, g.loc); err != nil {
+			g.log.Error().Err(err).Msg("export")
+		}
+		return
+	}
+	req, err := office.ParseRequest(q)
+	if err == nil && req.Format != office.FormatCSV {
+		// The companion makes the workbook from the CSV tables: excelize
+		// would hold tens of MiB in the gate's process.
+		err = fmt.Errorf("-format %s: the daemon writes csv, gatescreen export makes the workbook", req.Format)
+	}
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err)
 		return
 	}
-	switch r.URL.Query().Get("format") {
-	case "csv", "":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		err = storage.ExportCSV(w, g.store, from, to, g.loc)
-	case "jsonl":
-		w.Header().Set("Content-Type", "application/jsonl")
-		err = storage.ExportJSONL(w, g.store, from, to, g.loc)
-	default:
-		apiError(w, http.StatusBadRequest, fmt.Errorf("-format %q: want csv or jsonl", r.URL.Query().Get("format")))
-		return
-	}
-	if err != nil {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	// Write checks the days before it writes anything, so a bad one is
+	// still answered as such.
+	if err := g.ledger().Write(w, req); err != nil {
 		g.log.Error().Err(err).Msg("export")
+		apiError(w, http.StatusBadRequest, err)
 	}
+}
+
+// ledger is the office's view of the store: the roster in force names
+// the people, the lanes their labels.
+func (g *gate) ledger() *office.Ledger {
+	return &office.Ledger{Store: g.store, Sched: g.sched, Roster: g.roster.get(), Labels: g.cfg.LaneLabels(),
+		PseudonymKey: g.o.Secrets.PseudonymKey, Now: g.now()}
 }
 
 func (g *gate) apiReport(w http.ResponseWriter, r *http.Request) {

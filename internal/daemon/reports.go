@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/internal/school"
 )
 
@@ -131,14 +132,21 @@ func (g *gate) tally(day school.Day) (*school.Tally, error) {
 }
 
 // report finishes a tally as of at; visitors are counted from the visitor
-// book (their names stay there).
+// book and absences by their recorded reasons (names stay on the box).
+// Lanes are named by their labels too.
 func (g *gate) report(t *school.Tally, day school.Day, at time.Time) (event.Daily, error) {
+	notes, err := g.store.Absences(day.Date)
+	if err != nil {
+		return event.Daily{}, err
+	}
+	t.SetAbsenceNotes(office.AbsenceNotes(notes))
 	r := t.Report(at)
 	visitors, err := g.store.Visitors(day.Date)
 	if err != nil {
 		return r, err
 	}
 	r.Visitors = len(visitors)
+	r.LaneLabels = g.cfg.LaneLabels()
 	return r, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +153,64 @@ func TestReportTimeOnDaylightSavingDays(t *testing.T) {
 		if got := g.nextReport(morning); !got.Equal(want) {
 			t.Errorf("%s: report due %v, want %v", date, got.In(loc), want)
 		}
+	}
+}
+
+// The daily report names the lanes as people read them (issue #16):
+// lanes[].label, or the lane's name when it has none.
+func TestDailyReportCarriesLaneLabels(t *testing.T) {
+	g := reportGate(t)
+	g.cfg.Lanes = []config.Lane{{Name: "lane-1", Label: "1号通道"}, {Name: "staff"}}
+	now := time.Date(2026, 11, 23, 19, 0, 0, 0, g.loc)
+	if err := g.catchUpReports(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := g.store.Daily("2026-11-23")
+	if err != nil || !ok {
+		t.Fatalf("report stored %v, err %v", ok, err)
+	}
+	if r.LaneLabels["lane-1"] != "1号通道" || r.LaneLabels["staff"] != "staff" {
+		t.Fatalf("lane labels %v", r.LaneLabels)
+	}
+}
+
+// While the daemon runs, `gatescreen export` asks it: the local API writes
+// the same registers as the offline export, in Chinese by default.
+func TestLocalAPIExportsTheLedger(t *testing.T) {
+	g := reportGate(t)
+	g.cfg.Lanes = []config.Lane{{Name: "lane-1", Label: "1号通道"}}
+	body := 37.8
+	ev, err := event.New(event.KindReading, event.Reading{Lane: "lane-1", Role: "student", BodyC: &body,
+		Verdict: event.VerdictFlag, Round: "morning", Ticket: "R-001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Wall = time.Date(2026, 11, 23, 7, 10, 0, 0, g.loc).UnixNano()
+	if err := g.store.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.store.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"from=2026-11-23&to=2026-11-23", "晨检,1号通道,学生,,,,37.80,是,体温异常,,送复检区 R-001"},
+		{"from=2026-11-23&to=2026-11-23&format=jsonl", `"verdict":"flag"`},
+	} {
+		rec := httptest.NewRecorder()
+		g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?"+tc.query, nil))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: %d %q", tc.query, rec.Code, rec.Body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?from=2026-11-23&to=2026-11-23&table=all", nil))
+	if rec.Code != 400 {
+		t.Errorf("table=all: %d %q", rec.Code, rec.Body)
+	}
+	// The workbook is made by the companion, never in the gate's process.
+	rec = httptest.NewRecorder()
+	g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?from=2026-11-23&to=2026-11-23&format=xlsx", nil))
+	if rec.Code != 400 {
+		t.Errorf("format=xlsx: %d %q", rec.Code, rec.Body)
 	}
 }

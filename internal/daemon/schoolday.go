@@ -5,19 +5,23 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/storage"
 )
 
 // schoolDay keeps the screen's school panels current (today's tally and the
 // absentees of grades whose window closed), warns about stale or loose
-// calibrations, and purges the visitor book past retention.
+// calibrations, and purges the visitor book and the absence follow-up past
+// retention.
 func (g *gate) schoolDay(ctx context.Context) {
 	calib := map[string]string{} // device → last warning reason sent
 	var today runningTally
@@ -32,6 +36,9 @@ func (g *gate) schoolDay(ctx context.Context) {
 			g.checkCalibrations(now, calib)
 			if _, err := g.store.PurgeVisitors(now.Add(-g.cfg.Storage.Retention)); err != nil {
 				g.log.Error().Err(err).Msg("purging the visitor book")
+			}
+			if _, err := g.store.PurgeAbsences(g.sched.Day(now.Add(-g.cfg.Storage.Retention))); err != nil {
+				g.log.Error().Err(err).Msg("purging the absence follow-up")
 			}
 		}
 		select {
@@ -77,18 +84,47 @@ func (g *gate) refreshPanels(now time.Time, rt *runningTally) error {
 		return err
 	}
 	g.scr.SetDaily(today)
+	recs, err := g.store.Absences(day.Date)
+	if err != nil {
+		return err
+	}
 	abs := screen.Absentees{Day: day.Date}
 	for class, people := range t.Absentees(now) {
 		c := screen.AbsentClass{Class: class}
 		for _, p := range people {
 			c.Grade = p.Grade
-			c.Names = append(c.Names, p.Name)
+			a, ok := recs[p.ID]
+			c.Names = append(c.Names, absentName(p.Name, a, ok, g.cfg.Screen.Lang))
+			c.IDs = append(c.IDs, p.ID)
 		}
 		abs.Classes = append(abs.Classes, c)
 	}
 	sort.Slice(abs.Classes, func(i, j int) bool { return abs.Classes[i].Class < abs.Classes[j].Class })
 	g.scr.SetAbsentees(abs)
 	return nil
+}
+
+// absentName is how the screen lists an absentee to a logged-in session:
+// the name with what the class teacher recorded, or that nobody has yet,
+// so the desk sees who is still to be followed up.
+func absentName(name string, a storage.Absence, recorded bool, lang string) string {
+	if lang == office.LangEN {
+		switch {
+		case !recorded:
+			return name + " (not recorded)"
+		case len(a.Symptoms) > 0:
+			return name + " (" + a.Reason + ": " + strings.Join(a.Symptoms, ", ") + ")"
+		}
+		return name + " (" + a.Reason + ")"
+	}
+	if !recorded {
+		return name + "（未登记）"
+	}
+	why := office.Chinese(a.Reason)
+	for _, s := range a.Symptoms {
+		why += "·" + office.Chinese(s)
+	}
+	return name + "（" + why + "）"
 }
 
 // checkCalibrations raises a calibration warning for every skin sensor

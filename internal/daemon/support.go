@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"sync/atomic"
 	"time"
@@ -24,18 +23,13 @@ type rosterHolder struct {
 }
 
 func (r *rosterHolder) reload() error {
-	if r.path == "" {
-		return nil
-	}
-	ro, err := school.LoadRoster(r.path)
+	ro, err := school.LoadRosterIfAny(r.path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			// No roster imported yet: cards are counted as unknown.
-			return nil
-		}
 		return fmt.Errorf("school.roster: %w", err)
 	}
-	r.current.Store(ro)
+	if ro != nil { // none imported yet: cards are counted as unknown
+		r.current.Store(ro)
+	}
 	return nil
 }
 

@@ -66,8 +66,12 @@ type Info struct {
 	PIN    string
 }
 
-// DemoPIN is the doctor's PIN of the demo screen.
-const DemoPIN = "1234"
+// DemoPIN is the doctor's PIN of the demo screen, DemoTeacherPIN the
+// class teachers'.
+const (
+	DemoPIN        = "1234"
+	DemoTeacherPIN = "5678"
+)
 
 // Run runs the demo until ctx is done.
 func Run(ctx context.Context, o Opts) error {
@@ -194,13 +198,13 @@ func printWelcome(w io.Writer, in Info) {
 	host, port := splitHostPort(in.Broker)
 	fmt.Fprintf(w, `
 gatescreen demo — 演示模式 (simulated devices, nothing installed)
-  门口屏幕 gate screen:   %s   (校医口令 doctor PIN: %s)
+  门口屏幕 gate screen:   %s   (校医口令 doctor PIN: %s · 班主任口令 teachers' PIN: %s)
   查看上报 district view: mosquitto_sub -h %s -p %s -t 'gatescreen/v1/#' -v
   日报 daily report:      go run ./cmd/gatescreen report -config %s
   演练 drill:             one runs by itself in 30 s; another: go run ./cmd/gatescreen drill -config %s -lane lane-1
   按 Ctrl-C 停止 · Ctrl-C stops the demo
 
-`, orNone(in.ScreenURL), in.PIN, host, port, in.Config, in.Config)
+`, orNone(in.ScreenURL), in.PIN, DemoTeacherPIN, host, port, in.Config, in.Config)
 }
 
 func orNone(s string) string {
@@ -230,6 +234,7 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 	cfg.Screen.Listen = o.Listen
 	cfg.Metrics.Listen = "127.0.0.1:0" // a demo beside a real box or another demo: any free port
 	cfg.Screen.DoctorPINFile = filepath.Join(dir, "doctor.pin")
+	cfg.Screen.TeacherPINFile = filepath.Join(dir, "teacher.pin")
 	if o.Lang != "" {
 		cfg.Screen.Lang = o.Lang
 	}
@@ -249,6 +254,7 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 	secrets := map[string]string{
 		cfg.Uplink.PseudonymKeyFile: "demo-school-pseudonym-key\n",
 		cfg.Screen.DoctorPINFile:    DemoPIN + "\n",
+		cfg.Screen.TeacherPINFile:   DemoTeacherPIN + "\n",
 		cfg.School.Roster:           rosterCSV(o.Scenario.Roster),
 	}
 	for path, content := range secrets {

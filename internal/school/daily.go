@@ -38,7 +38,8 @@ type Tally struct {
 	roster *Roster
 	sched  *Schedule
 	report event.Daily
-	seen   map[string]bool       // roster ids measured today (not in drills)
+	seen   map[string]bool // roster ids measured today (not in drills)
+	notes  map[string]AbsenceNote
 	cases  map[string]event.Case // latest state per ticket
 	health map[string][]event.Event
 }
@@ -56,6 +57,25 @@ func NewTally(day Day, roster *Roster, sched *Schedule) *Tally {
 		seen: map[string]bool{}, cases: map[string]event.Case{}, health: map[string][]event.Event{},
 	}
 }
+
+// AbsenceNote is what a class teacher recorded about an absent student:
+// the reason (illness, personal_leave, unknown), and for illness the
+// symptoms (fever, cough, other) and whether a doctor saw the student.
+type AbsenceNote struct {
+	Reason     string
+	Symptoms   []string
+	SeenDoctor bool
+}
+
+// Unrecorded is the reason of an absentee nobody has recorded yet.
+const Unrecorded = "unrecorded"
+
+// SetAbsenceNotes gives the day's recorded absence reasons by roster id,
+// for the report's counts.
+func (t *Tally) SetAbsenceNotes(notes map[string]AbsenceNote) { t.notes = notes }
+
+// Seen reports whether the roster id was measured that day (drills aside).
+func (t *Tally) Seen(id string) bool { return t.seen[id] }
 
 // Add counts one stored event. Events outside the day are ignored.
 func (t *Tally) Add(ev event.Event) error {
@@ -164,8 +184,26 @@ func (t *Tally) Report(at time.Time) event.Daily {
 			r.Disposition[c.Disposition]++
 		}
 	}
+	r.AbsenceReasons, r.IllByGrade, r.IllSymptoms = map[string]int{}, map[string]int{}, map[string]int{}
 	for _, people := range t.Absentees(at) {
 		r.Absentees += len(people)
+		for _, p := range people {
+			n, ok := t.notes[p.ID]
+			if !ok {
+				n.Reason = Unrecorded
+			}
+			r.AbsenceReasons[n.Reason]++
+			if n.Reason != "illness" {
+				continue
+			}
+			r.IllByGrade[p.Grade]++
+			for _, s := range n.Symptoms {
+				r.IllSymptoms[s]++
+			}
+			if n.SeenDoctor {
+				r.IllSymptoms["seen_doctor"]++
+			}
+		}
 	}
 	end := at
 	if end.After(t.day.End) {

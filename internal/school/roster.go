@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // Person is one roster entry. Name stays on the box: it is shown on the local
@@ -25,9 +29,13 @@ type Person struct {
 // Roster is the school's people, looked up by id and by card UID.
 type Roster struct {
 	People []Person
-	byID   map[string]int
-	byCard map[string]int
-	lines  []int // file line of each person, for duplicate messages
+	// Encoding is how the file was read: UTF-8, or GB18030 (what Excel in
+	// China saves as "CSV").
+	Encoding string
+	byID     map[string]int
+	byCard   map[string]int
+	lines    []int  // file line of each person, for duplicate messages
+	file     string // the file read, for messages
 }
 
 // columns of the roster CSV; each accepts its English or Chinese header.
@@ -49,20 +57,25 @@ var roles = map[string]string{
 	"staff": "staff", "教职工": "staff", "教师": "staff", "teacher": "staff",
 }
 
-// LineError is a roster mistake on one line of the file.
+// LineError is a roster mistake on one line of the file: the column is
+// numbered from 1 and named by the file's own header.
 type LineError struct {
-	File  string
-	Line  int
-	Field string
-	Value string
-	Msg   string
+	File   string
+	Line   int
+	Column int
+	Field  string
+	Value  string
+	Msg    string
 }
 
 func (e *LineError) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
-	return fmt.Sprintf("%s:%d: %s: %q %s", e.File, e.Line, e.Field, e.Value, e.Msg)
+	if e.Column == 0 {
+		return fmt.Sprintf("%s:%d: %s: %q %s", e.File, e.Line, e.Field, e.Value, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: column %d %s: %q %s", e.File, e.Line, e.Column, e.Field, e.Value, e.Msg)
 }
 
 // LoadRoster reads a roster CSV file.
@@ -74,16 +87,44 @@ func LoadRoster(path string) (*Roster, error) {
 	return ParseRoster(path, data)
 }
 
-// ParseRoster parses a roster CSV (UTF-8, with or without BOM, header line
-// first) and returns every error found, each naming its line.
+// LoadRosterIfAny is LoadRoster where a file not yet imported is no
+// roster (nil), not an error.
+func LoadRosterIfAny(path string) (*Roster, error) {
+	if path == "" {
+		return nil, nil
+	}
+	ro, err := LoadRoster(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return ro, err
+}
+
+// ParseRoster parses a roster CSV (header line first; UTF-8 with or
+// without BOM, or GB18030) and returns every error found, each naming its
+// line, column and value.
 func ParseRoster(name string, data []byte) (*Roster, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	ro, errs := parseRoster(name, data)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return ro, nil
+}
+
+// parseRoster returns the people of the lines that are right and the
+// mistakes of the others; the roster is nil when the file cannot be read
+// at all (encoding, header).
+func parseRoster(name string, data []byte) (*Roster, []error) {
+	data, enc, err := decodeRoster(data)
+	if err != nil {
+		return nil, []error{&LineError{File: name, Line: 1, Msg: err.Error()}}
+	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	header, err := r.Read()
 	if err != nil {
-		return nil, &LineError{File: name, Line: 1, Msg: "no header line: " + err.Error()}
+		return nil, []error{&LineError{File: name, Line: 1, Msg: "no header line: " + err.Error()}}
 	}
 	index := map[string]int{}
 	for i, h := range header {
@@ -103,9 +144,9 @@ func ParseRoster(name string, data []byte) (*Roster, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
-	ro := &Roster{byID: map[string]int{}, byCard: map[string]int{}}
+	ro := &Roster{Encoding: enc, file: name, byID: map[string]int{}, byCard: map[string]int{}}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -131,8 +172,9 @@ func ParseRoster(name string, data []byte) (*Roster, error) {
 			return ""
 		}
 		p := Person{ID: field("id"), Name: field("name"), Class: field("class"), Grade: field("grade"), Card: NormalizeCard(field("card_uid"))}
-		bad := func(f, v, msg string) {
-			errs = append(errs, &LineError{File: name, Line: line, Field: f, Value: v, Msg: msg})
+		bad := func(key, v, msg string) {
+			i := index[key]
+			errs = append(errs, &LineError{File: name, Line: line, Column: i + 1, Field: strings.TrimSpace(header[i]), Value: v, Msg: msg})
 		}
 		if p.ID == "" {
 			bad("id", p.ID, "is empty")
@@ -165,13 +207,27 @@ func ParseRoster(name string, data []byte) (*Roster, error) {
 		ro.People = append(ro.People, p)
 		ro.lines = append(ro.lines, line)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return ro, nil
+	return ro, errs
 }
 
 func (ro *Roster) lineOf(i int) int { return ro.lines[i] }
+
+// decodeRoster returns the file as UTF-8 without BOM, and how it was
+// encoded. A file that is not valid UTF-8 is read as GB18030, a superset of
+// GBK: what Excel and WPS in China save as "CSV".
+func decodeRoster(data []byte) ([]byte, string, error) {
+	if b, ok := bytes.CutPrefix(data, []byte("\xef\xbb\xbf")); ok {
+		return b, "UTF-8", nil
+	}
+	if utf8.Valid(data) {
+		return data, "UTF-8", nil
+	}
+	b, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("neither UTF-8 nor GB18030: %w", err)
+	}
+	return b, "GB18030", nil
+}
 
 // NormalizeCard makes card UIDs comparable: upper case, no separators.
 func NormalizeCard(uid string) string {

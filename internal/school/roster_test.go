@@ -42,11 +42,11 @@ func TestParseRosterErrorsNameTheirLines(t *testing.T) {
 		t.Fatal("bad roster accepted")
 	}
 	for _, want := range []string{
-		`roster.csv:3: id: "" is empty`,
-		`roster.csv:4: name: "" is empty`,
-		`roster.csv:5: id: "S001" is also on line 2`,
-		`roster.csv:6: role: "pupil" is not student or staff`,
-		`roster.csv:7: card_uid: "AA01" is also used by S001`,
+		`roster.csv:3: column 1 id: "" is empty`,
+		`roster.csv:4: column 2 name: "" is empty`,
+		`roster.csv:5: column 1 id: "S001" is also on line 2`,
+		`roster.csv:6: column 5 role: "pupil" is not student or staff`,
+		`roster.csv:7: column 6 card_uid: "AA01" is also used by S001`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

@@ -117,11 +117,14 @@ func goldenEvents(t testing.TB) map[string][]event.Event {
 		"daily": {mustEvent(t, 109, event.KindDaily, event.Daily{Day: "2026-11-23",
 			Totals:      event.Counts{Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1},
 			ByLane:      map[string]event.Counts{"lane-1": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
+			LaneLabels:  map[string]string{"lane-1": "1号通道"},
 			ByRole:      map[string]event.Counts{"student": {Total: 1570, Pass: 1563, Flag: 2, Retake: 4, Invalid: 1}, "staff": {Total: 140, Pass: 139, Retake: 1}},
 			ByGrade:     map[string]event.Counts{},
 			ByRound:     map[string]event.Counts{"morning": {Total: 1710, Pass: 1702, Flag: 2, Retake: 5, Invalid: 1}},
 			Cases:       map[string]int{"cleared": 1, "referred": 1},
 			Disposition: map[string]int{"parent_fever_clinic": 1}, Absentees: 12,
+			AbsenceReasons: map[string]int{"illness": 3, "personal_leave": 6, "unrecorded": 3},
+			IllByGrade:     map[string]int{"7": 2, "8": 1}, IllSymptoms: map[string]int{"fever": 2, "cough": 1, "seen_doctor": 1},
 			DeviceUptime: map[string]float64{"gate-1": 1, "ir-3": 0.97}, DeviceFaults: map[string]int{"ir-3": 1}}, nil)},
 	}
 }

@@ -4,6 +4,7 @@
 (function () {
   var lang = document.body.dataset.lang || "zh-CN";
   var doctorEnabled = document.body.dataset.doctor === "true";
+  var absencesEnabled = document.body.dataset.absences === "true";
   var T = {};
   var state = { lanes: [], cases: [], health: { devices: [], components: [], banners: [], uplink: "unknown" }, school: null };
   var skew = 0; // server clock minus ours, ms
@@ -15,6 +16,7 @@
   var lastHeard = 0;
   var STALE_MS = 2000;
   var csrf = "";
+  var role = ""; // doctor or teacher, once logged in
   var selected = "";
   var es = null;
 
@@ -165,7 +167,7 @@
       tr.appendChild(wait);
       var st = el("td", "");
       st.appendChild(el("span", "", t("case_" + c.state)));
-      if (csrf) {
+      if (csrf && role === "doctor") {
         var b = el("button", "select", t("select"));
         b.type = "button";
         b.addEventListener("click", function () {
@@ -308,8 +310,43 @@
       if (!a.classes.length) box.textContent = t("absentees_none");
       a.classes.forEach(function (c) {
         box.appendChild(el("div", "absent-row", classLabel(c) + " (" + c.names.length + "): " + c.names.join("、")));
+        if (absencesEnabled && c.ids) c.ids.forEach(function (id, i) { box.appendChild(absenceForm(id, c.names[i])); });
       });
     });
+  }
+
+  // absenceForm records why one absentee is absent (因病缺勤追踪).
+  function absenceForm(id, name) {
+    var f = el("form", "absent-person");
+    f.appendChild(el("span", "", name));
+    var reason = el("select");
+    ["illness", "personal_leave", "unknown"].forEach(function (r) {
+      var o = el("option", "", t("absence_" + r)); o.value = r; reason.appendChild(o);
+    });
+    f.appendChild(reason);
+    var boxes = {};
+    ["fever", "cough", "other", "seen_doctor"].forEach(function (k) {
+      var l = el("label", "", ""), cb = el("input");
+      cb.type = "checkbox"; boxes[k] = cb;
+      l.appendChild(cb); l.appendChild(document.createTextNode(t("absence_" + k)));
+      f.appendChild(l);
+    });
+    reason.addEventListener("change", function () {
+      for (var k in boxes) { boxes[k].disabled = reason.value !== "illness"; if (boxes[k].disabled) boxes[k].checked = false; }
+    });
+    var note = el("input"); note.type = "text"; note.maxLength = 200; note.placeholder = t("absence_note");
+    f.appendChild(note);
+    var b = el("button", "", t("absence_record")); b.type = "submit";
+    f.appendChild(b);
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var symptoms = ["fever", "cough", "other"].filter(function (k) { return boxes[k].checked; });
+      post("/api/absences", { id: id, reason: reason.value, symptoms: symptoms, seen_doctor: boxes.seen_doctor.checked, note: note.value }).then(function (j) {
+        if (j._status !== 200) { failed(j); return; }
+        say(name + ": " + t("absence_recorded"));
+      }).catch(function () { say(t("action_failed")); });
+    });
+    return f;
   }
 
   function renderAll() { renderLanes(); renderCases(); renderHealth(); renderDoctor(); renderSchool(); }
@@ -419,18 +456,24 @@
     }).catch(function () { say(t("action_failed")); });
   }
 
+  // setRole shows a class teacher's session the absentees only.
+  function setRole(r) {
+    role = r || "";
+    if (role) document.body.dataset.role = role; else delete document.body.dataset.role;
+  }
+
   function wireDoctor() {
     if (!doctorEnabled) return;
     $("login-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       post("/api/login", { pin: $("pin").value }).then(function (j) {
         $("pin").value = "";
-        if (j._status === 200) { csrf = j.csrf; say(""); renderCases(); renderDoctor(); refreshPrivate(); return; }
+        if (j._status === 200) { csrf = j.csrf; setRole(j.role); say(""); renderCases(); renderDoctor(); refreshPrivate(); return; }
         say(j._status === 429 ? t("login_locked") : j._status === 401 ? t("login_wrong") : t("action_failed"));
       });
     });
     $("logout-btn").addEventListener("click", function () {
-      post("/api/logout").then(function () { csrf = ""; selected = ""; renderCases(); renderDoctor(); });
+      post("/api/logout").then(function () { csrf = ""; selected = ""; setRole(""); renderCases(); renderDoctor(); });
     });
     $("recheck-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -447,7 +490,7 @@
       $("outcome").value = "";
     });
     fetch("/api/session", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
-      if (j.logged_in) { csrf = j.csrf; renderCases(); renderDoctor(); refreshPrivate(); }
+      if (j.logged_in) { csrf = j.csrf; setRole(j.role); renderCases(); renderDoctor(); refreshPrivate(); }
     });
     wireDrill();
     wireVisitors();
