@@ -119,6 +119,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if req.To == "" {
 		req.To = req.From
 	}
+	// Before the output file exists: a reversed range gave an empty file
+	// and exit 0, which looks like a day nobody was screened.
+	if err := checkDayRange(req.From, req.To); err != nil {
+		return err
+	}
 	w, done, err := output(*out, stdout)
 	if err != nil {
 		return err
@@ -154,6 +159,22 @@ func (c *companion) exportXLSX(ctx context.Context, w io.Writer, req office.Requ
 		}
 	}
 	return office.WriteXLSX(w, req.Lang, files.Open)
+}
+
+// checkDayRange refuses days that are not YYYY-MM-DD and a -to before -from.
+func checkDayRange(from, to string) error {
+	f, err := time.Parse(time.DateOnly, from)
+	if err != nil {
+		return fmt.Errorf("%w: -from %q: want YYYY-MM-DD", errUsage, from)
+	}
+	t, err := time.Parse(time.DateOnly, to)
+	if err != nil {
+		return fmt.Errorf("%w: -to %q: want YYYY-MM-DD", errUsage, to)
+	}
+	if t.Before(f) {
+		return fmt.Errorf("%w: -to %s is before -from %s", errUsage, to, from)
+	}
+	return nil
 }
 
 func (c *companion) exportOffline(w io.Writer, req office.Request) error {

@@ -308,6 +308,17 @@ func TestCompanionsWithoutDaemon(t *testing.T) {
 		t.Fatalf("kept roster: %v %v", fi, err)
 	}
 
+	// A reversed range gave an empty file and exit 0 (issue #20 item 12).
+	for _, format := range []string{"csv", "xlsx", "jsonl"} {
+		reversed := filepath.Join(dir, "reversed."+format)
+		out, err = exec.Command(bin, "export", "-config", cfg, "-from", "2026-12-05", "-to", "2026-12-01", "-format", format, "-o", reversed).CombinedOutput()
+		if code := exitCodeOf(t, err); code != exitUsage || !strings.Contains(string(out), "before -from") {
+			t.Errorf("export -format %s with -to before -from: exit %d, want %d:\n%s", format, code, exitUsage, out)
+		}
+		if _, err := os.Stat(reversed); err == nil {
+			t.Errorf("export -format %s with -to before -from wrote %s", format, reversed)
+		}
+	}
 	out, err = exec.Command(bin, "export", "-config", cfg, "-from", "2026-11-01", "-to", "2026-11-30").CombinedOutput()
 	if code := exitCodeOf(t, err); code != 0 || !strings.HasPrefix(string(out), "\xef\xbb\xbf") {
 		t.Fatalf("export of an empty store: exit %d:\n%q", code, out)
