@@ -121,6 +121,9 @@ type DeviceStats struct {
 	// would have passed (retake device_alarm): a device whose threshold
 	// disagrees with ours.
 	DeviceAlarms uint64
+	// InvalidBy splits Invalid by reason name ("checksum", "stuck", …);
+	// reasons never seen are absent.
+	InvalidBy map[string]uint64
 }
 
 // Stats is a snapshot of the pipeline's counters.
@@ -150,9 +153,14 @@ func (p *Pipeline) Stats() Stats {
 	}
 	for i := range p.devs {
 		d := &p.devs[i]
-		st.Devices = append(st.Devices, DeviceStats{Name: d.info.Name,
-			Readings: d.pubReadings.Load(), Invalid: d.pubInvalid.Load(),
-			DeviceAlarms: d.pubAlarms.Load()})
+		ds := DeviceStats{Name: d.info.Name, Readings: d.pubReadings.Load(), Invalid: d.pubInvalid.Load(),
+			DeviceAlarms: d.pubAlarms.Load(), InvalidBy: map[string]uint64{}}
+		for r := range d.pubInvalidBy {
+			if n := d.pubInvalidBy[r].Load(); n != 0 {
+				ds.InvalidBy[Reason(r).String()] = n
+			}
+		}
+		st.Devices = append(st.Devices, ds)
 	}
 	for _, c := range p.counters() {
 		st.Overflows[c.name] = c.dropped.Load()

@@ -65,6 +65,8 @@ const (
 	// ReasonCrowded: a thermal array saw two people close enough to measure
 	// at once (drivers.RetakeCrowded).
 	ReasonCrowded
+
+	reasonCount // the number of reasons; keep last
 )
 
 var reasonNames = [...]string{

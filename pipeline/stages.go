@@ -38,6 +38,10 @@ type device struct {
 	readings, invalid, alarms          uint64
 	dirty                              bool
 	pubReadings, pubInvalid, pubAlarms atomic.Uint64
+	// invalidBy splits invalid by reason (what /metrics shows per device);
+	// published only when invalid moved, so valid frames pay nothing.
+	invalidBy    [reasonCount]uint64
+	pubInvalidBy [reasonCount]atomic.Uint64
 
 	// One-shot stuck detector.
 	lastValue uint64
@@ -112,7 +116,14 @@ func (p *Pipeline) publish() {
 		d := &p.devs[i]
 		d.dirty = false
 		d.pubReadings.Store(d.readings)
-		d.pubInvalid.Store(d.invalid)
+		if d.pubInvalid.Load() != d.invalid {
+			d.pubInvalid.Store(d.invalid)
+			for r, n := range d.invalidBy {
+				if n != 0 {
+					d.pubInvalidBy[r].Store(n)
+				}
+			}
+		}
 		if d.pubAlarms.Load() != d.alarms { // rare: no barrier per round
 			d.pubAlarms.Store(d.alarms)
 		}
@@ -168,7 +179,7 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	}
 	reason := frameReason(r)
 	if reason != ReasonNone {
-		d.invalid++
+		d.countInvalid(reason)
 	}
 	if d.info.Continuous && injectLane < 0 {
 		p.segment(d, laneIdx, r, reason, prm)
@@ -184,7 +195,7 @@ func (p *Pipeline) process(r *drivers.Reading, injectLane int, drill bool) {
 	if reason == ReasonNone && injectLane < 0 {
 		reason = d.stuckOneShot(r.ObjectC, prm.StuckCount)
 		if reason != ReasonNone {
-			d.invalid++
+			d.countInvalid(reason)
 		}
 	}
 	m := measurementOf(laneIdx, r, drill)
@@ -217,6 +228,12 @@ func frameReason(r *drivers.Reading) Reason {
 		return ReasonNaN
 	}
 	return ReasonNone
+}
+
+// countInvalid counts a frame the validate stage rejected, by reason.
+func (d *device) countInvalid(r Reason) {
+	d.invalid++
+	d.invalidBy[r]++
 }
 
 // stuckOneShot counts exact repeats of a one-shot device's value.
@@ -298,7 +315,7 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	if d.frozen(r, prm.StuckFor) && (s.present || d.stuckReported || !math.IsNaN(r.AmbientC)) {
 		if !d.stuckReported {
 			d.stuckReported, s.present = true, false
-			d.invalid++
+			d.countInvalid(ReasonStuck)
 			m := measurementOf(laneIdx, r, false)
 			p.decide(&m, ReasonStuck, prm)
 		}

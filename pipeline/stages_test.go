@@ -269,3 +269,26 @@ func TestDrillDoesNotConsumeBadge(t *testing.T) {
 		t.Fatalf("the real person behind the drill: drill %v person %q, want the card 04A1B2", ms[1].Drill, ms[1].PersonID())
 	}
 }
+
+// Frames a device sent that the validate stage rejected are counted by
+// reason too (/metrics shows them per device), valid frames not at all.
+func TestInvalidFramesCountedByReason(t *testing.T) {
+	p := oneLane(t, gun, Params{StuckCount: 3})
+	rs := []drivers.Reading{
+		drivers.Invalid(drivers.FlagChecksum, nil), drivers.Invalid(drivers.FlagChecksum, nil),
+		drivers.NewTemperature(36.5, 22, drivers.FlagOutOfRange),
+		temp(36.1, 22), temp(36.1, 22), temp(36.1, 22), // the third is stuck
+		temp(36.6, 22),
+	}
+	feed(p, rs...)
+	d := p.Stats().Devices[0]
+	want := map[string]uint64{"checksum": 2, "out_of_range": 1, "stuck": 1}
+	if d.Readings != 7 || d.Invalid != 4 || len(d.InvalidBy) != len(want) {
+		t.Fatalf("readings %d invalid %d by %v, want 7, 4, %v", d.Readings, d.Invalid, d.InvalidBy, want)
+	}
+	for r, n := range want {
+		if d.InvalidBy[r] != n {
+			t.Errorf("%s: %d, want %d", r, d.InvalidBy[r], n)
+		}
+	}
+}

@@ -189,6 +189,20 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		StoreSize:   store.Size,
 		OutboxDepth: store.OutboxLen,
 		Uplink:      g.uplinkFigures,
+		DeviceFrames: func() map[string]map[string]uint64 {
+			if g.pipe == nil {
+				return nil
+			}
+			out := map[string]map[string]uint64{}
+			for _, d := range g.pipe.Stats().Devices {
+				by := map[string]uint64{"valid": d.Readings - d.Invalid}
+				for reason, n := range d.InvalidBy {
+					by[reason] = n
+				}
+				out[d.Name] = by
+			}
+			return out
+		},
 		OldestPending: func() (time.Time, bool) {
 			t, ok, err := store.OldestPending()
 			return t, ok && err == nil

@@ -34,6 +34,9 @@ func counter(name, help string, f func() float64) prometheus.Collector {
 // is its card. Each is left out when its callback is.
 func optionalCollectors(o Opts) []prometheus.Collector {
 	var cs []prometheus.Collector
+	if frames := o.DeviceFrames; frames != nil {
+		cs = append(cs, &framesCollector{frames: frames})
+	}
 	if up := o.Uplink; up != nil {
 		cs = append(cs,
 			counter("uplink_connects_total", "Successful connections to the district broker (reconnects are the increase beyond 1).",
@@ -90,4 +93,22 @@ func bool01(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+var framesDesc = prometheus.NewDesc(namespace+"_device_frames_total",
+	"Frames each device sent, by outcome: valid, or why the pipeline rejected it (checksum, out_of_range, malformed, status, nan, stuck, …).",
+	[]string{"device", "outcome"}, nil)
+
+type framesCollector struct {
+	frames func() map[string]map[string]uint64
+}
+
+func (c *framesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- framesDesc }
+
+func (c *framesCollector) Collect(ch chan<- prometheus.Metric) {
+	for device, byOutcome := range c.frames() {
+		for outcome, n := range byOutcome {
+			ch <- prometheus.MustNewConstMetric(framesDesc, prometheus.CounterValue, float64(n), device, outcome)
+		}
+	}
 }

@@ -136,7 +136,8 @@ func TestMetricsLintClean(t *testing.T) {
 		Lanes: []string{"A"}, StoreSize: func() int64 { return 1 }, OutboxDepth: func() (int, int) { return 0, 0 },
 		RingOverflows: func() map[string]uint64 { return map[string]uint64{"x": 1} },
 		UnknownCards:  func() uint64 { return 0 }, DeviceAlarms: func() map[string]uint64 { return map[string]uint64{"d": 0} },
-		Uplink: func() UplinkFigures { return UplinkFigures{} }, OldestPending: func() (time.Time, bool) { return time.Time{}, false },
+		DeviceFrames: func() map[string]map[string]uint64 { return map[string]map[string]uint64{"d": {"valid": 3}} },
+		Uplink:       func() UplinkFigures { return UplinkFigures{} }, OldestPending: func() (time.Time, bool) { return time.Time{}, false },
 		ClockSynced: func() bool { return true }, StoreRoom: func() (int64, int64) { return 0, 0 }, MaxStoreSize: 1,
 		Version: "v1", Revision: "abc",
 	})
@@ -151,5 +152,22 @@ func TestMetricsLintClean(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+// Frames per device by outcome, as the pipeline counted them.
+func TestDeviceFrames(t *testing.T) {
+	r := newTestRegistry(t, Opts{DeviceFrames: func() map[string]map[string]uint64 {
+		return map[string]map[string]uint64{"gun-1": {"valid": 120, "checksum": 3}, "gate-1": {"valid": 80}}
+	}})
+	want := `
+# HELP gatescreen_device_frames_total Frames each device sent, by outcome: valid, or why the pipeline rejected it (checksum, out_of_range, malformed, status, nan, stuck, …).
+# TYPE gatescreen_device_frames_total counter
+gatescreen_device_frames_total{device="gate-1",outcome="valid"} 80
+gatescreen_device_frames_total{device="gun-1",outcome="checksum"} 3
+gatescreen_device_frames_total{device="gun-1",outcome="valid"} 120
+`
+	if err := testutil.GatherAndCompare(r.Gatherer(), strings.NewReader(want), "gatescreen_device_frames_total"); err != nil {
+		t.Fatal(err)
 	}
 }

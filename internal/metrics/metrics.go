@@ -46,6 +46,10 @@ type Opts struct {
 	// DeviceAlarms returns, per device, the times its own alarm overruled
 	// a pass (pipeline.DeviceStats.DeviceAlarms).
 	DeviceAlarms func() map[string]uint64
+	// DeviceFrames returns, per device, its frames by outcome: "valid" and
+	// each reason the validate stage rejected one for ("checksum",
+	// "out_of_range", "stuck", …).
+	DeviceFrames func() map[string]map[string]uint64
 	// Uplink returns the MQTT uplink's counters.
 	Uplink func() UplinkFigures
 	// OldestPending returns the capture time of the oldest event not yet
