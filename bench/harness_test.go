@@ -33,10 +33,11 @@ import (
 const long = 30 * time.Second
 
 // gatescreen is the daemon as shipped (scripts/cross-build.sh): static,
-// stripped, built once for the run.
+// stripped, built once for the run; with its test seams (-tags testhooks),
+// which the release build leaves out.
 var gatescreen = &testbinary.Binary{
 	Package: "../cmd/gatescreen",
-	Flags:   []string{"-trimpath", "-ldflags", "-s -w"},
+	Flags:   []string{"-tags", "testhooks", "-trimpath", "-ldflags", "-s -w"},
 	Env:     []string{"CGO_ENABLED=0"},
 }
 

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 		binPath = bin
 		os.Exit(m.Run())
 	}
-	gatescreen := &testbinary.Binary{Package: "../cmd/gatescreen"}
+	gatescreen := &testbinary.Binary{Package: "../cmd/gatescreen", Flags: []string{"-tags", "testhooks"}}
 	var err error
 	if binPath, err = gatescreen.Build(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

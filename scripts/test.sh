@@ -30,9 +30,11 @@ fi
 
 step "go vet"
 go vet ./...
+go vet -tags testhooks ./cmd/gatescreen # the test seams, left out of the release build
 
 step "staticcheck"
 go tool staticcheck ./...
+go tool staticcheck -tags testhooks ./cmd/gatescreen
 
 step "go test -race"
 scripts/unit-tests.sh "amd64 (native, race detector)" -race -timeout 20m

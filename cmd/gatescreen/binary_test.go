@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"testing"
 
@@ -8,7 +9,9 @@ import (
 )
 
 // gatescreen is the real binary, built once for the tests that run it.
-var gatescreen = &testbinary.Binary{Package: "."}
+// It is built with the test seams (-tags testhooks): the tests set the
+// clock through GATESCREEN_TEST_CLOCK_FILE.
+var gatescreen = &testbinary.Binary{Package: ".", Flags: []string{"-tags", "testhooks"}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -18,3 +21,28 @@ func TestMain(m *testing.M) {
 
 // binary builds the real gatescreen binary once for the tests of this package.
 func binary(t *testing.T) string { return gatescreen.Path(t) }
+
+// The binary a box runs (scripts/cross-build.sh, scripts/package.sh: no
+// build tags) holds none of the test seams: a clock set through a file, a
+// sleep inside every commit holding bbolt's writer lock, a lamp trace that
+// can block the lamp goroutine. They were compiled into it.
+func TestReleaseBinaryHasNoTestHooks(t *testing.T) {
+	rel := &testbinary.Binary{Package: ".", Flags: []string{"-trimpath", "-ldflags", "-s -w"}, Env: []string{"CGO_ENABLED=0"}}
+	t.Cleanup(rel.Remove)
+	b, err := os.ReadFile(rel.Path(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hook := range []string{"GATESCREEN_TEST_", "GATESCREEN_LAMP_TRACE", "GATESCREEN_SIM_PINS", "test hook"} {
+		if bytes.Contains(b, []byte(hook)) {
+			t.Errorf("the release binary contains %q", hook)
+		}
+	}
+	tagged, err := os.ReadFile(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(tagged, []byte("GATESCREEN_TEST_CLOCK_FILE")) {
+		t.Error("the test build lacks the clock hook: the check above would pass for nothing")
+	}
+}
