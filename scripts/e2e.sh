@@ -7,7 +7,7 @@
 #   scripts/e2e.sh                      the whole suite
 #   scripts/e2e.sh -run PowerCut -v     one test, verbose (extra args go to go test)
 #   E2E_SEED=123 scripts/e2e.sh         repeat the power-cut moments of a run
-#   GATESCREEN_E2E_BIN=path scripts/e2e.sh   test a binary built elsewhere
+#   GATESCREEN_E2E_BIN=path scripts/e2e.sh   test a binary built elsewhere (with -tags testhooks: the clock tests need its seams)
 #
 # Every test prints a "FIGURES" line (with -v) that docs/RELIABILITY.md quotes.
 set -euo pipefail
