@@ -321,7 +321,8 @@ func TestSegmenterOneFrameIsNoPerson(t *testing.T) {
 // A sensor that freezes while someone stands before it, above the presence
 // level, held the presence forever: no verdict, no stuck report, the device
 // still up. After StuckFor it is stuck, once, and a frozen run starts no new
-// presence; with or without ambient.
+// presence; with or without ambient. A frozen number never passes; what
+// it measured that asks for a re-check stands (TestSegmenterFrozenFever).
 func TestSegmenterFrozenDuringPresence(t *testing.T) {
 	for _, ambient := range []float64{22, math.NaN()} {
 		info := continuous
@@ -349,5 +350,18 @@ func TestSegmenterFrozenDuringPresence(t *testing.T) {
 		if ms := feed(p, next...); len(ms) != 1 || ms[0].Verdict != VerdictPass {
 			t.Fatalf("ambient %v: after unfreezing got %v, want one pass", ambient, ms)
 		}
+	}
+}
+
+// A feverish person standing still before a 0.1 °C sensor for StuckFor: the
+// fever is flagged, then the sensor is reported stuck; reporting only stuck
+// dropped the flag.
+func TestSegmenterFrozenFever(t *testing.T) {
+	p := oneLane(t, continuous, Params{StuckFor: 2 * time.Second})
+	vs := append(repeat(10, 22.2), 36.0, 36.1, 36.0)
+	vs = append(vs, repeat(40, 36.1)...) // 4 s frozen at body 38.1 °C
+	ms := feed(p, stream(vs...)...)
+	if len(ms) != 2 || ms[0].Verdict != VerdictFlag || ms[1].Verdict != VerdictInvalid || ms[1].Reason != ReasonStuck {
+		t.Fatalf("got %v, want a flag then invalid stuck", ms)
 	}
 }

@@ -311,9 +311,14 @@ func (p *Pipeline) segment(d *device, laneIdx int, r *drivers.Reading, reason Re
 	// and during a presence once it has lasted StuckFor, far longer than a
 	// measurement takes: a sensor frozen above the presence level would
 	// otherwise hold its lane forever and never be reported. Once reported,
-	// it stays stuck until a value moves.
+	// it stays stuck until a value moves. What the presence measured before
+	// stands if it asks for a re-check or a retake: a fever is never
+	// dropped; a pass from a frozen number is never shown.
 	if d.frozen(r, prm.StuckFor) && (s.present || d.stuckReported || !math.IsNaN(r.AmbientC)) {
 		if !d.stuckReported {
+			if s.present {
+				p.endPresenceUnlessPass(d, laneIdx, prm)
+			}
 			d.stuckReported, s.present = true, false
 			d.countInvalid(ReasonStuck)
 			m := measurementOf(laneIdx, r, false)
@@ -382,13 +387,36 @@ func (s *segState) add(r *drivers.Reading, k int, spread float64) {
 // endPresence decides one presence: its plateau, or a retake when the person
 // left too soon or never held still.
 func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
+	if m, reason, ok := p.presenceMeasurement(d, laneIdx, prm); ok {
+		p.decide(&m, reason, prm)
+	}
+}
+
+// endPresenceUnlessPass ends a presence whose sensor froze: its measurement
+// is decided only if it would not pass (a flag, a device alarm, a retake).
+func (p *Pipeline) endPresenceUnlessPass(d *device, laneIdx int, prm *Params) {
+	m, reason, ok := p.presenceMeasurement(d, laneIdx, prm)
+	if !ok {
+		return
+	}
+	c := prm.comp(m.Device)
+	_, _, body := c.apply(m.RawC)
+	if reason == ReasonNone && m.Flags&drivers.FlagAlarm == 0 && hundredths(body) < prm.thresholdH {
+		return
+	}
+	p.decide(&m, reason, prm)
+}
+
+// presenceMeasurement ends a presence and returns its candidate
+// measurement and reason; ok is false when it was nobody.
+func (p *Pipeline) presenceMeasurement(d *device, laneIdx int, prm *Params) (m Measurement, reason Reason, ok bool) {
 	s := &d.seg
 	s.present = false
 	if s.winN < 2 && !s.alarm && !reachesThreshold(&s.hot, prm) {
 		// One frame is nobody (70 ms at 14 Hz) but may be a frame that
 		// matched its checksum by chance amid clean ones: no measurement,
 		// unless it says fever, which must never go unasked.
-		return
+		return m, ReasonNone, false
 	}
 	reason, src, raw := ReasonNone, &s.at, s.plateau
 	switch {
@@ -397,12 +425,12 @@ func (p *Pipeline) endPresence(d *device, laneIdx int, prm *Params) {
 	case !s.stable:
 		reason, src, raw = ReasonUnstable, &s.hot, s.hot.ObjectC
 	}
-	m := measurementOf(laneIdx, src, false)
+	m = measurementOf(laneIdx, src, false)
 	m.RawC = raw
 	if s.alarm {
 		m.Flags |= drivers.FlagAlarm
 	}
-	p.decide(&m, reason, prm)
+	return m, reason, true
 }
 
 // decide runs the rest of the stages on a candidate measurement: the
