@@ -130,6 +130,17 @@ EOS
 	unshare --net -- /bin/bash -c 'ip link set lo up 2>/dev/null || busybox ip link set lo up 2>/dev/null; exec "$@"' _ \
 		chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -uo pipefail -c "$check"
 }
+step "root imports a roster; the daemon, as its own user, reads it"
+# As a school's IT person does it: sudo gatescreen roster import. The kept
+# copy must stay readable by the daemon's user (root's 0600 file stopped it).
+printf 'school:\n  roster: /etc/gatescreen/roster.csv\n' >>"$root/etc/gatescreen/gate.yaml"
+printf '\xef\xbb\xbf学号,姓名,班级,年级,角色,卡号\nS1,王小明,一(1)班,1,学生,04A1\n' >"$root/tmp/roster.csv"
+in_root "gatescreen roster import -config /etc/gatescreen/gate.yaml /tmp/roster.csv" >"$work/roster.log" 2>&1 ||
+	{ cat "$work/roster.log"; die "roster import as root failed"; }
+in_root "setpriv --reuid gatescreen --regid gatescreen --init-groups -- cat /etc/gatescreen/roster.csv >/dev/null" ||
+	die "the daemon's user cannot read the roster root imported: $(stat -c '%a %U:%G' "$root/etc/gatescreen/roster.csv")"
+done_step
+
 step "the installed daemon starts as its unit would, and stops"
 start_daemon >"$work/start.log" 2>&1 || { cat "$work/start.log"; die "the installed daemon did not start and stop cleanly"; }
 done_step

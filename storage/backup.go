@@ -33,6 +33,12 @@ func (s *Store) Backup(w io.Writer, size func(int64)) (n int64, err error) {
 	return n, nil
 }
 
+// restoreJump is how far a restore without a sequence reservation moves the
+// sequence past the backup's last: more events than a box stores in a year
+// at a busy gate, so no id the original box handed out after the backup is
+// used again.
+const restoreJump = 1 << 21
+
 // ErrBadBackup is returned by Restore for a file that is not a sound store.
 var ErrBadBackup = errors.New("storage: the backup is not a sound store file")
 
@@ -102,14 +108,21 @@ func Restore(path, from string, o Opts) (aside string, err error) {
 	var continuesAt uint64
 	err = st.update(func(tx *bolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
-		if events.Sequence() < reservation.reserved {
-			if err := events.SetSequence(reservation.reserved); err != nil {
+		floor, why := reservation.reserved, ""
+		if floor == 0 {
+			// A box that never stored here (a replacement with a fresh
+			// card): the box the backup came from went on handing out ids
+			// after it. Jump well clear of them.
+			floor, why = events.Sequence()+restoreJump, fmt.Sprintf(" (no sequence reservation here: %d above the backup's last)", restoreJump)
+		}
+		if events.Sequence() < floor {
+			if err := events.SetSequence(floor); err != nil {
 				return err
 			}
 		}
 		continuesAt = events.Sequence() + 1
 		ev := event.Event{Kind: event.KindHealth, Urgent: true, Body: mustJSON(event.Health{Component: "storage",
-			State: event.HealthWarning, Reason: fmt.Sprintf("restored from backup %s; sequence continues at %d", filepath.Base(from), continuesAt)})}
+			State: event.HealthWarning, Reason: fmt.Sprintf("restored from backup %s; sequence continues at %d%s", filepath.Base(from), continuesAt, why)})}
 		st.o.Stamp(&ev)
 		_, err := st.putEvent(tx, &ev)
 		return err

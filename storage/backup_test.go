@@ -206,3 +206,52 @@ func TestRestoreRefusesADamagedBackup(t *testing.T) {
 		}
 	}
 }
+
+// A replacement box (a fresh card, no sequence reservation) restoring the
+// old box's backup: the old box handed out ids after the backup, so the
+// restored store jumps well clear of them instead of reusing them.
+func TestRestoreOnAFreshCardJumpsTheSequence(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old", "events.db")
+	if err := os.MkdirAll(filepath.Dir(old), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(old, Opts{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := s.Append(reading(t, "lane-1", "pass", time.Now().Add(time.Duration(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Backup(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	if err := os.WriteFile(backup, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "new", "events.db")
+	if err := os.MkdirAll(filepath.Dir(fresh), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(fresh, backup, Opts{Logger: zerolog.Nop()}); err != nil {
+		t.Fatal(err)
+	}
+	r := openStore(t, fresh, Opts{})
+	next, err := r.AppendWait(context.Background(), reading(t, "lane-1", "pass", time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next <= 20+restoreJump {
+		t.Fatalf("the next event on the fresh card has seq %d: the old box may have used every id up to %d", next, 20+restoreJump)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"strings"
 	"time"
 
@@ -140,7 +141,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if errors.Is(err, localapi.ErrNotRunning) {
 		err = c.exportOffline(w, req)
 	}
-	return errors.Join(err, done())
+	return done(err)
 }
 
 // exportXLSX asks the running daemon for every register as CSV and makes
@@ -214,15 +215,35 @@ func (c *companion) exportOffline(w io.Writer, req office.Request) error {
 }
 
 // output opens the -o target; done closes it and reports a failed write.
-func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+//
+// A file is written as "<path>.partial", mode 0600 (a ledger names people),
+// and renamed to path by done(nil) once complete and on disk; done(err)
+// removes it, so a failed export never leaves a file that looks whole.
+func output(path string, stdout io.Writer) (io.Writer, func(failed error) error, error) {
 	if path == "-" {
-		return stdout, func() error { return nil }, nil
+		return stdout, func(failed error) error { return failed }, nil
 	}
-	f, err := os.Create(path)
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, f.Close, nil
+	return f, func(failed error) error {
+		err := failed
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+		return err
+	}, nil
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -256,21 +277,21 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *format == "json" {
-		return errors.Join(printJSON(w, rep), done())
+		return done(printJSON(w, rep))
 	}
 	loc, err := c.location()
 	if err != nil {
-		return errors.Join(err, done())
+		return done(err)
 	}
 	now, err := testNow()
 	if err != nil {
-		return errors.Join(err, done())
+		return done(err)
 	}
 	if rep.LaneLabels == nil { // stored before reports named the lanes
 		rep.LaneLabels = c.cfg.LaneLabels()
 	}
 	r := office.Report{Daily: rep, School: c.cfg.Site.School, Gate: c.cfg.Site.Gate, Made: now.In(loc), Lang: *lang}
-	return errors.Join(office.WriteReport(w, *format, r), done())
+	return done(office.WriteReport(w, *format, r))
 }
 
 // daily is the report of date (default today): the running daemon's (the
@@ -436,11 +457,52 @@ func keepRoster(path string, ro *school.Roster) error {
 	if err := ro.WriteCSV(&buf); err != nil {
 		return err
 	}
+	// The daemon reads it as its own user: the kept roster takes the owner
+	// and mode of the one it replaces, else the directory's group (the
+	// package makes /etc/gatescreen root:gatescreen) and 0640. Root's 0600
+	// file stopped the daemon at its next start.
+	uid, gid, mode := os.Getuid(), -1, os.FileMode(0o640)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	} else if fi, err := os.Stat(filepath.Dir(path)); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			gid = int(st.Gid)
+		}
+	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	defer os.Remove(tmp)
+	_, err = f.Write(buf.Bytes())
+	if err == nil {
+		err = f.Chmod(mode) // the umask may have narrowed it
+	}
+	if err == nil && (uid != os.Getuid() || gid >= 0) {
+		err = f.Chown(uid, gid)
+	}
+	if err == nil {
+		err = f.Sync() // a power cut must not leave an empty roster
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("keep the roster %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func runAbsence(ctx context.Context, args []string, stdout, stderr io.Writer) error {

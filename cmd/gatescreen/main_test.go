@@ -304,8 +304,20 @@ func TestCompanionsWithoutDaemon(t *testing.T) {
 	if code := exitCodeOf(t, err); code != 0 || !strings.Contains(string(out), "1 people") {
 		t.Fatalf("good roster: exit %d:\n%s", code, out)
 	}
-	if fi, err := os.Stat(roster); err != nil || fi.Mode().Perm() != 0o600 {
+	// Readable by the daemon's group, which owns the configuration's
+	// directory (a root-only 0600 file stopped the packaged daemon).
+	if fi, err := os.Stat(roster); err != nil || fi.Mode().Perm() != 0o640 {
 		t.Fatalf("kept roster: %v %v", fi, err)
+	}
+	// A later import keeps the mode the administrator chose.
+	if err := os.Chmod(roster, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "roster", "import", "-config", cfg, good).CombinedOutput(); err != nil {
+		t.Fatalf("second import: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(roster); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("kept roster after a second import: %v %v", fi, err)
 	}
 
 	// A reversed range gave an empty file and exit 0 (issue #20 item 12).
@@ -390,5 +402,37 @@ func TestBashCompletion(t *testing.T) {
 	}
 	if out, err := exec.Command(bin, "completion", "zsh").CombinedOutput(); exitCodeOf(t, err) != exitUsage {
 		t.Errorf("completion zsh: %v, want exit %d:\n%s", err, exitUsage, out)
+	}
+}
+
+// An output file is written beside its name and renamed when whole, mode
+// 0600 (a ledger names people); a failed write leaves nothing.
+func TestOutputFileAppearsOnlyWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "台账.csv")
+	w, done, err := output(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "half a ledger")
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("the file exists before it is complete")
+	}
+	if err := done(errors.New("store read failed")); err == nil {
+		t.Fatal("done hid the failure")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a failed export left %v", entries)
+	}
+	w, done, err = output(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "a whole ledger")
+	if err := done(nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the finished file: %v %v", fi, err)
 	}
 }

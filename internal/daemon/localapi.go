@@ -73,8 +73,10 @@ func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/jsonl")
-		if err := storage.ExportJSONL(w, g.store, from, to, g.loc); err != nil {
+		sw := &sentWriter{w: w}
+		if err := storage.ExportJSONL(sw, g.store, from, to, g.loc); err != nil {
 			g.log.Error().Err(err).Msg("export")
+			sw.fail(err)
 		}
 		return
 	}
@@ -91,10 +93,32 @@ func (g *gate) apiExport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	// Write checks the days before it writes anything, so a bad one is
 	// still answered as such.
-	if err := g.ledger().Write(w, req); err != nil {
+	sw := &sentWriter{w: w}
+	if err := g.ledger().Write(sw, req); err != nil {
 		g.log.Error().Err(err).Msg("export")
-		apiError(w, http.StatusBadRequest, err)
+		sw.fail(err)
 	}
+}
+
+// sentWriter is a response body that knows whether it began. An error
+// before the first byte is answered as an error; after it the status 200 is
+// gone, so the connection is cut: the client sees a body cut short, never a
+// ledger that looks whole with an error message at its end.
+type sentWriter struct {
+	w    http.ResponseWriter
+	sent bool
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	s.sent = s.sent || len(p) > 0
+	return s.w.Write(p)
+}
+
+func (s *sentWriter) fail(err error) {
+	if s.sent {
+		panic(http.ErrAbortHandler)
+	}
+	apiError(s.w, http.StatusBadRequest, err)
 }
 
 // ledger is the office's view of the store: the roster in force names
