@@ -156,13 +156,14 @@ in_root "gatescreen version | grep -q '^gatescreen $next\$'" || die "the upgrade
 start_daemon >"$work/start2.log" 2>&1 || { cat "$work/start2.log"; die "the upgraded daemon did not start and stop cleanly"; }
 done_step
 
-step "dpkg -r keeps the configuration; dpkg -P removes it, keeps the store"
+step "dpkg -r keeps the configuration; dpkg -P removes it, keeps the store and its key"
 in_root "dpkg -r gatescreen" >"$work/remove.log" 2>&1 || { cat "$work/remove.log"; die "dpkg -r failed"; }
 [ ! -e "$root/usr/bin/gatescreen" ] || die "dpkg -r left the binary"
 [ -e "$root/etc/gatescreen/gate.yaml" ] || die "dpkg -r removed the configuration"
 in_root "dpkg -P gatescreen" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; die "dpkg -P failed"; }
-[ ! -e "$root/etc/gatescreen" ] || { ls -la "$root/etc/gatescreen"; die "dpkg -P left /etc/gatescreen"; }
+[ ! -e "$root/etc/gatescreen/gate.yaml" ] || die "dpkg -P left the configuration"
 test -s "$root/var/lib/gatescreen/events.db" || die "dpkg -P removed the event store"
-grep -q "event store) is kept" "$work/purge.log" || die "dpkg -P did not say the store is kept"
+[ "$(cat "$root/etc/gatescreen/pseudonym.key")" = "$key" ] || die "dpkg -P removed the pseudonym key the kept store's backlog needs"
+grep -q "event store) and /etc/gatescreen/pseudonym.key are kept" "$work/purge.log" || die "dpkg -P did not say the store and key are kept"
 done_step
 echo "package-test: passed"

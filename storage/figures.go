@@ -9,19 +9,26 @@ import (
 
 // OldestPending returns the capture time of the oldest event the district
 // has not acknowledged yet; ok is false when nothing waits. It reads the
-// first key of each outbox queue: two page lookups, cheap enough for a
+// first key of each outbox queue: a few page lookups, cheap enough for a
 // scrape.
 func (s *Store) OldestPending() (wall time.Time, ok bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
 		for _, q := range []Queue{Priority, Bulk} {
-			k, _ := tx.Bucket(outboxBucket(q)).Cursor().First()
-			if k == nil {
-				continue
+			// An outbox key whose event was purged under the disk limit (a
+			// gap event says so) is skipped, a bounded number of them:
+			// under disk pressure is when the age matters most.
+			c := tx.Bucket(outboxBucket(q)).Cursor()
+			k, _ := c.First()
+			var v []byte
+			for n := 0; k != nil && n < oldestScan; k, _ = c.Next() {
+				if v = events.Get(k); v != nil {
+					break
+				}
+				n++
 			}
-			v := events.Get(k)
 			if v == nil {
-				continue // purged under the disk limit: a gap event says so
+				continue
 			}
 			ev, err := decodeEvent(beUint64(k), v)
 			if err != nil {
@@ -38,6 +45,9 @@ func (s *Store) OldestPending() (wall time.Time, ok bool, err error) {
 	}
 	return wall, ok, nil
 }
+
+// oldestScan bounds the purged outbox keys OldestPending steps over.
+const oldestScan = 4096
 
 // Room returns the bytes the store file holds on disk and the bytes its
 // filesystem can still give it.

@@ -55,6 +55,13 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.Rename(tmp, *out); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	if d, err := os.Open(filepath.Dir(*out)); err == nil { // the rename itself on disk
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+	}
 	fi, err := os.Stat(*out)
 	if err != nil {
 		return err

@@ -422,7 +422,13 @@ func (p *pass) absenceRows(day school.Day, byClass map[string][]school.Person, r
 				doctor = p.v.yes(a.SeenDoctor)
 			}
 		}
-		p.absences = append(p.absences, []any{day.Start, person.Grade, class, name, ref, reason, symptoms, doctor, a.Note})
+		// The class teacher's note is free text that names people and
+		// illnesses: it goes only where names do.
+		note := a.Note
+		if p.identity != IdentityName {
+			note = ""
+		}
+		p.absences = append(p.absences, []any{day.Start, person.Grade, class, name, ref, reason, symptoms, doctor, note})
 	}
 }
 

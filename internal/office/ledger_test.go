@@ -243,6 +243,13 @@ func TestAbsencesAndDailyRegisters(t *testing.T) {
 	if c(rows[1], "缺勤原因") != "因病" || c(rows[1], "症状") != "发热、咳嗽" || c(rows[1], "已就诊") != "是" || c(rows[1], "备注") != "家长电话告知" {
 		t.Errorf("recorded absence %q", rows[1])
 	}
+	// The teacher's note names people and illnesses: only where names go.
+	for _, identity := range []string{IdentityID, IdentityPseudonym, IdentityNone} {
+		rows := exportCSV(t, l, map[string]string{"table": TableAbsences, "identity": identity})
+		if c := cols(t, rows[0]); c(rows[1], "备注") != "" {
+			t.Errorf("-identity %s: the note %q is in the absences register", identity, c(rows[1], "备注"))
+		}
+	}
 	rows = exportCSV(t, l, map[string]string{"table": TableDaily})
 	if c := cols(t, rows[0]); c(rows[1], "因病缺勤") != "1" {
 		t.Errorf("daily with an illness %q", rows)

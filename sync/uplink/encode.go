@@ -36,8 +36,8 @@ const bodyPersonKey = "person_id"
 // timeKeys are the body members that hold an event.Time.
 var timeKeys = map[string]bool{"opened_at": true, "at": true}
 
-// capturedAtLayout is RFC 3339 in UTC with milliseconds.
-const capturedAtLayout = "2006-01-02T15:04:05.000Z07:00"
+// capturedAtLayout is the wire's one time format.
+const capturedAtLayout = event.TimeLayout
 
 // encoder turns stored events into the JSON objects of docs/mqtt.md.
 type encoder struct {
@@ -295,7 +295,7 @@ func (e *encoder) rewriteBody(dst []byte, kind event.Kind, seq uint64, body []by
 		if kind == event.KindCalibration && key == "id" && string(raw) == "0" {
 			raw = strconv.AppendUint(nil, seq, 10)
 		}
-		if timeKeys[key] && len(raw) > 0 && raw[0] != '"' {
+		if (kind == event.KindCase || kind == event.KindCalibration) && timeKeys[key] && len(raw) > 0 && raw[0] != '"' {
 			var t event.Time // legacy Unix nanoseconds
 			if err := json.Unmarshal(raw, &t); err != nil {
 				return dst[:start], fmt.Errorf("%s: %w", key, err)
