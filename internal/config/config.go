@@ -238,6 +238,13 @@ type School struct {
 	// 11:00–14:30, evening 16:00–18:00: the daily report at 18:00 covers them all
 	// (a school with a later evening check sets reports.daily_at after it).
 	Rounds []Round `yaml:"rounds,omitempty"`
+	// Days are the weekdays the school is open (mon … sun); default mon–fri.
+	// Holidays are dates (YYYY-MM-DD) it is closed on such a day, MakeupDays
+	// dates it is open on another (调休). On a day it is closed nobody is
+	// absent.
+	Days       []string `yaml:"days,omitempty"`
+	Holidays   []string `yaml:"holidays,omitempty"`
+	MakeupDays []string `yaml:"makeup_days,omitempty"`
 }
 
 // Window is one grade's arrival window, local HH:MM.
@@ -298,6 +305,6 @@ func Default() Config {
 			{Name: "morning", From: "06:00", To: "10:00"},
 			{Name: "noon", From: "11:00", To: "14:30"},
 			{Name: "evening", From: "16:00", To: "18:00"},
-		}},
+		}, Days: []string{"mon", "tue", "wed", "thu", "fri"}},
 	}
 }

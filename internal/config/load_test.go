@@ -47,6 +47,11 @@ var badConfigs = map[string][]string{
 		"bad-round.bad.yaml:17: school.rounds[1].name: night is not one of morning, noon, evening",
 		"bad-round.bad.yaml:17: school.rounds[1].to: 20:00 must be after from (21:00)",
 	},
+	"bad-school-days": {
+		"bad-school-days.bad.yaml:15: school.days[2]: funday is not one of sun, mon, tue, wed, thu, fri, sat",
+		"bad-school-days.bad.yaml:16: school.holidays[1]: 2026-13-01 is not a date YYYY-MM-DD",
+		"bad-school-days.bad.yaml:17: school.makeup_days[0]: 2026-10-01 is listed in school.holidays too",
+	},
 	"bad-size-unit":         {`bad-size-unit.bad.yaml:15: storage.max_size: "256 megabytes" is not a size like 256MiB`},
 	"bad-timezone":          {"bad-timezone.bad.yaml:6: site.timezone: Mars/Olympus is not a known IANA time zone"},
 	"bad-window":            {"bad-window.bad.yaml:18: school.windows[0].to: 07:20 must be after from (07:40)"},

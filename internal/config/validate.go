@@ -449,6 +449,9 @@ func (c Calibration) validate(r *reporter) {
 
 var roundNames = []string{"morning", "noon", "evening"}
 
+// WeekdayNames are the values of school.days, Sunday first as time.Weekday.
+var WeekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
 func (s School) validate(r *reporter) {
 	for i, w := range s.Windows {
 		p := fmt.Sprintf("school.windows[%d].", i)
@@ -468,6 +471,29 @@ func (s School) validate(r *reporter) {
 		}
 		seen[rd.Name] = true
 		validateSpan(r, p, rd.From, rd.To)
+	}
+	if len(s.Days) == 0 {
+		r.add("school.days", nil, "is empty: a school open on no day has nobody to screen")
+	}
+	for i, d := range s.Days {
+		if !slices.Contains(WeekdayNames, d) {
+			r.add(fmt.Sprintf("school.days[%d]", i), d, "is not one of "+strings.Join(WeekdayNames, ", "))
+		}
+	}
+	dates := map[string]string{}
+	for _, list := range []struct {
+		key   string
+		dates []string
+	}{{"school.holidays", s.Holidays}, {"school.makeup_days", s.MakeupDays}} {
+		for i, d := range list.dates {
+			p := fmt.Sprintf("%s[%d]", list.key, i)
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				r.add(p, d, "is not a date YYYY-MM-DD")
+			} else if other, dup := dates[d]; dup {
+				r.add(p, d, "is listed in "+other+" too")
+			}
+			dates[d] = list.key
+		}
 	}
 }
 

@@ -152,7 +152,10 @@ func count(c *event.Counts, verdict string) {
 // window has closed by at that have no measurement today.
 func (t *Tally) Absentees(at time.Time) map[string][]Person {
 	out := map[string][]Person{}
-	if t.roster == nil {
+	// On a day the school is closed (a weekend, a holiday) nobody is
+	// absent: the whole school listed as unrecorded every Saturday, and
+	// counted so in the uploaded report, buried the real absences.
+	if t.roster == nil || (t.sched != nil && !t.sched.Open(t.sched.Day(t.day.Start))) {
 		return out
 	}
 	dayOver := !at.Before(t.day.End)

@@ -109,3 +109,39 @@ func TestDeviceUptime(t *testing.T) {
 		t.Fatalf("uptime %v faults %v", r.DeviceUptime, r.DeviceFaults)
 	}
 }
+
+// On a day the school is closed nobody is absent: every Saturday listed the
+// whole school as absent unrecorded, and the uploaded report counted it so.
+// Holidays close an open weekday, makeup days (调休) open a closed one.
+func TestClosedDaysHaveNoAbsentees(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	sch := config.Default().School
+	sch.Holidays, sch.MakeupDays = []string{"2026-10-01"}, []string{"2026-10-11"}
+	sc, err := NewSchedule(sch, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, _, _ := testSchool(t)
+	for day, open := range map[string]bool{
+		"2026-11-23": true,  // a Monday
+		"2026-11-28": false, // a Saturday
+		"2026-11-29": false, // a Sunday
+		"2026-10-01": false, // a Thursday, National Day
+		"2026-10-11": true,  // a Sunday, a makeup day
+	} {
+		if got := sc.Open(day); got != open {
+			t.Errorf("Open(%s) = %v, want %v", day, got, open)
+		}
+		d, err := sc.ParseDay(day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if open {
+			want = 3
+		}
+		if r := NewTally(d, ro, sc).Report(d.End); r.Absentees != want {
+			t.Errorf("%s: %d absentees, want %d", day, r.Absentees, want)
+		}
+	}
+}

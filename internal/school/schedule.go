@@ -2,6 +2,7 @@ package school
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
@@ -18,6 +19,11 @@ type Schedule struct {
 	loc     *time.Location
 	rounds  []namedRange
 	windows map[string]clockRange
+	// open are the weekdays the school is open; closed and makeup the dates
+	// that say otherwise. All empty: open every day.
+	open           [7]bool
+	anyOpen        bool
+	closed, makeup map[string]bool
 }
 
 type namedRange struct {
@@ -42,7 +48,40 @@ func NewSchedule(s config.School, loc *time.Location) (*Schedule, error) {
 		}
 		sc.windows[w.Grade] = cr
 	}
+	for i, d := range s.Days {
+		wd := slices.Index(config.WeekdayNames, d)
+		if wd < 0 {
+			return nil, fmt.Errorf("school.days[%d]: %q is not a weekday", i, d)
+		}
+		sc.open[wd], sc.anyOpen = true, true
+	}
+	sc.closed, sc.makeup = dateSet(s.Holidays), dateSet(s.MakeupDays)
 	return sc, nil
+}
+
+func dateSet(dates []string) map[string]bool {
+	m := make(map[string]bool, len(dates))
+	for _, d := range dates {
+		m[d] = true
+	}
+	return m
+}
+
+// Open reports whether the school is open on the local day (YYYY-MM-DD):
+// one of school.days and no holiday, or a makeup day. A schedule without
+// days is open every day.
+func (sc *Schedule) Open(day string) bool {
+	if sc.makeup[day] {
+		return true
+	}
+	if sc.closed[day] {
+		return false
+	}
+	t, err := time.ParseInLocation(time.DateOnly, day, sc.loc)
+	if err != nil || !sc.anyOpen {
+		return true
+	}
+	return sc.open[t.Weekday()]
 }
 
 func parseRange(from, to string) (clockRange, error) {
