@@ -6,12 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // #20 item 7: `gatescreen backup` copies the live store during a rush with
@@ -21,12 +19,7 @@ import (
 // hands out afterwards collides with one the replaced store used.
 func TestBackupUnderLoadRestoredAndDrained(t *testing.T) {
 	const rush = 20 * time.Second
-	port := mosquittotest.FreePort(t)
-	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
-	mq.Start()
-	cons := newConsumer()
-	subscribe(t, mq.URL("tcp"), "district-backup", nil, cons)
-	mq.Stop(syscall.SIGTERM)
+	mq, cons := districtBroker(t, "district-backup", true)
 
 	sc := scenario(t, strings.Replace(busyGate, "duration: 0s", "duration: "+rush.String(), 1))
 	r := newRig(t, sc, func(c *config.Config) { c.Uplink.Broker = mq.URL("tcp") })

@@ -6,13 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // clockGate is three walk-through gates and an IR module, no badges.
@@ -34,12 +32,7 @@ devices:
 // (checked against the moment the simulator sent it), and captured_at must
 // follow the sequence order.
 func TestClockDayWrongThenCorrected(t *testing.T) {
-	port := mosquittotest.FreePort(t)
-	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
-	mq.Start()
-	cons := newConsumer()
-	subscribe(t, mq.URL("tcp"), "district-clock", nil, cons)
-	mq.Stop(syscall.SIGTERM)
+	mq, cons := districtBroker(t, "district-clock", true)
 
 	r := newRig(t, scenario(t, clockGate), func(c *config.Config) { c.Uplink.Broker = mq.URL("tcp") })
 	offsetFile := filepath.Join(r.dir, "clock-offset")

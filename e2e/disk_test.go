@@ -5,12 +5,10 @@ package e2e
 import (
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // crowdedLanes walk-through gates at their highest rate (a person every
@@ -51,12 +49,7 @@ func (s laneState) total() int {
 // is kept, and every sequence number is accounted for: received, or inside
 // a gap.
 func TestDiskPressure(t *testing.T) {
-	port := mosquittotest.FreePort(t)
-	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
-	mq.Start()
-	cons := newConsumer()
-	subscribe(t, mq.URL("tcp"), "district-disk", nil, cons)
-	mq.Stop(syscall.SIGTERM)
+	mq, cons := districtBroker(t, "district-disk", true)
 
 	r := newRig(t, scenario(t, crowdedGate()), func(c *config.Config) {
 		c.Uplink.Broker = mq.URL("tcp")

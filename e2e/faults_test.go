@@ -13,7 +13,6 @@ import (
 	"github.com/gatescreen/gatescreen/drivers/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // garbageRun is how long every port receives garbage (issue #9: 60 s).
@@ -56,11 +55,7 @@ var thermometers = []string{"lane1-ir", "lane2-ir", "lane3-gate", "staff-gate"}
 // reading is ever a pass unless its raw value is one the simulator sent
 // (drivers/sim's Sent is the truth).
 func TestDeviceFaults(t *testing.T) {
-	port := mosquittotest.FreePort(t)
-	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
-	mq.Start()
-	cons := newConsumer()
-	subscribe(t, mq.URL("tcp"), "district-faults", nil, cons)
+	mq, cons := districtBroker(t, "district-faults", false)
 
 	// The silent device: a pseudo-terminal nobody writes to.
 	silent, err := ptyport.Open()

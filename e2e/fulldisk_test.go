@@ -13,7 +13,6 @@ import (
 
 	"github.com/gatescreen/gatescreen/internal/ci"
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // A full disk long before max_size: the store's directory is a 4 MiB tmpfs,
@@ -42,12 +41,7 @@ func TestFullDiskBelowMaxSize(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mnt, "other.log"), make([]byte, size/2), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := mosquittotest.FreePort(t)
-	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
-	mq.Start()
-	cons := newConsumer()
-	subscribe(t, mq.URL("tcp"), "district-fulldisk", nil, cons)
-	mq.Stop(syscall.SIGTERM)
+	mq, cons := districtBroker(t, "district-fulldisk", true)
 
 	r := newRig(t, scenario(t, crowdedGate()), func(c *config.Config) {
 		c.Uplink.Broker = mq.URL("tcp")

@@ -248,6 +248,23 @@ func (c *consumer) healthSeen(match func(healthMsg) bool) bool {
 	return slices.ContainsFunc(c.health, match)
 }
 
+// districtBroker starts a district broker (plain MQTT on loopback) and a
+// consumer with a persistent session on it, so the broker queues for the
+// consumer whatever happens next; down leaves the broker stopped (an outage
+// from the start).
+func districtBroker(t testing.TB, clientID string, down bool) (*mosquittotest.Broker, *consumer) {
+	t.Helper()
+	port := mosquittotest.FreePort(t)
+	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
+	mq.Start()
+	cons := newConsumer()
+	subscribe(t, mq.URL("tcp"), clientID, nil, cons)
+	if down {
+		mq.Stop(syscall.SIGTERM)
+	}
+	return mq, cons
+}
+
 // subscribe connects the consumer with a persistent session (clean session
 // false), so messages queue at the broker while it or the broker restarts.
 func subscribe(t testing.TB, brokerURL, clientID string, tlsCfg *tls.Config, c *consumer) paho.Client {

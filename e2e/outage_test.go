@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
 )
 
 // Broker outage: the district broker is down for the first half of a
@@ -18,14 +17,9 @@ import (
 // produced (its store at the end).
 func TestBrokerOutageDeliversEverything(t *testing.T) {
 	const rush = 24 * time.Second
-	port := mosquittotest.FreePort(t)
-	mq := mosquittotest.New(t, port, mosquittotest.PlainConf(t, port))
 	// The district's persistent session exists before the outage, so the
 	// broker queues for it whatever the order of reconnects.
-	mq.Start()
-	cons := newConsumer()
-	subscribe(t, mq.URL("tcp"), "district-outage", nil, cons)
-	mq.Stop(syscall.SIGTERM)
+	mq, cons := districtBroker(t, "district-outage", true)
 
 	sc := scenario(t, strings.Replace(busyGate, "duration: 0s", "duration: "+rush.String(), 1))
 	r := newRig(t, sc, func(c *config.Config) {
