@@ -53,7 +53,12 @@ func binary(t testing.TB) string { return gatescreen.Path(t) }
 // result prints one figure in a line scripts/bench.sh collects.
 func result(t testing.TB, name string, value float64, unit, note string) {
 	t.Helper()
-	line := fmt.Sprintf("RESULT %s %s %s %s", name, strconv.FormatFloat(value, 'f', -1, 64), unit, note)
+	report(t, fmt.Sprintf("RESULT %s %s %s %s", name, strconv.FormatFloat(value, 'f', -1, 64), unit, note))
+}
+
+// report logs one line and appends it to BENCH_RESULTS when set.
+func report(t testing.TB, line string) {
+	t.Helper()
 	t.Log(line)
 	if path := os.Getenv("BENCH_RESULTS"); path != "" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -85,6 +90,8 @@ type gateOpts struct {
 	env []string
 	// trace turns on GATESCREEN_LAMP_TRACE through a FIFO.
 	trace bool
+	// binary is the gatescreen to run; "" is the one built for this run.
+	binary string
 }
 
 // lampEvent is one traced lamp write.
@@ -181,7 +188,11 @@ func startGate(t testing.TB, o gateOpts, beforeReady func(*gate)) *gate {
 		g.lanes = append(g.lanes, laneName(i))
 	}
 	cfg := writeConfig(t, o, g.ports)
-	g.cmd = exec.Command(binary(t), "run", "-config", cfg, "-log-format", "json")
+	bin := o.binary
+	if bin == "" {
+		bin = binary(t)
+	}
+	g.cmd = exec.Command(bin, "run", "-config", cfg, "-log-format", "json")
 	g.cmd.Env = append(os.Environ(), "GATESCREEN_SIM_PINS=1")
 	g.cmd.Env = append(g.cmd.Env, o.env...)
 	if o.trace {
