@@ -97,8 +97,11 @@ func Run(ctx context.Context, o Opts) error {
 		ev.BootID, ev.ClockSynced = clk.BootID(), clk.Synced()
 	}
 
-	// The store opens first and closes last: everything else writes to it.
-	store, err := storage.Open(cfg.Storage.Path, storage.Opts{
+	// The store starts first and closes last: everything else writes to
+	// it. Its check and open run in the background (a full file takes
+	// seconds on a cold card) while the gate already screens: what is
+	// appended meanwhile waits in its queue, in order (see storageReady).
+	store := storage.Start(cfg.Storage.Path, storage.Opts{
 		CommitInterval: cfg.Storage.CommitInterval,
 		CommitEvents:   cfg.Storage.CommitEvents,
 		MaxSize:        int64(cfg.Storage.MaxSize),
@@ -109,9 +112,6 @@ func Run(ctx context.Context, o Opts) error {
 		BoxID:          cfg.Site.BoxID,
 		CommitHook:     o.CommitHook,
 	})
-	if err != nil {
-		return err
-	}
 	defer func() {
 		if err := store.Close(); err != nil {
 			log.Error().Err(err).Msg("closing the store")
@@ -176,10 +176,6 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		return nil, err
 	}
 	g.devices, g.lanes = describe(cfg)
-	comp, err := g.compensation()
-	if err != nil {
-		return nil, err
-	}
 
 	g.met, err = metrics.New(metrics.Opts{
 		Lanes:       laneNames(cfg),
@@ -234,6 +230,7 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		Mono:           func() int64 { m, _ := clk.Stamp(); return m },
 		Logger:         logging.Component(g.log, "cases"),
 		OnChange:       g.caseChanged,
+		LateRestore:    true, // storageReady
 	})
 	if err != nil {
 		return nil, err
@@ -246,8 +243,9 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		return nil, err
 	}
 
+	// Compensation as configured; storageReady adds the stored
+	// calibrations before the devices that need them start.
 	params := pipeline.ParamsFrom(cfg.Screening)
-	params.Comp = comp
 	g.pipe, err = pipeline.New(pipeline.Opts{
 		Devices:  g.devices,
 		Lanes:    g.lanes,
@@ -451,7 +449,16 @@ func (g *gate) run(ctx context.Context) error {
 	}
 
 	// Devices start last: the pipeline and every sink are ready for them.
+	// Those whose readings depend on the store's records wait for it.
 	devCtx, stopDevices := context.WithCancel(context.Background())
+	storeUp, storeFailed := make(chan struct{}), make(chan error, 1)
+	goBG(func(ctx context.Context) {
+		if err := g.storageReady(ctx); err != nil {
+			storeFailed <- err
+			return
+		}
+		close(storeUp)
+	})
 	var devWG sync.WaitGroup
 	for i, dev := range g.cfg.Devices {
 		drv, _ := drivers.Lookup(dev.Driver) // validated with the config
@@ -479,6 +486,13 @@ func (g *gate) run(ctx context.Context) error {
 		devWG.Add(1)
 		go func() {
 			defer devWG.Done()
+			if g.needsStore(i) {
+				select {
+				case <-storeUp:
+				case <-devCtx.Done():
+					return
+				}
+			}
 			if err := runner.Run(devCtx, ro); err != nil {
 				log.Error().Err(err).Str("device", dev.Name).Msg("device runner stopped")
 			}
@@ -517,6 +531,8 @@ wait:
 				break wait
 			}
 			metricsDone = nil
+		case runErr = <-storeFailed:
+			break wait
 		}
 	}
 
@@ -549,6 +565,28 @@ wait:
 		log.Error().Err(err).Msg("flushing the store")
 	}
 	return runErr
+}
+
+// storageReady waits for the store's check and open, then restores what
+// the gate reads from it: the open cases and today's ticket counter, and
+// the stored calibrations. An error (a locked file, a newer schema, a disk
+// that cannot be read) stops the daemon, as it did before the gate started.
+func (g *gate) storageReady(ctx context.Context) error {
+	if err := g.store.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		_ = g.cases.Restore() // whatever waits for the cases goes on, with none
+		return err
+	}
+	if err := g.cases.Restore(); err != nil {
+		return err
+	}
+	if err := g.applyCalibrations(); err != nil {
+		return err
+	}
+	g.log.Info().Msg("store open")
+	return nil
 }
 
 // reload applies a changed configuration file on SIGHUP: screening
