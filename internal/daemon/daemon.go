@@ -158,11 +158,15 @@ type gate struct {
 	devices []pipeline.DeviceInfo
 	lanes   []pipeline.LaneInfo
 	calib   *calibrator
+	// storeUp is closed once the store is open and what the gate reads
+	// from it restored (storageReady).
+	storeUp chan struct{}
 }
 
 func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	store *storage.Store, hub *healthHub, stamp func(*event.Event)) (_ *gate, err error) {
-	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp}
+	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp,
+		storeUp: make(chan struct{})}
 	defer func() {
 		if err != nil && g.lamps != nil {
 			g.lamps.Close() // pins back to their safe state
@@ -302,7 +306,7 @@ func (g *gate) buildScreen() error {
 	g.scr, err = screen.New(screen.Opts{
 		Lanes:          lanes,
 		Devices:        devNames,
-		Desk:           g.cases,
+		Desk:           openingDesk{g.cases, g.storeUp},
 		DoctorPIN:      []byte(g.o.Secrets.DoctorPIN),
 		Lang:           cfg.Screen.Lang,
 		MaxAttempts:    cfg.Screen.MaxAttempts,
@@ -311,7 +315,7 @@ func (g *gate) buildScreen() error {
 		FlagHold:       cfg.Screen.FlagHold,
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
 		Driller:        g,
-		Visitors:       g.store,
+		Visitors:       openingBook{g.store, g.storeUp},
 		Location:       g.loc,
 		Now:            g.clk.Now,
 		Logger:         logging.Component(g.log, "screen"),
@@ -451,13 +455,11 @@ func (g *gate) run(ctx context.Context) error {
 	// Devices start last: the pipeline and every sink are ready for them.
 	// Those whose readings depend on the store's records wait for it.
 	devCtx, stopDevices := context.WithCancel(context.Background())
-	storeUp, storeFailed := make(chan struct{}), make(chan error, 1)
+	storeFailed := make(chan error, 1)
 	goBG(func(ctx context.Context) {
 		if err := g.storageReady(ctx); err != nil {
 			storeFailed <- err
-			return
 		}
-		close(storeUp)
 	})
 	var devWG sync.WaitGroup
 	for i, dev := range g.cfg.Devices {
@@ -488,7 +490,7 @@ func (g *gate) run(ctx context.Context) error {
 			defer devWG.Done()
 			if g.needsStore(i) {
 				select {
-				case <-storeUp:
+				case <-g.storeUp:
 				case <-devCtx.Done():
 					return
 				}
@@ -585,8 +587,48 @@ func (g *gate) storageReady(ctx context.Context) error {
 	if err := g.applyCalibrations(); err != nil {
 		return err
 	}
+	close(g.storeUp)
+	if g.scr != nil {
+		for _, c := range g.cases.Open() {
+			g.scr.CaseChanged(c)
+		}
+		g.scr.RecountVisitors()
+	}
 	g.log.Info().Msg("store open")
 	return nil
+}
+
+// openingDesk is the case desk as the screen sees it: made while the store
+// is still opening, the screen starts with no open cases, and storageReady
+// shows it the restored ones. The doctor's actions wait for the restore.
+type openingDesk struct {
+	*pipeline.Cases
+	up <-chan struct{}
+}
+
+func (d openingDesk) Open() []event.Case {
+	select {
+	case <-d.up:
+		return d.Cases.Open()
+	default:
+		return nil
+	}
+}
+
+// openingBook is the visitor book as the screen sees it: empty while the
+// store is opening; storageReady has the screen count again.
+type openingBook struct {
+	*storage.Store
+	up <-chan struct{}
+}
+
+func (b openingBook) Visitors(day string) ([]storage.Visitor, error) {
+	select {
+	case <-b.up:
+		return b.Store.Visitors(day)
+	default:
+		return nil, nil
+	}
 }
 
 // reload applies a changed configuration file on SIGHUP: screening
