@@ -53,9 +53,6 @@ type Opts struct {
 	// LampChange observes every lamp, buzzer and barrier write (demo,
 	// latency benchmarks); optional.
 	LampChange func(lane, output string, on bool, at time.Time)
-	// CommitHook runs before every store commit (storage.Opts.CommitHook):
-	// benchmarks delay it to stand in for a slow SD card; optional.
-	CommitHook func()
 	// Ready is called once everything runs.
 	Ready func(Info)
 }
@@ -110,7 +107,6 @@ func Run(ctx context.Context, o Opts) error {
 		OnHealth:       hub.reportFromStore,
 		Stamp:          stamp,
 		BoxID:          cfg.Site.BoxID,
-		CommitHook:     o.CommitHook,
 	})
 	defer func() {
 		if err := store.Close(); err != nil {
