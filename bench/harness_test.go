@@ -347,24 +347,15 @@ func sseClients(t testing.TB, ctx context.Context, screen string, n int) *sync.W
 	return &wg
 }
 
-// procStatus returns a field of /proc/<pid>/status in KiB (VmHWM, VmRSS).
+// procStatus returns a field of /proc/<pid>/status in KiB (VmHWM, VmRSS);
+// the process must be there.
 func procStatus(t testing.TB, pid int, field string) int64 {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
+	kb := statusKB(pid, field)
+	if kb == 0 {
+		t.Fatalf("/proc/%d/status: no %s", pid, field)
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb
-		}
-	}
-	t.Fatalf("/proc/%d/status has no %s", pid, field)
-	return 0
+	return kb
 }
 
 // mappedRss sums the resident KiB of pid's mappings whose path contains

@@ -97,25 +97,12 @@ func startFull(t *testing.T, dir string, v variant) (time.Duration, int64) {
 			t.Fatal(err)
 		}
 	}
-	stopFeed, fed := make(chan struct{}), make(chan struct{})
+	stopFeed := make(chan struct{})
+	var fed <-chan struct{}
 	peakDone := make(chan int64, 1)
 	g := startGate(t, gateOpts{lanes: 1, trace: true, dir: dir, binary: v.binary}, func(g *gate) {
 		go func() { peakDone <- samplePeak(g.pid(), filepath.Join(dir, "daemon.log"), v.opened) }()
-		go func() {
-			defer close(fed)
-			buf := line(nil, 36.5)
-			for i := 0; ; i++ {
-				select {
-				case <-stopFeed:
-					return
-				case <-time.After(time.Millisecond):
-				}
-				buf = line(buf, 36.4+0.1*float64(i%3))
-				if _, err := g.ports[0].Master.Write(buf); err != nil {
-					return
-				}
-			}
-		}()
+		fed = feedEveryMillisecond(g, stopFeed)
 	})
 	var lamp time.Duration
 	select {
