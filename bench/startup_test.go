@@ -251,7 +251,13 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
+	// Synced, so that no start-up measured afterwards waits behind the
+	// writeback of the copy.
 	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Sync(); err != nil {
 		dst.Close()
 		return err
 	}
