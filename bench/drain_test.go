@@ -3,9 +3,7 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,54 +54,111 @@ func (o storeOutbox) timed(start time.Time, ns, calls *atomic.Int64) {
 	calls.Add(1)
 }
 
+// readingsTopic is where the bench's uplink publishes readings.
+const readingsTopic = "gatescreen/v1/bench/bench-school/east/readings"
+
 // TestBacklogDrain uploads a 100,000-event backlog from a real bbolt store
 // (its Acks group-committed, the last commit included in the time) to a
-// local mosquitto with the uplink's defaults,
-// and, as the baseline in the same run, publishes the same events one
-// QoS 1 message per line with `mosquitto_pub -l -q 1`.
+// local mosquitto with the uplink's defaults, while mosquitto_sub records
+// every readings message the broker passed on. The baseline, in the same
+// round, publishes those very payloads (the uplink's batches of 200
+// events) with `mosquitto_pub -l -q 1`: the same bytes in the same
+// messages, with nothing read, encoded or acknowledged in a store.
+// BENCH_RUNS rounds, each from a copy of the same filled store.
 func TestBacklogDrain(t *testing.T) {
 	broker := startMosquitto(t)
 	pub := mosquittotest.RequireProgram(t, "mosquitto_pub", "mosquitto-clients")
-	dir := t.TempDir()
-	fillStore(t, dir, backlogEvents)
-	s, err := storage.Open(filepath.Join(dir, "events.db"), storage.Opts{BoxID: "bench-east"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	lines := filepath.Join(dir, "events.jsonl")
-	writeLines(t, s, lines)
-
-	ob := newStoreOutbox(s)
-	took := drain(t, broker, s, ob)
-
-	in, err := os.Open(lines)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	sub := mosquittotest.RequireProgram(t, "mosquitto_sub", "mosquitto-clients")
 	host, port, _ := strings.Cut(strings.TrimPrefix(broker, "tcp://"), ":")
-	cmd := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-i", "bench-pub",
-		"-t", "gatescreen/v1/bench/bench-school/east/readings", "-l")
-	cmd.Stdin = in
-	pubStart := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_pub: %v: %s", err, out)
-	}
-	pubTook := time.Since(pubStart)
+	filled := t.TempDir()
+	fillStore(t, filled, backlogEvents)
+	var ratios []float64
+	for run := range lanesRuns() {
+		dir := t.TempDir()
+		if err := copyFile(filepath.Join(filled, "events.db"), filepath.Join(dir, "events.db")); err != nil {
+			t.Fatal(err)
+		}
+		s, err := storage.Open(filepath.Join(dir, "events.db"), storage.Opts{BoxID: "bench-east"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads := filepath.Join(dir, "payloads.jsonl")
+		stopSub := record(t, sub, host, port, payloads)
+		ob := newStoreOutbox(s)
+		took := drain(t, broker, s, ob)
+		messages := stopSub()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 
-	rate, baseline := backlogEvents/took.Seconds(), backlogEvents/pubTook.Seconds()
-	note := fmt.Sprintf("events=%d uplink=%v mosquitto_pub=%v", backlogEvents, took.Round(time.Millisecond), pubTook.Round(time.Millisecond))
-	result(t, "drain_uplink_via_store", rate, "events/s", note)
-	result(t, "drain_mosquitto_pub_baseline", baseline, "events/s", note)
-	result(t, "drain_ratio", rate/baseline, "x", "target>1x")
-	// Acks overlap (one per PUBACK'd message, up to the in-flight window),
-	// so their mean time says how long each waits for bbolt's single
-	// writer and its fsync, not what share of the drain they take.
-	result(t, "drain_ack_mean", ms(time.Duration(ob.ackNs.Load()/max(1, ob.acks.Load()))), "ms",
-		fmt.Sprintf("Ack calls=%d (they ride in the store's group commits)", ob.acks.Load()))
-	result(t, "drain_pending_mean", ms(time.Duration(ob.pendingNs.Load()/max(1, ob.pendingCalls.Load()))), "ms",
-		fmt.Sprintf("Pending calls=%d", ob.pendingCalls.Load()))
+		in, err := os.Open(payloads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-i", "bench-pub", "-t", readingsTopic, "-l")
+		cmd.Stdin = in
+		pubStart := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_pub: %v: %s", err, out)
+		}
+		pubTook := time.Since(pubStart)
+		in.Close()
+
+		rate, baseline := backlogEvents/took.Seconds(), backlogEvents/pubTook.Seconds()
+		note := fmt.Sprintf("run=%d events=%d messages=%d uplink=%v mosquitto_pub=%v load=%s", run+1, backlogEvents, messages,
+			took.Round(time.Millisecond), pubTook.Round(time.Millisecond), loadAvg())
+		result(t, "drain_uplink_via_store_run", rate, "events/s", note)
+		result(t, "drain_mosquitto_pub_same_payloads_run", baseline, "events/s", note)
+		result(t, "drain_ratio_run", rate/baseline, "x", note)
+		// Acks overlap (one per PUBACK'd message, up to the in-flight
+		// window), so their mean says how long each waits for bbolt's single
+		// writer, not what share of the drain they take.
+		result(t, "drain_ack_mean_run", ms(time.Duration(ob.ackNs.Load()/max(1, ob.acks.Load()))), "ms",
+			fmt.Sprintf("run=%d Ack calls=%d (they ride in the store's group commits)", run+1, ob.acks.Load()))
+		result(t, "drain_pending_mean_run", ms(time.Duration(ob.pendingNs.Load()/max(1, ob.pendingCalls.Load()))), "ms",
+			fmt.Sprintf("run=%d Pending calls=%d", run+1, ob.pendingCalls.Load()))
+		ratios = append(ratios, rate/baseline)
+	}
+	r := summarise(ratios)
+	result(t, "drain_ratio", r.median, "x", r.note("target>1x"))
+	verdict(t, "drain_ratio", r.median > 1, fmt.Sprintf("uplink from the store ÷ mosquitto_pub of the same payloads %.2f× median, %.2f–%.2f over %d runs; target > 1×", r.median, r.min, r.max, r.n))
+}
+
+// record runs mosquitto_sub on the readings topic, writing one payload a
+// line to path, and returns a stop that waits until the file stopped
+// growing, ends the subscriber and returns how many messages it got.
+func record(t *testing.T, sub, host, port, path string) (stop func() int) {
+	t.Helper()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sub, "-h", host, "-p", port, "-q", "1", "-i", "bench-sub", "-t", readingsTopic)
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // subscribed before the first publish
+	return func() int {
+		for last := int64(-1); ; time.Sleep(300 * time.Millisecond) {
+			fi, err := out.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() == last {
+				break
+			}
+			last = fi.Size()
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		out.Close()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(data), "\n")
+	}
 }
 
 // drain runs an uplink on ob until the store's bulk outbox is empty and
@@ -142,35 +197,4 @@ func drain(t *testing.T, broker string, s *storage.Store, ob uplink.Outbox) time
 		t.Fatalf("uplink acked %d events, want %d", st.AckedEvents, backlogEvents)
 	}
 	return took
-}
-
-// writeLines writes every backlog event as one JSON object per line, the
-// size of the uplink's single-event message.
-func writeLines(t *testing.T, s *storage.Store, path string) {
-	t.Helper()
-	evs, err := s.Pending(storage.Bulk, 0, backlogEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	for _, ev := range evs {
-		b, err := json.Marshal(map[string]any{
-			"id": fmt.Sprintf("bench-east:%d", ev.Seq), "seq": ev.Seq, "kind": "reading",
-			"captured_at": time.Unix(0, ev.Wall).UTC().Format(time.RFC3339Nano), "clock_synced": ev.ClockSynced,
-			"body": ev.Body,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(b)
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -155,29 +155,35 @@ func TestFootprint(t *testing.T) {
 	})
 }
 
+// feedEveryMillisecond writes a frame to g's first lane every millisecond
+// from now until stop is closed, and closes the returned channel then.
+// Values alternate: the stuck detector is not what is measured.
+func feedEveryMillisecond(g *gate, stop <-chan struct{}) <-chan struct{} {
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		buf := line(nil, 36.5)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			buf = line(buf, 36.4+0.1*float64(i%3))
+			if _, err := g.ports[0].Master.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return fed
+}
+
 // startupOnce starts the daemon while a frame is written every millisecond
 // and returns the time from exec to the first lamp it lit.
 func startupOnce(t *testing.T, broker string) time.Duration {
 	stopFeed := make(chan struct{})
-	fed := make(chan struct{})
-	g := startGate(t, gateOpts{lanes: 1, broker: broker, trace: true}, func(g *gate) {
-		go func() {
-			defer close(fed)
-			buf := line(nil, 36.5)
-			for i := 0; ; i++ {
-				select {
-				case <-stopFeed:
-					return
-				case <-time.After(time.Millisecond):
-				}
-				// Alternate values: the stuck detector is not what is measured.
-				buf = line(buf, 36.4+0.1*float64(i%3))
-				if _, err := g.ports[0].Master.Write(buf); err != nil {
-					return
-				}
-			}
-		}()
-	})
+	var fed <-chan struct{}
+	g := startGate(t, gateOpts{lanes: 1, broker: broker, trace: true}, func(g *gate) { fed = feedEveryMillisecond(g, stopFeed) })
 	defer func() { close(stopFeed); <-fed }()
 	select {
 	case ev := <-g.trace:

@@ -54,7 +54,12 @@ func binary(t testing.TB) string { return gatescreen.Path(t) }
 // result prints one figure in a line scripts/bench.sh collects.
 func result(t testing.TB, name string, value float64, unit, note string) {
 	t.Helper()
-	line := fmt.Sprintf("RESULT %s %s %s %s", name, strconv.FormatFloat(value, 'f', -1, 64), unit, note)
+	report(t, fmt.Sprintf("RESULT %s %s %s %s", name, strconv.FormatFloat(value, 'f', -1, 64), unit, note))
+}
+
+// report logs one line and appends it to BENCH_RESULTS when set.
+func report(t testing.TB, line string) {
+	t.Helper()
 	t.Log(line)
 	if path := os.Getenv("BENCH_RESULTS"); path != "" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -86,6 +91,8 @@ type gateOpts struct {
 	env []string
 	// trace turns on GATESCREEN_LAMP_TRACE through a FIFO.
 	trace bool
+	// binary is the gatescreen to run; "" is the one built for this run.
+	binary string
 }
 
 // lampEvent is one traced lamp write.
@@ -182,7 +189,11 @@ func startGate(t testing.TB, o gateOpts, beforeReady func(*gate)) *gate {
 		g.lanes = append(g.lanes, laneName(i))
 	}
 	cfg := writeConfig(t, o, g.ports)
-	g.cmd = exec.Command(binary(t), "run", "-config", cfg, "-log-format", "json")
+	bin := o.binary
+	if bin == "" {
+		bin = binary(t)
+	}
+	g.cmd = exec.Command(bin, "run", "-config", cfg, "-log-format", "json")
 	g.cmd.Env = append(os.Environ(), "GATESCREEN_SIM_PINS=1")
 	g.cmd.Env = append(g.cmd.Env, o.env...)
 	if o.trace {
@@ -337,24 +348,15 @@ func sseClients(t testing.TB, ctx context.Context, screen string, n int) *sync.W
 	return &wg
 }
 
-// procStatus returns a field of /proc/<pid>/status in KiB (VmHWM, VmRSS).
+// procStatus returns a field of /proc/<pid>/status in KiB (VmHWM, VmRSS);
+// the process must be there.
 func procStatus(t testing.TB, pid int, field string) int64 {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
+	kb := statusKB(pid, field)
+	if kb == 0 {
+		t.Fatalf("/proc/%d/status: no %s", pid, field)
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb
-		}
-	}
-	t.Fatalf("/proc/%d/status has no %s", pid, field)
-	return 0
+	return kb
 }
 
 // mappedRss sums the resident KiB of pid's mappings whose path contains

@@ -73,6 +73,12 @@ type CaseOpts struct {
 	// daemon forwards it to the screen and the lamps). Drill is set for a
 	// drill's case.
 	OnChange func(event.Case)
+	// LateRestore makes NewCases return without reading the store, for a
+	// daemon whose store is still being checked: the caller calls Restore
+	// once it can be read. Until then a flag's ticket, the cases sink and
+	// the doctor's actions and look-ups wait for it (the next ticket of the
+	// day is only known from the store). False: NewCases restores.
+	LateRestore bool
 }
 
 // Cases is the re-check case state machine:
@@ -94,6 +100,10 @@ type Cases struct {
 	// drawn that day (low 32): the stage goroutine draws without a lock.
 	tickets   atomic.Uint64
 	threshold atomic.Uint64 // float64 bits
+
+	// restored is closed once the store's cases were read (Restore).
+	restored    chan struct{}
+	restoreOnce sync.Once
 
 	mu       sync.Mutex
 	cases    map[string]*caseRec // by day/ticket
@@ -124,22 +134,44 @@ func NewCases(o CaseOpts) (*Cases, error) {
 		o.Now = time.Now
 	}
 	c := &Cases{o: o, log: o.Logger.With().Str("component", "cases").Logger(),
-		cases: map[string]*caseRec{}}
+		cases: map[string]*caseRec{}, restored: make(chan struct{})}
 	for _, l := range o.Lanes {
 		c.recheck = append(c.recheck, l.Role == config.RoleRecheck)
 	}
 	c.setThreshold(o.ThresholdC)
+	if o.LateRestore {
+		return c, nil
+	}
+	if err := c.Restore(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
-	open, err := o.Store.OpenCases()
+// Restore reads the open cases and today's ticket counter from the store,
+// once; see CaseOpts.LateRestore. What waits for it goes on even when it
+// fails, with no cases restored.
+func (c *Cases) Restore() (err error) {
+	c.restoreOnce.Do(func() {
+		defer close(c.restored)
+		err = c.restore()
+	})
+	return err
+}
+
+func (c *Cases) restore() error {
+	open, err := c.o.Store.OpenCases()
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: cases: restore open cases: %w", err)
+		return fmt.Errorf("pipeline: cases: restore open cases: %w", err)
 	}
-	now := o.Now()
+	now := c.o.Now()
 	today := c.day(now)
-	todays, err := o.Store.CasesOn(today)
+	todays, err := c.o.Store.CasesOn(today)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: cases: restore cases of %s: %w", today, err)
+		return fmt.Errorf("pipeline: cases: restore cases of %s: %w", today, err)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	last := 0
 	for _, cs := range append(todays, open...) {
 		c.cases[caseKey(cs.Day, cs.Ticket)] = &caseRec{c: cs}
@@ -148,7 +180,13 @@ func NewCases(o CaseOpts) (*Cases, error) {
 		}
 	}
 	c.tickets.Store(uint64(c.dayNumber(now))<<32 | uint64(last))
-	return c, nil
+	return nil
+}
+
+// lock takes c.mu once the cases are restored.
+func (c *Cases) lock() {
+	<-c.restored
+	c.mu.Lock()
 }
 
 func caseKey(day, ticket string) string { return day + "/" + ticket }
@@ -172,6 +210,7 @@ func (c *Cases) setThreshold(t float64) { c.threshold.Store(math.Float64bits(t))
 // lock-free (it runs on the stage goroutine). The counter never moves back
 // to an earlier day, so a wall clock set back cannot reuse a number.
 func (c *Cases) drawTicket(wall int64) uint16 {
+	<-c.restored
 	day := uint64(c.dayNumber(time.Unix(0, wall)))
 	for {
 		old := c.tickets.Load()
@@ -223,7 +262,7 @@ func (c *Cases) openFromFlag(m *Measurement) {
 	cs := event.Case{Ticket: TicketName(m.Ticket), Lane: ln.Name, Role: ln.Role,
 		State: event.CaseAwaitingRecheck, FlagC: &flag, Actor: "system",
 		PersonID: m.PersonID(), OpenedAt: event.Time(m.Wall), Drill: m.Drill}
-	c.mu.Lock()
+	c.lock()
 	cs.Day = c.day(time.Unix(0, m.Wall))
 	key := caseKey(cs.Day, cs.Ticket)
 	if _, dup := c.cases[key]; dup {
@@ -260,7 +299,7 @@ func final(state string) bool { return state == event.CaseCleared || state == ev
 
 func (c *Cases) recheckFromLane(m *Measurement) {
 	ln := c.laneInfo(m.Lane)
-	c.mu.Lock()
+	c.lock()
 	rec := c.cases[c.selected]
 	if rec == nil || rec.c.State != event.CaseAwaitingRecheck {
 		rec = c.oldestAwaiting()
@@ -386,7 +425,7 @@ func (c *Cases) mono() int64 {
 // doctor runs one of the doctor's actions on a ticket and notifies.
 func (c *Cases) doctor(ticket string, act func(rec *caseRec, mono, wall int64) (event.Case, error)) (event.Case, error) {
 	mono, wall := c.mono(), c.o.Now().UnixNano()
-	c.mu.Lock()
+	c.lock()
 	rec, err := c.find(ticket)
 	if err == nil {
 		var cs event.Case
@@ -440,7 +479,7 @@ func (c *Cases) Close(ticket string, outcome string, actor string) (event.Case, 
 // Select makes the next re-check lane reading resolve this case; "" goes
 // back to the oldest waiting one.
 func (c *Cases) Select(ticket string) error {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if ticket == "" {
 		c.selected = ""
@@ -460,7 +499,7 @@ func (c *Cases) Select(ticket string) error {
 // Get returns a case's latest state: "R-003" is the latest day's R-003,
 // "2026-11-23/R-003" names the day.
 func (c *Cases) Get(ticket string) (event.Case, bool) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	rec, err := c.find(ticket)
 	if err != nil {
@@ -471,7 +510,7 @@ func (c *Cases) Get(ticket string) (event.Case, bool) {
 
 // Open returns the cases not cleared or closed, oldest first.
 func (c *Cases) Open() []event.Case {
-	c.mu.Lock()
+	c.lock()
 	var out []event.Case
 	for _, r := range c.cases {
 		if !final(r.c.State) {
@@ -501,7 +540,7 @@ func (c *Cases) Overdue(now time.Time) []event.Case {
 }
 
 func (c *Cases) awaitingByLane() map[string]int {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	out := map[string]int{}
 	for _, r := range c.cases {

@@ -408,3 +408,36 @@ func TestCaseBodyOnTheWire(t *testing.T) {
 		t.Errorf("recheck_c %v, want 38.42", *got.RecheckC)
 	}
 }
+
+// With LateRestore (the daemon's store still being checked) a flag's ticket
+// waits for Restore, so it continues the day's numbering instead of
+// reusing a ticket the store already holds (issue #17).
+func TestLateRestoreTicketWaitsForTheStore(t *testing.T) {
+	now := time.Date(2026, 11, 23, 7, 30, 0, 0, cst)
+	store := &caseLog{}
+	var changes []event.Case
+	before := casesAt(t, store, &now, &changes)
+	flag(before, now, 38.1) // stored before the restart
+	flag(before, now, 38.2)
+	c, err := NewCases(CaseOpts{Store: store, Lanes: gate().Lanes, Location: cst, Clock: fixedClock{},
+		Now: func() time.Time { return now }, Logger: zerolog.Nop(), LateRestore: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drawn := make(chan string, 1)
+	go func() { drawn <- flag(c, now, 38.4) }()
+	select {
+	case tk := <-drawn:
+		t.Fatalf("ticket %s drawn before the store's cases were restored", tk)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := c.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if tk := <-drawn; tk != "R-003" {
+		t.Fatalf("first ticket after the restart %s, want R-003", tk)
+	}
+	if got := len(c.Open()); got != 3 {
+		t.Fatalf("%d open cases, want 3", got)
+	}
+}

@@ -4,9 +4,17 @@
 #   scripts/bench.sh [OUTDIR]   (default ${TMPDIR:-/tmp}/gatescreen-bench-<UTC time>)
 #
 # Needs go, mosquitto and mosquitto-clients (Debian: apt-get install -y
-# mosquitto mosquitto-clients). Takes about 20 minutes; not part of CI.
-# Run it on a quiet machine: the latency and CPU figures are only as good as
-# the cores are idle (the load average is recorded before and after).
+# mosquitto mosquitto-clients), and root for the stalled-storage (loop
+# device, cgroup v1 blkio) and cold start-up (drop_caches) runs. Takes about
+# an hour; not part of CI. The latency and CPU figures are only as good as
+# the cores are idle (the load average is recorded with every run).
+#
+#   BENCH_RUNS=5               interleaved rounds per figure (median, range)
+#   BENCH_BASELINE_REF=52de873 also run this commit's binary in the same
+#                              rounds, as the before (unset: no baseline)
+#
+# Exits non-zero when a benchmark failed or a target was missed: every
+# target prints "TARGET PASS|FAIL name what" into OUTDIR/results.txt.
 #
 # Steps:
 #   1. Go benchmarks of every hot path, -benchmem, baselines in the same run
@@ -35,6 +43,16 @@ machine() {
 }
 TMPDIR_FOR_BENCH=${TMPDIR:-/tmp}
 machine | tee "$out/machine.txt"
+export BENCH_RUNS=${BENCH_RUNS:-5}
+if [ -n "${BENCH_BASELINE_REF:-}" ]; then
+	# The baseline is built from the commit's own tree, as shipped.
+	base=$(mktemp -d)
+	trap 'rm -rf "$base"' EXIT
+	git archive "$BENCH_BASELINE_REF" | tar -x -C "$base"
+	(cd "$base" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$base/gatescreen-baseline" ./cmd/gatescreen)
+	export BENCH_BASELINE_BINARY="$base/gatescreen-baseline"
+	echo "baseline: $BENCH_BASELINE_REF ($(git rev-parse --short "$BENCH_BASELINE_REF"))" | tee -a "$out/machine.txt"
+fi
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 
 medians=$(
@@ -69,12 +87,12 @@ END {
 AWK
 )
 
-echo "== 1. Go benchmarks (hot paths, -benchmem, -count 3)"
+echo "== 1. Go benchmarks (hot paths, -benchmem, -count $BENCH_RUNS)"
 # Each package in its own go test so one package's failure is recorded and
 # the others still run. Packages without benchmarks finish at once.
 : >"$out/go-bench.txt"
 for pkg in $(go list ./... | grep -v '/bench$'); do
-	if ! go test -run '^$' -bench . -benchmem -count 3 -benchtime 1s "$pkg" >>"$out/go-bench.txt" 2>&1; then
+	if ! go test -run '^$' -bench . -benchmem -count "$BENCH_RUNS" -benchtime 1s "$pkg" >>"$out/go-bench.txt" 2>&1; then
 		echo "FAILED: go test -bench $pkg" | tee -a "$out/go-bench.txt"
 	fi
 done
@@ -82,8 +100,8 @@ awk "$medians" "$out/go-bench.txt" | tee "$out/go-bench-medians.txt"
 grep -E '^(FAIL|FAILED)' "$out/go-bench.txt" || true
 
 echo "== 2. the real binary (bench/)"
-BENCH_RESULTS="$out/results.txt" go test -tags bench -run . -v -count 1 -timeout 60m ./bench/ 2>&1 |
-	tee "$out/bench.txt" | grep -E '^(---|ok|FAIL|PASS)|RESULT' || true
+BENCH_RESULTS="$out/results.txt" go test -tags bench -run . -v -count 1 -timeout 120m ./bench/ 2>&1 |
+	tee "$out/bench.txt" | grep -E '^(---|ok|FAIL|PASS)|RESULT|TARGET' || true
 
 echo "== 3. stripped binary sizes"
 scripts/cross-build.sh "$out/dist" | tee "$out/sizes.txt"
@@ -95,7 +113,14 @@ rm -rf "$out/dist"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 echo "== results ($out/results.txt)"
 cat "$out/results.txt"
-if grep -q '^--- FAIL' "$out/bench.txt" || grep -q '^FAILED' "$out/go-bench.txt"; then
+echo "== targets"
+grep '^TARGET' "$out/results.txt" || echo "no target lines: the bench did not get that far" >&2
+if grep -q '^TARGET FAIL' "$out/results.txt"; then
+	echo "targets missed:" >&2
+	grep '^TARGET FAIL' "$out/results.txt" >&2
+	exit 1
+fi
+if grep -q '^--- FAIL' "$out/bench.txt" || grep -q '^FAILED' "$out/go-bench.txt" || ! grep -q '^TARGET' "$out/results.txt"; then
 	echo "some benchmarks failed; see $out/bench.txt and $out/go-bench.txt" >&2
 	exit 1
 fi

@@ -83,6 +83,14 @@
 // stored as health events. A file written by a newer schema is refused, never
 // touched; older ones go through the upgrade hooks.
 //
+// Start does all of this in the background: the store takes Appends at once
+// (up to Opts.QueueLen, in memory) and stores them in order once the file is
+// open, and its reads wait for the open; Wait reports how it ended. The
+// daemon uses it so that its lamps do not wait for the check of a full file
+// (seconds on a cold card). The check child releases the pages it mapped as
+// it walks the file (every millisecond; see checkRelease), as mapped page
+// cache counts in its RSS.
+//
 // # Caveats
 //
 // A power cut loses at most the normal readings of the last CommitInterval

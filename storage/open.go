@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -31,8 +32,26 @@ func (e *corruptError) Error() string { return e.err.Error() }
 func (e *corruptError) Unwrap() error { return e.err }
 
 // Open opens or creates the store at path, checks its integrity, moves a
-// corrupt file aside and starts a fresh one, and starts the writer goroutine.
+// corrupt file aside and starts a fresh one, and starts the writer
+// goroutine. It returns once the file is open: Start and Wait.
 func Open(path string, o Opts) (*Store, error) {
+	s := Start(path, o)
+	if err := s.Wait(context.Background()); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start is Open without the wait: the check, the quarantine of a corrupt
+// file and the open run in the background, and the store takes events at
+// once. Append queues them in memory (Opts.QueueLen of them; ErrBusy beyond)
+// and the writer stores them in order once the file is open. Every read
+// waits for the open. Wait tells how the opening ended; when it failed,
+// reads and AppendWait return its error and what was queued is not stored.
+// So a gate whose store is big (a 256 MiB file takes seconds to check on a
+// cold SD card) lights its first lamp without waiting for it.
+func Start(path string, o Opts) *Store {
 	o = o.withDefaults()
 	s := &Store{
 		path:   path,
@@ -43,7 +62,59 @@ func Open(path string, o Opts) (*Store, error) {
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		notify: make(chan struct{}, 1),
+		ready:  make(chan struct{}),
 	}
+	go func() {
+		s.openErr = s.open()
+		close(s.ready)
+		if s.openErr != nil {
+			s.refuseQueued()
+			return
+		}
+		s.run()
+	}()
+	return s
+}
+
+// Wait returns when the opening started by Start ended, with its error, or
+// with ctx's.
+func (s *Store) Wait(ctx context.Context) error {
+	select {
+	case <-s.ready:
+		return s.openErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// opened waits for the opening and returns its error.
+func (s *Store) opened() error {
+	<-s.ready
+	return s.openErr
+}
+
+// refuseQueued stands in for the writer of a store that did not open: it
+// answers what waits for an answer with the opening's error until Close.
+func (s *Store) refuseQueued() {
+	defer close(s.done)
+	for {
+		select {
+		case r := <-s.queue:
+			switch {
+			case r.done != nil:
+				r.done <- result{err: s.openErr}
+			case r.flush != nil:
+				r.flush <- s.openErr
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// open is the opening: check, quarantine, open, prepare, salvage.
+func (s *Store) open() error {
+	path := s.path
 	var err error
 	if s.seqs, err = loadSeqReserve(path + ".seq"); errors.Is(err, errBadReservation) {
 		// Not worth refusing to start over: the store file's own sequence
@@ -51,26 +122,25 @@ func Open(path string, o Opts) (*Store, error) {
 		s.log.Warn().Err(err).Msg("ignoring unreadable sequence reservation")
 		s.raise(event.HealthWarning, err.Error(), 0)
 	} else if err != nil {
-		return nil, err
+		return err
 	}
 	db, err := s.openChecked()
 	var corrupt *corruptError
 	quarantined := ""
 	if errors.As(err, &corrupt) {
 		if quarantined, err = s.quarantine(corrupt); err != nil {
-			return nil, err
+			return err
 		}
 		db, err = s.openChecked()
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.mu.Lock()
 	s.db = db
 	s.mu.Unlock()
 	if err := s.prepare(quarantined); err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
 	if quarantined != "" {
 		n, err := s.salvage(quarantined)
@@ -81,19 +151,16 @@ func Open(path string, o Opts) (*Store, error) {
 		h := event.Health{Component: "storage", State: event.HealthDegraded, Reason: fmt.Sprintf("salvaged %d events from %s", n, quarantined), Count: uint64(n)}
 		s.o.OnHealth(h)
 		r := s.healthRequest(h)
-		if err := s.update(func(tx *bolt.Tx) error { _, err := s.putEvent(tx, &r.ev); return err }); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("storage: %s: store the salvage report: %w", path, err)
+		if err := s.updateOpen(func(tx *bolt.Tx) error { _, err := s.putEvent(tx, &r.ev); return err }); err != nil {
+			return fmt.Errorf("storage: %s: store the salvage report: %w", path, err)
 		}
-		if err := s.view(s.recount); err != nil {
-			_ = db.Close()
-			return nil, err
+		if err := s.viewOpen(s.recount); err != nil {
+			return err
 		}
 	}
 	s.w.init(s)
 	s.holdReserve()
-	go s.run()
-	return s, nil
+	return nil
 }
 
 // allocSize is how much bbolt grows a big file at a time (its default,

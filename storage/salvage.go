@@ -151,7 +151,7 @@ func (s *Store) copySalvaged(r *bufio.Reader) (int, error) {
 	var n int
 	recs := make([]salvaged, 0, salvageFlushEvery)
 	put := func() error {
-		err := s.update(func(tx *bolt.Tx) error {
+		err := s.updateOpen(func(tx *bolt.Tx) error {
 			events := tx.Bucket(bucketEvents)
 			for _, rec := range recs {
 				var b *bolt.Bucket
@@ -217,7 +217,7 @@ func (s *Store) copySalvaged(r *bufio.Reader) (int, error) {
 	if err := put(); err != nil {
 		return n, err
 	}
-	return n, s.view(s.recount)
+	return n, s.viewOpen(s.recount)
 }
 
 func validProjection(v []byte) bool {

@@ -200,6 +200,11 @@ type Store struct {
 	lateAcks []ackBatch
 	boxID    string
 
+	// ready is closed when the opening in the background (Start) ended;
+	// openErr is its error, nil when the file is open.
+	ready   chan struct{}
+	openErr error
+
 	seqs *seqReserve // used by the writer goroutine only (and Open)
 	w    writerState // owned by the writer goroutine
 }
@@ -298,9 +303,24 @@ func (s *Store) Notify() <-chan struct{} { return s.notify }
 
 // BoxID is the box id recorded in the file: Opts.BoxID, or the one stored by
 // an earlier run when Opts.BoxID is empty.
-func (s *Store) BoxID() string { return s.boxID }
+// It waits for the file to be open (see Start); "" when it failed to open.
+func (s *Store) BoxID() string {
+	if s.opened() != nil {
+		return ""
+	}
+	return s.boxID
+}
 
+// view runs fn in a read transaction once the file is open.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
+	if err := s.opened(); err != nil {
+		return err
+	}
+	return s.viewOpen(fn)
+}
+
+// viewOpen is view for the opening itself, which the ready file waits for.
+func (s *Store) viewOpen(fn func(*bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
@@ -309,7 +329,16 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+// update runs fn in a write transaction once the file is open.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
+	if err := s.opened(); err != nil {
+		return err
+	}
+	return s.updateOpen(fn)
+}
+
+// updateOpen is update for the opening itself.
+func (s *Store) updateOpen(fn func(*bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {

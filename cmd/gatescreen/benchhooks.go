@@ -24,9 +24,6 @@ const (
 	// envLampTrace names a file (or FIFO) that gets one line
 	// "<lane> <output> <on> <unix ns>" per lamp, buzzer or barrier write.
 	envLampTrace = "GATESCREEN_LAMP_TRACE"
-	// envFsyncDelay (a Go duration) delays every store commit, standing in
-	// for a stalled SD card.
-	envFsyncDelay = "GATESCREEN_TEST_FSYNC_DELAY"
 )
 
 // lampTraceQueue bounds the lamp writes waiting for the trace writer. The
@@ -55,13 +52,6 @@ func benchHooks(cfg *config.Config, o *daemon.Opts) (stop func(), err error) {
 				return stop, fmt.Errorf("%s: %w", envSimPins, err)
 			}
 		}
-	}
-	if d := os.Getenv(envFsyncDelay); d != "" {
-		delay, err := time.ParseDuration(d)
-		if err != nil || delay < 0 {
-			return stop, fmt.Errorf("%w: %s=%q: want a duration such as 500ms", errUsage, envFsyncDelay, d)
-		}
-		o.CommitHook = func() { time.Sleep(delay) }
 	}
 	if path := os.Getenv(envLampTrace); path != "" {
 		// O_APPEND without O_CREATE would fail on a missing file; a FIFO

@@ -184,14 +184,34 @@ func (s *Screen) serveVisitors(w http.ResponseWriter, r *http.Request) {
 
 // countVisitors reads today's count from the book at start.
 func (s *Screen) countVisitors() {
-	if s.o.Visitors == nil {
+	if day, n, ok := s.readVisitorCount(); ok {
+		s.visitorDay, s.visitorCount = day, n
+	}
+}
+
+// RecountVisitors reads today's count from the book again and shows it: for
+// a daemon whose store opened after the screen was made (the book said
+// nothing until then).
+func (s *Screen) RecountVisitors() {
+	day, n, ok := s.readVisitorCount()
+	if !ok {
 		return
 	}
-	day := s.day(s.now())
+	s.mu.Lock()
+	s.visitorDay, s.visitorCount = day, n
+	s.broadcast("school", func() any { return s.schoolView() })
+	s.mu.Unlock()
+}
+
+func (s *Screen) readVisitorCount() (day string, n int, ok bool) {
+	if s.o.Visitors == nil {
+		return "", 0, false
+	}
+	day = s.day(s.now())
 	vs, err := s.o.Visitors.Visitors(day)
 	if err != nil {
 		s.log.Error().Err(err).Str("day", day).Msg("count today's visitors")
-		return
+		return "", 0, false
 	}
-	s.visitorDay, s.visitorCount = day, len(vs)
+	return day, len(vs), true
 }

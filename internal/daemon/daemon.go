@@ -54,9 +54,6 @@ type Opts struct {
 	// LampChange observes every lamp, buzzer and barrier write (demo,
 	// latency benchmarks); optional.
 	LampChange func(lane, output string, on bool, at time.Time)
-	// CommitHook runs before every store commit (storage.Opts.CommitHook):
-	// benchmarks delay it to stand in for a slow SD card; optional.
-	CommitHook func()
 	// Ready is called once everything runs.
 	Ready func(Info)
 }
@@ -98,8 +95,11 @@ func Run(ctx context.Context, o Opts) error {
 		ev.BootID, ev.ClockSynced = clk.BootID(), clk.Synced()
 	}
 
-	// The store opens first and closes last: everything else writes to it.
-	store, err := storage.Open(cfg.Storage.Path, storage.Opts{
+	// The store starts first and closes last: everything else writes to
+	// it. Its check and open run in the background (a full file takes
+	// seconds on a cold card) while the gate already screens: what is
+	// appended meanwhile waits in its queue, in order (see storageReady).
+	store := storage.Start(cfg.Storage.Path, storage.Opts{
 		CommitInterval: cfg.Storage.CommitInterval,
 		CommitEvents:   cfg.Storage.CommitEvents,
 		MaxSize:        int64(cfg.Storage.MaxSize),
@@ -108,11 +108,7 @@ func Run(ctx context.Context, o Opts) error {
 		OnHealth:       hub.reportFromStore,
 		Stamp:          stamp,
 		BoxID:          cfg.Site.BoxID,
-		CommitHook:     o.CommitHook,
 	})
-	if err != nil {
-		return err
-	}
 	defer func() {
 		if err := store.Close(); err != nil {
 			log.Error().Err(err).Msg("closing the store")
@@ -159,11 +155,15 @@ type gate struct {
 	devices []pipeline.DeviceInfo
 	lanes   []pipeline.LaneInfo
 	calib   *calibrator
+	// storeUp is closed once the store is open and what the gate reads
+	// from it restored (storageReady).
+	storeUp chan struct{}
 }
 
 func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	store *storage.Store, hub *healthHub, stamp func(*event.Event)) (_ *gate, err error) {
-	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp}
+	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp,
+		storeUp: make(chan struct{})}
 	defer func() {
 		if err != nil && g.lamps != nil {
 			g.lamps.Close() // pins back to their safe state
@@ -177,10 +177,6 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		return nil, err
 	}
 	g.devices, g.lanes = describe(cfg)
-	comp, err := g.compensation()
-	if err != nil {
-		return nil, err
-	}
 
 	g.met, err = metrics.New(metrics.Opts{
 		Lanes:       laneNames(cfg),
@@ -262,6 +258,7 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		Mono:           func() int64 { m, _ := clk.Stamp(); return m },
 		Logger:         logging.Component(g.log, "cases"),
 		OnChange:       g.caseChanged,
+		LateRestore:    true, // storageReady
 	})
 	if err != nil {
 		return nil, err
@@ -274,8 +271,9 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		return nil, err
 	}
 
+	// Compensation as configured; storageReady adds the stored
+	// calibrations before the devices that need them start.
 	params := pipeline.ParamsFrom(cfg.Screening)
-	params.Comp = comp
 	g.pipe, err = pipeline.New(pipeline.Opts{
 		Devices:  g.devices,
 		Lanes:    g.lanes,
@@ -332,7 +330,7 @@ func (g *gate) buildScreen() error {
 	g.scr, err = screen.New(screen.Opts{
 		Lanes:          lanes,
 		Devices:        devNames,
-		Desk:           g.cases,
+		Desk:           openingDesk{g.cases, g.storeUp},
 		DoctorPIN:      []byte(g.o.Secrets.DoctorPIN),
 		TeacherPIN:     []byte(g.o.Secrets.TeacherPIN),
 		Absences:       g,
@@ -343,7 +341,7 @@ func (g *gate) buildScreen() error {
 		FlagHold:       cfg.Screen.FlagHold,
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
 		Driller:        g,
-		Visitors:       g.store,
+		Visitors:       openingBook{g.store, g.storeUp},
 		Location:       g.loc,
 		Now:            g.clk.Now,
 		Logger:         logging.Component(g.log, "screen"),
@@ -481,7 +479,14 @@ func (g *gate) run(ctx context.Context) error {
 	}
 
 	// Devices start last: the pipeline and every sink are ready for them.
+	// Those whose readings depend on the store's records wait for it.
 	devCtx, stopDevices := context.WithCancel(context.Background())
+	storeFailed := make(chan error, 1)
+	goBG(func(ctx context.Context) {
+		if err := g.storageReady(ctx); err != nil {
+			storeFailed <- err
+		}
+	})
 	var devWG sync.WaitGroup
 	for i, dev := range g.cfg.Devices {
 		drv, _ := drivers.Lookup(dev.Driver) // validated with the config
@@ -509,6 +514,13 @@ func (g *gate) run(ctx context.Context) error {
 		devWG.Add(1)
 		go func() {
 			defer devWG.Done()
+			if g.needsStore(i) {
+				select {
+				case <-g.storeUp:
+				case <-devCtx.Done():
+					return
+				}
+			}
 			if err := runner.Run(devCtx, ro); err != nil {
 				log.Error().Err(err).Str("device", dev.Name).Msg("device runner stopped")
 			}
@@ -547,6 +559,8 @@ wait:
 				break wait
 			}
 			metricsDone = nil
+		case runErr = <-storeFailed:
+			break wait
 		}
 	}
 
@@ -579,6 +593,68 @@ wait:
 		log.Error().Err(err).Msg("flushing the store")
 	}
 	return runErr
+}
+
+// storageReady waits for the store's check and open, then restores what
+// the gate reads from it: the open cases and today's ticket counter, and
+// the stored calibrations. An error (a locked file, a newer schema, a disk
+// that cannot be read) stops the daemon, as it did before the gate started.
+func (g *gate) storageReady(ctx context.Context) error {
+	if err := g.store.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		_ = g.cases.Restore() // whatever waits for the cases goes on, with none
+		return err
+	}
+	if err := g.cases.Restore(); err != nil {
+		return err
+	}
+	if err := g.applyCalibrations(); err != nil {
+		return err
+	}
+	close(g.storeUp)
+	if g.scr != nil {
+		for _, c := range g.cases.Open() {
+			g.scr.CaseChanged(c)
+		}
+		g.scr.RecountVisitors()
+	}
+	g.log.Info().Msg("store open")
+	return nil
+}
+
+// openingDesk is the case desk as the screen sees it: made while the store
+// is still opening, the screen starts with no open cases, and storageReady
+// shows it the restored ones. The doctor's actions wait for the restore.
+type openingDesk struct {
+	*pipeline.Cases
+	up <-chan struct{}
+}
+
+func (d openingDesk) Open() []event.Case {
+	select {
+	case <-d.up:
+		return d.Cases.Open()
+	default:
+		return nil
+	}
+}
+
+// openingBook is the visitor book as the screen sees it: empty while the
+// store is opening; storageReady has the screen count again.
+type openingBook struct {
+	*storage.Store
+	up <-chan struct{}
+}
+
+func (b openingBook) Visitors(day string) ([]storage.Visitor, error) {
+	select {
+	case <-b.up:
+		return b.Store.Visitors(day)
+	default:
+		return nil, nil
+	}
 }
 
 // reload applies a changed configuration file on SIGHUP: screening

@@ -46,23 +46,32 @@ func (r *rosterHolder) card(uid string) (string, bool) {
 	return p.ID, ok
 }
 
-// compensation builds each device's compensation: the configured mode and
-// offset (skin → body), plus the sensor's own correction from its stored
-// calibration record (reference − mean of what it read).
-func (g *gate) compensation() ([]pipeline.Compensation, error) {
+// applyCalibrations puts each skin-mode device's stored calibration
+// record (reference − mean of what it read) in force over its configured
+// offset, once the store is open; pipeline.New started from the configured
+// compensation alone.
+func (g *gate) applyCalibrations() error {
 	records, err := g.store.Calibrations()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	comp := make([]pipeline.Compensation, len(g.devices))
 	for i, d := range g.devices {
-		comp[i] = pipeline.Compensation{Mode: d.Mode, OffsetC: d.OffsetC, Gain: d.Gain}
 		if rec, ok := records[d.Name]; ok && d.Mode == pipeline.ModeSkin {
-			comp[i].OffsetC, comp[i].CalibrationID = d.OffsetC+rec.OffsetC, rec.ID
+			err := g.pipe.SetCompensation(uint16(i), pipeline.Compensation{
+				Mode: d.Mode, OffsetC: d.OffsetC + rec.OffsetC, Gain: d.Gain, CalibrationID: rec.ID,
+			})
+			if err != nil {
+				return err
+			}
 		}
 	}
-	return comp, nil
+	return nil
 }
+
+// needsStore says whether device i's readings depend on what the store
+// holds (a skin-mode device's calibration), so that it starts only once the
+// store is open.
+func (g *gate) needsStore(i int) bool { return g.devices[i].Mode == pipeline.ModeSkin }
 
 func (a anchorFile) load() []clock.Anchor {
 	b, err := os.ReadFile(a.path())
