@@ -33,7 +33,7 @@ func TestReleaseBinaryHasNoTestHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, hook := range []string{"GATESCREEN_TEST_", "GATESCREEN_LAMP_TRACE", "GATESCREEN_SIM_PINS", "test hook"} {
+	for _, hook := range []string{"GATESCREEN_TEST_", "GATESCREEN_LAMP_TRACE", "GATESCREEN_SIM_PINS", "GATESCREEN_CPUPROFILE", "GATESCREEN_TRACE", "test hook"} {
 		if bytes.Contains(b, []byte(hook)) {
 			t.Errorf("the release binary contains %q", hook)
 		}
