@@ -145,7 +145,7 @@ func checkerMaxRSS(t *testing.T, path string) int64 {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("checker: %v\n%s", err, out)
 	}
-	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	return int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // int32 on 32-bit ARM
 }
 
 // The check child walks the whole file, and every page it mapped counted in
