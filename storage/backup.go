@@ -55,20 +55,19 @@ var ErrBadBackup = errors.New("storage: the backup is not a sound store file")
 func Restore(path, from string, o Opts) (aside string, err error) {
 	o = o.withDefaults()
 	owner, err := os.Stat(path)
+	exists := err == nil
 	if errors.Is(err, fs.ErrNotExist) {
 		owner, err = os.Stat(filepath.Dir(path))
 	}
 	if err != nil {
 		return "", fmt.Errorf("storage: restore %s: %w", path, err)
 	}
-	if _, err := os.Stat(path); err == nil {
+	if exists {
 		unlock, err := lockFile(path, o.LockTimeout)
 		if err != nil {
 			return "", err
 		}
 		unlock() // only proving nobody holds it; the daemon is stopped
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("storage: restore %s: %w", path, err)
 	}
 	reservation, err := loadSeqReserve(path + ".seq")
 	if err != nil {
@@ -134,7 +133,7 @@ func Restore(path, from string, o Opts) (aside string, err error) {
 		return "", fmt.Errorf("storage: restore %s from %s: %w", path, from, err)
 	}
 
-	if _, err := os.Stat(path); err == nil {
+	if exists {
 		aside = path + ".before-restore-" + o.Now().UTC().Format("20060102T150405Z")
 		if err := os.Rename(path, aside); err != nil {
 			return "", fmt.Errorf("storage: restore: keep %s aside: %w", path, err)

@@ -31,36 +31,18 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	// Written beside the target and renamed when whole and on disk: an
-	// interrupted backup never leaves a FILE that looks complete.
-	tmp := *out + ".partial"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// output writes beside the target and renames when whole and on disk:
+	// an interrupted backup never leaves a FILE that looks complete.
+	w, done, err := output(*out, nil)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	defer os.Remove(tmp)
-	err = c.client.Do(ctx, "GET", "/v1/backup", nil, f)
+	err = c.client.Do(ctx, "GET", "/v1/backup", nil, w)
 	if errors.Is(err, localapi.ErrNotRunning) {
-		err = c.backupOffline(f)
+		err = c.backupOffline(w)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := done(err); err != nil {
 		return fmt.Errorf("backup of %s to %s: %w", c.cfg.Storage.Path, *out, err)
-	}
-	if err := os.Rename(tmp, *out); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(*out)); err == nil { // the rename itself on disk
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
 	}
 	fi, err := os.Stat(*out)
 	if err != nil {

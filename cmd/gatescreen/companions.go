@@ -241,9 +241,20 @@ func output(path string, stdout io.Writer) (io.Writer, func(failed error) error,
 		}
 		if err != nil {
 			_ = os.Remove(tmp)
+			return err
 		}
-		return err
+		return syncDir(filepath.Dir(path)) // the rename itself on disk
 	}, nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -497,12 +508,7 @@ func keepRoster(path string, ro *school.Roster) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return syncDir(filepath.Dir(path))
 }
 
 func runAbsence(ctx context.Context, args []string, stdout, stderr io.Writer) error {
