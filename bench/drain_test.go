@@ -16,7 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/uplink"
 )

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 	"github.com/gatescreen/gatescreen/storage"
 )
 

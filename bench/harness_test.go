@@ -23,9 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
-	"github.com/gatescreen/gatescreen/internal/testbinary"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/testbinary"
 )
 
 // long bounds every wait on the daemon; generous, the figures come from

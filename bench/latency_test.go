@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers/runner"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 )
 
 // person is one frame of the latency run and the lamp it must light.

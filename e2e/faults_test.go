@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
 )

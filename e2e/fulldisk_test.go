@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
 

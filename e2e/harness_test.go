@@ -29,9 +29,9 @@ import (
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/localapi"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
-	"github.com/gatescreen/gatescreen/internal/poll"
-	"github.com/gatescreen/gatescreen/internal/testbinary"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
+	"github.com/gatescreen/gatescreen/internal/testkit/testbinary"
 )
 
 // long bounds every wait: generous, never a speed target.

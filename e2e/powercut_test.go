@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 )
 
 // powerCuts is how many times the daemon is SIGKILLed (issue #9 item 1).

@@ -20,7 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 	"github.com/gatescreen/gatescreen/sync/uplink"
 )
 

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/sim"
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
 

@@ -16,9 +16,9 @@ import (
 
 	"go.bug.st/serial"
 
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
-	"github.com/gatescreen/gatescreen/internal/testbinary"
-	"github.com/gatescreen/gatescreen/internal/vmtest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/testbinary"
+	"github.com/gatescreen/gatescreen/internal/testkit/vmtest"
 )
 
 // vmPowerCuts is how many times the machine's power is cut.

@@ -8,13 +8,13 @@
 #
 # A package of another architecture (name:arch) is not installed but
 # unpacked into $foreign/<arch> (apt-get download, dpkg-deb -x; depmod for a
-# kernel): the ARM virtual machine's kernel and busybox (internal/vmtest).
+# kernel): the ARM virtual machine's kernel and busybox (internal/testkit/vmtest).
 #
 # DEPS_WITHOUT="pkg …" leaves packages out of the install, so that
 # scripts/fresh-machine.sh can prove a missing one is named.
 set -euo pipefail
 
-foreign=/var/cache/gatescreen-deps # internal/vmtest.ForeignRoot
+foreign=/var/cache/gatescreen-deps # internal/testkit/vmtest.ForeignRoot
 
 # package | check (bash, run as is) | what needs it
 deps=(
@@ -26,7 +26,7 @@ deps=(
 	"python3-serial-asyncio|/usr/bin/python3 -c 'import serial_asyncio'|pymodbus's asyncio serial server (only a Recommends of python3-pymodbus)"
 	"chromium|chromium --version 2>&1 | grep -q '^Chromium'|the gate screen's browser tests; the daily report's A4 print test (internal/office)"
 	"fonts-noto-cjk|fc-list :lang=zh-cn family 2>/dev/null | grep -q 'Noto'|Chinese text in the screen's screenshots and layout tests, and in the printed report's page count"
-	"qemu-system-x86|qemu-system-x86_64 --version 2>&1 | grep -q 'QEMU emulator'|the power-cut test's virtual machine (internal/vmtest)"
+	"qemu-system-x86|qemu-system-x86_64 --version 2>&1 | grep -q 'QEMU emulator'|the power-cut test's virtual machine (internal/testkit/vmtest)"
 	"linux-image-amd64|ls /boot/vmlinuz-*-amd64 /lib/modules/*-amd64/modules.dep|the virtual machine's kernel and its virtio and ext4 modules"
 	"busybox-static|dpkg-query -W -f='\${Status}' busybox-static | grep -q 'ok installed' && /bin/busybox true|the virtual machine's userland (a static busybox)"
 	"e2fsprogs|/usr/sbin/mkfs.ext4 -V && /usr/sbin/debugfs -V|the virtual machine's ext4 disk, made and read back on the host"

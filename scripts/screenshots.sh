@@ -8,6 +8,6 @@
 #   scripts/screenshots.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CI=true SCREENSHOT_DIR="$PWD/docs/screenshots" go test -count=1 -run '^TestBrowser' ./drivers/screen/
+CI=true SCREENSHOT_DIR="$PWD/docs/screenshots" go test -count=1 -run '^TestBrowser' ./screen/
 CI=true SCREENSHOT_DIR="$PWD/docs/screenshots" go test -count=1 -run '^TestReportHTMLPrintsOnOneA4Page$' ./internal/office/
 ls -l docs/screenshots/

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // tmpfs mounts a tmpfs of size bytes in a new temporary directory and

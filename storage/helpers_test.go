@@ -14,7 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/poll"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 )
 
 func TestMain(m *testing.M) {

@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/syncbuf"
+	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 )
 
 const linkDay = "2026-11-23"

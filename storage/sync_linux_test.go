@@ -10,7 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // kpfDirty is the dirty bit of /proc/kpageflags (Documentation/admin-guide/

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gatescreen/gatescreen/drivers/gpio"
+	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/daemon"
 )
@@ -18,7 +18,7 @@ import (
 // benchmarks of bench/ and scripts/bench.sh measure the real binary. None is
 // set in production; each is documented in BENCHMARKS.md.
 const (
-	// envSimPins registers in-memory GPIO pins (gpio.RegisterSimPins) for
+	// envSimPins registers in-memory GPIO pins (lamps.RegisterSimPins) for
 	// every lane with an output, so a box without GPIO drives "lamps".
 	envSimPins = "GATESCREEN_SIM_PINS"
 	// envLampTrace names a file (or FIFO) that gets one line
@@ -48,7 +48,7 @@ func benchHooks(cfg *config.Config, o *daemon.Opts) (stop func(), err error) {
 			if l.Output == "" {
 				continue
 			}
-			if _, err := gpio.RegisterSimPins(l.Name); err != nil {
+			if _, err := lamps.RegisterSimPins(l.Name); err != nil {
 				return stop, fmt.Errorf("%s: %w", envSimPins, err)
 			}
 		}

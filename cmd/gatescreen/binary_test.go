@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gatescreen/gatescreen/internal/testbinary"
+	"github.com/gatescreen/gatescreen/internal/testkit/testbinary"
 )
 
 // gatescreen is the real binary, built once for the tests that run it.

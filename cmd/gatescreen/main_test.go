@@ -20,7 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/syncbuf"
+	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 )
 
 // pinClock writes a GATESCREEN_TEST_CLOCK_FILE offset under dir that puts

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/serialtest"
+	"github.com/gatescreen/gatescreen/internal/testkit/serialtest"
 )
 
 var (

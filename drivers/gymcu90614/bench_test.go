@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/serialtest"
+	"github.com/gatescreen/gatescreen/internal/testkit/serialtest"
 )
 
 // naiveDecoder is the baseline: buffer everything, bytes.Index the header,

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
-	"github.com/gatescreen/gatescreen/drivers/serialtest"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
+	"github.com/gatescreen/gatescreen/internal/testkit/serialtest"
 )
 
 // generous bounds waits that only fail when something is broken.

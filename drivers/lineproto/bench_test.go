@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/serialtest"
+	"github.com/gatescreen/gatescreen/internal/testkit/serialtest"
 )
 
 var (

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
-	"github.com/gatescreen/gatescreen/drivers/serialtest"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
+	"github.com/gatescreen/gatescreen/internal/testkit/serialtest"
 )
 
 const generous = 10 * time.Second

@@ -15,8 +15,8 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // Debian's interpreter: the pymodbus package is installed for it, not for

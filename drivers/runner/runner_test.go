@@ -16,13 +16,13 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/gymcu90614"
-	"github.com/gatescreen/gatescreen/internal/syncbuf"
+	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 
 	// Registered for the tests that run them by name.
 	_ "github.com/gatescreen/gatescreen/drivers/badge"
 	_ "github.com/gatescreen/gatescreen/drivers/lineproto"
 	_ "github.com/gatescreen/gatescreen/drivers/modbusir"
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/event"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 )
 
 func TestOpenSerialParity(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/drivers/ptyport"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 )
 
 // serialEnd is a simulated device's end of its cable: the master side of a

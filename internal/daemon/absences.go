@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatescreen/gatescreen/drivers/screen"
+	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/storage"
 )

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/poll"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/poll"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/storage"
 )

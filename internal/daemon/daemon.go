@@ -21,9 +21,9 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	_ "github.com/gatescreen/gatescreen/drivers/all" // every driver registers itself
-	"github.com/gatescreen/gatescreen/drivers/gpio"
+	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/drivers/runner"
-	"github.com/gatescreen/gatescreen/drivers/screen"
+	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/logging"
@@ -146,7 +146,7 @@ type gate struct {
 	pipe    *pipeline.Pipeline
 	cases   *pipeline.Cases
 	caseLog *caseLog
-	lamps   gpio.Lanes
+	lamps   lamps.Lanes
 	scr     *screen.Screen
 	met     *metrics.Registry
 	up      *uplink.Uplink
@@ -353,25 +353,25 @@ func (g *gate) buildScreen() error {
 	return nil
 }
 
-func (g *gate) buildLamps() (gpio.Lanes, error) {
-	lamps := make(gpio.Lanes, len(g.cfg.Lanes))
+func (g *gate) buildLamps() (lamps.Lanes, error) {
+	all := make(lamps.Lanes, len(g.cfg.Lanes))
 	for i, l := range g.cfg.Lanes {
 		if l.Output == "" {
 			continue
 		}
-		lp, err := gpio.New(&gpio.Opts{
+		lp, err := lamps.New(&lamps.Opts{
 			Lane:     l.Name,
 			Pins:     g.cfg.Outputs[l.Output],
 			Logger:   logging.Component(g.log, "lamps"),
 			OnChange: g.o.LampChange,
 		})
 		if err != nil {
-			lamps.Close()
+			all.Close()
 			return nil, fmt.Errorf("lanes[%d] %s: %w", i, l.Name, err)
 		}
-		lamps[i] = lp
+		all[i] = lp
 	}
-	return lamps, nil
+	return all, nil
 }
 
 func (g *gate) buildUplink() (*uplink.Uplink, error) {

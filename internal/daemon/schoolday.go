@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/screen"
+	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/office"

@@ -23,7 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/gpio"
+	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/drivers/runner"
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/internal/broker"
@@ -244,7 +244,7 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 	cfg.Devices = gate.Devices()
 
 	for _, l := range o.Scenario.Lanes() {
-		out, err := gpio.RegisterSimPins(l.Name)
+		out, err := lamps.RegisterSimPins(l.Name)
 		if err != nil {
 			return nil, "", err
 		}

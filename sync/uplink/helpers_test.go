@@ -12,7 +12,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/internal/poll"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 )
 
 // long bounds every wait in these tests: generous, never a speed target.

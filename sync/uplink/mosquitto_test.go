@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 )
 
 // expectIDs checks that the consumer received exactly the events produced.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // generous bounds every wait on the machine: a boot under software

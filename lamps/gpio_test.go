@@ -1,4 +1,4 @@
-package gpio
+package lamps
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/poll"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 

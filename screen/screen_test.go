@@ -15,10 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/drivers/gpio"
+	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/syncbuf"
+	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -1146,7 +1146,7 @@ func TestQueueKeepsTheMedicalRecordPrivate(t *testing.T) {
 func TestVerdictShownAsLongAsTheLampHoldsIt(t *testing.T) {
 	f := newFixture(t, nil)
 	f.s.Consume(f.measurement(0, pipeline.VerdictPass, 36.5))
-	if l := laneState(t, f, "A"); l.IdleMs != gpio.DefaultOpts.Hold.Milliseconds() {
-		t.Fatalf("a pass is shown for %d ms, the lamp holds it %v", l.IdleMs, gpio.DefaultOpts.Hold)
+	if l := laneState(t, f, "A"); l.IdleMs != lamps.DefaultOpts.Hold.Milliseconds() {
+		t.Fatalf("a pass is shown for %d ms, the lamp holds it %v", l.IdleMs, lamps.DefaultOpts.Hold)
 	}
 }

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // wait bounds every wait on the broker: generous, never a speed target.

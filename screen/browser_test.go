@@ -20,7 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 

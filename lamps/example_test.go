@@ -1,4 +1,4 @@
-package gpio_test
+package lamps_test
 
 import (
 	"fmt"
@@ -6,18 +6,18 @@ import (
 
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
-	"github.com/gatescreen/gatescreen/drivers/gpio"
+	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 func Example() {
 	// Without hardware (the demo), in-memory pins stand in for the lane's
 	// GPIOs; on the box the pins come from outputs[] in the configuration.
-	pins, err := gpio.RegisterSimPins("example")
+	pins, err := lamps.RegisterSimPins("example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	lamps, err := gpio.New(&gpio.Opts{Lane: "example", Pins: pins})
+	lamps, err := lamps.New(&lamps.Opts{Lane: "example", Pins: pins})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/internal/syncbuf"
+	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/storage"
 )

@@ -1,4 +1,4 @@
-// Package gpio drives a lane's outputs at the gate — green, red and amber
+// Package lamps drives a lane's outputs at the gate — green, red and amber
 // lamps, a buzzer and an optional barrier relay — through periph GPIO pins
 // looked up by name (gpioreg.ByName), so any board periph supports works.
 //
@@ -23,4 +23,4 @@
 // For the demo and tests without hardware, RegisterSimPins registers
 // periph's in-memory gpiotest pins under SIM_<LANE>_<LAMP> names, and
 // Opts.OnChange reports every output change with its time.
-package gpio
+package lamps
