@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/sim"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
 

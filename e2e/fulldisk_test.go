@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // A full disk long before max_size: the store's directory is a 4 MiB tmpfs,

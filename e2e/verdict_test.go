@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/sim"
-	"github.com/gatescreen/gatescreen/internal/testkit/ci"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
 
 // quietGate is the simulated part of the verdict tests: one gate on its own

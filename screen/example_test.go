@@ -8,9 +8,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/metrics"
+	"github.com/gatescreen/gatescreen/screen"
 )
 
 // The daemon's wiring: the screen is a pipeline sink, the case desk's

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/daemon"
+	"github.com/gatescreen/gatescreen/lamps"
 )
 
 // Test seams of `gatescreen run`, read from the environment so that the

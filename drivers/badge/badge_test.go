@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/runner"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 )
 
 const generous = 10 * time.Second

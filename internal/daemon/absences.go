@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/storage"
 )
 

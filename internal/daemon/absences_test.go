@@ -12,10 +12,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/clock"
 )

@@ -21,16 +21,16 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	_ "github.com/gatescreen/gatescreen/drivers/all" // every driver registers itself
-	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/drivers/runner"
-	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/logging"
 	"github.com/gatescreen/gatescreen/internal/metrics"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/internal/sdnotify"
+	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/storage"
 	"github.com/gatescreen/gatescreen/sync/clock"
 	"github.com/gatescreen/gatescreen/sync/uplink"

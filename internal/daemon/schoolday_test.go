@@ -8,10 +8,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/screen"
 )
 
 // A skin sensor calibrated longer ago than calibration.max_age, or with a

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 	"github.com/gatescreen/gatescreen/drivers/runner"
+	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
 )
 
 // NewSource builds the driver under test on an opened port.
