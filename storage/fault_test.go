@@ -98,10 +98,13 @@ func TestFailedCommitKeepsItsBatch(t *testing.T) {
 	if !fault || !recovered {
 		t.Errorf("stored health: fault %v, recovery %v; want both stored for the district (events %v)", fault, recovered, stored)
 	}
-	p, b := s.OutboxLen()
-	if sp, sb := outboxScan(t, s); p != sp || b != sb {
-		t.Errorf("OutboxLen = %d, %d; scan %d, %d", p, b, sp, sb)
-	}
+	// The counters are published just after the commit a reader can
+	// already see, so they may lag the scan for a moment, never for good.
+	waitFor(t, "OutboxLen to match a scan of the outbox", func() bool {
+		p, b := s.OutboxLen()
+		sp, sb := outboxScan(t, s)
+		return p == sp && b == sb
+	})
 	var up bool
 	for _, h := range health.all() {
 		up = up || (h.Component == "storage" && h.State == event.HealthUp)
