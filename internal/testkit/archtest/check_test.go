@@ -7,10 +7,10 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,7 +90,7 @@ func check(pkgs []pkg, rules []rule) []string {
 				forbidden[e.to] = append(forbidden[e.to], e.at)
 			}
 		}
-		for _, to := range sortedKeys(forbidden) {
+		for _, to := range slices.Sorted(maps.Keys(forbidden)) {
 			problems = append(problems, fmt.Sprintf("%s → %s (%s); %s may import %s",
 				p.path, to, strings.Join(forbidden[to], ", "), p.path, describe(r)))
 		}
@@ -141,21 +141,12 @@ func cycles(pkgs []pkg) []string {
 		stack = stack[:len(stack)-1]
 		done[from] = true
 	}
-	for _, p := range sortedKeys(graph) {
+	for _, p := range slices.Sorted(maps.Keys(graph)) {
 		if !done[p] {
 			walk(p)
 		}
 	}
 	return found
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // listed is the part of `go list -json` the test reads.
