@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -54,20 +55,9 @@ var ErrBadBackup = errors.New("storage: the backup is not a sound store file")
 // daemon first (ErrLocked).
 func Restore(path, from string, o Opts) (aside string, err error) {
 	o = o.withDefaults()
-	owner, err := os.Stat(path)
-	exists := err == nil
-	if errors.Is(err, fs.ErrNotExist) {
-		owner, err = os.Stat(filepath.Dir(path))
-	}
+	owner, exists, err := restoreTarget(path, o.LockTimeout)
 	if err != nil {
-		return "", fmt.Errorf("storage: restore %s: %w", path, err)
-	}
-	if exists {
-		unlock, err := lockFile(path, o.LockTimeout)
-		if err != nil {
-			return "", err
-		}
-		unlock() // only proving nobody holds it; the daemon is stopped
+		return "", err
 	}
 	reservation, err := loadSeqReserve(path + ".seq")
 	if err != nil {
@@ -86,28 +76,73 @@ func Restore(path, from string, o Opts) (aside string, err error) {
 	}
 	defer cleanStaged()
 
+	st, err := openBackup(staged, from, o)
+	if err != nil {
+		return "", err
+	}
+	err = st.continueAfterRestore(reservation.reserved, filepath.Base(from))
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("storage: restore %s from %s: %w", path, from, err)
+	}
+	return putRestoredInPlace(path, staged, owner, exists, reservation.reserved, o.Now())
+}
+
+// restoreTarget returns whose files the restored ones become (the store's
+// in place, or its directory's when there is none) and proves that no
+// process holds the store.
+func restoreTarget(path string, lockTimeout time.Duration) (owner fs.FileInfo, exists bool, err error) {
+	owner, err = os.Stat(path)
+	exists = err == nil
+	if errors.Is(err, fs.ErrNotExist) {
+		owner, err = os.Stat(filepath.Dir(path))
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: restore %s: %w", path, err)
+	}
+	if exists {
+		unlock, err := lockFile(path, lockTimeout)
+		if err != nil {
+			return nil, false, err
+		}
+		unlock() // only proving nobody holds it; the daemon is stopped
+	}
+	return owner, exists, nil
+}
+
+// openBackup opens the staged copy of the backup from with the integrity
+// check of Open; a copy that fails it is refused, its quarantined file
+// removed.
+func openBackup(staged, from string, o Opts) (*Store, error) {
 	var damage string
-	check := o
-	check.OnHealth = func(h event.Health) {
+	o.OnHealth = func(h event.Health) {
 		if strings.HasPrefix(h.Reason, "quarantined: ") {
 			damage = strings.TrimPrefix(h.Reason, "quarantined: ")
 		}
 	}
-	st, err := Open(staged, check)
+	st, err := Open(staged, o)
 	if damage != "" {
 		if st != nil {
 			_ = st.Close()
 		}
 		_ = os.Remove(damage)
-		return "", fmt.Errorf("%w: %s failed the integrity check; nothing was changed", ErrBadBackup, from)
+		return nil, fmt.Errorf("%w: %s failed the integrity check; nothing was changed", ErrBadBackup, from)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrBadBackup, from, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadBackup, from, err)
 	}
-	var continuesAt uint64
-	err = st.update(func(tx *bolt.Tx) error {
+	return st, nil
+}
+
+// continueAfterRestore moves the restored store's sequence to reserved (or
+// restoreJump past the backup's last without one) and records the restore
+// of the backup named backup as a storage health event.
+func (s *Store) continueAfterRestore(reserved uint64, backup string) error {
+	return s.update(func(tx *bolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
-		floor, why := reservation.reserved, ""
+		floor, why := reserved, ""
 		if floor == 0 {
 			// A box that never stored here (a replacement with a fresh
 			// card): the box the backup came from went on handing out ids
@@ -119,22 +154,21 @@ func Restore(path, from string, o Opts) (aside string, err error) {
 				return err
 			}
 		}
-		continuesAt = events.Sequence() + 1
+		continuesAt := events.Sequence() + 1
 		ev := event.Event{Kind: event.KindHealth, Urgent: true, Body: mustJSON(event.Health{Component: "storage",
-			State: event.HealthWarning, Reason: fmt.Sprintf("restored from backup %s; sequence continues at %d%s", filepath.Base(from), continuesAt, why)})}
-		st.o.Stamp(&ev)
-		_, err := st.putEvent(tx, &ev)
+			State: event.HealthWarning, Reason: fmt.Sprintf("restored from backup %s; sequence continues at %d%s", backup, continuesAt, why)})}
+		s.o.Stamp(&ev)
+		_, err := s.putEvent(tx, &ev)
 		return err
 	})
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("storage: restore %s from %s: %w", path, from, err)
-	}
+}
 
+// putRestoredInPlace keeps the store at path aside (if exists), renames the
+// staged store to path with owner's owner, and takes over its sequence
+// reservation when it went above reserved.
+func putRestoredInPlace(path, staged string, owner fs.FileInfo, exists bool, reserved uint64, now time.Time) (aside string, err error) {
 	if exists {
-		aside = path + ".before-restore-" + o.Now().UTC().Format("20060102T150405Z")
+		aside = path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
 		if err := os.Rename(path, aside); err != nil {
 			return "", fmt.Errorf("storage: restore: keep %s aside: %w", path, err)
 		}
@@ -147,7 +181,7 @@ func Restore(path, from string, o Opts) (aside string, err error) {
 	}
 	// The staged store reserved sequences above the old reservation while
 	// it stored the health event: that reservation is the store's now.
-	if r, err := loadSeqReserve(staged + ".seq"); err == nil && r.reserved > reservation.reserved {
+	if r, err := loadSeqReserve(staged + ".seq"); err == nil && r.reserved > reserved {
 		if err := chownLike(staged+".seq", owner); err != nil {
 			return aside, err
 		}

@@ -198,18 +198,12 @@ func (s *Store) purgeDelivered(goal int64) bool {
 		chunk := seqs[:min(len(seqs), s.chunkFor(goal))]
 		seqs = seqs[len(chunk):]
 		err := s.freeingUpdate(func(tx *bolt.Tx) error {
-			events := tx.Bucket(bucketEvents)
-			prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
 			defer s.readMapped(tx, len(chunk))
-			for _, seq := range chunk {
-				k := seqKey(seq)
-				for _, b := range []*bolt.Bucket{events, prio, bulk} {
-					if err := b.Delete(k); err != nil {
-						return err
-					}
-				}
+			keys := make([][]byte, len(chunk))
+			for i, seq := range chunk {
+				keys[i] = seqKey(seq)
 			}
-			return nil
+			return deleteKeys(keys, tx.Bucket(bucketEvents), tx.Bucket(bucketPriority), tx.Bucket(bucketBulk))
 		})
 		if err != nil {
 			s.log.Error().Err(err).Msg("purging delivered events")
@@ -217,11 +211,7 @@ func (s *Store) purgeDelivered(goal int64) bool {
 		}
 		// Gone from the outbox: the pending acknowledgement finds nothing
 		// to move, and a failed one must not count them back.
-		s.ackMu.Lock()
-		for _, seq := range chunk {
-			delete(s.acking, seq)
-		}
-		s.ackMu.Unlock()
+		s.forgetAcking(chunk)
 		s.log.Debug().Int("events", len(chunk)).Msg("purged delivered events")
 	}
 	return s.usage() <= goal
@@ -255,15 +245,7 @@ func (s *Store) purgeAcked(cutoff, goal int64) bool {
 			}
 			n = len(keys)
 			defer s.readMapped(tx, n) // the purged records were read to delete them
-			for _, k := range keys {
-				if err := events.Delete(k); err != nil {
-					return err
-				}
-				if err := acked.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
+			return deleteKeys(keys, events, acked)
 		})
 		if err != nil {
 			s.log.Error().Err(err).Msg("purging acknowledged events")
@@ -287,20 +269,7 @@ func (s *Store) purgeBulk(goal int64) {
 		chunk := s.chunkFor(goal)
 		err := s.freeingUpdate(func(tx *bolt.Tx) error {
 			bulk, events := tx.Bucket(bucketBulk), tx.Bucket(bucketEvents)
-			var keys [][]byte
-			c := bulk.Cursor()
-			for k, _ := c.First(); k != nil && len(keys) < chunk; k, _ = c.Next() {
-				if s.isAcking(beUint64(k)) {
-					// Delivered, so not a gap (see purgeDelivered); a gap
-					// stops before it, so no reading the district received
-					// lies inside a purged range.
-					if len(keys) > 0 {
-						break
-					}
-					continue
-				}
-				keys = append(keys, k)
-			}
+			keys := s.oldestUndelivered(bulk, chunk)
 			if len(keys) == 0 {
 				return nil
 			}
@@ -308,12 +277,9 @@ func (s *Store) purgeBulk(goal int64) {
 			purged = purged[:0]
 			for _, k := range keys {
 				purged = append(purged, beUint64(k))
-				if err := events.Delete(k); err != nil {
-					return err
-				}
-				if err := bulk.Delete(k); err != nil {
-					return err
-				}
+			}
+			if err := deleteKeys(keys, events, bulk); err != nil {
+				return err
 			}
 			gap = event.Gap{
 				FromSeq: beUint64(keys[0]),
@@ -346,20 +312,58 @@ func (s *Store) purgeBulk(goal int64) {
 		}
 		// An Ack that marked one of these after they were picked has
 		// taken it out of the count already.
-		raced := 0
-		s.ackMu.Lock()
-		for _, seq := range purged {
-			if _, ok := s.acking[seq]; ok {
-				delete(s.acking, seq)
-				raced++
-			}
-		}
-		s.ackMu.Unlock()
+		raced := s.forgetAcking(purged)
 		s.committed(gapSeq, 1, -int64(gap.Count)+int64(raced))
 		s.log.Warn().Uint64("from_seq", gap.FromSeq).Uint64("to_seq", gap.ToSeq).Uint64("count", gap.Count).
 			Msg("purged readings that were never uploaded")
 		s.health(event.HealthWarning, fmt.Sprintf("gap: seq %d-%d purged before upload", gap.FromSeq, gap.ToSeq), gap.Count)
 	}
+}
+
+// oldestUndelivered returns the keys of up to chunk of the oldest bulk
+// readings, stopping before the first one being acknowledged.
+func (s *Store) oldestUndelivered(bulk *bolt.Bucket, chunk int) [][]byte {
+	var keys [][]byte
+	c := bulk.Cursor()
+	for k, _ := c.First(); k != nil && len(keys) < chunk; k, _ = c.Next() {
+		if s.isAcking(beUint64(k)) {
+			// Delivered, so not a gap (see purgeDelivered); a gap
+			// stops before it, so no reading the district received
+			// lies inside a purged range.
+			if len(keys) > 0 {
+				break
+			}
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// forgetAcking drops the purged sequences from the acknowledgements in
+// flight and returns how many there were.
+func (s *Store) forgetAcking(purged []uint64) (raced int) {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	for _, seq := range purged {
+		if _, ok := s.acking[seq]; ok {
+			delete(s.acking, seq)
+			raced++
+		}
+	}
+	return raced
+}
+
+// deleteKeys deletes each key from every bucket.
+func deleteKeys(keys [][]byte, buckets ...*bolt.Bucket) error {
+	for _, k := range keys {
+		for _, b := range buckets {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // maintain runs in the writer goroutine: the reserve, retention, then

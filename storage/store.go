@@ -321,12 +321,7 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 
 // viewOpen is view for the opening itself, which the ready file waits for.
 func (s *Store) viewOpen(fn func(*bolt.Tx) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return ErrClosed
-	}
-	return s.db.View(fn)
+	return s.withDB(func(db *bolt.DB) error { return db.View(fn) })
 }
 
 // update runs fn in a write transaction once the file is open.
@@ -339,21 +334,27 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 
 // updateOpen is update for the opening itself.
 func (s *Store) updateOpen(fn func(*bolt.Tx) error) error {
+	if hook := s.o.CommitHook; hook != nil {
+		inner := fn
+		fn = func(tx *bolt.Tx) error {
+			if err := inner(tx); err != nil {
+				return err
+			}
+			hook()
+			return nil
+		}
+	}
+	return s.withDB(func(db *bolt.DB) error { return db.Update(fn) })
+}
+
+// withDB runs fn on the database, which stays open meanwhile.
+func (s *Store) withDB(fn func(*bolt.DB) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		return ErrClosed
 	}
-	if s.o.CommitHook == nil {
-		return s.db.Update(fn)
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		s.o.CommitHook()
-		return nil
-	})
+	return fn(s.db)
 }
 
 // releaseEvery is how many records the store's reads take (about 1 MiB of

@@ -115,10 +115,8 @@ func (s *Store) PurgeVisitors(before time.Time) (int, error) {
 			return err
 		}
 		// Deleting while iterating with ForEach is not allowed in bbolt.
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+		if err := deleteKeys(old, b); err != nil {
+			return err
 		}
 		n = len(old)
 		return nil

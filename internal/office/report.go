@@ -107,6 +107,17 @@ func (r *Report) sheet(v vocab) *reportSheet {
 	by(v.text("按轮次", "By round"), v.text("轮次", "round"), d.ByRound, v.code, []string{"morning", "noon", "evening"})
 	by(v.text("按身份", "By role"), v.text("身份", "role"), d.ByRole, v.code, []string{"student", "staff", "visitor", "canteen"})
 
+	s.Sections = append(s.Sections, casesSection(v, d), absencesSection(v, d), devicesSection(v, d))
+	s.Sections = append(s.Sections, section{Title: v.text("应急演练（不计入以上统计）", "Drills (not counted above)"), Head: head,
+		Rows: [][]string{counts(v.text("演练", "drills"), d.Drills)}})
+
+	s.Sign = []string{v.text("带班校长（签字）", "Principal on duty (signature)"), v.text("校医（签字）", "School doctor (signature)"),
+		v.text("报送日期", "Date sent")}
+	return s
+}
+
+// casesSection follows the day's flags through re-check to disposition.
+func casesSection(v vocab, d *event.Daily) section {
 	cases := section{Title: v.text("体温异常处置", "Flags, re-checks, dispositions"), Head: []string{v.text("环节", "step"), v.text("人数", "people")}}
 	n := 0
 	for _, c := range d.Cases {
@@ -120,8 +131,12 @@ func (r *Report) sheet(v vocab) *reportSheet {
 	for _, disp := range sortedKeys(d.Disposition, []string{event.DispositionCDCTransfer, event.DispositionParentFeverClinic}) {
 		cases.Rows = append(cases.Rows, []string{v.text("处置：", "disposition: ") + v.code(disp), strconv.Itoa(d.Disposition[disp])})
 	}
-	s.Sections = append(s.Sections, cases)
+	return cases
+}
 
+// absencesSection counts the absentees by reason, grade and symptom, and the
+// visitors.
+func absencesSection(v vocab, d *event.Daily) section {
 	abs := section{Title: v.text("缺勤与访客", "Absences and visitors"),
 		Head: []string{v.text("项目", "item"), v.text("人数", "people")},
 		Rows: [][]string{{v.text("缺勤学生（对照名册）", "students absent (against the roster)"), strconv.Itoa(d.Absentees)}}}
@@ -139,8 +154,11 @@ func (r *Report) sheet(v vocab) *reportSheet {
 		abs.Rows = append(abs.Rows, []string{name, strconv.Itoa(d.IllSymptoms[sym])})
 	}
 	abs.Rows = append(abs.Rows, []string{v.text("访客登记", "visitors registered"), strconv.Itoa(d.Visitors)})
-	s.Sections = append(s.Sections, abs)
+	return abs
+}
 
+// devicesSection gives each device's uptime and faults.
+func devicesSection(v vocab, d *event.Daily) section {
 	dev := section{Title: v.text("设备运行", "Devices"), Head: []string{v.text("设备", "device"), v.text("在线率", "up"), v.text("故障次数", "faults")}}
 	for _, name := range sortedKeys(d.DeviceUptime, nil) {
 		dev.Rows = append(dev.Rows, []string{name, strconv.FormatFloat(100*d.DeviceUptime[name], 'f', 1, 64) + "%", strconv.Itoa(d.DeviceFaults[name])})
@@ -148,14 +166,7 @@ func (r *Report) sheet(v vocab) *reportSheet {
 	if len(dev.Rows) == 0 {
 		dev.Note = v.text("全天无设备故障记录", "no device fault recorded")
 	}
-	s.Sections = append(s.Sections, dev)
-
-	s.Sections = append(s.Sections, section{Title: v.text("应急演练（不计入以上统计）", "Drills (not counted above)"), Head: head,
-		Rows: [][]string{counts(v.text("演练", "drills"), d.Drills)}})
-
-	s.Sign = []string{v.text("带班校长（签字）", "Principal on duty (signature)"), v.text("校医（签字）", "School doctor (signature)"),
-		v.text("报送日期", "Date sent")}
-	return s
+	return dev
 }
 
 // gradeOrder sorts grades as a school does: primary (1…6, 一年级…), then

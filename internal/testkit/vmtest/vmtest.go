@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/testkit/ci"
+	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 )
 
 // generous bounds every wait on the machine: a boot under software
@@ -212,7 +213,7 @@ func Boot(t testing.TB, o Opts) *Machine {
 	)
 	gatePTY := regexp.MustCompile(`char device redirected to (/dev/pts/\d+) \(label ` + arch.gateLabel + `\)`)
 	m.cmd = exec.Command(qemu, args...)
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	m.cmd.Stdout, m.cmd.Stderr = &out, &out
 	m.Started = time.Now()
 	if err := m.cmd.Start(); err != nil {
@@ -285,23 +286,6 @@ func (m *Machine) Wait(ctx context.Context) error {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var (
