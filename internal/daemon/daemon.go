@@ -3,16 +3,8 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,7 +19,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/logging"
 	"github.com/gatescreen/gatescreen/internal/metrics"
 	"github.com/gatescreen/gatescreen/internal/school"
-	"github.com/gatescreen/gatescreen/internal/sdnotify"
+	"github.com/gatescreen/gatescreen/internal/schoolday"
 	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/screen"
@@ -133,7 +125,8 @@ func Run(ctx context.Context, o Opts) error {
 	return g.run(ctx)
 }
 
-// gate is the running daemon's parts.
+// gate is the running daemon's parts, built from the configuration by
+// build and run as ordered start/stop pairs by run.
 type gate struct {
 	o       Opts
 	cfg     *config.Config
@@ -142,7 +135,6 @@ type gate struct {
 	clk     *clock.Clock
 	store   *storage.Store
 	hub     *healthHub
-	stamp   func(*event.Event)
 	pipe    *pipeline.Pipeline
 	cases   *pipeline.Cases
 	caseLog *caseLog
@@ -150,11 +142,9 @@ type gate struct {
 	scr     *screen.Screen
 	met     *metrics.Registry
 	up      *uplink.Uplink
-	roster  *rosterHolder
-	sched   *school.Schedule
+	office  *schoolday.Office
 	devices []pipeline.DeviceInfo
 	lanes   []pipeline.LaneInfo
-	calib   *calibrator
 	// storeUp is closed once the store is open and what the gate reads
 	// from it restored (storageReady).
 	storeUp chan struct{}
@@ -162,107 +152,35 @@ type gate struct {
 
 func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	store *storage.Store, hub *healthHub, stamp func(*event.Event)) (_ *gate, err error) {
-	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub, stamp: stamp,
+	g := &gate{o: o, cfg: cfg, log: o.Logger, loc: loc, clk: clk, store: store, hub: hub,
 		storeUp: make(chan struct{})}
 	defer func() {
 		if err != nil && g.lamps != nil {
 			g.lamps.Close() // pins back to their safe state
 		}
 	}()
-	if g.sched, err = school.NewSchedule(cfg.School, loc); err != nil {
+	sched, err := school.NewSchedule(cfg.School, loc)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}
-	g.roster = &rosterHolder{path: cfg.School.Roster}
-	if err := g.roster.reload(); err != nil {
+	roster, err := schoolday.NewRoster(cfg.School.Roster)
+	if err != nil {
 		return nil, err
 	}
 	g.devices, g.lanes = describe(cfg)
 
-	g.met, err = metrics.New(metrics.Opts{
-		Lanes:       laneNames(cfg),
-		Version:     o.Version,
-		Revision:    o.Revision,
-		StoreSize:   store.Size,
-		OutboxDepth: store.OutboxLen,
-		Uplink:      g.uplinkFigures,
-		DeviceFrames: func() map[string]map[string]uint64 {
-			if g.pipe == nil {
-				return nil
-			}
-			out := map[string]map[string]uint64{}
-			for _, d := range g.pipe.Stats().Devices {
-				by := map[string]uint64{"valid": d.Readings - d.Invalid}
-				for reason, n := range d.InvalidBy {
-					by[reason] = n
-				}
-				out[d.Name] = by
-			}
-			return out
-		},
-		OldestPending: func() (time.Time, bool) {
-			t, ok, err := store.OldestPending()
-			return t, ok && err == nil
-		},
-		ClockSynced: clk.Synced,
-		StoreRoom: func() (int64, int64) {
-			a, f, _ := store.Room()
-			return a, f
-		},
-		MaxStoreSize: int64(cfg.Storage.MaxSize),
-		RingOverflows: func() map[string]uint64 {
-			if g.pipe == nil {
-				return nil
-			}
-			over := g.pipe.Stats().Overflows
-			if g.scr != nil {
-				over["screen_sse"] = g.scr.Dropped()
-			}
-			return over
-		},
-		UnknownCards: func() uint64 {
-			if g.pipe == nil {
-				return 0
-			}
-			return g.pipe.Stats().UnknownCards
-		},
-		DeviceAlarms: func() map[string]uint64 {
-			if g.pipe == nil {
-				return nil
-			}
-			out := map[string]uint64{}
-			for _, d := range g.pipe.Stats().Devices {
-				out[d.Name] = d.DeviceAlarms
-			}
-			return out
-		},
-	})
-	if err != nil {
+	if g.met, err = g.buildMetrics(); err != nil {
 		return nil, err
 	}
 	hub.attach(g.met.Health)
-
-	g.caseLog = newCaseLog(store, logging.Component(g.log, "cases"))
+	if err := g.buildCases(); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			g.caseLog.close(context.Background())
 		}
 	}()
-	g.cases, err = pipeline.NewCases(pipeline.CaseOpts{
-		Store:          g.caseLog,
-		Lanes:          g.lanes,
-		Location:       loc,
-		ThresholdC:     cfg.Screening.ThresholdC,
-		RecheckOverdue: cfg.Screening.RecheckOverdue,
-		Clock:          clk,
-		Now:            clk.Now,
-		Mono:           func() int64 { m, _ := clk.Stamp(); return m },
-		Logger:         logging.Component(g.log, "cases"),
-		OnChange:       g.caseChanged,
-		LateRestore:    true, // storageReady
-	})
-	if err != nil {
-		return nil, err
-	}
 
 	if err := g.buildScreen(); err != nil {
 		return nil, err
@@ -280,21 +198,60 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 		Params:   params,
 		Logger:   logging.Component(g.log, "pipeline"),
 		OnHealth: hub.report,
-		Roster:   g.roster.card,
+		Roster:   roster.Card,
 		Cases:    g.cases,
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := g.buildSchool(sched, roster, stamp); err != nil {
+		return nil, err
+	}
+	if err := g.addSinks(); err != nil {
+		return nil, err
+	}
+
+	if cfg.Uplink.Broker != "" {
+		if g.up, err = g.buildUplink(); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// buildCases makes the case desk and the log that stores its transitions.
+func (g *gate) buildCases() (err error) {
+	cfg, clk := g.cfg, g.clk
+	g.caseLog = newCaseLog(g.store, logging.Component(g.log, "cases"))
+	g.cases, err = pipeline.NewCases(pipeline.CaseOpts{
+		Store:          g.caseLog,
+		Lanes:          g.lanes,
+		Location:       g.loc,
+		ThresholdC:     cfg.Screening.ThresholdC,
+		RecheckOverdue: cfg.Screening.RecheckOverdue,
+		Clock:          clk,
+		Now:            clk.Now,
+		Mono:           func() int64 { m, _ := clk.Stamp(); return m },
+		Logger:         logging.Component(g.log, "cases"),
+		OnChange:       g.caseChanged,
+		LateRestore:    true, // storageReady
+	})
+	if err != nil {
+		g.caseLog.close(context.Background())
+	}
+	return err
+}
+
+// addSinks attaches every consumer of measurements to the pipeline.
+func (g *gate) addSinks() error {
 	events, err := pipeline.NewEventSink(pipeline.EventSinkOpts{
-		Store: patientStore{store}, Clock: clk, Devices: g.devices, Lanes: g.lanes,
-		Tag:    g.tagReading,
+		Store: patientStore{g.store}, Clock: g.clk, Devices: g.devices, Lanes: g.lanes,
+		Tag:    g.office.TagReading,
 		Logger: logging.Component(g.log, "events"),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	g.calib = newCalibrator(g)
 	// The lamps come first so the gate reacts before anything else is told;
 	// every sink has its own ring, so the order is only a courtesy.
 	g.pipe.AddSink("lamps", pipeline.DefaultRingSize, g.lamps)
@@ -303,14 +260,8 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	}
 	g.pipe.AddSink("storage", pipeline.StorageRingSize, events)
 	g.pipe.AddSink("metrics", pipeline.DefaultRingSize, g.met)
-	g.pipe.AddSink("calibration", 64, g.calib)
-
-	if cfg.Uplink.Broker != "" {
-		if g.up, err = g.buildUplink(); err != nil {
-			return nil, err
-		}
-	}
-	return g, nil
+	g.pipe.AddSink("calibration", 64, g.office.Calibrator())
+	return nil
 }
 
 func (g *gate) buildScreen() error {
@@ -411,336 +362,6 @@ func uplinkTLS(u config.Uplink) (*tls.Config, error) {
 	return uplink.TLSConfig(u.CAFile, u.CertFile, u.KeyFile)
 }
 
-// run starts every part and, when ctx ends, stops them in order.
-func (g *gate) run(ctx context.Context) error {
-	log := g.log
-	bg, stopBG := context.WithCancel(context.Background())
-	var bgWG sync.WaitGroup
-	goBG := func(fn func(context.Context)) {
-		bgWG.Add(1)
-		go func() { defer bgWG.Done(); fn(bg) }()
-	}
-
-	var info Info
-	info.BoxID = g.cfg.Site.BoxID
-	screenDone := make(chan error, 1)
-	if g.scr != nil {
-		ln, err := net.Listen("tcp", g.cfg.Screen.Listen)
-		if err != nil {
-			stopBG()
-			g.lamps.Close()
-			return fmt.Errorf("screen.listen %s: %w", g.cfg.Screen.Listen, err)
-		}
-		info.ScreenURL = "http://" + ln.Addr().String()
-		go func() { screenDone <- g.scr.Serve(bg, ln) }()
-	} else {
-		screenDone <- nil
-	}
-	metricsDone := make(chan error, 1)
-	if g.cfg.Metrics.Listen != "" {
-		ln, err := net.Listen("tcp", g.cfg.Metrics.Listen)
-		if err != nil {
-			stopBG()
-			g.lamps.Close()
-			return fmt.Errorf("metrics.listen %s: %w", g.cfg.Metrics.Listen, err)
-		}
-		info.MetricsURL = "http://" + ln.Addr().String() + "/metrics"
-		go func() { metricsDone <- g.met.Serve(bg, ln) }()
-	} else {
-		metricsDone <- nil
-	}
-	api, err := g.serveLocalAPI(bg)
-	if err != nil {
-		stopBG()
-		g.lamps.Close()
-		return err
-	}
-	info.Socket = api
-
-	g.pipe.Start(bg)
-	goBG(g.clk.Run)
-	goBG(g.pollStatus)
-	goBG(g.dailyReports)
-	goBG(g.schoolDay)
-	upDone := make(chan struct{})
-	upCtx, stopUp := context.WithCancel(context.Background())
-	if g.up != nil {
-		go func() {
-			defer close(upDone)
-			if err := g.up.Run(upCtx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error().Err(err).Msg("uplink stopped")
-			}
-		}()
-	} else {
-		close(upDone)
-		if g.scr != nil {
-			g.scr.SetUplink("disabled")
-		}
-	}
-
-	// Devices start last: the pipeline and every sink are ready for them.
-	// Those whose readings depend on the store's records wait for it.
-	devCtx, stopDevices := context.WithCancel(context.Background())
-	storeFailed := make(chan error, 1)
-	goBG(func(ctx context.Context) {
-		if err := g.storageReady(ctx); err != nil {
-			storeFailed <- err
-		}
-	})
-	var devWG sync.WaitGroup
-	for i, dev := range g.cfg.Devices {
-		drv, _ := drivers.Lookup(dev.Driver) // validated with the config
-		open := defaultOpener(dev, drv)
-		if g.o.Open != nil {
-			if custom := g.o.Open(dev, drv); custom != nil {
-				open = custom
-			}
-		}
-		ro := runner.Opts{
-			Device:   dev,
-			Driver:   drv,
-			Index:    uint16(i),
-			Open:     open,
-			Emit:     g.pipe.Producer(uint16(i)),
-			Stamp:    g.clk.Stamp,
-			OnHealth: g.hub.report,
-			Logger:   logging.Component(log, "device").With().Str("device", dev.Name).Logger(),
-		}
-		if g.devices[i].Continuous {
-			// It sends frames with nobody there: silence is a fault, and
-			// only a valid frame says it is up.
-			ro.SilentAfter, ro.UpOnFrame = 10*time.Second, true
-		}
-		devWG.Add(1)
-		go func() {
-			defer devWG.Done()
-			if g.needsStore(i) {
-				select {
-				case <-g.storeUp:
-				case <-devCtx.Done():
-					return
-				}
-			}
-			if err := runner.Run(devCtx, ro); err != nil {
-				log.Error().Err(err).Str("device", dev.Name).Msg("device runner stopped")
-			}
-		}()
-	}
-
-	notify := sdnotify.FromEnv()
-	_ = notify.Send("READY=1") // outside systemd this does nothing
-	goBG(func(ctx context.Context) { notify.Watchdog(ctx, nil) })
-	log.Info().Str("screen", info.ScreenURL).Str("metrics", info.MetricsURL).Str("socket", info.Socket).Int("devices", len(g.cfg.Devices)).
-		Int("lanes", len(g.cfg.Lanes)).Str("box", info.BoxID).Msg("gate running")
-	if g.o.Ready != nil {
-		g.o.Ready(info)
-	}
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var runErr error
-wait:
-	for {
-		select {
-		case <-ctx.Done():
-			break wait
-		case <-hup:
-			g.reload()
-		case err := <-screenDone:
-			if err != nil {
-				runErr = fmt.Errorf("screen: %w", err)
-				break wait
-			}
-			screenDone = nil
-		case err := <-metricsDone:
-			if err != nil {
-				runErr = err
-				break wait
-			}
-			metricsDone = nil
-		case runErr = <-storeFailed:
-			break wait
-		}
-	}
-
-	// Ordered shutdown.
-	log.Info().Msg("stopping: devices first")
-	_ = notify.Send("STOPPING=1")
-	stopDevices()
-	devWG.Wait()
-	log.Info().Msg("draining the pipeline")
-	g.pipe.Close()
-	if err := g.lamps.Close(); err != nil {
-		log.Error().Err(err).Msg("releasing lamp pins")
-	}
-	log.Info().Msg("uplink: publishing offline status")
-	stopUp()
-	<-upDone
-	stopBG()
-	bgWG.Wait()
-	if screenDone != nil {
-		<-screenDone
-	}
-	if metricsDone != nil {
-		<-metricsDone
-	}
-	log.Info().Msg("flushing the store")
-	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	g.caseLog.close(fctx)
-	if err := g.store.Flush(fctx); err != nil {
-		log.Error().Err(err).Msg("flushing the store")
-	}
-	return runErr
-}
-
-// storageReady waits for the store's check and open, then restores what
-// the gate reads from it: the open cases and today's ticket counter, and
-// the stored calibrations. An error (a locked file, a newer schema, a disk
-// that cannot be read) stops the daemon, as it did before the gate started.
-func (g *gate) storageReady(ctx context.Context) error {
-	if err := g.store.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		_ = g.cases.Restore() // whatever waits for the cases goes on, with none
-		return err
-	}
-	if err := g.cases.Restore(); err != nil {
-		return err
-	}
-	if err := g.applyCalibrations(); err != nil {
-		return err
-	}
-	close(g.storeUp)
-	if g.scr != nil {
-		for _, c := range g.cases.Open() {
-			g.scr.CaseChanged(c)
-		}
-		g.scr.RecountVisitors()
-	}
-	g.log.Info().Msg("store open")
-	return nil
-}
-
-// openingDesk is the case desk as the screen sees it: made while the store
-// is still opening, the screen starts with no open cases, and storageReady
-// shows it the restored ones. The doctor's actions wait for the restore.
-type openingDesk struct {
-	*pipeline.Cases
-	up <-chan struct{}
-}
-
-func (d openingDesk) Open() []event.Case {
-	select {
-	case <-d.up:
-		return d.Cases.Open()
-	default:
-		return nil
-	}
-}
-
-// openingBook is the visitor book as the screen sees it: empty while the
-// store is opening; storageReady has the screen count again.
-type openingBook struct {
-	*storage.Store
-	up <-chan struct{}
-}
-
-func (b openingBook) Visitors(day string) ([]storage.Visitor, error) {
-	select {
-	case <-b.up:
-		return b.Store.Visitors(day)
-	default:
-		return nil, nil
-	}
-}
-
-// reload applies a changed configuration file on SIGHUP: screening
-// parameters and the roster. A bad file is rejected and the old one kept.
-func (g *gate) reload() {
-	log := g.log.With().Str("file", g.o.ConfigPath).Logger()
-	if g.o.ConfigPath == "" {
-		log.Warn().Msg("SIGHUP ignored: no configuration file to reload")
-		return
-	}
-	cfg, err := config.Load(g.o.ConfigPath)
-	if err != nil {
-		log.Error().Err(err).Msg("reload rejected, keeping the configuration in force")
-		return
-	}
-	g.pipe.Reload(pipeline.ParamsFrom(cfg.Screening)) // compensation and calibration stay
-	if err := g.roster.reload(); err != nil {
-		log.Error().Err(err).Msg("roster not reloaded")
-	}
-	log.Info().Float64("threshold_c", cfg.Screening.ThresholdC).
-		Msg("screening parameters reloaded; device, lane, storage and uplink changes need a restart")
-}
-
-// pollStatus copies slow-changing state to the screen and /metrics.
-func (g *gate) pollStatus(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	var unknownCards uint64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		g.met.SetOpenCases(len(g.cases.Open()))
-		if n := g.pipe.Stats().UnknownCards; n != unknownCards && g.scr != nil {
-			unknownCards = n
-			g.scr.SetBanner(screen.Banner{ID: "unknown_cards", Level: "info",
-				Text: "banner_unknown_cards", Arg: strconv.FormatUint(n, 10)})
-		}
-		if g.up == nil {
-			continue
-		}
-		st := g.up.Status()
-		g.met.SetUplinkConnected(st.Connected)
-		if g.scr != nil {
-			state := "offline"
-			if st.Connected {
-				state = "connected"
-			}
-			g.scr.SetUplink(state)
-		}
-	}
-}
-
-// uplinkFigures is the uplink's counters for /metrics; zero without one.
-func (g *gate) uplinkFigures() metrics.UplinkFigures {
-	if g.up == nil {
-		return metrics.UplinkFigures{}
-	}
-	st := g.up.Status()
-	return metrics.UplinkFigures{Connected: st.Connected, Connects: st.Connects, Messages: st.SentMessages,
-		Events: st.SentEvents, Acked: st.AckedEvents, Unconfirmed: st.Unconfirmed, LastAck: st.LastAckAt}
-}
-
-// caseChanged forwards a case transition to the screen and releases a
-// lane's red lamp once none of its cases waits any more.
-func (g *gate) caseChanged(c event.Case) {
-	if g.scr != nil {
-		g.scr.CaseChanged(c)
-	}
-	if c.State == event.CaseAwaitingRecheck {
-		return
-	}
-	for _, open := range g.cases.Open() {
-		if open.Lane == c.Lane && open.State == event.CaseAwaitingRecheck {
-			return
-		}
-	}
-	for i, l := range g.cfg.Lanes {
-		if l.Name == c.Lane && g.lamps[i] != nil {
-			g.lamps[i].ResolveFlag()
-		}
-	}
-}
-
 func defaultOpener(dev drivers.Device, drv drivers.Driver) func(context.Context) (drivers.Conn, io.Closer, error) {
 	if drv.Transport == drivers.I2C {
 		return func(context.Context) (drivers.Conn, io.Closer, error) {
@@ -807,25 +428,4 @@ func laneNames(cfg *config.Config) []string {
 		out[i] = l.Name
 	}
 	return out
-}
-
-// outbox adapts the store to the uplink's view of it.
-type outbox struct{ s *storage.Store }
-
-func (o outbox) Pending(q uplink.Queue, after uint64, max int) ([]event.Event, error) {
-	sq := storage.Bulk
-	if q == uplink.Priority {
-		sq = storage.Priority
-	}
-	return o.s.Pending(sq, after, max)
-}
-func (o outbox) Ack(seqs ...uint64) error { return o.s.Ack(seqs...) }
-func (o outbox) Notify() <-chan struct{}  { return o.s.Notify() }
-
-// anchorFile keeps the clock's sync anchors beside the store, so a daemon
-// restarted within the same boot still corrects earlier timestamps.
-type anchorFile string
-
-func (a anchorFile) path() string {
-	return filepath.Join(filepath.Dir(string(a)), "clock-anchors.json")
 }

@@ -88,36 +88,18 @@ func Run(ctx context.Context, o Opts) error {
 		o.Out = io.Discard
 	}
 	log := o.Logger
-	dir := o.DataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "gatescreen-demo-")
-		if err != nil {
-			return fmt.Errorf("demo: data directory: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("demo: data directory: %w", err)
+	dir, cleanup, err := dataDir(o.DataDir)
+	if err != nil {
+		return err
 	}
-
-	mq, err := broker.Start(o.MQTT)
-	if err != nil && errors.Is(err, syscall.EADDRINUSE) {
-		log.Warn().Str("addr", o.MQTT).Msg("MQTT port taken; the demo broker takes a free one")
-		mq, err = broker.Start("127.0.0.1:0")
-	}
+	defer cleanup()
+	mq, err := startBroker(o.MQTT, log)
 	if err != nil {
 		return err
 	}
 	defer mq.Close()
-
-	if ln, err := net.Listen("tcp", o.Listen); err != nil {
-		if !errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("demo: screen address %s: %w", o.Listen, err)
-		}
-		log.Warn().Str("addr", o.Listen).Msg("screen port taken; the demo screen takes a free one")
-		o.Listen = "127.0.0.1:0"
-	} else {
-		ln.Close()
+	if o.Listen, err = screenAddr(o.Listen, log); err != nil {
+		return err
 	}
 
 	// The simulated gate outlives the daemon so the daemon sees no unplug
@@ -155,6 +137,48 @@ func Run(ctx context.Context, o Opts) error {
 			}
 		},
 	})
+}
+
+// dataDir is the demo's data directory: dir, made if missing, or a
+// temporary one that cleanup removes.
+func dataDir(dir string) (_ string, cleanup func(), err error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", nil, fmt.Errorf("demo: data directory: %w", err)
+		}
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "gatescreen-demo-")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: data directory: %w", err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+// startBroker starts the embedded broker at addr, or at a free port when
+// that one is taken.
+func startBroker(addr string, log zerolog.Logger) (*broker.Broker, error) {
+	mq, err := broker.Start(addr)
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) {
+		log.Warn().Str("addr", addr).Msg("MQTT port taken; the demo broker takes a free one")
+		mq, err = broker.Start("127.0.0.1:0")
+	}
+	return mq, err
+}
+
+// screenAddr is the screen's address: addr, or a free port when that one
+// is taken.
+func screenAddr(addr string, log zerolog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return "", fmt.Errorf("demo: screen address %s: %w", addr, err)
+		}
+		log.Warn().Str("addr", addr).Msg("screen port taken; the demo screen takes a free one")
+		return "127.0.0.1:0", nil
+	}
+	ln.Close()
+	return addr, nil
 }
 
 // simOpener opens each simulated serial device at its current

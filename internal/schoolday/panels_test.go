@@ -1,12 +1,10 @@
-package daemon
+package schoolday
 
 import (
 	"context"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
@@ -18,11 +16,10 @@ import (
 // wide spread, raises one warning per change, and a fresh calibration
 // clears it.
 func TestCalibrationWarnings(t *testing.T) {
-	g := reportGate(t)
+	g := reportOffice(t)
 	var got []event.Health
-	g.hub = &healthHub{log: zerolog.Nop()}
-	g.hub.attach(func(h event.Health) { got = append(got, h) })
-	g.devices = []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin}, {Name: "gate", Mode: pipeline.ModeBody}}
+	g.o.OnHealth = func(h event.Health) { got = append(got, h) }
+	g.o.Devices = []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin}, {Name: "gate", Mode: pipeline.ModeBody}}
 	now := time.Date(2026, 11, 23, 8, 0, 0, 0, g.loc)
 	store := func(rec event.Calibration) {
 		ev, err := event.New(event.KindCalibration, rec)
@@ -59,12 +56,12 @@ func TestCalibrationWarnings(t *testing.T) {
 // events stored since the last one, and a report handed to the screen is
 // not changed by later counting.
 func TestRunningTallyReadsEachEventOnce(t *testing.T) {
-	g := reportGate(t)
+	g := reportOffice(t)
 	scr, err := screen.New(screen.Opts{Lanes: []screen.Lane{{Name: "L1", Role: "student"}}, Devices: []string{"ir1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.scr = scr
+	g.o.Screen = scr
 	now := time.Now()
 	add := func(verdict string) {
 		ev, err := event.New(event.KindReading, event.Reading{Lane: "L1", Role: "student", Verdict: verdict})
@@ -120,10 +117,11 @@ func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 // caller (the screen, the local API, `gatescreen drill`), before anything
 // is injected.
 func TestDrillRefusesRecheckLane(t *testing.T) {
-	g := &gate{cfg: &config.Config{Lanes: []config.Lane{
+	g := reportOffice(t)
+	g.o.Lanes = []pipeline.LaneInfo{
 		{Name: "lane-1", Role: config.RoleStudent},
-		{Name: "recheck", Role: config.RoleRecheck},
-	}}}
+		{Name: "recheck", Role: config.RoleRecheck, Device: 1},
+	}
 	err := g.Drill("recheck", 38.2)
 	if err == nil || !strings.Contains(err.Error(), "re-check lane") {
 		t.Fatalf("drill on a re-check lane: %v", err)

@@ -1,4 +1,4 @@
-package daemon
+package schoolday
 
 import (
 	"context"
@@ -12,15 +12,17 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
+	"github.com/gatescreen/gatescreen/storage"
 )
 
 // A calibration averages what the sensor read off the reference, stores the
 // record and applies the correction to the next readings at once.
 func TestCalibrationFromReadings(t *testing.T) {
 	g, last := calibGate(t)
-	if _, err := g.calib.run(context.Background(), "nope", 37, 5, time.Second); err == nil {
+	if _, err := g.calib.Calibrate(context.Background(), "nope", 37, 5, time.Second); err == nil {
 		t.Fatal("calibrated a device that does not exist")
 	}
 	type result struct {
@@ -30,7 +32,7 @@ func TestCalibrationFromReadings(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		rec, err := g.calib.run(context.Background(), "ir1", 37.0, 5, 10*time.Second)
+		rec, err := g.calib.Calibrate(context.Background(), "ir1", 37.0, 5, 10*time.Second)
 		done <- result{rec.OffsetC, rec.ID, err}
 	}()
 	emit := g.pipe.Producer(0)
@@ -81,20 +83,27 @@ func waitUntil(t *testing.T, cond func() bool) {
 	poll.Until(t, 10*time.Second, "the condition", cond)
 }
 
-// calibGate is a gate with one skin sensor (configured offset 0.9) on one
-// lane, its pipeline running, the calibrator and a last-reading sink
-// attached.
-func calibGate(t *testing.T) (*gate, *lastReading) {
+// calibFixture is a calibrator of one skin sensor (configured offset
+// 0.9) on one lane, its pipeline running, with a last-reading sink.
+type calibFixture struct {
+	calib   *Calibrator
+	pipe    *pipeline.Pipeline
+	store   *storage.Store
+	devices []pipeline.DeviceInfo
+}
+
+func calibGate(t *testing.T) (*calibFixture, *lastReading) {
 	t.Helper()
-	g := reportGate(t)
-	g.hub = &healthHub{log: zerolog.Nop()}
-	g.devices = []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin, OffsetC: 0.9}}
-	g.lanes = []pipeline.LaneInfo{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
-	g.calib = newCalibrator(g)
+	office := reportOffice(t)
+	g := &calibFixture{store: office.store,
+		devices: []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin, OffsetC: 0.9}}}
+	lanes := []pipeline.LaneInfo{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
 	var err error
-	if g.pipe, err = pipeline.New(pipeline.Opts{Devices: g.devices, Lanes: g.lanes}); err != nil {
+	if g.pipe, err = pipeline.New(pipeline.Opts{Devices: g.devices, Lanes: lanes}); err != nil {
 		t.Fatal(err)
 	}
+	g.calib = NewCalibrator(CalibratorOpts{Devices: g.devices, Store: g.store, Pipeline: g.pipe,
+		Stamp: func(ev *event.Event) { ev.Wall = time.Now().UnixNano() }, MaxSpreadC: office.cfg.Calibration.MaxSpreadC, MaxOffsetC: config.MaxOffsetC, Logger: zerolog.Nop()})
 	last := &lastReading{}
 	g.pipe.AddSink("calibration", 64, g.calib)
 	g.pipe.AddSink("last", 64, last)
@@ -105,7 +114,7 @@ func calibGate(t *testing.T) (*gate, *lastReading) {
 
 // calibrateWith runs a calibration of ir1 against referenceC and presents
 // the raw values to it, one per reading.
-func calibrateWith(t *testing.T, g *gate, referenceC float64, raws ...float64) (event.Calibration, error) {
+func calibrateWith(t *testing.T, g *calibFixture, referenceC float64, raws ...float64) (event.Calibration, error) {
 	t.Helper()
 	type result struct {
 		rec event.Calibration
@@ -113,7 +122,7 @@ func calibrateWith(t *testing.T, g *gate, referenceC float64, raws ...float64) (
 	}
 	done := make(chan result, 1)
 	go func() {
-		rec, err := g.calib.run(context.Background(), "ir1", referenceC, len(raws), 10*time.Second)
+		rec, err := g.calib.Calibrate(context.Background(), "ir1", referenceC, len(raws), 10*time.Second)
 		done <- result{rec, err}
 	}()
 	emit := g.pipe.Producer(0)
@@ -127,7 +136,7 @@ func calibrateWith(t *testing.T, g *gate, referenceC float64, raws ...float64) (
 }
 
 // bodyOf sends one raw reading through ir1 and returns its measurement.
-func bodyOf(t *testing.T, g *gate, last *lastReading, raw float64) pipeline.Measurement {
+func bodyOf(t *testing.T, g *calibFixture, last *lastReading, raw float64) pipeline.Measurement {
 	t.Helper()
 	g.pipe.Producer(0)(drivers.NewTemperature(raw, 22, 0))
 	waitUntil(t, func() bool { m, ok := last.get(); return ok && m.RawC == raw })
@@ -199,7 +208,7 @@ func TestCalibrationSpreadAtLimitAccepted(t *testing.T) {
 // whose id the readings carry.
 func TestCalibrationUndo(t *testing.T) {
 	g, last := calibGate(t)
-	if _, err := g.calib.undo(context.Background(), "ir1"); err == nil {
+	if _, err := g.calib.Undo(context.Background(), "ir1"); err == nil {
 		t.Fatal("undid a calibration that never happened")
 	}
 	first, err := calibrateWith(t, g, 37.0, 36.1, 36.2, 36.3, 36.2, 36.2) // +0.8
@@ -213,7 +222,7 @@ func TestCalibrationUndo(t *testing.T) {
 	if m := bodyOf(t, g, last, 36.0); !near(m.OffsetC, 1.4) || m.CalibrationID != second.ID {
 		t.Fatalf("after the second calibration: offset %v calibration %d (want 1.4, %d)", m.OffsetC, m.CalibrationID, second.ID)
 	}
-	u1, err := g.calib.undo(context.Background(), "ir1")
+	u1, err := g.calib.Undo(context.Background(), "ir1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,13 +239,13 @@ func TestCalibrationUndo(t *testing.T) {
 	if m := bodyOf(t, g, last, 36.1); !near(m.OffsetC, 1.7) || m.CalibrationID != u1.ID {
 		t.Fatalf("after the first undo: offset %v calibration %d (want 1.7, %d)", m.OffsetC, m.CalibrationID, u1.ID)
 	}
-	if _, err := g.calib.undo(context.Background(), "ir1"); err != nil {
+	if _, err := g.calib.Undo(context.Background(), "ir1"); err != nil {
 		t.Fatal(err)
 	}
 	if m := bodyOf(t, g, last, 36.2); !near(m.OffsetC, 0.9) {
 		t.Fatalf("after the second undo: offset %v, want the configured 0.9", m.OffsetC)
 	}
-	if _, err := g.calib.undo(context.Background(), "ir1"); err == nil {
+	if _, err := g.calib.Undo(context.Background(), "ir1"); err == nil {
 		t.Fatal("undid past the configured offset")
 	}
 }
@@ -254,7 +263,7 @@ func TestCalibrationUndoKeepsTodaysBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.devices[0].OffsetC = 4.5
-	_, err = g.calib.undo(context.Background(), "ir1")
+	_, err = g.calib.Undo(context.Background(), "ir1")
 	if err == nil || !strings.Contains(err.Error(), "offset_c") || !strings.Contains(err.Error(), "无法撤销") {
 		t.Fatalf("undo to an applied 5.3 °C: %v, want a refusal naming offset_c in zh-CN and English", err)
 	}

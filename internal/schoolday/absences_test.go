@@ -1,9 +1,8 @@
-package daemon
+package schoolday
 
 import (
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,26 +19,26 @@ import (
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
-// absenceGate is a report gate with a roster of three grade-1 students
+// absenceOffice is a report office with a roster of three grade-1 students
 // (window 07:00–07:40) on 2026-11-23 at 12:00, S1 measured.
-func absenceGate(t *testing.T) *gate {
+func absenceOffice(t *testing.T) *testOffice {
 	t.Helper()
-	g := reportGate(t)
+	g := reportOffice(t)
 	dir := t.TempDir()
-	g.roster.path = filepath.Join(dir, "roster.csv")
-	if err := os.WriteFile(g.roster.path, []byte("id,name,class,grade\nS1,王小明,一(1)班,1\nS2,李小红,一(1)班,1\nS3,张伟,一(2)班,1\n"), 0o600); err != nil {
+	g.o.Roster.path = filepath.Join(dir, "roster.csv")
+	if err := os.WriteFile(g.o.Roster.path, []byte("id,name,class,grade\nS1,王小明,一(1)班,1\nS2,李小红,一(1)班,1\nS3,张伟,一(2)班,1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.roster.reload(); err != nil {
+	if err := g.o.Roster.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	g.cfg.School.Windows = []config.Window{{Grade: "1", From: "07:00", To: "07:40"}}
 	var err error
-	if g.sched, err = school.NewSchedule(g.cfg.School, g.loc); err != nil {
+	if g.o.Schedule, err = school.NewSchedule(g.cfg.School, g.loc); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, g.loc)
-	g.clk = clock.New(clock.Opts{Now: func() time.Time { return now }, SyncedFunc: func() bool { return true }, Logger: zerolog.Nop()})
+	g.o.Clock = clock.New(clock.Opts{Now: func() time.Time { return now }, SyncedFunc: func() bool { return true }, Logger: zerolog.Nop()})
 	body := 36.5
 	ev, _ := event.New(event.KindReading, event.Reading{Lane: "lane-1", Role: "student", BodyC: &body, Verdict: event.VerdictPass, PersonID: "S1"})
 	ev.Wall = time.Date(2026, 11, 23, 7, 10, 0, 0, g.loc).UnixNano()
@@ -52,31 +51,35 @@ func absenceGate(t *testing.T) *gate {
 	return g
 }
 
-func record(g *gate, query string) (int, string) {
-	rec := httptest.NewRecorder()
-	g.apiAbsenceRecord(rec, httptest.NewRequest("POST", "/v1/absences?"+query, nil))
-	return rec.Code, rec.Body.String()
+func record(g *testOffice, a storage.Absence) (string, error) {
+	if a.By == "" {
+		a.By = "teacher"
+	}
+	day := g.Today()
+	a.Day = day.Date
+	return g.Record(day, a)
 }
 
 // issue #21.4: a class teacher records why an absentee is absent; the
 // daily report counts 因病缺勤 per grade and the reasons, as counts only;
 // the follow-up list shows who is still open and since when.
 func TestAbsenceFollowUp(t *testing.T) {
-	g := absenceGate(t)
-	for _, q := range []string{
-		"id=S1&reason=illness",                       // measured at the gate
-		"id=S9&reason=illness",                       // not in the roster
-		"id=S2&reason=holiday",                       // no such reason
-		"id=S2&reason=personal_leave&symptoms=fever", // symptoms are for illness
+	g := absenceOffice(t)
+	for _, a := range []storage.Absence{
+		{PersonID: "S1", Reason: "illness"},                                     // measured at the gate
+		{PersonID: "S9", Reason: "illness"},                                     // not in the roster
+		{PersonID: "S2", Reason: "holiday"},                                     // no such reason
+		{PersonID: "S2", Reason: "personal_leave", Symptoms: []string{"fever"}}, // symptoms are for illness
 	} {
-		if code, body := record(g, q); code != 400 {
-			t.Errorf("%s: %d %s, want refused", q, code, body)
+		if msg, err := record(g, a); !errors.Is(err, screen.ErrBadAbsence) {
+			t.Errorf("%+v: %q %v, want refused", a, msg, err)
 		}
 	}
-	if code, body := record(g, "id=S2&reason=illness&symptoms=fever,cough&seen_doctor=true&note=家长电话告知"); code != 200 || !strings.Contains(body, "S2 李小红") {
-		t.Fatalf("record S2: %d %s", code, body)
+	msg, err := record(g, storage.Absence{PersonID: "S2", Reason: "illness", Symptoms: []string{"fever", "cough"}, SeenDoctor: true, Note: "家长电话告知"})
+	if err != nil || !strings.Contains(msg, "S2 李小红") {
+		t.Fatalf("record S2: %q %v", msg, err)
 	}
-	rep, err := g.buildDaily(g.sched.DayOf(g.now()), g.now())
+	rep, err := g.buildDaily(g.o.Schedule.DayOf(g.now()), g.now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,16 +97,14 @@ func TestAbsenceFollowUp(t *testing.T) {
 	// The next day S2 is still away: the list shows the absence open since
 	// the 23rd with the last record, and S3 unrecorded.
 	next := time.Date(2026, 11, 24, 12, 0, 0, 0, g.loc)
-	g.clk = clock.New(clock.Opts{Now: func() time.Time { return next }, SyncedFunc: func() bool { return true }, Logger: zerolog.Nop()})
-	rec := httptest.NewRecorder()
-	g.apiAbsences(rec, httptest.NewRequest("GET", "/v1/absences", nil))
-	var list []openAbsence
-	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
-		t.Fatalf("%v: %s", err, rec.Body)
+	g.o.Clock = clock.New(clock.Opts{Now: func() time.Time { return next }, SyncedFunc: func() bool { return true }, Logger: zerolog.Nop()})
+	list, err := g.Absentees(g.Today())
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(list) != 3 || list[0].PersonID != "S1" || list[1].PersonID != "S2" || list[1].Since != "2026-11-23" ||
 		list[1].Last == nil || list[1].Last.Reason != "illness" || list[1].Today != nil || list[2].Since != "2026-11-24" {
-		t.Fatalf("follow-up list %s", rec.Body)
+		t.Fatalf("follow-up list %+v", list)
 	}
 }
 
@@ -132,7 +133,7 @@ func TestAbsentNameOnTheScreen(t *testing.T) {
 // The gate screen's form (a teacher's session) records through the same
 // checks as the companion command.
 func TestRecordAbsenceFromTheScreen(t *testing.T) {
-	g := absenceGate(t)
+	g := absenceOffice(t)
 	if _, err := g.RecordAbsence(screen.AbsenceRecord{PersonID: "S1", Reason: "illness", By: "teacher"}); !errors.Is(err, screen.ErrBadAbsence) {
 		t.Fatalf("a measured student: %v", err)
 	}

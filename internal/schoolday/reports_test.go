@@ -1,11 +1,8 @@
-package daemon
+package schoolday
 
 import (
 	"context"
-	"encoding/json"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +15,16 @@ import (
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
 
-func reportGate(t *testing.T) *gate {
+// testOffice is an office over a fresh store, with the default
+// configuration's school and time zone, on the system clock.
+type testOffice struct {
+	*Office
+	store *storage.Store
+	loc   *time.Location
+	cfg   *config.Config
+}
+
+func reportOffice(t *testing.T) *testOffice {
 	t.Helper()
 	cfg := config.Default()
 	loc, err := time.LoadLocation(cfg.Site.Timezone)
@@ -34,14 +40,19 @@ func reportGate(t *testing.T) *gate {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &gate{cfg: &cfg, log: zerolog.Nop(), loc: loc, store: st, sched: sched,
-		roster: &rosterHolder{}, stamp: func(ev *event.Event) { ev.Wall = time.Now().UnixNano() }}
+	f, err := New(Opts{Store: st, Schedule: sched, LaneLabels: cfg.LaneLabels(),
+		Retention: cfg.Storage.Retention, MaxCalibrationAge: cfg.Calibration.MaxAge, MaxSpreadC: cfg.Calibration.MaxSpreadC,
+		Stamp: func(ev *event.Event) { ev.Wall = time.Now().UnixNano() }, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testOffice{Office: f, store: st, loc: loc, cfg: &cfg}
 }
 
 // A box that was off for two report times sends the missed days' reports
 // when it comes back, each a zero report if nothing happened, marked late.
 func TestMissedReportsSentAfterRestart(t *testing.T) {
-	g := reportGate(t)
+	g := reportOffice(t)
 	now := time.Date(2026, 11, 23, 19, 0, 0, 0, g.loc) // after today's 18:00
 	if err := g.store.SetMeta(metaLastReport, []byte("2026-11-20")); err != nil {
 		t.Fatal(err)
@@ -78,7 +89,7 @@ func TestMissedReportsSentAfterRestart(t *testing.T) {
 // Before the report time, today's report is not sent yet; a new box owes
 // nothing for the days before it existed; a 1970 clock sends nothing.
 func TestReportTiming(t *testing.T) {
-	g := reportGate(t)
+	g := reportOffice(t)
 	morning := time.Date(2026, 11, 23, 9, 0, 0, 0, g.loc)
 	if err := g.catchUpReports(context.Background(), morning); err != nil {
 		t.Fatal(err)
@@ -102,16 +113,16 @@ func TestReportTiming(t *testing.T) {
 // injected clock the report of that day is due and "today" is that day,
 // whatever the real time and zone of the machine.
 func TestReportsFollowTheInjectedClock(t *testing.T) {
-	g := reportGate(t)
+	g := reportOffice(t)
 	at := time.Date(2026, 11, 23, 23, 59, 59, 9e8, g.loc)
-	g.clk = clock.New(clock.Opts{
+	g.o.Clock = clock.New(clock.Opts{
 		Now:        func() time.Time { return at },
 		SyncedFunc: func() bool { return true },
 		Logger:     zerolog.Nop(),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); g.dailyReports(ctx) }()
+	go func() { defer close(done); g.RunReports(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, ok, _ := g.store.Daily("2026-11-23"); ok {
@@ -128,23 +139,20 @@ func TestReportsFollowTheInjectedClock(t *testing.T) {
 	cancel()
 	<-done
 
-	rec := httptest.NewRecorder()
-	g.apiReport(rec, httptest.NewRequest("GET", "/v1/report", nil))
-	var rep event.Daily
-	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil || rep.Day != "2026-11-23" {
-		t.Fatalf("report of today: %d %s", rec.Code, rec.Body)
+	if rep, err := g.Report(g.Today()); err != nil || rep.Day != "2026-11-23" {
+		t.Fatalf("report of today: %+v %v", rep, err)
 	}
 }
 
 // The report is due at reports.daily_at on the school's wall clock, also on
 // the days a zone with daylight saving changes its clocks.
 func TestReportTimeOnDaylightSavingDays(t *testing.T) {
-	g := reportGate(t)
+	g := reportOffice(t)
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.sched, err = school.NewSchedule(g.cfg.School, loc); err != nil {
+	if g.o.Schedule, err = school.NewSchedule(g.cfg.School, loc); err != nil {
 		t.Fatal(err)
 	}
 	for _, date := range []string{"2026-03-08", "2026-11-01"} { // spring forward, fall back
@@ -159,8 +167,8 @@ func TestReportTimeOnDaylightSavingDays(t *testing.T) {
 // The daily report names the lanes as people read them (issue #16):
 // lanes[].label, or the lane's name when it has none.
 func TestDailyReportCarriesLaneLabels(t *testing.T) {
-	g := reportGate(t)
-	g.cfg.Lanes = []config.Lane{{Name: "lane-1", Label: "1号通道"}, {Name: "staff"}}
+	g := reportOffice(t)
+	g.o.LaneLabels = (&config.Config{Lanes: []config.Lane{{Name: "lane-1", Label: "1号通道"}, {Name: "staff"}}}).LaneLabels()
 	now := time.Date(2026, 11, 23, 19, 0, 0, 0, g.loc)
 	if err := g.catchUpReports(context.Background(), now); err != nil {
 		t.Fatal(err)
@@ -171,46 +179,5 @@ func TestDailyReportCarriesLaneLabels(t *testing.T) {
 	}
 	if r.LaneLabels["lane-1"] != "1号通道" || r.LaneLabels["staff"] != "staff" {
 		t.Fatalf("lane labels %v", r.LaneLabels)
-	}
-}
-
-// While the daemon runs, `gatescreen export` asks it: the local API writes
-// the same registers as the offline export, in Chinese by default.
-func TestLocalAPIExportsTheLedger(t *testing.T) {
-	g := reportGate(t)
-	g.cfg.Lanes = []config.Lane{{Name: "lane-1", Label: "1号通道"}}
-	body := 37.8
-	ev, err := event.New(event.KindReading, event.Reading{Lane: "lane-1", Role: "student", BodyC: &body,
-		Verdict: event.VerdictFlag, Round: "morning", Ticket: "R-001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev.Wall = time.Date(2026, 11, 23, 7, 10, 0, 0, g.loc).UnixNano()
-	if err := g.store.Append(ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.store.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ query, want string }{
-		{"from=2026-11-23&to=2026-11-23", "晨检,1号通道,学生,,,,37.80,是,体温异常,,送复检区 R-001"},
-		{"from=2026-11-23&to=2026-11-23&format=jsonl", `"verdict":"flag"`},
-	} {
-		rec := httptest.NewRecorder()
-		g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?"+tc.query, nil))
-		if rec.Code != 200 || !strings.Contains(rec.Body.String(), tc.want) {
-			t.Errorf("%s: %d %q", tc.query, rec.Code, rec.Body)
-		}
-	}
-	rec := httptest.NewRecorder()
-	g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?from=2026-11-23&to=2026-11-23&table=all", nil))
-	if rec.Code != 400 {
-		t.Errorf("table=all: %d %q", rec.Code, rec.Body)
-	}
-	// The workbook is made by the companion, never in the gate's process.
-	rec = httptest.NewRecorder()
-	g.apiExport(rec, httptest.NewRequest("GET", "/v1/export?from=2026-11-23&to=2026-11-23&format=xlsx", nil))
-	if rec.Code != 400 {
-		t.Errorf("format=xlsx: %d %q", rec.Code, rec.Body)
 	}
 }
