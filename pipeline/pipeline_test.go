@@ -33,7 +33,7 @@ func started(t *testing.T, o Opts, sinks map[string]Sink) *Pipeline {
 func gate() Opts {
 	return Opts{
 		Devices: []DeviceInfo{{Name: "gun1"}, {Name: "gun2"}, {Name: "doctor"}},
-		Lanes: []LaneInfo{
+		Lanes: []Lane{
 			{Name: "L1", Role: "student", Device: 0, Badge: -1},
 			{Name: "L2", Role: "staff", Device: 1, Badge: -1},
 			{Name: "R", Role: "recheck", Device: 2, Badge: -1},

@@ -34,25 +34,16 @@ type Selector interface {
 	Select(ticket string) error
 }
 
-// Lane is one lane as the screen shows it.
-type Lane struct {
-	Name string
-	// Label is what people read for the lane (e.g. 1号通道); default Name.
-	Label string
-	// Role is one of the configuration's lane roles (config.RoleStudent…).
-	Role string
-	// Device is the lane's thermometer, one of Opts.Devices: while it is
-	// down or degraded the lane shows the fault, never a pass.
-	Device string
-}
-
 // Opts configures a Screen. The zero value of every field means its default.
 type Opts struct {
-	// Lanes are the configured lanes, indexed by Measurement.Lane.
-	Lanes []Lane
-	// Devices are the configured device names, indexed by
-	// Measurement.Device.
-	Devices []string
+	// Lanes are the configured lanes, indexed by Measurement.Lane. A lane's
+	// thermometer (Lanes[i].Device, an index of Devices) decides whether the
+	// page may show its verdicts: while it is down or degraded the lane
+	// shows the fault, never a pass. A lane whose index is not one of
+	// Devices has no thermometer to watch.
+	Lanes []pipeline.Lane
+	// Devices are the configured devices, indexed by Measurement.Device.
+	Devices []pipeline.DeviceInfo
 	// Desk receives the doctor's actions; nil disables the form.
 	Desk Desk
 	// DoctorPIN is the doctor's PIN or password (see LoadPIN); empty
@@ -279,10 +270,11 @@ func New(o Opts) (*Screen, error) {
 			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)
 		}
 		s.laneIndex[l.Name] = i
-		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: l.Device, ring: make([]reading, o.Recent)})
+		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: s.laneDevice(l),
+			ring: make([]reading, o.Recent)})
 	}
-	for _, name := range o.Devices {
-		s.devices[name] = componentState{Name: name, State: "unknown"}
+	for _, d := range o.Devices {
+		s.devices[d.Name] = componentState{Name: d.Name, State: "unknown"}
 	}
 	if o.Desk != nil {
 		for _, c := range o.Desk.Open() {
@@ -441,9 +433,17 @@ func since(prev, next componentState, now int64) componentState {
 
 func (s *Screen) deviceName(i uint16) string {
 	if int(i) < len(s.o.Devices) {
-		return s.o.Devices[i]
+		return s.o.Devices[i].Name
 	}
 	return fmt.Sprintf("device%d", i)
+}
+
+// laneDevice names the lane's thermometer; "" when it has none.
+func (s *Screen) laneDevice(l pipeline.Lane) string {
+	if l.Device >= 0 && l.Device < len(s.o.Devices) {
+		return s.o.Devices[l.Device].Name
+	}
+	return ""
 }
 
 // laneAt returns the lane of index i, adding a placeholder for an index the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/internal/daemon"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/internal/school"
@@ -77,7 +78,7 @@ func (c *companion) offline() (*storage.Store, *school.Schedule, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sched, err := school.NewSchedule(c.cfg.School, loc)
+	sched, err := school.NewSchedule(daemon.SchoolCalendar(c.cfg.School), loc)
 	if err != nil {
 		return nil, nil, err
 	}

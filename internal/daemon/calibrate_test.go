@@ -89,7 +89,7 @@ func calibGate(t *testing.T) (*gate, *lastReading) {
 	g := reportGate(t)
 	g.hub = &healthHub{log: zerolog.Nop()}
 	g.devices = []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin, OffsetC: 0.9}}
-	g.lanes = []pipeline.LaneInfo{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
+	g.lanes = []pipeline.Lane{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
 	g.calib = newCalibrator(g)
 	var err error
 	if g.pipe, err = pipeline.New(pipeline.Opts{Devices: g.devices, Lanes: g.lanes}); err != nil {

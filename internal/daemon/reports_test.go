@@ -25,7 +25,7 @@ func reportGate(t *testing.T) *gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := school.NewSchedule(cfg.School, loc)
+	sched, err := school.NewSchedule(SchoolCalendar(cfg.School), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestReportTimeOnDaylightSavingDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.sched, err = school.NewSchedule(g.cfg.School, loc); err != nil {
+	if g.sched, err = school.NewSchedule(SchoolCalendar(g.cfg.School), loc); err != nil {
 		t.Fatal(err)
 	}
 	for _, date := range []string{"2026-03-08", "2026-11-01"} { // spring forward, fall back

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/office"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
@@ -174,7 +173,7 @@ func (g *gate) Drill(lane string, tempC float64) error {
 		if l.Name != lane {
 			continue
 		}
-		if l.Role == config.RoleRecheck {
+		if l.Role == event.RoleRecheck {
 			return fmt.Errorf("drill: lane %q is a re-check lane: a drill there would resolve a real case", lane)
 		}
 		dev := g.devices[g.lanes[i].Device]

@@ -60,7 +60,8 @@ func TestCalibrationWarnings(t *testing.T) {
 // not changed by later counting.
 func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 	g := reportGate(t)
-	scr, err := screen.New(screen.Opts{Lanes: []screen.Lane{{Name: "L1", Role: "student"}}, Devices: []string{"ir1"}})
+	scr, err := screen.New(screen.Opts{Lanes: []pipeline.Lane{{Name: "L1", Role: "student", Badge: -1}},
+		Devices: []pipeline.DeviceInfo{{Name: "ir1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +122,8 @@ func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 // is injected.
 func TestDrillRefusesRecheckLane(t *testing.T) {
 	g := &gate{cfg: &config.Config{Lanes: []config.Lane{
-		{Name: "lane-1", Role: config.RoleStudent},
-		{Name: "recheck", Role: config.RoleRecheck},
+		{Name: "lane-1", Role: event.RoleStudent},
+		{Name: "recheck", Role: event.RoleRecheck},
 	}}}
 	err := g.Drill("recheck", 38.2)
 	if err == nil || !strings.Contains(err.Error(), "re-check lane") {

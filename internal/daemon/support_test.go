@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/sync/clock"
@@ -42,8 +41,8 @@ func TestAnchorFileKeepsEarlierBoots(t *testing.T) {
 
 func TestTagReadingRoundAndLate(t *testing.T) {
 	g := reportGate(t)
-	g.cfg.School.Windows = []config.Window{{Grade: "1", From: "07:20", To: "07:40"}}
-	sched, err := school.NewSchedule(g.cfg.School, g.loc)
+	g.cfg.School.Windows = []school.Window{{Grade: "1", From: "07:20", To: "07:40"}}
+	sched, err := school.NewSchedule(SchoolCalendar(g.cfg.School), g.loc)
 	if err != nil {
 		t.Fatal(err)
 	}
