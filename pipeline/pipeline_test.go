@@ -295,3 +295,22 @@ func TestFilterSinkGetsOnlyWhatItWants(t *testing.T) {
 		}
 	}
 }
+
+// DeviceOf reads what the stages need from a device's description once:
+// the mode parsed, the idle value unpointed.
+func TestDeviceOf(t *testing.T) {
+	idle := 23.0
+	got, err := DeviceOf(drivers.Device{Name: "gy", Mode: "skin", OffsetC: 2.2, Gain: 0.98, IdleC: &idle}, true)
+	want := DeviceInfo{Name: "gy", Continuous: true, Idle: true, IdleC: 23, Mode: ModeSkin, OffsetC: 2.2, Gain: 0.98}
+	if err != nil || got != want {
+		t.Fatalf("skin stream: %+v, %v; want %+v", got, err, want)
+	}
+	for _, mode := range []string{"", "body"} {
+		if got, err := DeviceOf(drivers.Device{Name: "gun", Mode: mode}, false); err != nil || got != (DeviceInfo{Name: "gun", Mode: ModeBody}) {
+			t.Errorf("mode %q: %+v, %v", mode, got, err)
+		}
+	}
+	if _, err := DeviceOf(drivers.Device{Name: "gun", Mode: "Skin"}, false); err == nil || !strings.Contains(err.Error(), "device gun") {
+		t.Errorf("mode Skin: %v, want an error naming the device", err)
+	}
+}

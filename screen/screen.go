@@ -186,6 +186,49 @@ type componentState struct {
 // New validates o and returns a Screen. It reads the open cases from the
 // Desk, if any.
 func New(o Opts) (*Screen, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := hostSet(o.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Screen{
+		o:            o,
+		hosts:        hosts,
+		log:          o.Logger.With().Str("component", "screen").Logger(),
+		now:          o.Now,
+		laneIndex:    make(map[string]int, len(o.Lanes)),
+		cases:        make(map[string]event.Case),
+		devices:      make(map[string]componentState),
+		components:   make(map[string]componentState),
+		calib:        make(map[string]componentState),
+		banners:      make(map[string]Banner),
+		drillTickets: make(map[string]bool),
+		uplink:       "unknown",
+		clients:      make(map[*client]struct{}),
+		perHost:      make(map[string]int),
+	}
+	s.auth = newAuth(bytes.TrimSpace(o.DoctorPIN), bytes.TrimSpace(o.TeacherPIN), o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
+	if err := s.addLanes(); err != nil {
+		return nil, err
+	}
+	for _, d := range o.Devices {
+		s.devices[d.Name] = componentState{Name: d.Name, State: "unknown"}
+	}
+	if o.Desk != nil {
+		for _, c := range o.Desk.Open() {
+			s.cases[c.Ticket] = c
+		}
+	}
+	s.countVisitors()
+	return s, nil
+}
+
+// withDefaults returns o with every zero field set to its default, or why
+// o is refused.
+func (o Opts) withDefaults() (Opts, error) {
 	if o.Actor == "" {
 		o.Actor = "doctor"
 	}
@@ -194,7 +237,7 @@ func New(o Opts) (*Screen, error) {
 		o.Lang = langZH
 	case langZH, langEN:
 	default:
-		return nil, fmt.Errorf("screen: lang %q: want zh-CN or en", o.Lang)
+		return o, fmt.Errorf("screen: lang %q: want zh-CN or en", o.Lang)
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
@@ -212,7 +255,7 @@ func New(o Opts) (*Screen, error) {
 		o.IdleAfter = 3 * time.Second
 	}
 	if o.FlagHold < 0 {
-		return nil, fmt.Errorf("screen: flag hold %v is negative", o.FlagHold)
+		return o, fmt.Errorf("screen: flag hold %v is negative", o.FlagHold)
 	}
 	if o.Recent <= 0 {
 		o.Recent = 8
@@ -239,50 +282,35 @@ func New(o Opts) (*Screen, error) {
 		o.VisitorWindow = 2 * time.Minute
 	}
 	if len(o.Lanes) > 256 {
-		return nil, errors.New("screen: more than 256 lanes")
+		return o, errors.New("screen: more than 256 lanes")
 	}
-	hosts := make(map[string]bool, len(o.Hosts))
-	for _, h := range o.Hosts {
+	return o, nil
+}
+
+// hostSet checks Opts.Hosts and returns them lower case, without a final
+// dot, for the Host check of every request.
+func hostSet(names []string) (map[string]bool, error) {
+	hosts := make(map[string]bool, len(names))
+	for _, h := range names {
 		if h == "" || strings.ContainsAny(h, ":/ ") {
 			return nil, fmt.Errorf("screen: host %q: want a host name without port", h)
 		}
 		hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}
-	s := &Screen{
-		o:            o,
-		hosts:        hosts,
-		log:          o.Logger.With().Str("component", "screen").Logger(),
-		now:          o.Now,
-		laneIndex:    make(map[string]int, len(o.Lanes)),
-		cases:        make(map[string]event.Case),
-		devices:      make(map[string]componentState),
-		components:   make(map[string]componentState),
-		calib:        make(map[string]componentState),
-		banners:      make(map[string]Banner),
-		drillTickets: make(map[string]bool),
-		uplink:       "unknown",
-		clients:      make(map[*client]struct{}),
-		perHost:      make(map[string]int),
-	}
-	s.auth = newAuth(bytes.TrimSpace(o.DoctorPIN), bytes.TrimSpace(o.TeacherPIN), o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
-	for i, l := range o.Lanes {
+	return hosts, nil
+}
+
+// addLanes sets up the configured lanes, each with its thermometer's name.
+func (s *Screen) addLanes() error {
+	for i, l := range s.o.Lanes {
 		if _, dup := s.laneIndex[l.Name]; dup {
-			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)
+			return fmt.Errorf("screen: lane %q listed twice", l.Name)
 		}
 		s.laneIndex[l.Name] = i
 		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: s.laneDevice(l),
-			ring: make([]reading, o.Recent)})
+			ring: make([]reading, s.o.Recent)})
 	}
-	for _, d := range o.Devices {
-		s.devices[d.Name] = componentState{Name: d.Name, State: "unknown"}
-	}
-	if o.Desk != nil {
-		for _, c := range o.Desk.Open() {
-			s.cases[c.Ticket] = c
-		}
-	}
-	s.countVisitors()
-	return s, nil
+	return nil
 }
 
 // DoctorEnabled reports whether the doctor's form is usable (a PIN and a

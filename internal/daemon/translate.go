@@ -57,11 +57,6 @@ func screeningParams(s config.Screening) pipeline.Params {
 // SchoolCalendar is the school's week and day from the school section, for
 // school.NewSchedule (the daemon's and the companion commands').
 func SchoolCalendar(s config.School) school.Calendar {
-	return school.Calendar{
-		Rounds:     s.Rounds,
-		Windows:    s.Windows,
-		Days:       s.Days,
-		Holidays:   s.Holidays,
-		MakeupDays: s.MakeupDays,
-	}
+	return school.Calendar{Rounds: s.Rounds, Windows: s.Windows, Days: s.Days,
+		Holidays: s.Holidays, MakeupDays: s.MakeupDays}
 }
