@@ -12,6 +12,7 @@ import (
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
 
@@ -68,7 +69,7 @@ func TestDeviceFaults(t *testing.T) {
 		c.Devices = append(c.Devices, drivers.Device{
 			Name: "silent-ir", Driver: sim.ProtocolGYMCU, Port: silent.Path, Baud: 9600, RateHz: 9, Mode: "skin", OffsetC: 0.9,
 		})
-		c.Lanes = append(c.Lanes, config.Lane{Name: "lane-5", Role: config.RoleStudent, Device: "silent-ir"})
+		c.Lanes = append(c.Lanes, config.Lane{Name: "lane-5", Role: event.RoleStudent, Device: "silent-ir"})
 	})
 	defer func() {
 		if t.Failed() {

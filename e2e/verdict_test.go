@@ -21,6 +21,7 @@ import (
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/sim"
 	"github.com/gatescreen/gatescreen/drivers/sim/ptyport"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/testkit/ci"
 )
@@ -95,7 +96,7 @@ func TestGateAlarmIsNeverGreen(t *testing.T) {
 	r := newRig(t, scenario(t, quietGate), func(c *config.Config) {
 		gate = ownDevice(t, c, drivers.Device{Name: "alarm-gate", Driver: "lineproto", Baud: 9600, Mode: "body",
 			Line: &drivers.LineOpts{Pattern: `^T=(?P<temp>-?\d+\.\d)C A=(?P<ambient>-?\d+\.\d)C(?: (?P<alarm>ALARM))?$`, LineEnd: "\r\n"}},
-			config.RoleStudent)
+			event.RoleStudent)
 	})
 	r.start(true)
 	if _, err := gate.Write([]byte("T=36.0C A=24.0C ALARM\r\n")); err != nil {
@@ -172,7 +173,7 @@ func TestCalibrationOutsideOffsetRangeRefusedByTheBinary(t *testing.T) {
 	var port *os.File
 	r := newRig(t, scenario(t, quietGate), func(c *config.Config) {
 		port = ownDevice(t, c, drivers.Device{Name: "gy", Driver: "gymcu90614", Baud: 9600, Mode: "skin", OffsetC: 0.9},
-			config.RoleStudent)
+			event.RoleStudent)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -297,7 +298,7 @@ func TestPolledTransmitterOnePersonOneCase(t *testing.T) {
 	r := newRig(t, scenario(t, quietGate), func(c *config.Config) {
 		c.Devices = append(c.Devices, drivers.Device{Name: "rs485-ir", Driver: "modbusir", Port: a.Path, Baud: 9600,
 			Mode: "body", RateHz: 4, Modbus: &drivers.ModbusOpts{SlaveID: 1}})
-		c.Lanes = append(c.Lanes, config.Lane{Name: "rs485-lane", Role: config.RoleStudent, Device: "rs485-ir"})
+		c.Lanes = append(c.Lanes, config.Lane{Name: "rs485-lane", Role: event.RoleStudent, Device: "rs485-ir"})
 	})
 	r.start(true)
 	time.Sleep(3 * time.Second) // the wall, 24.0 °C: twelve polls, no measurement
@@ -359,7 +360,7 @@ func TestRandomBytesFormNoPerson(t *testing.T) {
 	var port *os.File
 	r := newRig(t, scenario(t, quietGate), func(c *config.Config) {
 		port = ownDevice(t, c, drivers.Device{Name: "noisy-gy", Driver: "gymcu90614", Baud: 115200, Mode: "skin", OffsetC: 2.0},
-			config.RoleStudent)
+			event.RoleStudent)
 	})
 	go io.Copy(io.Discard, port) // the driver's continuous-output commands
 	r.start(true)

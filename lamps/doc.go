@@ -18,7 +18,7 @@
 //   - anything else (unclassified): every output off, never green.
 //
 // The buzzer pin drives an active buzzer (on/off, no PWM). Relay boards that
-// switch on a low level are handled by Output.ActiveLow.
+// switch on a low level are handled by Pins.ActiveLow.
 //
 // For the demo and tests without hardware, RegisterSimPins registers
 // periph's in-memory gpiotest pins under SIM_<LANE>_<LAMP> names, and

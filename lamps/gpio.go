@@ -12,7 +12,6 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -52,13 +51,25 @@ const (
 	blinkPeriod = 250 * time.Millisecond
 )
 
+// Pins is the GPIO wiring of one lane's lamps, buzzer and barrier, by
+// periph pin name (gpioreg.ByName), e.g. "GPIO17"; an empty name means not
+// wired. The configuration's outputs entries decode into it.
+type Pins struct {
+	Green   string `yaml:"green,omitempty"`
+	Red     string `yaml:"red,omitempty"`
+	Amber   string `yaml:"amber,omitempty"`
+	Buzzer  string `yaml:"buzzer,omitempty"`
+	Barrier string `yaml:"barrier,omitempty"`
+	// ActiveLow inverts every pin of the lane (relay boards often are).
+	ActiveLow bool `yaml:"active_low,omitempty"`
+}
+
 // Opts configures the outputs of one lane. Zero fields mean their default.
 type Opts struct {
 	// Lane names the lane in errors, logs and OnChange.
 	Lane string
-	// Pins are the periph pin names; an empty name means not wired. At
-	// least one pin must be given.
-	Pins config.Output
+	// Pins are the lane's pins; at least one must be given.
+	Pins Pins
 	// Hold is how long a pass (green), a retake or an invalid reading
 	// (amber) stays shown; default 3s. A flag's red lamp is held until
 	// ResolveFlag instead.
@@ -387,10 +398,10 @@ func (ls Lanes) Close() error {
 
 // RegisterSimPins registers in-memory pins (periph's gpiotest.Pin) for a lane
 // without hardware, named SIM_<LANE>_GREEN, _RED, _AMBER, _BUZZER and
-// _BARRIER, and returns the Output that wires them. Pins registered by an
+// _BARRIER, and returns the Pins that wire them. Pins registered by an
 // earlier call for the same lane are reused. Read a pin's level with
 // gpioreg.ByName(name).Read() or follow changes with Opts.OnChange.
-func RegisterSimPins(lane string) (config.Output, error) {
+func RegisterSimPins(lane string) (Pins, error) {
 	prefix := "SIM_" + strings.ToUpper(lane) + "_"
 	var names [numOutputs]string
 	for out := range numOutputs {
@@ -400,10 +411,10 @@ func RegisterSimPins(lane string) (config.Output, error) {
 			continue
 		}
 		if err := gpioreg.Register(&gpiotest.Pin{N: name, Num: -1}); err != nil {
-			return config.Output{}, fmt.Errorf("gpio lane %q: register simulated pin: %w", lane, err)
+			return Pins{}, fmt.Errorf("gpio lane %q: register simulated pin: %w", lane, err)
 		}
 	}
-	return config.Output{Green: names[green], Red: names[red], Amber: names[amber], Buzzer: names[buzzer], Barrier: names[barrier]}, nil
+	return Pins{Green: names[green], Red: names[red], Amber: names[amber], Buzzer: names[buzzer], Barrier: names[barrier]}, nil
 }
 
 var _ pipeline.Sink = (*Lamps)(nil)

@@ -11,7 +11,6 @@ import (
 	periphgpio "periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
@@ -77,7 +76,7 @@ var laneSeq atomic.Int32
 type lane struct {
 	*Lamps
 	rec  *recorder
-	pins config.Output
+	pins Pins
 }
 
 func newLane(t *testing.T, o Opts) *lane {
@@ -261,7 +260,7 @@ func TestUnclassifiedShowsNothing(t *testing.T) {
 func TestHaltLeavesSafeState(t *testing.T) {
 	for _, activeLow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("active_low=%v", activeLow), func(t *testing.T) {
-			l := newLane(t, Opts{Hold: time.Hour, Pins: config.Output{ActiveLow: activeLow}})
+			l := newLane(t, Opts{Hold: time.Hour, Pins: Pins{ActiveLow: activeLow}})
 			if got := l.lit(t); got != "" {
 				t.Fatalf("after New: lit %q, want nothing", got)
 			}
@@ -302,7 +301,7 @@ func TestHaltLeavesSafeState(t *testing.T) {
 }
 
 func TestUnknownPinNamesPinAndLane(t *testing.T) {
-	_, err := New(&Opts{Lane: "east-1", Pins: config.Output{Green: "GPIO_NOPE_17"}})
+	_, err := New(&Opts{Lane: "east-1", Pins: Pins{Green: "GPIO_NOPE_17"}})
 	if err == nil {
 		t.Fatal("New accepted an unknown pin")
 	}
@@ -321,7 +320,7 @@ func TestPartialWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := New(&Opts{Lane: "two-lamps", Pins: config.Output{Green: pins.Green, Red: pins.Red}})
+	l, err := New(&Opts{Lane: "two-lamps", Pins: Pins{Green: pins.Green, Red: pins.Red}})
 	if err != nil {
 		t.Fatal(err)
 	}

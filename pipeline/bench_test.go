@@ -29,7 +29,7 @@ func benchReadings() [40]drivers.Reading {
 func benchOpts() Opts {
 	return Opts{
 		Devices: []DeviceInfo{{Name: "gun"}},
-		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
+		Lanes:   []Lane{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
 		Logger:  zerolog.Nop(),
 	}
 }
@@ -60,7 +60,7 @@ func chainOpts(producers int) Opts {
 	o := Opts{Logger: zerolog.Nop()}
 	for i := range producers {
 		o.Devices = append(o.Devices, DeviceInfo{Name: fmt.Sprintf("gun%d", i)})
-		o.Lanes = append(o.Lanes, LaneInfo{Name: fmt.Sprintf("L%d", i), Role: "student", Device: i, Badge: -1})
+		o.Lanes = append(o.Lanes, Lane{Name: fmt.Sprintf("L%d", i), Role: "student", Device: i, Badge: -1})
 	}
 	return o
 }
@@ -239,7 +239,7 @@ func BenchmarkSinkLatency(b *testing.B) {
 func ExamplePipeline() {
 	p, _ := New(Opts{
 		Devices: []DeviceInfo{{Name: "gun"}},
-		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
+		Lanes:   []Lane{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
 	})
 	done := make(chan Measurement, 1)
 	p.AddSink("lamps", 0, SinkFunc(func(m *Measurement) { done <- *m }))
@@ -316,7 +316,7 @@ func BenchmarkSegment(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			p, err := New(Opts{
 				Devices: []DeviceInfo{{Name: "d", Continuous: true, Mode: ModeBody}},
-				Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
+				Lanes:   []Lane{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
 			})
 			if err != nil {
 				b.Fatal(err)

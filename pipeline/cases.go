@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // CaseStore persists case transitions. storage implements it.
@@ -50,7 +49,7 @@ type CaseOpts struct {
 	// Store persists every transition; required.
 	Store CaseStore
 	// Lanes names the lanes, indexed like Measurement.Lane.
-	Lanes []LaneInfo
+	Lanes []Lane
 	// Location is the school's timezone: tickets restart at R-001 every
 	// local day. Required: the machine's zone (often UTC) is not the
 	// school's, and would restart tickets mid-morning in Shanghai.
@@ -136,7 +135,7 @@ func NewCases(o CaseOpts) (*Cases, error) {
 	c := &Cases{o: o, log: o.Logger.With().Str("component", "cases").Logger(),
 		cases: map[string]*caseRec{}, restored: make(chan struct{})}
 	for _, l := range o.Lanes {
-		c.recheck = append(c.recheck, l.Role == config.RoleRecheck)
+		c.recheck = append(c.recheck, l.Role == event.RoleRecheck)
 	}
 	c.setThreshold(o.ThresholdC)
 	if o.LateRestore {
@@ -247,15 +246,15 @@ func (c *Cases) Consume(m *Measurement) {
 	}
 }
 
-func (c *Cases) laneInfo(l uint8) LaneInfo {
+func (c *Cases) laneOf(l uint8) Lane {
 	if int(l) < len(c.o.Lanes) {
 		return c.o.Lanes[l]
 	}
-	return LaneInfo{Name: strconv.Itoa(int(l))}
+	return Lane{Name: strconv.Itoa(int(l))}
 }
 
 func (c *Cases) openFromFlag(m *Measurement) {
-	ln := c.laneInfo(m.Lane)
+	ln := c.laneOf(m.Lane)
 	// To 0.01 °C, as the reading that flagged: a plateau's mean carries
 	// float noise (38.623333333333335), not data.
 	flag := float64(hundredths(m.BodyC)) / 100
@@ -298,7 +297,7 @@ func (c *Cases) pruneFinal(today string) {
 func final(state string) bool { return state == event.CaseCleared || state == event.CaseClosed }
 
 func (c *Cases) recheckFromLane(m *Measurement) {
-	ln := c.laneInfo(m.Lane)
+	ln := c.laneOf(m.Lane)
 	c.lock()
 	rec := c.cases[c.selected]
 	if rec == nil || rec.c.State != event.CaseAwaitingRecheck {

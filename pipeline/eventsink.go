@@ -26,7 +26,7 @@ type EventSinkOpts struct {
 	// leaves them empty and false.
 	Clock   Clock
 	Devices []DeviceInfo
-	Lanes   []LaneInfo
+	Lanes   []Lane
 	// Tag, when set, completes a reading's payload before it is stored,
 	// e.g. with the school's check round and a late arrival. It runs on the
 	// sink's goroutine, never on the lamp path.

@@ -22,7 +22,7 @@ func oneLane(t *testing.T, dev DeviceInfo, prm Params) *Pipeline {
 	t.Helper()
 	p, err := New(Opts{
 		Devices: []DeviceInfo{dev},
-		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
+		Lanes:   []Lane{{Name: "L1", Role: "student", Device: 0, Badge: -1}},
 		Params:  prm,
 	})
 	if err != nil {

@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"fmt"
 	"time"
-
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // Plausible human ranges of a device's raw value, by mode. A one-shot
@@ -19,10 +16,38 @@ const (
 
 // MaxRelativeWindow bounds Relative.Window so the running median lives in a
 // fixed array per lane; the configuration refuses a larger window.
-const MaxRelativeWindow = config.MaxRelativeWindow
+const MaxRelativeWindow = 256
 
 // MaxStableWindow bounds Segment.StableWindow for the same reason.
-const MaxStableWindow = config.MaxStableWindow
+const MaxStableWindow = 64
+
+// Relative is the optional relative rule: a reading at or above the median
+// of the lane's last passes plus DeltaC flags. The configuration's
+// screening.relative decodes into it.
+type Relative struct {
+	Enabled bool `yaml:"enabled"`
+	// DeltaC is how far above the median flags; default 1.0.
+	DeltaC float64 `yaml:"delta_c"`
+	// Window is the passes in the running median; default 50, at most
+	// MaxRelativeWindow.
+	Window int `yaml:"window"`
+}
+
+// Segment tunes how a continuous device's stream becomes one measurement
+// per person. The configuration's screening.segment decodes into it.
+type Segment struct {
+	// PresenceDeltaC: a person is present while object − ambient exceeds
+	// it; default 1.5.
+	PresenceDeltaC float64 `yaml:"presence_delta_c"`
+	// MinDwell: a presence shorter than this asks for a retake; default 500ms.
+	MinDwell time.Duration `yaml:"min_dwell"`
+	// StableWindow: samples in the plateau window; default 3, at most
+	// MaxStableWindow.
+	StableWindow int `yaml:"stable_window"`
+	// StableSpreadC: the plateau window's max − min must stay within it;
+	// default 0.3.
+	StableSpreadC float64 `yaml:"stable_spread_c"`
+}
 
 // Params is the screening configuration in force. The pipeline holds it
 // behind an atomic pointer: Reload swaps it and the next reading sees the new
@@ -36,9 +61,9 @@ type Params struct {
 	// 16–35 (used when both are zero).
 	AmbientMinC, AmbientMaxC float64
 	// Relative is the optional running-median rule; off by default.
-	Relative config.Relative
+	Relative Relative
 	// Segment tunes continuous devices; defaults 1.5 °C, 500 ms, 3, 0.3 °C.
-	Segment config.Segment
+	Segment Segment
 	// BadgeWindow pairs a badge within ± this of a measurement; default 3 s.
 	BadgeWindow time.Duration
 	// StuckCount: this many consecutive one-shot readings with the exact same
@@ -71,33 +96,30 @@ type Compensation struct {
 	CalibrationID uint64
 }
 
-// ParamsFrom converts the screening section of the configuration.
-func ParamsFrom(s config.Screening) Params {
+// DefaultParams returns the values the zero fields of Params stand for
+// (Comp apart: it comes from the devices).
+func DefaultParams() Params {
 	return Params{
-		ThresholdC:  s.ThresholdC,
-		FloorC:      s.FloorC,
-		AmbientMinC: s.AmbientMinC,
-		AmbientMaxC: s.AmbientMaxC,
-		Relative:    s.Relative,
-		Segment:     s.Segment,
-		BadgeWindow: s.BadgeWindow,
+		ThresholdC:  37.3,
+		FloorC:      35.0,
+		AmbientMinC: 16,
+		AmbientMaxC: 35,
+		Relative:    Relative{DeltaC: 1.0, Window: 50},
+		Segment: Segment{
+			PresenceDeltaC: 1.5,
+			MinDwell:       500 * time.Millisecond,
+			StableWindow:   3,
+			StableSpreadC:  0.3,
+		},
+		BadgeWindow: 3 * time.Second,
+		StuckCount:  12,
+		StuckFor:    10 * time.Second,
 	}
-}
-
-// ParseMode converts a device's mode setting: "" and "body" are ModeBody.
-func ParseMode(s string) (CompMode, error) {
-	switch s {
-	case "", "body":
-		return ModeBody, nil
-	case "skin":
-		return ModeSkin, nil
-	}
-	return ModeBody, fmt.Errorf("pipeline: mode %q: want body or skin", s)
 }
 
 // withDefaults returns p with every zero field set to its default.
 func (p Params) withDefaults() Params {
-	d := config.Default().Screening
+	d := DefaultParams()
 	if p.ThresholdC == 0 {
 		p.ThresholdC = d.ThresholdC
 	}
@@ -131,10 +153,10 @@ func (p Params) withDefaults() Params {
 		p.BadgeWindow = d.BadgeWindow
 	}
 	if p.StuckCount <= 0 {
-		p.StuckCount = 12
+		p.StuckCount = d.StuckCount
 	}
 	if p.StuckFor == 0 {
-		p.StuckFor = 10 * time.Second
+		p.StuckFor = d.StuckFor
 	}
 	p.thresholdH, p.floorH = hundredths(p.ThresholdC), hundredths(p.FloorC)
 	return p

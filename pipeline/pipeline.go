@@ -12,7 +12,6 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // Ring sizes and batching.
@@ -32,7 +31,10 @@ const (
 	consumeBatch = 64
 )
 
-// DeviceInfo describes one configured device, indexed like drivers.Reading.Device.
+// DeviceInfo is what the pipeline knows of one configured device, indexed
+// like drivers.Reading.Device: DeviceOf derives it from the device's
+// description (drivers.Device) and its driver, once, so the stages read
+// plain values.
 type DeviceInfo struct {
 	Name string
 	// Continuous devices stream (or are polled) while a person stands in
@@ -50,10 +52,35 @@ type DeviceInfo struct {
 	Gain    float64
 }
 
-// LaneInfo describes one lane.
-type LaneInfo struct {
+// DeviceOf describes a configured device for the pipeline; continuous is
+// its driver's drivers.Driver.Continuous. A GY-MCU90614 in query mode
+// answers once per question, but the questions come several times a
+// second: still a stream.
+func DeviceOf(d drivers.Device, continuous bool) (DeviceInfo, error) {
+	info := DeviceInfo{Name: d.Name, Continuous: continuous, OffsetC: d.OffsetC, Gain: d.Gain}
+	switch d.Mode {
+	case "", "body":
+		info.Mode = ModeBody
+	case "skin":
+		info.Mode = ModeSkin
+	default:
+		return DeviceInfo{}, fmt.Errorf("pipeline: device %s: mode %q: want body or skin", d.Name, d.Mode)
+	}
+	if d.IdleC != nil {
+		info.Idle, info.IdleC = true, *d.IdleC
+	}
+	return info, nil
+}
+
+// Lane is one queue at the gate with its thermometer: the one description
+// of a lane, given to the pipeline, the cases and the sinks that name lanes
+// (the event store, the screen, /metrics), indexed like Measurement.Lane.
+type Lane struct {
 	Name string
-	// Role is student, staff, visitor, recheck or canteen.
+	// Label is what people read for the lane (e.g. 1号通道); empty means
+	// Name.
+	Label string
+	// Role is one of event's lane roles (event.RoleStudent…).
 	Role string
 	// Device is the index of the lane's thermometer in Opts.Devices.
 	Device int
@@ -64,7 +91,7 @@ type LaneInfo struct {
 // Opts configures a Pipeline.
 type Opts struct {
 	Devices []DeviceInfo
-	Lanes   []LaneInfo
+	Lanes   []Lane
 	// Params is the screening configuration; zero fields take defaults and a
 	// nil Comp is filled from Devices.
 	Params Params
@@ -198,7 +225,7 @@ func New(o Opts) (*Pipeline, error) {
 		if li.Badge >= 0 {
 			p.devs[li.Badge].badgeLane = i
 		}
-		p.lanes[i] = lane{info: li, recheck: li.Role == config.RoleRecheck}
+		p.lanes[i] = lane{info: li, recheck: li.Role == event.RoleRecheck}
 	}
 	p.inject = newRing[injected]("inject", 64, p.wake)
 	prm := o.Params

@@ -33,7 +33,7 @@ func started(t *testing.T, o Opts, sinks map[string]Sink) *Pipeline {
 func gate() Opts {
 	return Opts{
 		Devices: []DeviceInfo{{Name: "gun1"}, {Name: "gun2"}, {Name: "doctor"}},
-		Lanes: []LaneInfo{
+		Lanes: []Lane{
 			{Name: "L1", Role: "student", Device: 0, Badge: -1},
 			{Name: "L2", Role: "staff", Device: 1, Badge: -1},
 			{Name: "R", Role: "recheck", Device: 2, Badge: -1},
@@ -293,5 +293,24 @@ func TestFilterSinkGetsOnlyWhatItWants(t *testing.T) {
 		if m.Device != 1 {
 			t.Errorf("filtered sink got device %d", m.Device)
 		}
+	}
+}
+
+// DeviceOf reads what the stages need from a device's description once:
+// the mode parsed, the idle value unpointed.
+func TestDeviceOf(t *testing.T) {
+	idle := 23.0
+	got, err := DeviceOf(drivers.Device{Name: "gy", Mode: "skin", OffsetC: 2.2, Gain: 0.98, IdleC: &idle}, true)
+	want := DeviceInfo{Name: "gy", Continuous: true, Idle: true, IdleC: 23, Mode: ModeSkin, OffsetC: 2.2, Gain: 0.98}
+	if err != nil || got != want {
+		t.Fatalf("skin stream: %+v, %v; want %+v", got, err, want)
+	}
+	for _, mode := range []string{"", "body"} {
+		if got, err := DeviceOf(drivers.Device{Name: "gun", Mode: mode}, false); err != nil || got != (DeviceInfo{Name: "gun", Mode: ModeBody}) {
+			t.Errorf("mode %q: %+v, %v", mode, got, err)
+		}
+	}
+	if _, err := DeviceOf(drivers.Device{Name: "gun", Mode: "Skin"}, false); err == nil || !strings.Contains(err.Error(), "device gun") {
+		t.Errorf("mode Skin: %v, want an error naming the device", err)
 	}
 }

@@ -82,7 +82,7 @@ type segState struct {
 
 // lane is the per-lane state of the stages and what the screen reads.
 type lane struct {
-	info    LaneInfo
+	info    Lane
 	recheck bool
 
 	// Stage-local counts and last measurement; publish copies them to the

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 func TestClassifyBoundaries(t *testing.T) {
@@ -121,7 +120,7 @@ func TestStuckOneShot(t *testing.T) {
 }
 
 func TestRelativeRule(t *testing.T) {
-	prm := Params{Relative: config.Relative{Enabled: true, DeltaC: 1.0, Window: 10}}
+	prm := Params{Relative: Relative{Enabled: true, DeltaC: 1.0, Window: 10}}
 	p := oneLane(t, DeviceInfo{Name: "gun"}, prm)
 	var rs []drivers.Reading
 	for i := range 10 {
@@ -148,7 +147,7 @@ func TestBadgePairing(t *testing.T) {
 	roster := map[string]string{"04A1B2": "S-0042"}
 	p, err := New(Opts{
 		Devices: []DeviceInfo{{Name: "gun"}, {Name: "reader"}},
-		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: 1}},
+		Lanes:   []Lane{{Name: "L1", Role: "student", Device: 0, Badge: 1}},
 		Roster: func(card string) (string, bool) {
 			id, ok := roster[card]
 			return id, ok
@@ -185,7 +184,7 @@ func TestBadgePairing(t *testing.T) {
 func TestBadgeWithoutRosterUsesUID(t *testing.T) {
 	p, err := New(Opts{
 		Devices: []DeviceInfo{{Name: "gun"}, {Name: "reader"}},
-		Lanes:   []LaneInfo{{Name: "L1", Device: 0, Badge: 1}},
+		Lanes:   []Lane{{Name: "L1", Device: 0, Badge: 1}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +199,7 @@ func TestBadgeWithoutRosterUsesUID(t *testing.T) {
 
 func TestNewRejectsBadLanes(t *testing.T) {
 	devs := []DeviceInfo{{Name: "a"}, {Name: "b"}}
-	for name, lanes := range map[string][]LaneInfo{
+	for name, lanes := range map[string][]Lane{
 		"no lanes":      nil,
 		"device index":  {{Name: "L1", Device: 5, Badge: -1}},
 		"badge index":   {{Name: "L1", Device: 0, Badge: 7}},
@@ -247,7 +246,7 @@ func TestDeviceAlarmCountedPerDevice(t *testing.T) {
 func TestDrillDoesNotConsumeBadge(t *testing.T) {
 	p, err := New(Opts{
 		Devices: []DeviceInfo{{Name: "gun"}, {Name: "reader"}},
-		Lanes:   []LaneInfo{{Name: "L1", Role: "student", Device: 0, Badge: 1}},
+		Lanes:   []Lane{{Name: "L1", Role: "student", Device: 0, Badge: 1}},
 	})
 	if err != nil {
 		t.Fatal(err)

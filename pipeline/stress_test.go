@@ -37,7 +37,7 @@ func TestStressEightProducers(t *testing.T) {
 	o := Opts{Logger: zerolog.Nop(), RingSize: 4096}
 	for i := range producers {
 		o.Devices = append(o.Devices, DeviceInfo{Name: fmt.Sprintf("gun%d", i)})
-		o.Lanes = append(o.Lanes, LaneInfo{Name: fmt.Sprintf("L%d", i), Role: "student", Device: i, Badge: -1})
+		o.Lanes = append(o.Lanes, Lane{Name: fmt.Sprintf("L%d", i), Role: "student", Device: i, Badge: -1})
 	}
 	p, err := New(o)
 	if err != nil {

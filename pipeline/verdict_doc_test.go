@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/gatescreen/gatescreen/drivers"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // verdictCase is the input of one row of docs/verdict.md.
@@ -30,7 +29,7 @@ func continuousCase(rs []drivers.Reading) verdictCase {
 // the row's first backticks.
 func verdictCases() map[string]verdictCase {
 	idle := repeat(10, 22.2)
-	relative := verdictCase{dev: gun, prm: Params{Relative: config.Relative{Enabled: true, Window: 10}}}
+	relative := verdictCase{dev: gun, prm: Params{Relative: Relative{Enabled: true, Window: 10}}}
 	for range 10 {
 		relative.rs = append(relative.rs, temp(35.8, 22))
 	}

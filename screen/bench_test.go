@@ -21,7 +21,7 @@ import (
 
 func benchScreen(b *testing.B) *Screen {
 	b.Helper()
-	s, err := New(Opts{Lanes: testLanes, Devices: []string{"gun-a", "gate-b"}, Logger: zerolog.Nop(), MaxClients: 64})
+	s, err := New(Opts{Lanes: testLanes, Devices: testDevices("gun-a", "gate-b"), Logger: zerolog.Nop(), MaxClients: 64})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -41,11 +40,11 @@ func (f *fixture) serveOn(t *testing.T, addr string) (url string, stop func()) {
 	return "http://" + ln.Addr().String(), stop
 }
 
-var labelledLanes = []Lane{
-	{Name: "lane-1", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"},
-	{Name: "lane-2", Label: "2号通道", Role: config.RoleStudent, Device: "gate-b"},
-	{Name: "lane-3", Label: "3号通道", Role: config.RoleStudent, Device: "gun-c"},
-	{Name: "staff", Label: "教职工通道", Role: config.RoleStaff, Device: "mlx-staff"},
+var labelledLanes = []pipeline.Lane{
+	{Name: "lane-1", Label: "1号通道", Role: event.RoleStudent, Device: 0},
+	{Name: "lane-2", Label: "2号通道", Role: event.RoleStudent, Device: 1},
+	{Name: "lane-3", Label: "3号通道", Role: event.RoleStudent, Device: 2},
+	{Name: "staff", Label: "教职工通道", Role: event.RoleStaff, Device: 3},
 }
 
 // asciiWord finds English words on a page that must be all Chinese; the
@@ -59,7 +58,7 @@ func TestBrowserFailsSafeAndSpeaksChinese(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t, func(o *Opts) {
-		o.Lanes, o.Devices, o.IdleAfter, o.Location = labelledLanes, []string{"gun-a", "gate-b", "gun-c", "mlx-staff"}, time.Hour, shanghai
+		o.Lanes, o.Devices, o.IdleAfter, o.Location = labelledLanes, testDevices("gun-a", "gate-b", "gun-c", "mlx-staff"), time.Hour, shanghai
 	})
 	f.s.now = time.Now // the page compares times with its own clock
 	url, stop := f.serveOn(t, "127.0.0.1:0")

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
@@ -18,7 +17,7 @@ import (
 type flowDriller struct {
 	s     *Screen
 	desk  *fakeDesk
-	lanes []Lane
+	lanes []pipeline.Lane
 }
 
 func (d *flowDriller) Drill(lane string, tempC float64) error {
@@ -39,8 +38,8 @@ func (d *flowDriller) Drill(lane string, tempC float64) error {
 
 func TestBrowserDrillVisitorsAndSchoolPanels(t *testing.T) {
 	bin := findChromium(t)
-	lanes := []Lane{{Name: "A", Role: config.RoleStudent}, {Name: "B", Role: config.RoleStudent},
-		{Name: "staff", Role: config.RoleStaff}, {Name: "V", Role: config.RoleVisitor}}
+	lanes := []pipeline.Lane{{Name: "A", Role: event.RoleStudent, Device: -1}, {Name: "B", Role: event.RoleStudent, Device: -1},
+		{Name: "staff", Role: event.RoleStaff, Device: -1}, {Name: "V", Role: event.RoleVisitor, Device: -1}}
 	book := openVisitorBook(t)
 	d := &flowDriller{lanes: lanes}
 	f := newFixture(t, func(o *Opts) { o.Lanes, o.Driller, o.Visitors, o.IdleAfter = lanes, d, book, time.Hour })

@@ -19,7 +19,7 @@
 // and the school's UTC offset); the page shows every lane as stopped
 // (停止测温 — 请人工测温), and upload and devices as unknown, once it has
 // heard nothing for 2 s or the stream fails, reopens the stream itself and
-// recovers with the next snapshot. A lane whose device (config lanes[].device)
+// recovers with the next snapshot. A lane whose device (pipeline.Lane.Device)
 // is down or degraded shows the fault, never a pass. A pass, retake or
 // invalid reading is shown for Opts.IdleAfter (3 s, as the lamp). A flag
 // with a case stays red over the next people's readings until the doctor

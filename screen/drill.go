@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 // Driller starts an emergency drill (应急演练): a simulated person at tempC
@@ -29,10 +30,10 @@ type drillStarted struct {
 
 // drillLanes are the lanes a drill may run on: every configured lane but
 // the re-check lanes, whose reading would resolve a real case.
-func (s *Screen) drillLanes() []Lane {
-	var out []Lane
+func (s *Screen) drillLanes() []pipeline.Lane {
+	var out []pipeline.Lane
 	for _, l := range s.o.Lanes {
-		if l.Role != config.RoleRecheck {
+		if l.Role != event.RoleRecheck {
 			if l.Label == "" {
 				l.Label = l.Name
 			}
@@ -81,7 +82,7 @@ func (s *Screen) validateDrill(req *drillRequest) error {
 		if l.Name != req.Lane {
 			continue
 		}
-		if l.Role == config.RoleRecheck {
+		if l.Role == event.RoleRecheck {
 			return fmt.Errorf("%w: lane %q is a re-check lane: a drill there would resolve a real case", errBadInput, req.Lane)
 		}
 		return nil

@@ -5,11 +5,13 @@ import (
 	"net"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/metrics"
+	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/screen"
 )
 
@@ -17,24 +19,26 @@ import (
 // transitions and health events are pushed to it; /metrics is served by
 // reg on a listener of its own.
 func Example() {
-	cfg := config.Default()
-	cfg.Lanes = []config.Lane{{Name: "A", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"}}
+	// The daemon describes the devices and lanes once, from the
+	// configuration, and gives the same description to every part.
+	devices := []pipeline.DeviceInfo{{Name: "gun-a"}}
+	lanes := []pipeline.Lane{{Name: "A", Label: "1号通道", Role: event.RoleStudent, Device: 0, Badge: -1}}
 	log := zerolog.Nop()
 
-	reg, err := metrics.New(metrics.Opts{Lanes: []string{"A"}})
+	reg, err := metrics.New(metrics.Opts{Lanes: lanes})
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
-	var pin []byte // screen.LoadPIN(cfg.Screen.DoctorPINFile) when configured
+	var pin []byte // screen.LoadPIN(screen.doctor_pin_file) when configured
 	s, err := screen.New(screen.Opts{
-		Lanes:          []screen.Lane{{Name: "A", Label: "1号通道", Role: config.RoleStudent, Device: "gun-a"}}, // from cfg.Lanes
-		Devices:        []string{"gun-a"},
+		Lanes:          lanes,
+		Devices:        devices,
 		Desk:           nil, // the pipeline's *pipeline.Cases
 		DoctorPIN:      pin,
-		Lang:           cfg.Screen.Lang,
-		MaxAttempts:    cfg.Screen.MaxAttempts,
-		Lockout:        cfg.Screen.Lockout,
-		RecheckOverdue: cfg.Screening.RecheckOverdue,
+		Lang:           "zh-CN",
+		MaxAttempts:    5,
+		Lockout:        5 * time.Minute,
+		RecheckOverdue: 10 * time.Minute,
 		Logger:         log,
 	})
 	if err != nil {
@@ -47,12 +51,12 @@ func Example() {
 	// (from school.Tally.Absentees) and s.SetDaily (the report).
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	ln, err := net.Listen("tcp", cfg.Screen.Listen)
+	ln, err := net.Listen("tcp", "127.0.0.1:8080")
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}
 	go func() { _ = s.Serve(ctx, ln) }()
-	mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	mln, err := net.Listen("tcp", "127.0.0.1:9464")
 	if err != nil {
 		log.Fatal().Err(err).Send()
 	}

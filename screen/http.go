@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 //go:embed assets
@@ -158,7 +159,7 @@ type pageData struct {
 	T             map[string]string
 	DoctorEnabled bool
 	// DrillLanes, when not empty, shows the drill form for these lanes.
-	DrillLanes      []Lane
+	DrillLanes      []pipeline.Lane
 	VisitorsEnabled bool
 	AbsencesEnabled bool
 }

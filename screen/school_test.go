@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/storage"
@@ -55,8 +54,8 @@ func (d *fakeDriller) drills() []drillCall {
 
 // Lanes of the school tests: the usual four, a re-check lane and a
 // visitor lane.
-var schoolLanes = append(append([]Lane(nil), testLanes...),
-	Lane{Name: "R", Role: config.RoleRecheck}, Lane{Name: "V", Role: config.RoleVisitor})
+var schoolLanes = append(append([]pipeline.Lane(nil), testLanes...),
+	pipeline.Lane{Name: "R", Role: event.RoleRecheck, Device: -1}, pipeline.Lane{Name: "V", Role: event.RoleVisitor, Device: -1})
 
 const laneR, laneV = 4, 5
 

@@ -34,25 +34,16 @@ type Selector interface {
 	Select(ticket string) error
 }
 
-// Lane is one lane as the screen shows it.
-type Lane struct {
-	Name string
-	// Label is what people read for the lane (e.g. 1号通道); default Name.
-	Label string
-	// Role is one of the configuration's lane roles (config.RoleStudent…).
-	Role string
-	// Device is the lane's thermometer, one of Opts.Devices: while it is
-	// down or degraded the lane shows the fault, never a pass.
-	Device string
-}
-
 // Opts configures a Screen. The zero value of every field means its default.
 type Opts struct {
-	// Lanes are the configured lanes, indexed by Measurement.Lane.
-	Lanes []Lane
-	// Devices are the configured device names, indexed by
-	// Measurement.Device.
-	Devices []string
+	// Lanes are the configured lanes, indexed by Measurement.Lane. A lane's
+	// thermometer (Lanes[i].Device, an index of Devices) decides whether the
+	// page may show its verdicts: while it is down or degraded the lane
+	// shows the fault, never a pass. A lane whose index is not one of
+	// Devices has no thermometer to watch.
+	Lanes []pipeline.Lane
+	// Devices are the configured devices, indexed by Measurement.Device.
+	Devices []pipeline.DeviceInfo
 	// Desk receives the doctor's actions; nil disables the form.
 	Desk Desk
 	// DoctorPIN is the doctor's PIN or password (see LoadPIN); empty
@@ -195,6 +186,49 @@ type componentState struct {
 // New validates o and returns a Screen. It reads the open cases from the
 // Desk, if any.
 func New(o Opts) (*Screen, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := hostSet(o.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Screen{
+		o:            o,
+		hosts:        hosts,
+		log:          o.Logger.With().Str("component", "screen").Logger(),
+		now:          o.Now,
+		laneIndex:    make(map[string]int, len(o.Lanes)),
+		cases:        make(map[string]event.Case),
+		devices:      make(map[string]componentState),
+		components:   make(map[string]componentState),
+		calib:        make(map[string]componentState),
+		banners:      make(map[string]Banner),
+		drillTickets: make(map[string]bool),
+		uplink:       "unknown",
+		clients:      make(map[*client]struct{}),
+		perHost:      make(map[string]int),
+	}
+	s.auth = newAuth(bytes.TrimSpace(o.DoctorPIN), bytes.TrimSpace(o.TeacherPIN), o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
+	if err := s.addLanes(); err != nil {
+		return nil, err
+	}
+	for _, d := range o.Devices {
+		s.devices[d.Name] = componentState{Name: d.Name, State: "unknown"}
+	}
+	if o.Desk != nil {
+		for _, c := range o.Desk.Open() {
+			s.cases[c.Ticket] = c
+		}
+	}
+	s.countVisitors()
+	return s, nil
+}
+
+// withDefaults returns o with every zero field set to its default, or why
+// o is refused.
+func (o Opts) withDefaults() (Opts, error) {
 	if o.Actor == "" {
 		o.Actor = "doctor"
 	}
@@ -203,7 +237,7 @@ func New(o Opts) (*Screen, error) {
 		o.Lang = langZH
 	case langZH, langEN:
 	default:
-		return nil, fmt.Errorf("screen: lang %q: want zh-CN or en", o.Lang)
+		return o, fmt.Errorf("screen: lang %q: want zh-CN or en", o.Lang)
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
@@ -221,7 +255,7 @@ func New(o Opts) (*Screen, error) {
 		o.IdleAfter = 3 * time.Second
 	}
 	if o.FlagHold < 0 {
-		return nil, fmt.Errorf("screen: flag hold %v is negative", o.FlagHold)
+		return o, fmt.Errorf("screen: flag hold %v is negative", o.FlagHold)
 	}
 	if o.Recent <= 0 {
 		o.Recent = 8
@@ -248,49 +282,35 @@ func New(o Opts) (*Screen, error) {
 		o.VisitorWindow = 2 * time.Minute
 	}
 	if len(o.Lanes) > 256 {
-		return nil, errors.New("screen: more than 256 lanes")
+		return o, errors.New("screen: more than 256 lanes")
 	}
-	hosts := make(map[string]bool, len(o.Hosts))
-	for _, h := range o.Hosts {
+	return o, nil
+}
+
+// hostSet checks Opts.Hosts and returns them lower case, without a final
+// dot, for the Host check of every request.
+func hostSet(names []string) (map[string]bool, error) {
+	hosts := make(map[string]bool, len(names))
+	for _, h := range names {
 		if h == "" || strings.ContainsAny(h, ":/ ") {
 			return nil, fmt.Errorf("screen: host %q: want a host name without port", h)
 		}
 		hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}
-	s := &Screen{
-		o:            o,
-		hosts:        hosts,
-		log:          o.Logger.With().Str("component", "screen").Logger(),
-		now:          o.Now,
-		laneIndex:    make(map[string]int, len(o.Lanes)),
-		cases:        make(map[string]event.Case),
-		devices:      make(map[string]componentState),
-		components:   make(map[string]componentState),
-		calib:        make(map[string]componentState),
-		banners:      make(map[string]Banner),
-		drillTickets: make(map[string]bool),
-		uplink:       "unknown",
-		clients:      make(map[*client]struct{}),
-		perHost:      make(map[string]int),
-	}
-	s.auth = newAuth(bytes.TrimSpace(o.DoctorPIN), bytes.TrimSpace(o.TeacherPIN), o.Desk != nil, o.MaxAttempts, o.Lockout, o.SessionIdle)
-	for i, l := range o.Lanes {
+	return hosts, nil
+}
+
+// addLanes sets up the configured lanes, each with its thermometer's name.
+func (s *Screen) addLanes() error {
+	for i, l := range s.o.Lanes {
 		if _, dup := s.laneIndex[l.Name]; dup {
-			return nil, fmt.Errorf("screen: lane %q listed twice", l.Name)
+			return fmt.Errorf("screen: lane %q listed twice", l.Name)
 		}
 		s.laneIndex[l.Name] = i
-		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: l.Device, ring: make([]reading, o.Recent)})
+		s.lanes = append(s.lanes, &lane{name: l.Name, role: l.Role, label: l.Label, device: s.laneDevice(l),
+			ring: make([]reading, s.o.Recent)})
 	}
-	for _, name := range o.Devices {
-		s.devices[name] = componentState{Name: name, State: "unknown"}
-	}
-	if o.Desk != nil {
-		for _, c := range o.Desk.Open() {
-			s.cases[c.Ticket] = c
-		}
-	}
-	s.countVisitors()
-	return s, nil
+	return nil
 }
 
 // DoctorEnabled reports whether the doctor's form is usable (a PIN and a
@@ -441,9 +461,17 @@ func since(prev, next componentState, now int64) componentState {
 
 func (s *Screen) deviceName(i uint16) string {
 	if int(i) < len(s.o.Devices) {
-		return s.o.Devices[i]
+		return s.o.Devices[i].Name
 	}
 	return fmt.Sprintf("device%d", i)
+}
+
+// laneDevice names the lane's thermometer; "" when it has none.
+func (s *Screen) laneDevice(l pipeline.Lane) string {
+	if l.Device >= 0 && l.Device < len(s.o.Devices) {
+		return s.o.Devices[l.Device].Name
+	}
+	return ""
 }
 
 // laneAt returns the lane of index i, adding a placeholder for an index the

@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/pipeline"
@@ -41,9 +40,19 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-var testLanes = []Lane{
-	{Name: "A", Role: config.RoleStudent}, {Name: "B", Role: config.RoleStudent},
-	{Name: "C", Role: config.RoleStudent}, {Name: "staff", Role: config.RoleStaff},
+// testLanes watch no thermometer (Device -1): the tests that need one say so.
+var testLanes = []pipeline.Lane{
+	{Name: "A", Role: event.RoleStudent, Device: -1}, {Name: "B", Role: event.RoleStudent, Device: -1},
+	{Name: "C", Role: event.RoleStudent, Device: -1}, {Name: "staff", Role: event.RoleStaff, Device: -1},
+}
+
+// testDevices are the devices of the fixture, by name.
+func testDevices(names ...string) []pipeline.DeviceInfo {
+	devs := make([]pipeline.DeviceInfo, len(names))
+	for i, n := range names {
+		devs[i].Name = n
+	}
+	return devs
 }
 
 type fixture struct {
@@ -58,7 +67,7 @@ func newFixture(t *testing.T, mutate func(*Opts)) *fixture {
 	desk := newFakeDesk()
 	o := Opts{
 		Lanes:     testLanes,
-		Devices:   []string{"gun-a", "gate-b"},
+		Devices:   testDevices("gun-a", "gate-b"),
 		Desk:      desk,
 		DoctorPIN: []byte(testPIN + "\n"),
 		Logger:    zerolog.Nop(),

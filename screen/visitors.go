@@ -8,7 +8,6 @@ import (
 	"unicode"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/storage"
 )
 
@@ -80,7 +79,7 @@ func (s *Screen) admittingReading(nowMs int64) (*lane, reading, *visitorRefusal)
 	var best *lane
 	haveLane := false
 	for _, l := range s.lanes {
-		if l.role != config.RoleVisitor {
+		if l.role != event.RoleVisitor {
 			continue
 		}
 		haveLane = true

@@ -77,7 +77,7 @@ func (c *companion) offline() (*storage.Store, *school.Schedule, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sched, err := school.NewSchedule(c.cfg.School, loc)
+	sched, err := school.NewSchedule(c.cfg.School.Calendar(), loc)
 	if err != nil {
 		return nil, nil, err
 	}

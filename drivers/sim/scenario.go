@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
 
@@ -371,10 +372,10 @@ func (sc *Scenario) Lanes() []config.Lane {
 
 func laneRole(lane string) string {
 	switch lane {
-	case config.RoleStaff, config.RoleVisitor, config.RoleRecheck:
+	case event.RoleStaff, event.RoleVisitor, event.RoleRecheck:
 		return lane
 	}
-	return config.RoleStudent
+	return event.RoleStudent
 }
 
 // badgeFor returns the badge reader on the lane, or nil.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 )
 
@@ -263,10 +264,10 @@ func TestScenarioLanes(t *testing.T) {
 		{Name: "recheck-ir", Protocol: ProtocolGYMCU, Lane: "recheck"},
 	}}
 	want := []config.Lane{
-		{Name: "lane-1", Role: config.RoleStudent, Device: "gate-1", Badge: "card-1"},
-		{Name: "staff", Role: config.RoleStaff, Device: "staff-ir"},
-		{Name: "visitor", Role: config.RoleVisitor, Device: "visitor-ir"},
-		{Name: "recheck", Role: config.RoleRecheck, Device: "recheck-ir"},
+		{Name: "lane-1", Role: event.RoleStudent, Device: "gate-1", Badge: "card-1"},
+		{Name: "staff", Role: event.RoleStaff, Device: "staff-ir"},
+		{Name: "visitor", Role: event.RoleVisitor, Device: "visitor-ir"},
+		{Name: "recheck", Role: event.RoleRecheck, Device: "recheck-ir"},
 	}
 	if got := sc.Lanes(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Lanes() =\n%+v\nwant\n%+v", got, want)

@@ -4,23 +4,26 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/lamps"
+	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 // Config is the whole configuration file. Field docs name the YAML key and
 // the default; configs/gate.example.yaml documents every key for operators.
 type Config struct {
-	Site        Site              `yaml:"site"`
-	Screening   Screening         `yaml:"screening"`
-	Devices     []drivers.Device  `yaml:"devices"`
-	Lanes       []Lane            `yaml:"lanes"`
-	Storage     Storage           `yaml:"storage"`
-	Uplink      Uplink            `yaml:"uplink"`
-	Screen      Screen            `yaml:"screen"`
-	Metrics     Metrics           `yaml:"metrics"`
-	Reports     Reports           `yaml:"reports"`
-	Calibration Calibration       `yaml:"calibration"`
-	School      School            `yaml:"school"`
-	Outputs     map[string]Output `yaml:"outputs,omitempty"`
+	Site        Site                  `yaml:"site"`
+	Screening   Screening             `yaml:"screening"`
+	Devices     []drivers.Device      `yaml:"devices"`
+	Lanes       []Lane                `yaml:"lanes"`
+	Storage     Storage               `yaml:"storage"`
+	Uplink      Uplink                `yaml:"uplink"`
+	Screen      Screen                `yaml:"screen"`
+	Metrics     Metrics               `yaml:"metrics"`
+	Reports     Reports               `yaml:"reports"`
+	Calibration Calibration           `yaml:"calibration"`
+	School      School                `yaml:"school"`
+	Outputs     map[string]lamps.Pins `yaml:"outputs,omitempty"`
 }
 
 // Site names the box in the district's topic tree.
@@ -47,45 +50,15 @@ type Screening struct {
 	AmbientMaxC float64 `yaml:"ambient_max_c"`
 	// Relative also flags a reading at or above the median of the lane's
 	// last passes plus a delta; off by default.
-	Relative Relative `yaml:"relative"`
+	Relative pipeline.Relative `yaml:"relative"`
 	// BadgeWindow pairs a badge swipe with a reading on the same lane within
 	// ± this duration; default 3s.
 	BadgeWindow time.Duration `yaml:"badge_window"`
 	// RecheckOverdue marks a case waiting longer as overdue; default 10m.
 	RecheckOverdue time.Duration `yaml:"recheck_overdue"`
 	// Segment tunes how continuous sensors become one measurement per person.
-	Segment Segment `yaml:"segment"`
+	Segment pipeline.Segment `yaml:"segment"`
 }
-
-// Relative is the optional relative rule.
-type Relative struct {
-	Enabled bool    `yaml:"enabled"`
-	DeltaC  float64 `yaml:"delta_c"` // default 1.0
-	Window  int     `yaml:"window"`  // passes in the running median; default 50
-}
-
-// Segment tunes the segmenter of continuous sensors.
-type Segment struct {
-	// PresenceDeltaC: a person is present while object − ambient exceeds
-	// it; default 1.5.
-	PresenceDeltaC float64 `yaml:"presence_delta_c"`
-	// MinDwell: a presence shorter than this asks for a retake; default 500ms.
-	MinDwell time.Duration `yaml:"min_dwell"`
-	// StableWindow: samples in the plateau window; default 3.
-	StableWindow int `yaml:"stable_window"`
-	// StableSpreadC: the plateau window's max − min must stay within it;
-	// default 0.3.
-	StableSpreadC float64 `yaml:"stable_spread_c"`
-}
-
-// Lane roles.
-const (
-	RoleStudent = "student"
-	RoleStaff   = "staff"
-	RoleVisitor = "visitor"
-	RoleRecheck = "recheck"
-	RoleCanteen = "canteen"
-)
 
 // Lane is one queue at the gate with its thermometer.
 type Lane struct {
@@ -93,13 +66,14 @@ type Lane struct {
 	// Label is what people read for the lane, e.g. 1号通道; default the
 	// name. At most 32 characters.
 	Label string `yaml:"label,omitempty"`
-	// Role is student, staff, visitor, recheck or canteen.
+	// Role is student, staff, visitor, recheck or canteen (event.RoleStudent…).
 	Role string `yaml:"role"`
 	// Device is the thermometer's devices[].name.
 	Device string `yaml:"device"`
 	// Badge is an optional badge reader's devices[].name.
 	Badge string `yaml:"badge,omitempty"`
-	// Output names an entry of outputs (lamps, buzzer, barrier pins).
+	// Output names an entry of outputs (lamps, buzzer, barrier pins:
+	// lamps.Pins).
 	Output string `yaml:"output,omitempty"`
 }
 
@@ -114,18 +88,6 @@ func (c *Config) LaneLabels() map[string]string {
 		}
 	}
 	return m
-}
-
-// Output is the GPIO wiring of one lane's lamps, buzzer and barrier, by
-// periph pin name (gpioreg.ByName), e.g. "GPIO17".
-type Output struct {
-	Green   string `yaml:"green,omitempty"`
-	Red     string `yaml:"red,omitempty"`
-	Amber   string `yaml:"amber,omitempty"`
-	Buzzer  string `yaml:"buzzer,omitempty"`
-	Barrier string `yaml:"barrier,omitempty"`
-	// ActiveLow inverts every pin of this output (relay boards often are).
-	ActiveLow bool `yaml:"active_low,omitempty"`
 }
 
 // Storage configures the bbolt event store.
@@ -233,11 +195,11 @@ type School struct {
 	// Roster is the CSV imported by `gatescreen roster import`.
 	Roster string `yaml:"roster,omitempty"`
 	// Windows are arrival windows per grade.
-	Windows []Window `yaml:"windows,omitempty"`
+	Windows []school.Window `yaml:"windows,omitempty"`
 	// Rounds are the check rounds; default morning 06:00–10:00, noon
 	// 11:00–14:30, evening 16:00–18:00: the daily report at 18:00 covers them all
 	// (a school with a later evening check sets reports.daily_at after it).
-	Rounds []Round `yaml:"rounds,omitempty"`
+	Rounds []school.Round `yaml:"rounds,omitempty"`
 	// Days are the weekdays the school is open (mon … sun); default mon–fri.
 	// Holidays are dates (YYYY-MM-DD) it is closed on such a day, MakeupDays
 	// dates it is open on another (调休). On a day it is closed nobody is
@@ -247,18 +209,12 @@ type School struct {
 	MakeupDays []string `yaml:"makeup_days,omitempty"`
 }
 
-// Window is one grade's arrival window, local HH:MM.
-type Window struct {
-	Grade string `yaml:"grade"`
-	From  string `yaml:"from"`
-	To    string `yaml:"to"`
-}
-
-// Round is one check round, local HH:MM.
-type Round struct {
-	Name string `yaml:"name"`
-	From string `yaml:"from"`
-	To   string `yaml:"to"`
+// Calendar is the school's week and day from this section, for
+// school.NewSchedule (the daemon's, the companion commands' and their
+// tests').
+func (s School) Calendar() school.Calendar {
+	return school.Calendar{Rounds: s.Rounds, Windows: s.Windows, Days: s.Days,
+		Holidays: s.Holidays, MakeupDays: s.MakeupDays}
 }
 
 // ByteSize is a size in bytes written as 256MiB, 64MB or a plain number.
@@ -273,10 +229,10 @@ func Default() Config {
 			FloorC:         35.0,
 			AmbientMinC:    16,
 			AmbientMaxC:    35,
-			Relative:       Relative{DeltaC: 1.0, Window: 50},
+			Relative:       pipeline.Relative{DeltaC: 1.0, Window: 50},
 			BadgeWindow:    3 * time.Second,
 			RecheckOverdue: 10 * time.Minute,
-			Segment: Segment{
+			Segment: pipeline.Segment{
 				PresenceDeltaC: 1.5,
 				MinDwell:       500 * time.Millisecond,
 				StableWindow:   3,
@@ -301,7 +257,7 @@ func Default() Config {
 		Metrics:     Metrics{Listen: "127.0.0.1:9464"},
 		Reports:     Reports{DailyAt: "18:00"},
 		Calibration: Calibration{MaxAge: 14 * 24 * time.Hour, MaxSpreadC: 0.3},
-		School: School{Rounds: []Round{
+		School: School{Rounds: []school.Round{
 			{Name: "morning", From: "06:00", To: "10:00"},
 			{Name: "noon", From: "11:00", To: "14:30"},
 			{Name: "evening", From: "16:00", To: "18:00"},

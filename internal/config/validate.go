@@ -16,6 +16,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
+	"github.com/gatescreen/gatescreen/internal/school"
+	"github.com/gatescreen/gatescreen/lamps"
+	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 // Limits of the screening threshold: IEC 80601-2-59 asks screening devices
@@ -28,13 +32,6 @@ const (
 // MaxOffsetC bounds devices[].offset_c to ±MaxOffsetC °C, and so every
 // calibration, which must leave the applied offset inside it too.
 const MaxOffsetC = 5.0
-
-// MaxRelativeWindow and MaxStableWindow bound screening.relative.window and
-// screening.segment.stable_window: the pipeline keeps each in a fixed array.
-const (
-	MaxRelativeWindow = 256
-	MaxStableWindow   = 64
-)
 
 // Bounds of storage.max_size. bbolt maps the whole file into memory, and a
 // 32-bit Raspberry Pi OS cannot map much more than 1 GiB next to everything
@@ -127,14 +124,14 @@ func (s Screening) validate(r *reporter) {
 	if !(s.Relative.DeltaC > 0 && s.Relative.DeltaC <= 3) {
 		r.add(p+"relative.delta_c", s.Relative.DeltaC, "is out of range: above 0 and at most 3 °C")
 	}
-	intIn(r, p+"relative.window", s.Relative.Window, 3, MaxRelativeWindow, "passes")
+	intIn(r, p+"relative.window", s.Relative.Window, 3, pipeline.MaxRelativeWindow, "passes")
 	durIn(r, p+"badge_window", s.BadgeWindow, time.Millisecond, time.Minute)
 	durIn(r, p+"recheck_overdue", s.RecheckOverdue, time.Minute, 24*time.Hour)
 	if !(s.Segment.PresenceDeltaC > 0 && s.Segment.PresenceDeltaC <= 10) {
 		r.add(p+"segment.presence_delta_c", s.Segment.PresenceDeltaC, "is out of range: above 0 and at most 10 °C")
 	}
 	durIn(r, p+"segment.min_dwell", s.Segment.MinDwell, time.Millisecond, 10*time.Second)
-	intIn(r, p+"segment.stable_window", s.Segment.StableWindow, 1, MaxStableWindow, "samples")
+	intIn(r, p+"segment.stable_window", s.Segment.StableWindow, 1, pipeline.MaxStableWindow, "samples")
 	if !(s.Segment.StableSpreadC > 0 && s.Segment.StableSpreadC <= 2) {
 		r.add(p+"segment.stable_spread_c", s.Segment.StableSpreadC, "is out of range: above 0 and at most 2 °C")
 	}
@@ -259,7 +256,7 @@ func bauds(drv drivers.Driver) string {
 	return " for " + drv.Name + " (" + strings.Join(s, ", ") + ")"
 }
 
-var roles = []string{RoleStudent, RoleStaff, RoleVisitor, RoleRecheck, RoleCanteen}
+var roles = []string{event.RoleStudent, event.RoleStaff, event.RoleVisitor, event.RoleRecheck, event.RoleCanteen}
 
 func (c *Config) validateLanes(r *reporter, devices map[string]drivers.Device) {
 	names, labels := map[string]bool{}, map[string]bool{}
@@ -306,7 +303,7 @@ func (c *Config) validateLanes(r *reporter, devices map[string]drivers.Device) {
 	}
 }
 
-func validateOutputs(r *reporter, outputs map[string]Output) {
+func validateOutputs(r *reporter, outputs map[string]lamps.Pins) {
 	names := make([]string, 0, len(outputs))
 	for n := range outputs {
 		names = append(names, n)
@@ -449,9 +446,6 @@ func (c Calibration) validate(r *reporter) {
 
 var roundNames = []string{"morning", "noon", "evening"}
 
-// WeekdayNames are the values of school.days, Sunday first as time.Weekday.
-var WeekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
-
 func (s School) validate(r *reporter) {
 	for i, w := range s.Windows {
 		p := fmt.Sprintf("school.windows[%d].", i)
@@ -476,8 +470,8 @@ func (s School) validate(r *reporter) {
 		r.add("school.days", nil, "is empty: a school open on no day has nobody to screen")
 	}
 	for i, d := range s.Days {
-		if !slices.Contains(WeekdayNames, d) {
-			r.add(fmt.Sprintf("school.days[%d]", i), d, "is not one of "+strings.Join(WeekdayNames, ", "))
+		if !slices.Contains(school.WeekdayNames, d) {
+			r.add(fmt.Sprintf("school.days[%d]", i), d, "is not one of "+strings.Join(school.WeekdayNames, ", "))
 		}
 	}
 	dates := map[string]string{}

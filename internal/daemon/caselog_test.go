@@ -51,7 +51,7 @@ func TestDoctorNeverWaitsForTheDisk(t *testing.T) {
 	day := time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC)
 	cases, err := pipeline.NewCases(pipeline.CaseOpts{
 		Store:    log,
-		Lanes:    []pipeline.LaneInfo{{Name: "lane-1", Role: "student"}},
+		Lanes:    []pipeline.Lane{{Name: "lane-1", Role: "student"}},
 		Location: time.UTC,
 		Now:      func() time.Time { return day },
 	})

@@ -144,7 +144,7 @@ type gate struct {
 	up      *uplink.Uplink
 	office  *schoolday.Office
 	devices []pipeline.DeviceInfo
-	lanes   []pipeline.LaneInfo
+	lanes   []pipeline.Lane
 	// storeUp is closed once the store is open and what the gate reads
 	// from it restored (storageReady).
 	storeUp chan struct{}
@@ -159,7 +159,7 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 			g.lamps.Close() // pins back to their safe state
 		}
 	}()
-	sched, err := school.NewSchedule(cfg.School, loc)
+	sched, err := school.NewSchedule(cfg.School.Calendar(), loc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}
@@ -167,7 +167,9 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	if err != nil {
 		return nil, err
 	}
-	g.devices, g.lanes = describe(cfg)
+	if g.devices, g.lanes, err = describe(cfg); err != nil {
+		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
+	}
 
 	if g.met, err = g.buildMetrics(); err != nil {
 		return nil, err
@@ -191,7 +193,7 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 
 	// Compensation as configured; storageReady adds the stored
 	// calibrations before the devices that need them start.
-	params := pipeline.ParamsFrom(cfg.Screening)
+	params := screeningParams(cfg.Screening)
 	g.pipe, err = pipeline.New(pipeline.Opts{
 		Devices:  g.devices,
 		Lanes:    g.lanes,
@@ -269,18 +271,10 @@ func (g *gate) buildScreen() error {
 	if cfg.Screen.Listen == "" {
 		return nil
 	}
-	devNames := make([]string, len(cfg.Devices))
-	for i, d := range cfg.Devices {
-		devNames[i] = d.Name
-	}
-	lanes := make([]screen.Lane, len(cfg.Lanes))
-	for i, l := range cfg.Lanes {
-		lanes[i] = screen.Lane{Name: l.Name, Label: l.Label, Role: l.Role, Device: l.Device}
-	}
 	var err error
 	g.scr, err = screen.New(screen.Opts{
-		Lanes:          lanes,
-		Devices:        devNames,
+		Lanes:          g.lanes,
+		Devices:        g.devices,
 		Desk:           openingDesk{g.cases, g.storeUp},
 		DoctorPIN:      []byte(g.o.Secrets.DoctorPIN),
 		TeacherPIN:     []byte(g.o.Secrets.TeacherPIN),
@@ -387,45 +381,4 @@ func needsHost(cfg *config.Config) bool {
 		}
 	}
 	return false
-}
-
-// describe turns the configuration into the pipeline's device and lane
-// tables.
-func describe(cfg *config.Config) ([]pipeline.DeviceInfo, []pipeline.LaneInfo) {
-	index := map[string]int{}
-	devs := make([]pipeline.DeviceInfo, len(cfg.Devices))
-	for i, d := range cfg.Devices {
-		index[d.Name] = i
-		drv, _ := drivers.Lookup(d.Driver)
-		mode, _ := pipeline.ParseMode(d.Mode) // validated with the config
-		devs[i] = pipeline.DeviceInfo{
-			Name: d.Name,
-			// A GY-MCU90614 in query mode answers once per question, but the
-			// questions come several times a second: still a stream.
-			Continuous: drv.Continuous,
-			Mode:       mode,
-			OffsetC:    d.OffsetC,
-			Gain:       d.Gain,
-		}
-		if d.IdleC != nil {
-			devs[i].Idle, devs[i].IdleC = true, *d.IdleC
-		}
-	}
-	lanes := make([]pipeline.LaneInfo, len(cfg.Lanes))
-	for i, l := range cfg.Lanes {
-		badge := -1
-		if l.Badge != "" {
-			badge = index[l.Badge]
-		}
-		lanes[i] = pipeline.LaneInfo{Name: l.Name, Role: l.Role, Device: index[l.Device], Badge: badge}
-	}
-	return devs, lanes
-}
-
-func laneNames(cfg *config.Config) []string {
-	out := make([]string, len(cfg.Lanes))
-	for i, l := range cfg.Lanes {
-		out[i] = l.Name
-	}
-	return out
 }

@@ -11,7 +11,7 @@ import (
 func (g *gate) buildMetrics() (*metrics.Registry, error) {
 	o := g.o
 	return metrics.New(metrics.Opts{
-		Lanes:       laneNames(g.cfg),
+		Lanes:       g.lanes,
 		Version:     o.Version,
 		Revision:    o.Revision,
 		StoreSize:   g.store.Size,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
@@ -20,8 +21,11 @@ func polledGate(t *testing.T, role string, idleC *float64) (drivers.Emit, *recor
 	cfg.Devices = []drivers.Device{{Name: "rs485-ir", Driver: "modbusir", Port: "/dev/ttyUSB1", RateHz: 4, Mode: "body",
 		IdleC: idleC, Modbus: &drivers.ModbusOpts{SlaveID: 1}}}
 	cfg.Lanes = []config.Lane{{Name: "desk", Role: role, Device: "rs485-ir"}}
-	devs, lanes := describe(&cfg)
-	p, err := pipeline.New(pipeline.Opts{Devices: devs, Lanes: lanes, Params: pipeline.ParamsFrom(cfg.Screening)})
+	devs, lanes, err := describe(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.New(pipeline.Opts{Devices: devs, Lanes: lanes, Params: screeningParams(cfg.Screening)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +49,7 @@ func hold(emit drivers.Emit, mono time.Duration, v float64, d time.Duration) tim
 // One feverish person held 1.5 s in front of a transmitter polled at 4 Hz
 // is one flag: it was six flags, six tickets and six cases, one per poll.
 func TestPolledTransmitterOneMeasurementPerPerson(t *testing.T) {
-	emit, rec := polledGate(t, config.RoleStudent, nil)
+	emit, rec := polledGate(t, event.RoleStudent, nil)
 	at := hold(emit, 0, 24.0, 3*time.Second) // the wall behind the lane
 	at = hold(emit, at, 38.0, 1500*time.Millisecond)
 	at = hold(emit, at, 24.1, 3*time.Second)
@@ -61,7 +65,7 @@ func TestPolledTransmitterOneMeasurementPerPerson(t *testing.T) {
 // resolution, is one measurement, not a stuck sensor (12 equal polls, 3 s,
 // made it invalid stuck before).
 func TestPolledPersonStandingStillIsNotStuck(t *testing.T) {
-	emit, rec := polledGate(t, config.RoleRecheck, nil)
+	emit, rec := polledGate(t, event.RoleRecheck, nil)
 	at := hold(emit, 0, 24.0, 3*time.Second)
 	at = hold(emit, at, 37.0, 6*time.Second)
 	hold(emit, at, 24.0, 2*time.Second)
@@ -75,7 +79,7 @@ func TestPolledPersonStandingStillIsNotStuck(t *testing.T) {
 // standing there at start is not taken for the idle value.
 func TestPolledIdleValueConfigured(t *testing.T) {
 	idle := 0.0
-	emit, rec := polledGate(t, config.RoleStudent, &idle)
+	emit, rec := polledGate(t, event.RoleStudent, &idle)
 	at := hold(emit, 0, 37.8, 2*time.Second)
 	hold(emit, at, 0, 2*time.Second)
 	if got := rec.verdicts(); len(got) != 1 || got[0] != "flag/threshold" {

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"github.com/gatescreen/gatescreen/internal/config"
-	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 // reload applies a changed configuration file on SIGHUP: screening
@@ -18,7 +17,7 @@ func (g *gate) reload() {
 		log.Error().Err(err).Msg("reload rejected, keeping the configuration in force")
 		return
 	}
-	g.pipe.Reload(pipeline.ParamsFrom(cfg.Screening)) // compensation and calibration stay
+	g.pipe.Reload(screeningParams(cfg.Screening)) // compensation and calibration stay
 	if err := g.office.Roster().Reload(); err != nil {
 		log.Error().Err(err).Msg("roster not reloaded")
 	}

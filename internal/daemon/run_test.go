@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 )
@@ -24,7 +25,7 @@ func TestRunShutsDownInOrder(t *testing.T) {
 	cfg.Screen.Listen, cfg.Metrics.Listen = "", ""
 	cfg.Uplink.Broker = ""
 	cfg.Devices = []drivers.Device{{Name: "ir1", Driver: "gymcu90614", Port: "/dev/ttyTEST0", Mode: "body"}}
-	cfg.Lanes = []config.Lane{{Name: "lane-1", Role: config.RoleStudent, Device: "ir1"}}
+	cfg.Lanes = []config.Lane{{Name: "lane-1", Role: event.RoleStudent, Device: "ir1"}}
 	// The device's port never opens: its runner waits until it is stopped.
 	never := func(drivers.Device, drivers.Driver) func(context.Context) (drivers.Conn, io.Closer, error) {
 		return func(ctx context.Context) (drivers.Conn, io.Closer, error) {

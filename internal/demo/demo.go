@@ -30,6 +30,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/daemon"
 	"github.com/gatescreen/gatescreen/internal/localapi"
 	"github.com/gatescreen/gatescreen/internal/logging"
+	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/lamps"
 	"github.com/gatescreen/gatescreen/sync/clock"
 )
@@ -263,8 +264,8 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 		cfg.Screen.Lang = o.Lang
 	}
 	cfg.School.Roster = filepath.Join(dir, "roster.csv")
-	cfg.School.Windows = []config.Window{{Grade: "1", From: "07:20", To: "07:40"}, {Grade: "7", From: "06:20", To: "06:40"}}
-	cfg.Outputs = map[string]config.Output{}
+	cfg.School.Windows = []school.Window{{Grade: "1", From: "07:20", To: "07:40"}, {Grade: "7", From: "06:20", To: "06:40"}}
+	cfg.Outputs = map[string]lamps.Pins{}
 	cfg.Devices = gate.Devices()
 
 	for _, l := range o.Scenario.Lanes() {

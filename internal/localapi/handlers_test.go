@@ -37,12 +37,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Lanes = []config.Lane{{Name: "lane-1", Label: "1号通道"}}
-	cfg.School.Windows = []config.Window{{Grade: "1", From: "07:00", To: "07:40"}}
+	cfg.School.Windows = []school.Window{{Grade: "1", From: "07:00", To: "07:40"}}
 	loc, err := time.LoadLocation(cfg.Site.Timezone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := school.NewSchedule(cfg.School, loc)
+	sched, err := school.NewSchedule(cfg.School.Calendar(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestFleetFigures(t *testing.T) {
 	lastAck := time.Unix(1796281484, 500_000_000)
 	r := newTestRegistry(t, Opts{
-		Lanes: []string{"A"},
+		Lanes: lanesNamed("A"),
 		Uplink: func() UplinkFigures {
 			return UplinkFigures{Connected: true, Connects: 3, Messages: 40, Events: 900, Acked: 880, Unconfirmed: 20, LastAck: lastAck}
 		},
@@ -81,7 +81,7 @@ gatescreen_uplink_messages_published_total 40
 // Body temperatures per lane: passes and flags counted in their buckets,
 // drills and invalid readings left out.
 func TestBodyTemperatureHistogram(t *testing.T) {
-	r := newTestRegistry(t, Opts{Lanes: []string{"A", "B"}})
+	r := newTestRegistry(t, Opts{Lanes: lanesNamed("A", "B")})
 	for _, m := range []pipeline.Measurement{
 		{Lane: 0, Verdict: pipeline.VerdictPass, BodyC: 36.75},
 		{Lane: 0, Verdict: pipeline.VerdictFlag, BodyC: 38.25},
@@ -133,7 +133,7 @@ gatescreen_body_temperature_celsius_count{lane="B"} 1
 // registers, process collectors too.
 func TestMetricsLintClean(t *testing.T) {
 	r, err := New(Opts{
-		Lanes: []string{"A"}, StoreSize: func() int64 { return 1 }, OutboxDepth: func() (int, int) { return 0, 0 },
+		Lanes: lanesNamed("A"), StoreSize: func() int64 { return 1 }, OutboxDepth: func() (int, int) { return 0, 0 },
 		RingOverflows: func() map[string]uint64 { return map[string]uint64{"x": 1} },
 		UnknownCards:  func() uint64 { return 0 }, DeviceAlarms: func() map[string]uint64 { return map[string]uint64{"d": 0} },
 		DeviceFrames: func() map[string]map[string]uint64 { return map[string]map[string]uint64{"d": {"valid": 3}} },

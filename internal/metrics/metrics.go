@@ -30,9 +30,10 @@ var verdicts = [...]pipeline.Verdict{
 // leaves its metric out. Callbacks run on the scrape goroutine and must be
 // safe for concurrent use and quick.
 type Opts struct {
-	// Lanes are the configured lane names, indexed by Measurement.Lane.
-	// Measurements on an index outside the list are counted as "lane<N>".
-	Lanes []string
+	// Lanes are the configured lanes, indexed by Measurement.Lane; the
+	// metrics name them by Name. Measurements on an index outside the list
+	// are counted as "lane<N>".
+	Lanes []pipeline.Lane
 	// StoreSize returns the bbolt file size in bytes.
 	StoreSize func() int64
 	// OutboxDepth returns the events waiting for upload, urgent (cases,
@@ -86,11 +87,20 @@ type Registry struct {
 	devices    *prometheus.GaugeVec
 }
 
+// laneNames are the label values of the lanes, indexed like them.
+func laneNames(lanes []pipeline.Lane) []string {
+	names := make([]string, len(lanes))
+	for i, l := range lanes {
+		names[i] = l.Name
+	}
+	return names
+}
+
 // New registers the collectors.
 func New(o Opts) (*Registry, error) {
 	r := &Registry{
 		reg:   prometheus.NewRegistry(),
-		lanes: append([]string(nil), o.Lanes...),
+		lanes: laneNames(o.Lanes),
 		readings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "readings_total",
 			Help: "Measurements classified, by lane and verdict (drills included).",

@@ -11,6 +11,15 @@ import (
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
+// lanesNamed are lanes that only have a name, all the metrics read.
+func lanesNamed(names ...string) []pipeline.Lane {
+	lanes := make([]pipeline.Lane, len(names))
+	for i, n := range names {
+		lanes[i].Name = n
+	}
+	return lanes
+}
+
 func newTestRegistry(t *testing.T, o Opts) *Registry {
 	t.Helper()
 	o.NoProcessMetrics = true
@@ -22,7 +31,7 @@ func newTestRegistry(t *testing.T, o Opts) *Registry {
 }
 
 func TestConsumeCountsByLaneAndVerdict(t *testing.T) {
-	r := newTestRegistry(t, Opts{Lanes: []string{"A", "B"}})
+	r := newTestRegistry(t, Opts{Lanes: lanesNamed("A", "B")})
 	for _, m := range []pipeline.Measurement{
 		{Lane: 0, Verdict: pipeline.VerdictPass},
 		{Lane: 0, Verdict: pipeline.VerdictPass},
@@ -50,7 +59,7 @@ func TestConsumeCountsByLaneAndVerdict(t *testing.T) {
 
 func TestGatherCallbacksAndStates(t *testing.T) {
 	r := newTestRegistry(t, Opts{
-		Lanes:         []string{"A"},
+		Lanes:         lanesNamed("A"),
 		StoreSize:     func() int64 { return 4096 },
 		OutboxDepth:   func() (int, int) { return 3, 120 },
 		RingOverflows: func() map[string]uint64 { return map[string]uint64{"screen": 9} },
@@ -134,7 +143,7 @@ func TestProcessCollectorsRegistered(t *testing.T) {
 // BenchmarkConsume compares the cached per-lane counters with the label
 // lookup a naive sink would do on every measurement (the baseline).
 func BenchmarkConsume(b *testing.B) {
-	r, err := New(Opts{Lanes: []string{"A", "B", "C", "staff"}, NoProcessMetrics: true})
+	r, err := New(Opts{Lanes: lanesNamed("A", "B", "C", "staff"), NoProcessMetrics: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func TestServeOnItsOwnListener(t *testing.T) {
-	r, err := New(Opts{Lanes: []string{"A"}, NoProcessMetrics: true})
+	r, err := New(Opts{Lanes: lanesNamed("A"), NoProcessMetrics: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/storage"
 )
@@ -90,7 +89,7 @@ func testLedger(t *testing.T) *Ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := school.NewSchedule(config.School{Windows: []config.Window{
+	sched, err := school.NewSchedule(school.Calendar{Windows: []school.Window{
 		{Grade: "1", From: "07:00", To: "07:40"}, {Grade: "2", From: "07:00", To: "07:40"}}}, shanghai)
 	if err != nil {
 		t.Fatal(err)

@@ -5,14 +5,13 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 func testSchool(t *testing.T) (*Roster, *Schedule, Day) {
 	t.Helper()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	sch := config.Default().School
-	sch.Windows = []config.Window{{Grade: "1", From: "07:20", To: "07:40"}, {Grade: "7", From: "06:20", To: "06:40"}}
+	sch := gateCalendar()
+	sch.Windows = []Window{{Grade: "1", From: "07:20", To: "07:40"}, {Grade: "7", From: "06:20", To: "06:40"}}
 	sc, err := NewSchedule(sch, loc)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +114,7 @@ func TestDeviceUptime(t *testing.T) {
 // Holidays close an open weekday, makeup days (调休) open a closed one.
 func TestClosedDaysHaveNoAbsentees(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	sch := config.Default().School
+	sch := gateCalendar()
 	sch.Holidays, sch.MakeupDays = []string{"2026-10-01"}, []string{"2026-10-11"}
 	sc, err := NewSchedule(sch, loc)
 	if err != nil {

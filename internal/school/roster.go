@@ -122,27 +122,7 @@ func parseRoster(name string, data []byte) (*Roster, []error) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
-	header, err := r.Read()
-	if err != nil {
-		return nil, []error{&LineError{File: name, Line: 1, Msg: "no header line: " + err.Error()}}
-	}
-	index := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		for _, c := range columns {
-			for _, alias := range c.headers {
-				if h == alias {
-					index[c.key] = i
-				}
-			}
-		}
-	}
-	var errs []error
-	for _, c := range columns {
-		if _, ok := index[c.key]; c.need && !ok {
-			errs = append(errs, &LineError{File: name, Line: 1, Msg: fmt.Sprintf("header has no %q column (found %s)", c.key, strings.Join(header, ","))})
-		}
-	}
+	h, errs := readHeader(r, name)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -153,61 +133,112 @@ func parseRoster(name string, data []byte) (*Roster, []error) {
 			break
 		}
 		if err != nil {
-			line := 0
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line, err = pe.Line, pe.Err
-			}
-			errs = append(errs, &LineError{File: name, Line: line, Msg: err.Error()})
-			if pe == nil {
-				break // not a line's fault: nothing more can be read
+			lineErr, more := readError(name, err)
+			errs = append(errs, lineErr)
+			if !more {
+				break
 			}
 			continue
 		}
 		line, _ := r.FieldPos(0)
-		field := func(key string) string {
-			if i, ok := index[key]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		p := Person{ID: field("id"), Name: field("name"), Class: field("class"), Grade: field("grade"), Card: NormalizeCard(field("card_uid"))}
-		bad := func(key, v, msg string) {
-			i := index[key]
-			errs = append(errs, &LineError{File: name, Line: line, Column: i + 1, Field: strings.TrimSpace(header[i]), Value: v, Msg: msg})
-		}
-		if p.ID == "" {
-			bad("id", p.ID, "is empty")
-		} else if len(p.ID) > 24 {
-			bad("id", p.ID, "is longer than 24 bytes")
-		}
-		if p.Name == "" {
-			bad("name", p.Name, "is empty")
-		}
-		role, ok := roles[strings.ToLower(field("role"))]
-		switch {
-		case field("role") == "":
-			role = "student"
-		case !ok:
-			bad("role", field("role"), "is not student or staff (学生/教职工)")
-		}
-		p.Role = role
-		if i, dup := ro.byID[p.ID]; dup && p.ID != "" {
-			bad("id", p.ID, fmt.Sprintf("is also on line %d", ro.lineOf(i)))
-			continue
-		}
-		if i, dup := ro.byCard[p.Card]; dup && p.Card != "" {
-			bad("card_uid", p.Card, fmt.Sprintf("is also used by %s", ro.People[i].ID))
-			continue
-		}
-		ro.byID[p.ID] = len(ro.People)
-		if p.Card != "" {
-			ro.byCard[p.Card] = len(ro.People)
-		}
-		ro.People = append(ro.People, p)
-		ro.lines = append(ro.lines, line)
+		errs = append(errs, ro.add(h, rec, line)...)
 	}
 	return ro, errs
+}
+
+// rosterHeader is the header line of a roster file: its cells as written
+// and the column of each key of columns found among them.
+type rosterHeader struct {
+	cells []string
+	index map[string]int
+}
+
+// readHeader reads the header line; the errors name every required column
+// it lacks.
+func readHeader(r *csv.Reader, name string) (*rosterHeader, []error) {
+	cells, err := r.Read()
+	if err != nil {
+		return nil, []error{&LineError{File: name, Line: 1, Msg: "no header line: " + err.Error()}}
+	}
+	h := &rosterHeader{cells: cells, index: map[string]int{}}
+	for i, cell := range cells {
+		cell = strings.ToLower(strings.TrimSpace(cell))
+		for _, c := range columns {
+			for _, alias := range c.headers {
+				if cell == alias {
+					h.index[c.key] = i
+				}
+			}
+		}
+	}
+	var errs []error
+	for _, c := range columns {
+		if _, ok := h.index[c.key]; c.need && !ok {
+			errs = append(errs, &LineError{File: name, Line: 1, Msg: fmt.Sprintf("header has no %q column (found %s)", c.key, strings.Join(cells, ","))})
+		}
+	}
+	return h, errs
+}
+
+// field is the cell of key on a line, "" when the file has no such column.
+func (h *rosterHeader) field(rec []string, key string) string {
+	if i, ok := h.index[key]; ok && i < len(rec) {
+		return strings.TrimSpace(rec[i])
+	}
+	return ""
+}
+
+// readError is a line the CSV reader could not read; more says whether
+// reading may go on (the line's fault) or not (nothing more can be read).
+func readError(name string, err error) (lineErr *LineError, more bool) {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &LineError{File: name, Line: pe.Line, Msg: pe.Err.Error()}, true
+	}
+	return &LineError{File: name, Msg: err.Error()}, false
+}
+
+// add checks the person on one line and adds it, unless its id or card is
+// taken already; it returns the line's mistakes.
+func (ro *Roster) add(h *rosterHeader, rec []string, line int) []error {
+	var errs []error
+	bad := func(key, v, msg string) {
+		i := h.index[key]
+		errs = append(errs, &LineError{File: ro.file, Line: line, Column: i + 1, Field: strings.TrimSpace(h.cells[i]), Value: v, Msg: msg})
+	}
+	p := Person{ID: h.field(rec, "id"), Name: h.field(rec, "name"), Class: h.field(rec, "class"),
+		Grade: h.field(rec, "grade"), Card: NormalizeCard(h.field(rec, "card_uid"))}
+	if p.ID == "" {
+		bad("id", p.ID, "is empty")
+	} else if len(p.ID) > 24 {
+		bad("id", p.ID, "is longer than 24 bytes")
+	}
+	if p.Name == "" {
+		bad("name", p.Name, "is empty")
+	}
+	role, ok := roles[strings.ToLower(h.field(rec, "role"))]
+	switch {
+	case h.field(rec, "role") == "":
+		role = "student"
+	case !ok:
+		bad("role", h.field(rec, "role"), "is not student or staff (学生/教职工)")
+	}
+	p.Role = role
+	if i, dup := ro.byID[p.ID]; dup && p.ID != "" {
+		bad("id", p.ID, fmt.Sprintf("is also on line %d", ro.lineOf(i)))
+		return errs
+	}
+	if i, dup := ro.byCard[p.Card]; dup && p.Card != "" {
+		bad("card_uid", p.Card, fmt.Sprintf("is also used by %s", ro.People[i].ID))
+		return errs
+	}
+	ro.byID[p.ID] = len(ro.People)
+	if p.Card != "" {
+		ro.byCard[p.Card] = len(ro.People)
+	}
+	ro.People = append(ro.People, p)
+	ro.lines = append(ro.lines, line)
+	return errs
 }
 
 func (ro *Roster) lineOf(i int) int { return ro.lines[i] }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // clockRange is a local time-of-day range [from, to) in minutes.
@@ -31,8 +29,42 @@ type namedRange struct {
 	clockRange
 }
 
-// NewSchedule builds a schedule from the validated configuration.
-func NewSchedule(s config.School, loc *time.Location) (*Schedule, error) {
+// WeekdayNames are the names of Calendar.Days, Sunday first as
+// time.Weekday.
+var WeekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// Calendar is the school's week and day; the configuration's school
+// section holds it. Times are local HH:MM.
+type Calendar struct {
+	// Rounds are the check rounds.
+	Rounds []Round
+	// Windows are the arrival windows per grade.
+	Windows []Window
+	// Days are the weekdays the school is open (WeekdayNames); none: every
+	// day. Holidays are dates (YYYY-MM-DD) it is closed on such a day,
+	// MakeupDays dates it is open on another (调休).
+	Days       []string
+	Holidays   []string
+	MakeupDays []string
+}
+
+// Window is one grade's arrival window, local HH:MM.
+type Window struct {
+	Grade string `yaml:"grade"`
+	From  string `yaml:"from"`
+	To    string `yaml:"to"`
+}
+
+// Round is one check round, local HH:MM.
+type Round struct {
+	Name string `yaml:"name"`
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// NewSchedule builds the schedule of a calendar in loc. Errors name the
+// configuration's keys (school.rounds[i]…), where a calendar comes from.
+func NewSchedule(s Calendar, loc *time.Location) (*Schedule, error) {
 	sc := &Schedule{loc: loc, windows: map[string]clockRange{}}
 	for i, r := range s.Rounds {
 		cr, err := parseRange(r.From, r.To)
@@ -49,7 +81,7 @@ func NewSchedule(s config.School, loc *time.Location) (*Schedule, error) {
 		sc.windows[w.Grade] = cr
 	}
 	for i, d := range s.Days {
-		wd := slices.Index(config.WeekdayNames, d)
+		wd := slices.Index(WeekdayNames, d)
 		if wd < 0 {
 			return nil, fmt.Errorf("school.days[%d]: %q is not a weekday", i, d)
 		}

@@ -3,17 +3,28 @@ package school
 import (
 	"testing"
 	"time"
-
-	"github.com/gatescreen/gatescreen/internal/config"
 )
+
+// gateCalendar is the configuration's default school section: three
+// rounds, open Monday to Friday.
+func gateCalendar() Calendar {
+	return Calendar{
+		Rounds: []Round{
+			{Name: "morning", From: "06:00", To: "10:00"},
+			{Name: "noon", From: "11:00", To: "14:30"},
+			{Name: "evening", From: "16:00", To: "18:00"},
+		},
+		Days: []string{"mon", "tue", "wed", "thu", "fri"},
+	}
+}
 
 func TestScheduleRoundsAndWindows(t *testing.T) {
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sch := config.Default().School
-	sch.Windows = []config.Window{{Grade: "7", From: "06:20", To: "06:40"}, {Grade: "1", From: "07:20", To: "07:40"}}
+	sch := gateCalendar()
+	sch.Windows = []Window{{Grade: "7", From: "06:20", To: "06:40"}, {Grade: "1", From: "07:20", To: "07:40"}}
 	sc, err := NewSchedule(sch, loc)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +65,7 @@ func TestScheduleRoundsAndWindows(t *testing.T) {
 }
 
 func TestScheduleRejectsBackwardsRange(t *testing.T) {
-	_, err := NewSchedule(config.School{Rounds: []config.Round{{Name: "noon", From: "14:00", To: "11:00"}}}, time.UTC)
+	_, err := NewSchedule(Calendar{Rounds: []Round{{Name: "noon", From: "14:00", To: "11:00"}}}, time.UTC)
 	if err == nil {
 		t.Fatal("backwards round accepted")
 	}

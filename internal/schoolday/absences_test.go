@@ -12,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/screen"
 	"github.com/gatescreen/gatescreen/storage"
@@ -32,9 +31,9 @@ func absenceOffice(t *testing.T) *testOffice {
 	if err := g.o.Roster.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	g.cfg.School.Windows = []config.Window{{Grade: "1", From: "07:00", To: "07:40"}}
+	g.cfg.School.Windows = []school.Window{{Grade: "1", From: "07:00", To: "07:40"}}
 	var err error
-	if g.o.Schedule, err = school.NewSchedule(g.cfg.School, g.loc); err != nil {
+	if g.o.Schedule, err = school.NewSchedule(g.cfg.School.Calendar(), g.loc); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, g.loc)

@@ -97,7 +97,7 @@ func calibGate(t *testing.T) (*calibFixture, *lastReading) {
 	office := reportOffice(t)
 	g := &calibFixture{store: office.store,
 		devices: []pipeline.DeviceInfo{{Name: "ir1", Mode: pipeline.ModeSkin, OffsetC: 0.9}}}
-	lanes := []pipeline.LaneInfo{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
+	lanes := []pipeline.Lane{{Name: "lane-1", Role: "student", Device: 0, Badge: -1}}
 	var err error
 	if g.pipe, err = pipeline.New(pipeline.Opts{Devices: g.devices, Lanes: lanes}); err != nil {
 		t.Fatal(err)

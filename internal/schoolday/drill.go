@@ -6,15 +6,13 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/screen"
 )
 
 // drillBanner is how long the screen says a drill is running.
 const drillBanner = 3 * time.Minute
-
-// recheckRole is the role of a re-check lane (lanes[].role).
-const recheckRole = "recheck"
 
 // Drill passes a simulated person at tempC through the real flow on lane;
 // every event it causes is marked drill. It serves the screen's drill
@@ -27,7 +25,7 @@ func (f *Office) Drill(lane string, tempC float64) error {
 		if l.Name != lane {
 			continue
 		}
-		if l.Role == recheckRole {
+		if l.Role == event.RoleRecheck {
 			return fmt.Errorf("drill: lane %q is a re-check lane: a drill there would resolve a real case", lane)
 		}
 		dev := f.o.Devices[l.Device]

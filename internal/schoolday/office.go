@@ -64,7 +64,7 @@ type Opts struct {
 	// Devices and Lanes are the pipeline's tables (drills, calibration
 	// checks).
 	Devices []pipeline.DeviceInfo
-	Lanes   []pipeline.LaneInfo
+	Lanes   []pipeline.Lane
 	// LaneLabels names the lanes in the reports (lanes[].label).
 	LaneLabels map[string]string
 	// Pipeline takes the drills and the calibrations.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/pipeline"
 	"github.com/gatescreen/gatescreen/screen"
 )
@@ -57,7 +56,8 @@ func TestCalibrationWarnings(t *testing.T) {
 // not changed by later counting.
 func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 	g := reportOffice(t)
-	scr, err := screen.New(screen.Opts{Lanes: []screen.Lane{{Name: "L1", Role: "student"}}, Devices: []string{"ir1"}})
+	scr, err := screen.New(screen.Opts{Lanes: []pipeline.Lane{{Name: "L1", Role: "student", Badge: -1}},
+		Devices: []pipeline.DeviceInfo{{Name: "ir1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +118,9 @@ func TestRunningTallyReadsEachEventOnce(t *testing.T) {
 // is injected.
 func TestDrillRefusesRecheckLane(t *testing.T) {
 	g := reportOffice(t)
-	g.o.Lanes = []pipeline.LaneInfo{
-		{Name: "lane-1", Role: config.RoleStudent},
-		{Name: "recheck", Role: config.RoleRecheck, Device: 1},
+	g.o.Lanes = []pipeline.Lane{
+		{Name: "lane-1", Role: event.RoleStudent},
+		{Name: "recheck", Role: event.RoleRecheck, Device: 1},
 	}
 	err := g.Drill("recheck", 38.2)
 	if err == nil || !strings.Contains(err.Error(), "re-check lane") {

@@ -31,7 +31,7 @@ func reportOffice(t *testing.T) *testOffice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := school.NewSchedule(cfg.School, loc)
+	sched, err := school.NewSchedule(cfg.School.Calendar(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestReportTimeOnDaylightSavingDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.o.Schedule, err = school.NewSchedule(g.cfg.School, loc); err != nil {
+	if g.o.Schedule, err = school.NewSchedule(g.cfg.School.Calendar(), loc); err != nil {
 		t.Fatal(err)
 	}
 	for _, date := range []string{"2026-03-08", "2026-11-01"} { // spring forward, fall back

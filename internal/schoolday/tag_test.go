@@ -5,15 +5,14 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 	"github.com/gatescreen/gatescreen/internal/school"
 	"github.com/gatescreen/gatescreen/pipeline"
 )
 
 func TestTagReadingRoundAndLate(t *testing.T) {
 	g := reportOffice(t)
-	g.cfg.School.Windows = []config.Window{{Grade: "1", From: "07:20", To: "07:40"}}
-	sched, err := school.NewSchedule(g.cfg.School, g.loc)
+	g.cfg.School.Windows = []school.Window{{Grade: "1", From: "07:20", To: "07:40"}}
+	sched, err := school.NewSchedule(g.cfg.School.Calendar(), g.loc)
 	if err != nil {
 		t.Fatal(err)
 	}
