@@ -55,10 +55,11 @@ var rules = []rule{
 	{pkgs: of("internal/schoolday"), imports: components, tests: anything},
 
 	// Only the composition root (cmd/gatescreen, internal/daemon,
-	// internal/demo, internal/localapi) imports the configuration; the
-	// configuration may import the components whose options it fills.
+	// internal/demo) imports the configuration; the configuration may
+	// import the components whose options it fills. The local API's
+	// handlers take what the daemon gives them, never the file.
 	{pkgs: of("internal/config"), imports: components, tests: anything},
-	{pkgs: of("internal/localapi"), imports: join(components, of("internal/config")), tests: anything},
+	{pkgs: of("internal/localapi"), imports: components, tests: anything},
 	{pkgs: of("internal/daemon"), imports: join(components, of("internal/config", "internal/localapi")), tests: anything},
 	{pkgs: of("internal/demo"), imports: join(components, of("internal/config", "internal/localapi", "internal/daemon")), tests: anything},
 	{pkgs: of("cmd/gatescreen"), imports: join(components, of("internal/config", "internal/localapi", "internal/daemon", "internal/demo")), tests: anything},
