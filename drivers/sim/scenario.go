@@ -14,7 +14,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 // Protocols a simulated device can speak; each is also the name of the real
@@ -347,19 +346,26 @@ func (sc *Scenario) device(name string) (*DeviceSpec, error) {
 	return nil, fmt.Errorf("sim: no device %q in the scenario", name)
 }
 
+// Lane is a lane the scenario's devices stand on: its name, its role and
+// the names of its thermometer and badge reader (empty for none), as a
+// daemon configuration's lanes[] would name them.
+type Lane struct {
+	Name, Role, Device, Badge string
+}
+
 // Lanes returns the lanes the scenario's devices stand on, in the order they
 // first appear, each with its thermometer and badge reader, for a daemon
 // configuration to run the scenario. A lane named staff, visitor or recheck
 // has that role; every other lane is a student lane.
-func (sc *Scenario) Lanes() []config.Lane {
-	var lanes []config.Lane
+func (sc *Scenario) Lanes() []Lane {
+	var lanes []Lane
 	index := map[string]int{}
 	for _, spec := range sc.Devices {
 		i, ok := index[spec.Lane]
 		if !ok {
 			i = len(lanes)
 			index[spec.Lane] = i
-			lanes = append(lanes, config.Lane{Name: spec.Lane, Role: laneRole(spec.Lane)})
+			lanes = append(lanes, Lane{Name: spec.Lane, Role: laneRole(spec.Lane)})
 		}
 		if spec.Protocol == ProtocolBadge {
 			lanes[i].Badge = spec.Name

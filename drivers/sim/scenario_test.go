@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/config"
 )
 
 func TestDefaultScenario(t *testing.T) {
@@ -263,7 +262,7 @@ func TestScenarioLanes(t *testing.T) {
 		{Name: "visitor-ir", Protocol: ProtocolGYMCU, Lane: "visitor"},
 		{Name: "recheck-ir", Protocol: ProtocolGYMCU, Lane: "recheck"},
 	}}
-	want := []config.Lane{
+	want := []Lane{
 		{Name: "lane-1", Role: event.RoleStudent, Device: "gate-1", Badge: "card-1"},
 		{Name: "staff", Role: event.RoleStaff, Device: "staff-ir"},
 		{Name: "visitor", Role: event.RoleVisitor, Device: "visitor-ir"},

@@ -273,8 +273,8 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 		if err != nil {
 			return nil, "", err
 		}
-		cfg.Outputs[l.Name], l.Output = out, l.Name
-		cfg.Lanes = append(cfg.Lanes, l)
+		cfg.Outputs[l.Name] = out
+		cfg.Lanes = append(cfg.Lanes, config.Lane{Name: l.Name, Role: l.Role, Device: l.Device, Badge: l.Badge, Output: l.Name})
 	}
 	secrets := map[string]string{
 		cfg.Uplink.PseudonymKeyFile: "demo-school-pseudonym-key\n",
