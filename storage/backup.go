@@ -189,7 +189,7 @@ func putRestoredInPlace(path, staged string, owner fs.FileInfo, exists bool, res
 			return aside, fmt.Errorf("storage: restore: sequence reservation: %w", err)
 		}
 	}
-	return aside, syncDir(filepath.Dir(path))
+	return aside, SyncDir(filepath.Dir(path))
 }
 
 // copyFileSynced copies src to a new file dst and makes it durable.

@@ -256,7 +256,7 @@ func (s *Store) quarantine(cause *corruptError) (string, error) {
 	if err := os.Rename(s.path, aside); err != nil {
 		return "", fmt.Errorf("storage: quarantine %s: %w (cause: %v)", s.path, err, cause)
 	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := SyncDir(filepath.Dir(s.path)); err != nil {
 		return "", fmt.Errorf("storage: quarantine %s: %w", s.path, err)
 	}
 	s.log.Error().Err(cause).Str("moved_to", aside).Msg("corrupt store quarantined; starting a fresh file")
@@ -336,7 +336,11 @@ func (s *Store) recount(tx *bolt.Tx) error {
 	return nil
 }
 
-func syncDir(dir string) error {
+// SyncDir makes the renames and creations in dir durable: after a power
+// cut the directory holds the names it held when SyncDir returned. The
+// store's own writes use it, and so does every file the commands write
+// beside it (exports, reports, backups).
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

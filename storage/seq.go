@@ -61,7 +61,7 @@ func (r *seqReserve) ensure(seq uint64) error {
 		err = os.Rename(tmp, r.path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(r.path))
+		err = SyncDir(filepath.Dir(r.path))
 	}
 	if err != nil {
 		return fmt.Errorf("storage: reserve sequences in %s: %w", r.path, err)

@@ -419,7 +419,7 @@ func (s *Store) compact() error {
 	}
 	s.db = nil
 	if err = os.Rename(tmp, s.path); err == nil {
-		err = syncDir(filepath.Dir(s.path))
+		err = SyncDir(filepath.Dir(s.path))
 	}
 	// Reopen whichever file is now in place; the old one is intact if the
 	// rename failed.

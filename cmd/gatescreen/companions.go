@@ -243,18 +243,8 @@ func output(path string, stdout io.Writer) (io.Writer, func(failed error) error,
 			_ = os.Remove(tmp)
 			return err
 		}
-		return syncDir(filepath.Dir(path)) // the rename itself on disk
+		return storage.SyncDir(filepath.Dir(path)) // the rename itself on disk
 	}, nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -508,7 +498,7 @@ func keepRoster(path string, ro *school.Roster) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return storage.SyncDir(filepath.Dir(path))
 }
 
 func runAbsence(ctx context.Context, args []string, stdout, stderr io.Writer) error {
