@@ -175,7 +175,10 @@ func testStatus(t *testing.T, open opener) {
 		return Message{Topic: "gatescreen/v1/hd/hd17/east/status", Site: east, Box: "hd17-east", ReceivedAt: at, Status: &st}
 	}
 	write(t, s, &Batch{Messages: []Message{status(Status{State: "online", Since: "2026-11-23T06:00:01.000Z", BootID: "b1", Version: "0.1.0"}, t0)}})
-	write(t, s, &Batch{Messages: []Message{status(Status{State: "offline", Reason: "connection_lost", BootID: "b1", Version: "0.1.0"}, t0.Add(time.Minute))}})
+	will := Status{State: "offline", Reason: "connection_lost", BootID: "b1", Version: "0.1.0"}
+	write(t, s, &Batch{Messages: []Message{status(will, t0.Add(time.Minute))}})
+	// The retained will again, at the next subscribe: it went offline then.
+	write(t, s, &Batch{Messages: []Message{status(will, t0.Add(time.Hour))}})
 	boxes, err := s.Boxes(context.Background())
 	if err != nil || len(boxes) != 1 {
 		t.Fatalf("boxes %+v, %v", boxes, err)

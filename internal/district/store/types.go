@@ -79,12 +79,12 @@ type Quarantined struct {
 
 // The reasons a payload is quarantined.
 const (
-	ReasonTooLarge    = "too_large"     // over the ingester's size limit
-	ReasonMalformed   = "malformed"     // not JSON
-	ReasonSchema      = "schema"        // JSON the contract's schema refuses
-	ReasonTopic       = "unknown_topic" // not gatescreen/v1/<district>/<school>/<gate>/<known kind>
-	ReasonBoxMismatch = "box_mismatch"  // an event id whose box part is not the payload's box
-	ReasonBoxPrefix   = "box_prefix"    // a box under another box's topic prefix (see Box binding)
+	ReasonTooLarge  = "too_large"     // over the ingester's size limit
+	ReasonMalformed = "malformed"     // not JSON
+	ReasonSchema    = "schema"        // JSON the contract's schema refuses
+	ReasonTopic     = "unknown_topic" // not gatescreen/v1/<district>/<school>/<gate>/<known kind>
+	ReasonBadID     = "bad_id"        // an event id that is not "<the payload's box>:<its seq>"
+	ReasonBoxPrefix = "box_prefix"    // a box under another box's topic prefix (see Box binding)
 )
 
 // MaxQuarantinedPayload bounds the bytes of one payload kept in quarantine;

@@ -198,14 +198,20 @@ func (w *batchWriter) alert(ctx context.Context, kind, school, box, detail, at, 
 	return nil
 }
 
-// statuses keeps each box's latest status, in the order received.
+// statuses keeps each box's latest status, in the order received. The
+// same status again (the broker sends retained messages on every
+// subscribe) keeps the time it first arrived: for a last will, which has no
+// since, that is when the box went offline.
 func (w *batchWriter) statuses(ctx context.Context, ms []Message) error {
 	for _, m := range ms {
 		st := m.Status
 		_, err := w.t.exec(ctx, `INSERT INTO box_status (box, state, reason, since, boot_id, version, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (box) DO UPDATE SET state = excluded.state, reason = excluded.reason, since = excluded.since,
-				boot_id = excluded.boot_id, version = excluded.version, received_at = excluded.received_at`,
+				boot_id = excluded.boot_id, version = excluded.version,
+				received_at = CASE WHEN box_status.state = excluded.state AND box_status.reason = excluded.reason
+					AND box_status.since = excluded.since AND box_status.boot_id = excluded.boot_id
+					THEN box_status.received_at ELSE excluded.received_at END`,
 			m.Box, st.State, st.Reason, st.Since, st.BootID, st.Version, m.ReceivedAt.UTC().Format(TimeFormat))
 		if err != nil {
 			return fmt.Errorf("status of %s: %w", m.Box, err)
