@@ -17,6 +17,7 @@ import (
 // on the next connection of the same client id.
 func (in *Ingester) Run(ctx context.Context) error {
 	c := mqtt.NewClient(in.clientOptions())
+	in.log.Info().Str("broker", in.opts.Broker).Msg("connecting (retrying until the broker answers)")
 	tok := c.Connect()
 	select {
 	case <-tok.Done():
