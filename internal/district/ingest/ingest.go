@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,9 +168,5 @@ func (in *Ingester) Stats() Stats {
 func (in *Ingester) QuarantinedBy() map[string]int64 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	out := make(map[string]int64, len(in.byReason))
-	for k, v := range in.byReason {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(in.byReason)
 }

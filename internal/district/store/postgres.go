@@ -86,18 +86,8 @@ func (b *postgresBackend) insertEvents(ctx context.Context, t tx, rows []eventRo
 	return inserted, err
 }
 
-func (b *postgresBackend) hashes(ctx context.Context, c conn, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	err := c.query(ctx, `SELECT id, hash FROM events WHERE id = ANY(?::text[])`, []any{ids},
-		func(scan func(...any) error) error {
-			var id, h string
-			if err := scan(&id, &h); err != nil {
-				return err
-			}
-			out[id] = h
-			return nil
-		})
-	return out, err
+func (b *postgresBackend) idIn(ids []string) (string, any, error) {
+	return "id = ANY(?::text[])", ids, nil
 }
 
 // pgxQuerier is what a pool and a transaction share.
@@ -119,12 +109,7 @@ func (c pgConn) query(ctx context.Context, query string, args []any, row func(fu
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := row(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(rows, row)
 }
 
 type pgTx struct {

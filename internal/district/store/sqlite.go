@@ -86,22 +86,10 @@ func (b *sqliteBackend) insertEvents(ctx context.Context, t tx, rows []eventRow)
 	return inserted, nil
 }
 
-func (b *sqliteBackend) hashes(ctx context.Context, c conn, ids []string) (map[string]string, error) {
+// idIn passes the ids as one JSON array: one parameter, however many.
+func (b *sqliteBackend) idIn(ids []string) (string, any, error) {
 	list, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	err = c.query(ctx, `SELECT id, hash FROM events WHERE id IN (SELECT value FROM json_each(?))`, []any{string(list)},
-		func(scan func(...any) error) error {
-			var id, h string
-			if err := scan(&id, &h); err != nil {
-				return err
-			}
-			out[id] = h
-			return nil
-		})
-	return out, err
+	return "id IN (SELECT value FROM json_each(?))", string(list), err
 }
 
 // sqlQuerier is what *sql.DB and *sql.Tx share.
@@ -126,12 +114,7 @@ func (c sqlConn) query(ctx context.Context, query string, args []any, row func(f
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := row(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(rows, row)
 }
 
 type sqlTx struct {

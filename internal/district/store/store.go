@@ -31,8 +31,9 @@ type backend interface {
 	begin(ctx context.Context) (tx, error)
 	// insertEvents inserts the events whose id is new and returns those ids.
 	insertEvents(ctx context.Context, t tx, events []eventRow) (map[string]bool, error)
-	// hashes returns the stored hash of each id that is stored.
-	hashes(ctx context.Context, c conn, ids []string) (map[string]string, error)
+	// idIn is a condition on events.id matching any of ids, with its one
+	// argument.
+	idIn(ids []string) (cond string, arg any, err error)
 	// migrationLock serialises migrations between processes ("" if begin does).
 	migrationLock() string
 	// types fills a migration's {{serial}} and {{bytes}}.
@@ -90,6 +91,36 @@ func (s *Store) Backend() string { return s.b.name() }
 func (s *Store) Close() error {
 	s.b.close()
 	return nil
+}
+
+// rows is what database/sql's and pgx's results share.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func eachRow(r rows, row func(scan func(...any) error) error) error {
+	for r.Next() {
+		if err := row(r.Scan); err != nil {
+			return err
+		}
+	}
+	return r.Err()
+}
+
+// queryAll collects the rows of a query, scan filling one value per row.
+func queryAll[T any](ctx context.Context, c conn, query string, args []any, scan func(scan func(...any) error, v *T) error) ([]T, error) {
+	var out []T
+	err := c.query(ctx, query, args, func(s func(...any) error) error {
+		var v T
+		if err := scan(s, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // redact hides a password in a database URL for error messages.

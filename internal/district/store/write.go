@@ -169,7 +169,7 @@ func (w *batchWriter) events(ctx context.Context, rows []eventRow) (Outcome, err
 	if len(again) == 0 {
 		return out, nil
 	}
-	stored, err := w.s.b.hashes(ctx, w.t, ids)
+	stored, err := w.hashes(ctx, ids)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reading stored events: %w", err)
 	}
@@ -185,6 +185,22 @@ func (w *batchWriter) events(ctx context.Context, rows []eventRow) (Outcome, err
 		}
 	}
 	return out, nil
+}
+
+// hashes returns the stored hash of each of ids that is stored.
+func (w *batchWriter) hashes(ctx context.Context, ids []string) (map[string]string, error) {
+	cond, arg, err := w.s.b.idIn(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	err = w.t.query(ctx, `SELECT id, hash FROM events WHERE `+cond, []any{arg}, func(scan func(...any) error) error {
+		var id, h string
+		err := scan(&id, &h)
+		out[id] = h
+		return err
+	})
+	return out, err
 }
 
 // alert raises an alert once: the same key again (a redelivered message)
