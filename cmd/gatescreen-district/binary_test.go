@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gatescreen/gatescreen/internal/district/store"
+	"github.com/gatescreen/gatescreen/internal/district/store/pgtest"
 	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
 	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
@@ -61,11 +62,19 @@ func (in *ingester) kill() {
 // and stores none twice: what it had not acknowledged the broker sends
 // again to the restarted process (same client id, persistent session).
 func TestSIGKILLMidBatchLosesNothing(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		killMidBatch(t, "sqlite:"+filepath.Join(t.TempDir(), "district.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		killMidBatch(t, pgtest.Start(t, pgtest.Opts{}).NewDatabase(t))
+	})
+}
+
+func killMidBatch(t *testing.T, dsn string) {
 	broker := mosquittotest.StartPlain(t)
-	path := filepath.Join(t.TempDir(), "district.db")
-	args := []string{"-broker", broker.URL("tcp"), "-district", "hd", "-group", "e2e", "-client-id", "district-e2e", "-db", "sqlite:" + path, "-batch", "50"}
+	args := []string{"-broker", broker.URL("tcp"), "-district", "hd", "-group", "e2e", "-client-id", "district-e2e", "-db", dsn, "-batch", "50"}
 	in := startIngester(t, args...)
-	db, err := store.Open(context.Background(), "sqlite:"+path, store.Opts{})
+	db, err := store.Open(context.Background(), dsn, store.Opts{})
 	if err != nil {
 		t.Fatal(err)
 	}
