@@ -163,6 +163,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-db", "district.db"}, exitError, "want sqlite:PATH or postgres://"},
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "h/d", "-db", "sqlite:" + filepath.Join(t.TempDir(), "d.db")}, exitUsage, "must not contain /"},
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-db", "sqlite:/nonexistent/dir/d.db"}, exitError, "/nonexistent/dir"},
+		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-batch", "0"}, exitUsage, "must be at least 1"},
 		{[]string{"version"}, exitOK, "gatescreen-district "},
 		{[]string{"ingest", "-h"}, exitOK, "-client-id"},
 	} {

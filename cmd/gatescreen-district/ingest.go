@@ -52,6 +52,9 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if f.broker == "" || f.district == "" {
 		return usageError(fs, "-broker and -district are required")
 	}
+	if f.batch < 1 || f.maxPayload < 1 {
+		return usageError(fs, "-batch %d, -max-payload %d: both must be at least 1", f.batch, f.maxPayload)
+	}
 	log, err := logging.New(stderr, f.logFormat, f.logLevel)
 	if err != nil {
 		return usageError(fs, "%v", err)

@@ -58,13 +58,17 @@ type Opts struct {
 }
 
 func (o *Opts) defaults() error {
-	for _, f := range []struct{ name, value string }{{"district", o.District}, {"group", o.Group}, {"client id", o.ClientID}} {
+	// district and group become topic levels of the subscription.
+	for _, f := range []struct{ name, value string }{{"district", o.District}, {"group", o.Group}} {
 		if f.value == "" {
 			return fmt.Errorf("ingest: %s is required", f.name)
 		}
 		if strings.ContainsAny(f.value, "/+#") {
 			return fmt.Errorf("ingest: %s %q must not contain /, + or #", f.name, f.value)
 		}
+	}
+	if o.ClientID == "" {
+		return errors.New("ingest: client id is required: the broker keeps the session under it")
 	}
 	if o.Broker == "" {
 		return errors.New("ingest: broker URL is required")

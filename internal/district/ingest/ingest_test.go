@@ -167,3 +167,28 @@ func TestPostgresAwayAndBack(t *testing.T) {
 	}
 	poll.Until(t, 30*time.Second, "every message acknowledged", func() bool { return in.Stats().Acked >= messages })
 }
+
+func TestNewRefusesBadOpts(t *testing.T) {
+	ok := Opts{Broker: "tcp://127.0.0.1:1", District: "hd", Group: "g", ClientID: "c", Store: &flaky{}}
+	for name, change := range map[string]func(*Opts){
+		"no broker":       func(o *Opts) { o.Broker = "" },
+		"no district":     func(o *Opts) { o.District = "" },
+		"a / in district": func(o *Opts) { o.District = "hd/x" },
+		"a + in group":    func(o *Opts) { o.Group = "g+" },
+		"no client id":    func(o *Opts) { o.ClientID = "" },
+		"no store":        func(o *Opts) { o.Store = nil },
+	} {
+		o := ok
+		change(&o)
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	in, err := New(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Filter(); got != "$share/g/gatescreen/v1/hd/#" {
+		t.Errorf("filter %s", got)
+	}
+}
