@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 )
 
 // eventRow is an Event with what the message adds to it.
@@ -77,6 +80,12 @@ func (w *batchWriter) write(ctx context.Context, b *Batch) (Outcome, error) {
 			dailies = append(dailies, m)
 		}
 	}
+	// Rows locked in one order by every writer: two PostgreSQL ingesters
+	// updating the same boxes cannot deadlock. The sort is stable, so a
+	// box's statuses keep their order of arrival.
+	byBox := func(a, b Message) int { return strings.Compare(a.Box, b.Box) }
+	slices.SortStableFunc(statuses, byBox)
+	slices.SortStableFunc(dailies, byBox)
 	out, err := w.events(ctx, events)
 	if err != nil {
 		return Outcome{}, err
@@ -275,7 +284,8 @@ func (w *batchWriter) touchBoxes(ctx context.Context, rows []eventRow) error {
 		m.receivedAt = max(m.receivedAt, r.receivedAt)
 		marks[r.box] = m
 	}
-	for box, m := range marks {
+	for _, box := range slices.Sorted(maps.Keys(marks)) {
+		m := marks[box]
 		_, err := w.t.exec(ctx, `UPDATE boxes SET
 			last_captured_at = CASE WHEN last_seq < ? THEN ? ELSE last_captured_at END,
 			last_seq = CASE WHEN last_seq < ? THEN ? ELSE last_seq END,
