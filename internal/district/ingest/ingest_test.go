@@ -192,3 +192,29 @@ func TestNewRefusesBadOpts(t *testing.T) {
 		t.Errorf("filter %s", got)
 	}
 }
+
+// Two ingesters of one group share the district's messages: each gets some,
+// and every event is stored once.
+func TestSharedSubscriptionSplitsTheLoad(t *testing.T) {
+	broker := mosquittotest.StartPlain(t)
+	s := sqliteStore(t)
+	a := start(t, Opts{Broker: broker.URL("tcp"), Store: s, ClientID: "ingest-a"})
+	b := start(t, Opts{Broker: broker.URL("tcp"), Store: s, ClientID: "ingest-b"})
+	pub := publisher(t, broker.URL("tcp"))
+	const messages = 100
+	for i := int64(1); i <= messages; i++ {
+		publish(t, pub, east+"readings", false, readingsPayload("hd17-east", i))
+	}
+	poll.Until(t, 30*time.Second, "every message acknowledged", func() bool {
+		return a.Stats().Acked+b.Stats().Acked >= messages
+	})
+	if a.Stats().Received == 0 || b.Stats().Received == 0 {
+		t.Errorf("one ingester got everything: %+v, %+v", a.Stats(), b.Stats())
+	}
+	if got := a.Stats().Received + b.Stats().Received; got != messages {
+		t.Errorf("%d messages received between them, want each of %d once", got, messages)
+	}
+	if ids := eventIDs(t, s); len(ids) != messages {
+		t.Errorf("%d events", len(ids))
+	}
+}
