@@ -218,3 +218,25 @@ func TestSharedSubscriptionSplitsTheLoad(t *testing.T) {
 		t.Errorf("%d events", len(ids))
 	}
 }
+
+// A broker that does not answer is retried until the ingester is stopped,
+// which then returns at once.
+func TestStopsWhileTheBrokerIsAway(t *testing.T) {
+	in, err := New(Opts{Broker: fmt.Sprintf("tcp://127.0.0.1:%d", mosquittotest.FreePort(t)), District: "hd", Group: "g", ClientID: "c", Store: sqliteStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context was cancelled")
+	}
+}
