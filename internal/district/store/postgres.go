@@ -105,11 +105,7 @@ func (c pgConn) exec(ctx context.Context, query string, args ...any) (int64, err
 
 func (c pgConn) query(ctx context.Context, query string, args []any, row func(func(...any) error) error) error {
 	rows, err := c.q.Query(ctx, rebindDollar(query), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	return eachRow(rows, row)
+	return eachRow(rows, err, row)
 }
 
 type pgTx struct {

@@ -110,12 +110,14 @@ func (c sqlConn) exec(ctx context.Context, query string, args ...any) (int64, er
 
 func (c sqlConn) query(ctx context.Context, query string, args []any, row func(func(...any) error) error) error {
 	rows, err := c.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	return eachRow(rows, row)
+	return eachRow(sqlRows{rows}, err, row)
 }
+
+// sqlRows gives *sql.Rows pgx's Close: a read error is Err's, and closing
+// a result read to its end has none worth acting on.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 type sqlTx struct {
 	sqlConn

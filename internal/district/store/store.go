@@ -98,9 +98,15 @@ type rows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
+	Close()
 }
 
-func eachRow(r rows, row func(scan func(...any) error) error) error {
+// eachRow hands every row of a query's result to row, then closes it.
+func eachRow(r rows, err error, row func(scan func(...any) error) error) error {
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	for r.Next() {
 		if err := row(r.Scan); err != nil {
 			return err

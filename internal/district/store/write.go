@@ -223,48 +223,54 @@ func (w *batchWriter) alert(ctx context.Context, kind, school, box, detail, at, 
 	return nil
 }
 
-// statuses keeps each box's latest status, in the order received. The
-// same status again (the broker sends retained messages on every
-// subscribe) keeps the time it first arrived: for a last will, which has no
-// since, that is when the box went offline.
-func (w *batchWriter) statuses(ctx context.Context, ms []Message) error {
-	for _, m := range ms {
-		st := m.Status
-		_, err := w.t.exec(ctx, `INSERT INTO box_status (box, state, reason, since, boot_id, version, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (box) DO UPDATE SET state = excluded.state, reason = excluded.reason, since = excluded.since,
-				boot_id = excluded.boot_id, version = excluded.version,
-				received_at = CASE WHEN box_status.state = excluded.state AND box_status.reason = excluded.reason
-					AND box_status.since = excluded.since AND box_status.boot_id = excluded.boot_id
-					THEN box_status.received_at ELSE excluded.received_at END`,
-			m.Box, st.State, st.Reason, st.Since, st.BootID, st.Version, m.ReceivedAt.UTC().Format(TimeFormat))
-		if err != nil {
-			return fmt.Errorf("status of %s: %w", m.Box, err)
+// execEach runs query once per item, with the arguments args gives; an
+// error names the item.
+func execEach[T any](ctx context.Context, t tx, query string, items []T, args func(T) (what string, values []any)) error {
+	for _, it := range items {
+		what, values := args(it)
+		if _, err := t.exec(ctx, query, values...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil
 }
 
+// statuses keeps each box's latest status, in the order received. The
+// same status again (the broker sends retained messages on every
+// subscribe) keeps the time it first arrived: for a last will, which has no
+// since, that is when the box went offline.
+func (w *batchWriter) statuses(ctx context.Context, ms []Message) error {
+	return execEach(ctx, w.t, `INSERT INTO box_status (box, state, reason, since, boot_id, version, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (box) DO UPDATE SET state = excluded.state, reason = excluded.reason, since = excluded.since,
+			boot_id = excluded.boot_id, version = excluded.version,
+			received_at = CASE WHEN box_status.state = excluded.state AND box_status.reason = excluded.reason
+				AND box_status.since = excluded.since AND box_status.boot_id = excluded.boot_id
+				THEN box_status.received_at ELSE excluded.received_at END`, ms,
+		func(m Message) (string, []any) {
+			st := m.Status
+			return "status of " + m.Box, []any{m.Box, st.State, st.Reason, st.Since, st.BootID, st.Version,
+				m.ReceivedAt.UTC().Format(TimeFormat)}
+		})
+}
+
 // dailies keeps each box's report of a day: the highest seq wins, whatever
 // the order of arrival.
 func (w *batchWriter) dailies(ctx context.Context, ms []Message) error {
-	for _, m := range ms {
-		d := m.Daily
-		_, err := w.t.exec(ctx, `INSERT INTO daily_reports
-			(box, day, school, id, seq, zero, late, total, pass, flag, retake, invalid, body, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (box, day) DO UPDATE SET id = excluded.id, seq = excluded.seq, zero = excluded.zero,
-				late = excluded.late, total = excluded.total, pass = excluded.pass, flag = excluded.flag,
-				retake = excluded.retake, invalid = excluded.invalid, body = excluded.body,
-				received_at = excluded.received_at
-			WHERE excluded.seq > daily_reports.seq`,
-			m.Box, d.Day, m.Site.School, d.ID, d.Seq, d.Zero, d.Late, d.Totals.Total, d.Totals.Pass,
-			d.Totals.Flag, d.Totals.Retake, d.Totals.Invalid, string(d.Body), m.ReceivedAt.UTC().Format(TimeFormat))
-		if err != nil {
-			return fmt.Errorf("daily report %s of %s: %w", d.Day, m.Box, err)
-		}
-	}
-	return nil
+	return execEach(ctx, w.t, `INSERT INTO daily_reports
+		(box, day, school, id, seq, zero, late, total, pass, flag, retake, invalid, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (box, day) DO UPDATE SET id = excluded.id, seq = excluded.seq, zero = excluded.zero,
+			late = excluded.late, total = excluded.total, pass = excluded.pass, flag = excluded.flag,
+			retake = excluded.retake, invalid = excluded.invalid, body = excluded.body,
+			received_at = excluded.received_at
+		WHERE excluded.seq > daily_reports.seq`, ms,
+		func(m Message) (string, []any) {
+			d := m.Daily
+			return fmt.Sprintf("daily report %s of %s", d.Day, m.Box), []any{m.Box, d.Day, m.Site.School, d.ID, d.Seq,
+				d.Zero, d.Late, d.Totals.Total, d.Totals.Pass, d.Totals.Flag, d.Totals.Retake, d.Totals.Invalid,
+				string(d.Body), m.ReceivedAt.UTC().Format(TimeFormat)}
+		})
 }
 
 // touchBoxes moves each box's high-water mark of seq (and the capture
@@ -284,34 +290,29 @@ func (w *batchWriter) touchBoxes(ctx context.Context, rows []eventRow) error {
 		m.receivedAt = max(m.receivedAt, r.receivedAt)
 		marks[r.box] = m
 	}
-	for _, box := range slices.Sorted(maps.Keys(marks)) {
-		m := marks[box]
-		_, err := w.t.exec(ctx, `UPDATE boxes SET
-			last_captured_at = CASE WHEN last_seq < ? THEN ? ELSE last_captured_at END,
-			last_seq = CASE WHEN last_seq < ? THEN ? ELSE last_seq END,
-			last_received_at = CASE WHEN last_received_at < ? THEN ? ELSE last_received_at END
-			WHERE box = ?`, m.seq, m.capturedAt, m.seq, m.seq, m.receivedAt, m.receivedAt, box)
-		if err != nil {
-			return fmt.Errorf("high-water mark of %s: %w", box, err)
-		}
-	}
-	return nil
+	return execEach(ctx, w.t, `UPDATE boxes SET
+		last_captured_at = CASE WHEN last_seq < ? THEN ? ELSE last_captured_at END,
+		last_seq = CASE WHEN last_seq < ? THEN ? ELSE last_seq END,
+		last_received_at = CASE WHEN last_received_at < ? THEN ? ELSE last_received_at END
+		WHERE box = ?`, slices.Sorted(maps.Keys(marks)),
+		func(box string) (string, []any) {
+			m := marks[box]
+			return "high-water mark of " + box, []any{m.seq, m.capturedAt, m.seq, m.seq, m.receivedAt, m.receivedAt, box}
+		})
 }
 
 func (w *batchWriter) quarantine(ctx context.Context, qs []Quarantined) error {
-	for _, q := range qs {
-		payload := q.Payload
-		if len(payload) > MaxQuarantinedPayload {
-			payload = payload[:MaxQuarantinedPayload]
-		}
-		if payload == nil {
-			payload = []byte{}
-		}
-		_, err := w.t.exec(ctx, `INSERT INTO quarantine (topic, reason, detail, size, payload, received_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, q.Topic, q.Reason, q.Detail, q.Size, payload, q.ReceivedAt.UTC().Format(TimeFormat))
-		if err != nil {
-			return fmt.Errorf("quarantining a payload of %s: %w", q.Topic, err)
-		}
-	}
-	return nil
+	return execEach(ctx, w.t, `INSERT INTO quarantine (topic, reason, detail, size, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, qs,
+		func(q Quarantined) (string, []any) {
+			payload := q.Payload
+			if len(payload) > MaxQuarantinedPayload {
+				payload = payload[:MaxQuarantinedPayload]
+			}
+			if payload == nil {
+				payload = []byte{}
+			}
+			return "quarantining a payload of " + q.Topic, []any{q.Topic, q.Reason, q.Detail, q.Size, payload,
+				q.ReceivedAt.UTC().Format(TimeFormat)}
+		})
 }
