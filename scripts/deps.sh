@@ -37,6 +37,7 @@ deps=(
 	"binfmt-support|update-binfmts --version 2>&1 | grep -q '^binfmt-support'|registering qemu-user-static with the kernel, so that the ARM tests' own children run emulated too (scripts/test-arm.sh)"
 	"gcc|gcc --version >/dev/null 2>&1|cgo, which go test -race needs"
 	"libc6-dev|printf 'int main(void){return 0;}' | gcc -x c -o /dev/null - 2>/dev/null|linking cgo and race-detector binaries (only a Recommends of gcc)"
+	"postgresql|\"\$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/initdb\" --version 2>&1 | grep -q 'initdb (PostgreSQL)'|the district store's PostgreSQL tests and benchmark start a real server of their own: initdb, pg_ctl (internal/district/store/pgtest)"
 )
 
 pkg() { printf '%s' "${1%%|*}"; }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gatescreen/gatescreen/internal/district/ingest"
+	"github.com/gatescreen/gatescreen/internal/district/store"
+	"github.com/gatescreen/gatescreen/internal/logging"
+)
+
+// ingestFlags are the flags of `gatescreen-district ingest`.
+type ingestFlags struct {
+	broker, district, group, clientID, db string
+	username, passwordFile                string
+	batch, maxPayload                     int
+	logLevel, logFormat                   string
+}
+
+func newIngestFlags(stderr io.Writer) (*flag.FlagSet, *ingestFlags) {
+	f := &ingestFlags{}
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, _ := os.Hostname()
+	fs.StringVar(&f.broker, "broker", "", "the MQTT broker's URL, e.g. tcp://broker:1883 or ssl://broker:8883 (required)")
+	fs.StringVar(&f.district, "district", "", "the district, the third level of gatescreen/v1/<district>/… (required)")
+	fs.StringVar(&f.group, "group", "gatescreen-district", "the shared subscription's group: ingesters of one group share the messages")
+	fs.StringVar(&f.clientID, "client-id", "gatescreen-district-"+host, "the MQTT client id: fixed and unique per ingester, the broker keeps its session under it")
+	fs.StringVar(&f.db, "db", "sqlite:gatescreen-district.db", "the database: sqlite:PATH or postgres://user@host/db")
+	fs.StringVar(&f.username, "username", "", "the broker's user name, if it asks for one")
+	fs.StringVar(&f.passwordFile, "password-file", "", "a file holding the broker's password")
+	fs.IntVar(&f.batch, "batch", 1000, "events per database transaction at most")
+	fs.IntVar(&f.maxPayload, "max-payload", ingest.DefaultMaxPayload, "bytes: a larger payload is quarantined")
+	fs.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", logging.FormatAuto, "auto, json or console (logs go to stderr)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gatescreen-district ingest -broker URL -district D [-group G] [-db sqlite:PATH|postgres://…]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	return fs, f
+}
+
+func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs, f := newIngestFlags(stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if f.broker == "" || f.district == "" {
+		return usageError(fs, "-broker and -district are required")
+	}
+	if f.batch < 1 || f.maxPayload < 1 {
+		return usageError(fs, "-batch %d, -max-payload %d: both must be at least 1", f.batch, f.maxPayload)
+	}
+	log, err := logging.New(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	password := ""
+	if f.passwordFile != "" {
+		b, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return fmt.Errorf("-password-file: %w", err)
+		}
+		password = strings.TrimSpace(string(b))
+	}
+	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store")})
+	if err != nil {
+		return err
+	}
+	defer db.Close() // after the ingester: it commits until it stops
+	in, err := ingest.New(ingest.Opts{
+		Broker: f.broker, District: f.district, Group: f.group, ClientID: f.clientID,
+		Username: f.username, Password: password, Store: db,
+		BatchEvents: f.batch, MaxPayload: f.maxPayload, Log: logging.Component(log, "ingest"),
+	})
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	log.Info().Str("version", versionString()).Str("backend", db.Backend()).Str("filter", in.Filter()).Msg("ingesting")
+	return in.Run(ctx)
+}

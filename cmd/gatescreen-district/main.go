@@ -1,0 +1,96 @@
+// Command gatescreen-district is the district's side of gatescreen: it
+// ingests every box's MQTT messages into one database (docs/district.md).
+// It is a binary of its own so that the box's stays lean.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes: a usage error must not be restarted blindly by a supervisor.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// errUsage marks an error of the command line; it has been explained.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(exitOK)
+	case errors.Is(err, errUsage):
+		os.Exit(exitUsage)
+	default:
+		fmt.Fprintln(os.Stderr, "gatescreen-district:", err)
+		os.Exit(exitError)
+	}
+}
+
+// commands are the subcommands, each with its one-line help.
+var commands = map[string]struct {
+	help string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}{
+	"ingest":  {"subscribe to a district's boxes and keep every message in the database", runIngest},
+	"version": {"print the version", runVersion},
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		usage(stderr)
+		fmt.Fprintf(stderr, "\nunknown command %q\n", args[0])
+		return errUsage
+	}
+	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: gatescreen-district <command> [flags]\n\ncommands:")
+	for _, name := range []string{"ingest", "version"} {
+		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].help)
+	}
+	fmt.Fprintln(w, "\n`gatescreen-district <command> -h` lists a command's flags; docs/district.md says more.")
+}
+
+// parse parses a command's flags; an error is a usage error, already shown.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// usageError reports a bad flag value the way flag does, and marks it.
+func usageError(fs *flag.FlagSet, format string, args ...any) error {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.Usage()
+	return errUsage
+}

@@ -1,0 +1,112 @@
+package store
+
+import "context"
+
+// StoredEvent is an event as the database keeps it.
+type StoredEvent struct {
+	Event
+	Box        string
+	Site       Site
+	ReceivedAt string
+}
+
+// Events returns a box's events in seq order ("" for every box, by box
+// then seq): the order of the box's store, not of arrival.
+func (s *Store) Events(ctx context.Context, box string) ([]StoredEvent, error) {
+	return queryAll(ctx, s.b.pool(), `SELECT id, box, seq, kind, district, school, gate, captured_at, clock_synced,
+		drill, body, received_at FROM events WHERE ? = '' OR box = ? ORDER BY box, seq`, []any{box, box},
+		func(scan func(...any) error, e *StoredEvent) error {
+			var body string
+			err := scan(&e.ID, &e.Box, &e.Seq, &e.Kind, &e.Site.District, &e.Site.School, &e.Site.Gate,
+				&e.CapturedAt, &e.ClockSynced, &e.Drill, &body, &e.ReceivedAt)
+			e.Body = []byte(body)
+			return err
+		})
+}
+
+// Box is a bound box with its high-water mark and retained status.
+type Box struct {
+	Box            string
+	Site           Site
+	FirstSeen      string
+	LastSeq        int64
+	LastCapturedAt string
+	LastReceivedAt string
+	// Status is the latest retained status; State is "" before the first.
+	Status           Status
+	StatusReceivedAt string
+}
+
+// Boxes returns every bound box, by district, school and gate.
+func (s *Store) Boxes(ctx context.Context) ([]Box, error) {
+	return queryAll(ctx, s.b.pool(), `SELECT b.box, b.district, b.school, b.gate, b.first_seen, b.last_seq,
+		b.last_captured_at, b.last_received_at, COALESCE(st.state, ''), COALESCE(st.reason, ''),
+		COALESCE(st.since, ''), COALESCE(st.boot_id, ''), COALESCE(st.version, ''), COALESCE(st.received_at, '')
+		FROM boxes b LEFT JOIN box_status st ON st.box = b.box ORDER BY b.district, b.school, b.gate`, nil,
+		func(scan func(...any) error, b *Box) error {
+			return scan(&b.Box, &b.Site.District, &b.Site.School, &b.Site.Gate, &b.FirstSeen, &b.LastSeq,
+				&b.LastCapturedAt, &b.LastReceivedAt, &b.Status.State, &b.Status.Reason, &b.Status.Since,
+				&b.Status.BootID, &b.Status.Version, &b.StatusReceivedAt)
+		})
+}
+
+// StoredDaily is a box's daily report as kept: the one of the day with the
+// highest seq.
+type StoredDaily struct {
+	Daily
+	Box, School, ReceivedAt string
+}
+
+// DailyReports returns the reports of a day, by school and box.
+func (s *Store) DailyReports(ctx context.Context, day string) ([]StoredDaily, error) {
+	return queryAll(ctx, s.b.pool(), `SELECT box, school, day, id, seq, zero, late, total, pass, flag, retake,
+		invalid, body, received_at FROM daily_reports WHERE day = ? ORDER BY school, box`, []any{day},
+		func(scan func(...any) error, d *StoredDaily) error {
+			var body string
+			err := scan(&d.Box, &d.School, &d.Day, &d.ID, &d.Seq, &d.Zero, &d.Late, &d.Totals.Total,
+				&d.Totals.Pass, &d.Totals.Flag, &d.Totals.Retake, &d.Totals.Invalid, &body, &d.ReceivedAt)
+			d.Body = []byte(body)
+			return err
+		})
+}
+
+// QuarantineRow is a payload kept aside.
+type QuarantineRow struct {
+	ID                                int64
+	Topic, Reason, Detail, ReceivedAt string
+	Size                              int64
+	Payload                           []byte
+}
+
+// Quarantine returns the quarantined payloads, oldest first.
+func (s *Store) Quarantine(ctx context.Context) ([]QuarantineRow, error) {
+	return queryAll(ctx, s.b.pool(), `SELECT id, topic, reason, detail, size, payload, received_at
+		FROM quarantine ORDER BY id`, nil,
+		func(scan func(...any) error, q *QuarantineRow) error {
+			return scan(&q.ID, &q.Topic, &q.Reason, &q.Detail, &q.Size, &q.Payload, &q.ReceivedAt)
+		})
+}
+
+// Alert is a row of the alerts table.
+type Alert struct {
+	ID                            int64
+	Kind, School, Box, Detail, At string
+}
+
+// Alerts returns the alerts, oldest first.
+func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
+	return queryAll(ctx, s.b.pool(), `SELECT id, kind, school, box, detail, at FROM alerts ORDER BY id`, nil,
+		func(scan func(...any) error, a *Alert) error {
+			return scan(&a.ID, &a.Kind, &a.School, &a.Box, &a.Detail, &a.At)
+		})
+}
+
+// CountEvents counts the stored events.
+func (s *Store) CountEvents(ctx context.Context) (int64, error) {
+	n, err := queryAll(ctx, s.b.pool(), `SELECT COUNT(*) FROM events`, nil,
+		func(scan func(...any) error, n *int64) error { return scan(n) })
+	if err != nil || len(n) != 1 {
+		return 0, err
+	}
+	return n[0], nil
+}
