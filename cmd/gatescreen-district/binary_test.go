@@ -15,8 +15,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gatescreen/gatescreen/internal/district/store"
-	"github.com/gatescreen/gatescreen/internal/district/store/pgtest"
 	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/pgtest"
 	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 	"github.com/gatescreen/gatescreen/internal/testkit/testbinary"

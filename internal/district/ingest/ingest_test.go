@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/district/store"
-	"github.com/gatescreen/gatescreen/internal/district/store/pgtest"
 	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/pgtest"
 	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 )
 

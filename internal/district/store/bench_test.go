@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gatescreen/gatescreen/internal/district/store/pgtest"
+	"github.com/gatescreen/gatescreen/internal/testkit/pgtest"
 )
 
 // BenchmarkWrite is the ingester's commit: one transaction of new events

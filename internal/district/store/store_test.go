@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/internal/district/store/pgtest"
+	"github.com/gatescreen/gatescreen/internal/testkit/pgtest"
 )
 
 // opener opens a new, empty database of one backend.

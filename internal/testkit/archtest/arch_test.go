@@ -64,6 +64,13 @@ var rules = []rule{
 	{pkgs: of("internal/demo"), imports: join(components, of("internal/config", "internal/localapi", "internal/daemon")), tests: anything},
 	{pkgs: of("cmd/gatescreen"), imports: join(components, of("internal/config", "internal/localapi", "internal/daemon", "internal/demo")), tests: anything},
 
+	// The district's service (a second binary): it reads the box's wire
+	// contract from the schemas, never the box's packages, and the box
+	// never imports it.
+	{pkgs: of("internal/district/schema", "internal/district/store"), imports: nil, tests: anything},
+	{pkgs: of("internal/district/ingest"), imports: of("internal/district/schema", "internal/district/store"), tests: anything},
+	{pkgs: of("cmd/gatescreen-district"), imports: of("internal/district/...", "internal/logging"), tests: anything},
+
 	{pkgs: of(testkit), imports: of(testkit, "drivers", "drivers/runner", "drivers/sim/ptyport", "event"), tests: anything},
 	// The suites drive the built binary; only their doc.go is untagged.
 	{pkgs: of("e2e", "bench"), imports: nil, tests: anything},
