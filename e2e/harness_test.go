@@ -361,7 +361,9 @@ func newRig(t testing.TB, sc *sim.Scenario, edit func(*config.Config)) *rig {
 		}
 		cfg.Devices = append(cfg.Devices, d)
 	}
-	cfg.Lanes = sc.Lanes()
+	for _, l := range sc.Lanes() {
+		cfg.Lanes = append(cfg.Lanes, config.Lane{Name: l.Name, Role: l.Role, Device: l.Device, Badge: l.Badge})
+	}
 	if edit != nil {
 		edit(&cfg)
 	}

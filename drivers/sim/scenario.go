@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/event"
 )
 
 // Protocols a simulated device can speak; each is also the name of the real
@@ -346,19 +346,29 @@ func (sc *Scenario) device(name string) (*DeviceSpec, error) {
 	return nil, fmt.Errorf("sim: no device %q in the scenario", name)
 }
 
+// LaneSpec is one lane of a scenario as a daemon configuration needs it:
+// its name, its role (one of event's Role constants) and the names of its
+// thermometer and badge reader.
+type LaneSpec struct {
+	Name   string
+	Role   string
+	Device string
+	Badge  string
+}
+
 // Lanes returns the lanes the scenario's devices stand on, in the order they
 // first appear, each with its thermometer and badge reader, for a daemon
 // configuration to run the scenario. A lane named staff, visitor or recheck
 // has that role; every other lane is a student lane.
-func (sc *Scenario) Lanes() []config.Lane {
-	var lanes []config.Lane
+func (sc *Scenario) Lanes() []LaneSpec {
+	var lanes []LaneSpec
 	index := map[string]int{}
 	for _, spec := range sc.Devices {
 		i, ok := index[spec.Lane]
 		if !ok {
 			i = len(lanes)
 			index[spec.Lane] = i
-			lanes = append(lanes, config.Lane{Name: spec.Lane, Role: laneRole(spec.Lane)})
+			lanes = append(lanes, LaneSpec{Name: spec.Lane, Role: laneRole(spec.Lane)})
 		}
 		if spec.Protocol == ProtocolBadge {
 			lanes[i].Badge = spec.Name
@@ -371,10 +381,10 @@ func (sc *Scenario) Lanes() []config.Lane {
 
 func laneRole(lane string) string {
 	switch lane {
-	case config.RoleStaff, config.RoleVisitor, config.RoleRecheck:
+	case event.RoleStaff, event.RoleVisitor, event.RoleRecheck:
 		return lane
 	}
-	return config.RoleStudent
+	return event.RoleStudent
 }
 
 // badgeFor returns the badge reader on the lane, or nil.

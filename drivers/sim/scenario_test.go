@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatescreen/gatescreen/internal/config"
+	"github.com/gatescreen/gatescreen/event"
 )
 
 func TestDefaultScenario(t *testing.T) {
@@ -262,11 +262,11 @@ func TestScenarioLanes(t *testing.T) {
 		{Name: "visitor-ir", Protocol: ProtocolGYMCU, Lane: "visitor"},
 		{Name: "recheck-ir", Protocol: ProtocolGYMCU, Lane: "recheck"},
 	}}
-	want := []config.Lane{
-		{Name: "lane-1", Role: config.RoleStudent, Device: "gate-1", Badge: "card-1"},
-		{Name: "staff", Role: config.RoleStaff, Device: "staff-ir"},
-		{Name: "visitor", Role: config.RoleVisitor, Device: "visitor-ir"},
-		{Name: "recheck", Role: config.RoleRecheck, Device: "recheck-ir"},
+	want := []LaneSpec{
+		{Name: "lane-1", Role: event.RoleStudent, Device: "gate-1", Badge: "card-1"},
+		{Name: "staff", Role: event.RoleStaff, Device: "staff-ir"},
+		{Name: "visitor", Role: event.RoleVisitor, Device: "visitor-ir"},
+		{Name: "recheck", Role: event.RoleRecheck, Device: "recheck-ir"},
 	}
 	if got := sc.Lanes(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Lanes() =\n%+v\nwant\n%+v", got, want)

@@ -267,7 +267,8 @@ func writeConfig(dir string, o Opts, gate *sim.Gate, brokerURL string) (*config.
 	cfg.Outputs = map[string]config.Output{}
 	cfg.Devices = gate.Devices()
 
-	for _, l := range o.Scenario.Lanes() {
+	for _, spec := range o.Scenario.Lanes() {
+		l := config.Lane{Name: spec.Name, Role: spec.Role, Device: spec.Device, Badge: spec.Badge}
 		out, err := lamps.RegisterSimPins(l.Name)
 		if err != nil {
 			return nil, "", err
