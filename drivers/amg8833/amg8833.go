@@ -85,16 +85,7 @@ type Dev struct {
 // reset, frame rate and moving-average mode. A missing sensor is an error
 // naming the device.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
-	o := DefaultOpts
-	if opts != nil {
-		o.Name, o.MovingAverage, o.Logger = opts.Name, opts.MovingAverage, opts.Logger
-		if opts.Addr != 0 {
-			o.Addr = opts.Addr
-		}
-		if opts.RateHz != 0 {
-			o.RateHz = opts.RateHz
-		}
-	}
+	o := drivers.WithDefaults(opts, DefaultOpts)
 	if o.Name == "" {
 		o.Name = fmt.Sprintf("amg8833@%#x", o.Addr)
 	}

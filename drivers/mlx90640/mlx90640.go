@@ -93,19 +93,7 @@ type Dev struct {
 // that does not answer, or answers with a blank EEPROM, is an error naming
 // the device.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
-	o := DefaultOpts
-	if opts != nil {
-		o.Name, o.Interleaved, o.ReflectedC, o.Logger = opts.Name, opts.Interleaved, opts.ReflectedC, opts.Logger
-		if opts.Addr != 0 {
-			o.Addr = opts.Addr
-		}
-		if opts.RateHz != 0 {
-			o.RateHz = opts.RateHz
-		}
-		if opts.Emissivity != 0 {
-			o.Emissivity = opts.Emissivity
-		}
-	}
+	o := drivers.WithDefaults(opts, DefaultOpts)
 	if o.Name == "" {
 		o.Name = fmt.Sprintf("mlx90640@%#x", o.Addr)
 	}

@@ -8,6 +8,8 @@ import (
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2creg"
 	"periph.io/x/conn/v3/physic"
+
+	"github.com/gatescreen/gatescreen/drivers/mlx90614"
 )
 
 // MLXMaxSpeed is the fastest SMBus clock an MLX90614 accepts (datasheet:
@@ -118,7 +120,7 @@ func (b *MLXBus) Tx(addr uint16, w, r []byte) error {
 		copy(r, resp[:])
 		return nil
 	case len(w) == 4 && len(r) == 0 && w[0] >= 0x20 && w[0] <= 0x3f:
-		if MLXPEC(byte(addr<<1), w[0], w[1], w[2]) != w[3] {
+		if mlx90614.PEC(byte(addr<<1), w[0], w[1], w[2]) != w[3] {
 			return fmt.Errorf("%s: write of 0x%02x: bad PEC 0x%02x: %w", b.name, w[0], w[3], ErrNACK)
 		}
 		b.eeprom[w[0]-0x20] = uint16(w[1]) | uint16(w[2])<<8
