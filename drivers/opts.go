@@ -1,6 +1,11 @@
 package drivers
 
-import "reflect"
+import (
+	"fmt"
+	"reflect"
+
+	"periph.io/x/conn/v3/i2c"
+)
 
 // WithDefaults returns a copy of *opts (the zero value when opts is nil) in
 // which every zero field holds the field of defaults: the periph rule that
@@ -28,4 +33,17 @@ func isZero(v reflect.Value) bool {
 		return v.Float() == 0
 	}
 	return v.IsZero()
+}
+
+// I2CName returns the name of an I²C device for its errors and logs: name,
+// or "<driver>@<addr>" when name is empty. It is an error naming the device
+// when bus is nil: a driver takes an opened bus and never opens one.
+func I2CName(driver, name string, addr uint16, bus i2c.Bus) (string, error) {
+	if name == "" {
+		name = fmt.Sprintf("%s@%#x", driver, addr)
+	}
+	if bus == nil {
+		return name, fmt.Errorf("%s %s: no I²C bus", driver, name)
+	}
+	return name, nil
 }

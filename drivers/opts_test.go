@@ -30,3 +30,9 @@ func TestWithDefaults(t *testing.T) {
 		t.Fatal("WithDefaults changed the caller's Opts")
 	}
 }
+
+func TestI2CName(t *testing.T) {
+	if name, err := I2CName("mlx90614", "", 0x5A, nil); err == nil || name != "mlx90614@0x5a" || err.Error() != "mlx90614 mlx90614@0x5a: no I²C bus" {
+		t.Fatalf("no bus: got %q, %v", name, err)
+	}
+}

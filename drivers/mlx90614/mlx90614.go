@@ -62,12 +62,12 @@ type Dev struct {
 // the bus: a missing sensor shows up as an error from the first Sense.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 	o := drivers.WithDefaults(opts, DefaultOpts)
-	if o.Name == "" {
-		o.Name = fmt.Sprintf("mlx90614@%#x", o.Addr)
+	name, err := drivers.I2CName("mlx90614", o.Name, o.Addr, bus)
+	if err != nil {
+		return nil, err
 	}
+	o.Name = name
 	switch {
-	case bus == nil:
-		return nil, fmt.Errorf("mlx90614 %s: no I²C bus", o.Name)
 	case o.Addr > 0x7F:
 		return nil, fmt.Errorf("mlx90614 %s: address %#x is not a 7-bit address", o.Name, o.Addr)
 	case o.RateHz < 0 || math.IsNaN(o.RateHz) || math.IsInf(o.RateHz, 0):
