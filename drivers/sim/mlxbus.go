@@ -28,15 +28,15 @@ type MLXBus struct {
 	name string
 	addr uint16
 
-	mu        sync.Mutex
-	objectC   float64
-	ambientC  float64
-	sample    func() (objectC, ambientC float64) // a Gate's scene; nil after Set
-	badPEC    int
-	unplugged bool
-	speed     physic.Frequency
-	eeprom    [32]uint16
-	reads     int
+	mu       sync.Mutex
+	objectC  float64
+	ambientC float64
+	sample   func() (objectC, ambientC float64) // a Gate's scene; nil after Set
+	badPEC   int
+	i2cPlug
+	speed  physic.Frequency
+	eeprom [32]uint16
+	reads  int
 }
 
 // NewMLXBus returns a bus named name with an MLX90614 at the 7-bit address
@@ -83,18 +83,6 @@ func (b *MLXBus) follow(sample func() (float64, float64)) {
 	b.sample = sample
 }
 
-func (b *MLXBus) setUnplugged(u bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.unplugged = u
-}
-
-func (b *MLXBus) connected() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.unplugged
-}
-
 // Tx runs one transaction: w = [cmd] with a 2- or 3-byte r is a read word
 // (3 bytes include the PEC); w = [cmd, LSB, MSB, PEC] with no r writes an
 // EEPROM word. Address 0 reaches the sensor whatever its address, as on the
@@ -102,7 +90,7 @@ func (b *MLXBus) connected() bool {
 func (b *MLXBus) Tx(addr uint16, w, r []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.unplugged || (addr != b.addr && addr != 0) {
+	if !b.connected() || (addr != b.addr && addr != 0) {
 		return fmt.Errorf("%s: Tx to 0x%02x: %w", b.name, addr, ErrNACK)
 	}
 	switch {
