@@ -85,22 +85,13 @@ type Dev struct {
 // reset, frame rate and moving-average mode. A missing sensor is an error
 // naming the device.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
-	o := DefaultOpts
-	if opts != nil {
-		o.Name, o.MovingAverage, o.Logger = opts.Name, opts.MovingAverage, opts.Logger
-		if opts.Addr != 0 {
-			o.Addr = opts.Addr
-		}
-		if opts.RateHz != 0 {
-			o.RateHz = opts.RateHz
-		}
+	o := drivers.WithDefaults(opts, DefaultOpts)
+	name, err := drivers.I2CName("amg8833", o.Name, o.Addr, bus)
+	if err != nil {
+		return nil, err
 	}
-	if o.Name == "" {
-		o.Name = fmt.Sprintf("amg8833@%#x", o.Addr)
-	}
+	o.Name = name
 	switch {
-	case bus == nil:
-		return nil, fmt.Errorf("amg8833 %s: no I²C bus", o.Name)
 	case o.Addr != 0x68 && o.Addr != 0x69:
 		return nil, fmt.Errorf("amg8833 %s: address %#x: the AMG8833 answers only at 0x68 or 0x69", o.Name, o.Addr)
 	case o.RateHz != 1 && o.RateHz != 10:
@@ -210,21 +201,16 @@ func (d *Dev) read(reg byte, r []byte) error {
 }
 
 func init() {
-	thermal.Register("amg8833", validate, func(d drivers.Device, bus i2c.Bus) (thermal.Array, error) {
-		return New(bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+	thermal.Register(thermal.ArrayDriver{
+		Name:        "amg8833",
+		AddressOK:   func(a uint16) bool { return a == 0 || a == 0x68 || a == 0x69 },
+		AddressRule: "must be 0x68 or 0x69 (0 means 0x69)",
+		RateOK:      func(hz float64) bool { return hz == 0 || hz == 1 || hz == 10 },
+		RateRule:    "must be 1 or 10 (0 means 10)",
+		Open: func(d drivers.Device, bus i2c.Bus) (thermal.Array, error) {
+			return New(bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+		},
 	})
-}
-
-// validate checks the device fields this driver reads.
-func validate(d drivers.Device) []drivers.FieldError {
-	var errs []drivers.FieldError
-	if d.Address != 0 && d.Address != 0x68 && d.Address != 0x69 {
-		errs = append(errs, drivers.FieldError{Field: "address", Value: d.Address, Msg: "must be 0x68 or 0x69 (0 means 0x69)"})
-	}
-	if d.RateHz != 0 && d.RateHz != 1 && d.RateHz != 10 {
-		errs = append(errs, drivers.FieldError{Field: "rate_hz", Value: d.RateHz, Msg: "must be 1 or 10 (0 means 10)"})
-	}
-	return errs
 }
 
 var _ thermal.Array = (*Dev)(nil)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/drivers/lineproto"
@@ -26,16 +25,19 @@ const maxLine = 64
 // lineEnds end a line: LF, CR, and ETX for readers that frame without one.
 const lineEnds = "\n\r\x03"
 
-// readTimeout bounds one Read so Run notices ctx being done.
-const readTimeout = 100 * time.Millisecond
-
 func init() {
 	drivers.Register(drivers.Driver{
 		Name:      "badge",
 		Transport: drivers.Serial,
 		Bauds:     []int{9600, 115200},
 		Validate:  Validate,
-		New:       New,
+		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
+			dev, err := New(c.Port, &Opts{Name: d.Name})
+			if err != nil {
+				return nil, err
+			}
+			return dev, nil
+		},
 	})
 }
 
@@ -79,8 +81,17 @@ func Normalize(line []byte, uid *[drivers.MaxFrame]byte) (n int, ok bool) {
 	return n, n >= minUID
 }
 
-// Source reads one card reader.
-type Source struct {
+// Opts configures a Dev; nil Opts means all defaults.
+type Opts struct {
+	// Name identifies the device in errors; default "badge".
+	Name string
+}
+
+// DefaultOpts are the values zero fields of Opts stand for.
+var DefaultOpts = Opts{Name: "badge"}
+
+// Dev reads one card reader on an opened serial port.
+type Dev struct {
 	port  drivers.Port
 	name  string
 	split *lineproto.Splitter
@@ -89,44 +100,34 @@ type Source struct {
 	buf [256]byte
 }
 
-// New returns a Source reading UIDs from c.Port.
-func New(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
-	if c.Port == nil {
-		return nil, fmt.Errorf("badge %s: no serial port", d.Name)
+// New returns a Dev reading UIDs from port. It does not touch the port
+// until Run.
+func New(port drivers.Port, opts *Opts) (*Dev, error) {
+	o := drivers.WithDefaults(opts, DefaultOpts)
+	if port == nil {
+		return nil, fmt.Errorf("badge %s: no serial port", o.Name)
 	}
-	if errs := Validate(d); len(errs) > 0 {
-		return nil, fmt.Errorf("badge %s: %w", d.Name, errs[0])
-	}
-	return &Source{port: c.Port, name: d.Name, split: lineproto.NewSplitter(lineEnds, maxLine)}, nil
+	return &Dev{port: port, name: o.Name, split: lineproto.NewSplitter(lineEnds, maxLine)}, nil
 }
 
 // Dropped returns how many lines were dropped: too long or not a UID.
-func (s *Source) Dropped() uint64 { return s.split.Dropped() + s.bad.Load() }
+func (s *Dev) Dropped() uint64 { return s.split.Dropped() + s.bad.Load() }
 
 // Run reads UIDs until ctx is done or the port fails.
-func (s *Source) Run(ctx context.Context, emit drivers.Emit) error {
-	if err := s.port.SetReadTimeout(readTimeout); err != nil {
-		return fmt.Errorf("badge %s: set read timeout: %w", s.name, err)
-	}
+func (s *Dev) Run(ctx context.Context, emit drivers.Emit) error {
 	var uid [maxUID]byte
-	onLine := func(line []byte) {
+	err := s.split.ReadLines(ctx, s.port, s.buf[:], func(line []byte) {
 		n, ok := Normalize(line, &uid)
 		if !ok {
 			s.bad.Add(1)
 			return
 		}
 		emit(drivers.Badge(uid[:n]))
-	}
-	for ctx.Err() == nil {
-		n, err := s.port.Read(s.buf[:])
-		if n > 0 {
-			s.split.Feed(s.buf[:n], onLine)
-		}
-		if err != nil {
-			return fmt.Errorf("badge %s: read: %w", s.name, err)
-		}
+	})
+	if err != nil {
+		return fmt.Errorf("badge %s: %w", s.name, err)
 	}
 	return nil
 }
 
-var _ drivers.Source = (*Source)(nil)
+var _ drivers.Source = (*Dev)(nil)

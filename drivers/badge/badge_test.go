@@ -49,7 +49,7 @@ func TestSourceThroughSerialPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	s, err := New(drivers.Device{Name: "lane1-card"}, drivers.Conn{Port: port})
+	s, err := New(port, &Opts{Name: "lane1-card"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestSourceThroughSerialPort(t *testing.T) {
 			t.Fatalf("no badge %s", want)
 		}
 	}
-	if d := s.(*Source).Dropped(); d != 2 {
+	if d := s.Dropped(); d != 2 {
 		t.Fatalf("dropped %d lines, want 2 (ERROR and the long one)", d)
 	}
 	cancel()

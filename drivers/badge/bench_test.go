@@ -42,6 +42,6 @@ func BenchmarkNormalizeStrings(b *testing.B) {
 // the line rate.
 func BenchmarkSerialThroughput(b *testing.B) {
 	serialtest.Throughput(b, []byte("04A1B2C3D4\r\n"), "lines", func(c drivers.Conn) (drivers.Source, error) {
-		return New(drivers.Device{Name: "bench"}, c)
+		return New(c.Port, &Opts{Name: "bench"})
 	})
 }

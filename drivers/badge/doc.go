@@ -5,7 +5,7 @@
 // stay as they are), which the pipeline pairs with the temperature taken on
 // the same lane.
 //
-// Lines that are not a UID are counted (Source.Dropped) and dropped; they
+// Lines that are not a UID are counted (Dev.Dropped) and dropped; they
 // never become readings.
 //
 // # Caveats

@@ -61,6 +61,6 @@ func BenchmarkDecodeFrameNaiveIndex(b *testing.B) {
 // the line rate.
 func BenchmarkSerialThroughput(b *testing.B) {
 	serialtest.Throughput(b, datasheetFrame, "frames", func(c drivers.Conn) (drivers.Source, error) {
-		return New(drivers.Device{Name: "bench"}, c)
+		return New(c.Port, &Opts{Name: "bench"})
 	})
 }

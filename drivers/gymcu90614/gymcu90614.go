@@ -31,7 +31,13 @@ func init() {
 		Continuous: true,
 		Bauds:      []int{9600, 115200},
 		Validate:   Validate,
-		New:        New,
+		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
+			dev, err := New(c.Port, &Opts{Name: d.Name, RateHz: d.RateHz, Query: d.Query})
+			if err != nil {
+				return nil, err
+			}
+			return dev, nil
+		},
 	})
 }
 
@@ -50,8 +56,24 @@ func Validate(d drivers.Device) []drivers.FieldError {
 	return errs
 }
 
-// Source reads one module.
-type Source struct {
+// Opts configures a Dev. The zero value of every field means its default;
+// nil Opts means all defaults.
+type Opts struct {
+	// Name identifies the device in errors; default "gymcu90614".
+	Name string
+	// RateHz is the query rate when Query is set, at most 50; default 8
+	// (DefaultRateHz).
+	RateHz float64
+	// Query polls the module with CmdQuery RateHz times a second instead of
+	// having it stream.
+	Query bool
+}
+
+// DefaultOpts are the values zero fields of Opts stand for.
+var DefaultOpts = Opts{Name: "gymcu90614", RateHz: DefaultRateHz}
+
+// Dev reads one module on an opened serial port.
+type Dev struct {
 	port drivers.Port
 	name string
 	// query polls with CmdQuery every interval instead of streaming.
@@ -61,28 +83,26 @@ type Source struct {
 	buf      [256]byte
 }
 
-// New returns a Source reading the module on c.Port.
-func New(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
-	if c.Port == nil {
-		return nil, fmt.Errorf("gymcu90614 %s: no serial port", d.Name)
+// New returns a Dev reading the module on port. It does not touch the port
+// until Run.
+func New(port drivers.Port, opts *Opts) (*Dev, error) {
+	o := drivers.WithDefaults(opts, DefaultOpts)
+	switch {
+	case port == nil:
+		return nil, fmt.Errorf("gymcu90614 %s: no serial port", o.Name)
+	case !(o.RateHz > 0 && o.RateHz <= maxRateHz):
+		return nil, fmt.Errorf("gymcu90614 %s: rate %v Hz out of range 0–%d", o.Name, o.RateHz, maxRateHz)
 	}
-	if errs := Validate(d); len(errs) > 0 {
-		return nil, fmt.Errorf("gymcu90614 %s: %w", d.Name, errs[0])
-	}
-	rate := d.RateHz
-	if rate == 0 {
-		rate = DefaultRateHz
-	}
-	return &Source{
-		port:     c.Port,
-		name:     d.Name,
-		query:    d.Query,
-		interval: time.Duration(float64(time.Second) / rate),
+	return &Dev{
+		port:     port,
+		name:     o.Name,
+		query:    o.Query,
+		interval: time.Duration(float64(time.Second) / o.RateHz),
 	}, nil
 }
 
 // Run streams (or polls) the module until ctx is done or the port fails.
-func (s *Source) Run(ctx context.Context, emit drivers.Emit) error {
+func (s *Dev) Run(ctx context.Context, emit drivers.Emit) error {
 	if err := s.port.SetReadTimeout(readTimeout); err != nil {
 		return fmt.Errorf("gymcu90614 %s: set read timeout: %w", s.name, err)
 	}
@@ -113,7 +133,7 @@ func (s *Source) Run(ctx context.Context, emit drivers.Emit) error {
 
 // poll sends a query when one is due and shortens the next read so the
 // following query is not late by more than a millisecond or so.
-func (s *Source) poll(next *time.Time) error {
+func (s *Dev) poll(next *time.Time) error {
 	now := time.Now()
 	if !now.Before(*next) {
 		if err := s.write(CmdQuery); err != nil {
@@ -130,11 +150,11 @@ func (s *Source) poll(next *time.Time) error {
 	return nil
 }
 
-func (s *Source) write(cmd []byte) error {
+func (s *Dev) write(cmd []byte) error {
 	if _, err := s.port.Write(cmd); err != nil {
 		return fmt.Errorf("gymcu90614 %s: write % X: %w", s.name, cmd, err)
 	}
 	return nil
 }
 
-var _ drivers.Source = (*Source)(nil)
+var _ drivers.Source = (*Dev)(nil)

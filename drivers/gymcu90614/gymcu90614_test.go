@@ -26,9 +26,9 @@ type rig struct {
 	cancel   context.CancelFunc
 }
 
-func start(t *testing.T, dev drivers.Device) *rig {
+func start(t *testing.T, opts Opts) *rig {
 	t.Helper()
-	pair, src := serialtest.Open(t, func(c drivers.Conn) (drivers.Source, error) { return New(dev, c) })
+	pair, src := serialtest.Open(t, func(c drivers.Conn) (drivers.Source, error) { return New(c.Port, &opts) })
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{pair: pair, readings: make(chan drivers.Reading, 1024), done: make(chan error, 1), cancel: cancel}
 	go func() { r.done <- src.Run(ctx, func(rd drivers.Reading) { r.readings <- rd }) }()
@@ -65,7 +65,7 @@ func expectCommand(t *testing.T, master *os.File, want []byte) {
 }
 
 func TestSourceStreamsThroughSerialPort(t *testing.T) {
-	r := start(t, drivers.Device{Name: "lane1"})
+	r := start(t, Opts{Name: "lane1"})
 	expectCommand(t, r.pair.Master, CmdContinuous)
 
 	bad := bytes.Clone(datasheetFrame)
@@ -98,7 +98,7 @@ func TestSourceStreamsThroughSerialPort(t *testing.T) {
 // A module that goes quiet (power-cycled into query mode) is told again to
 // stream.
 func TestSourceRepeatsContinuousCommandWhenQuiet(t *testing.T) {
-	r := start(t, drivers.Device{Name: "lane1"})
+	r := start(t, Opts{Name: "lane1"})
 	expectCommand(t, r.pair.Master, CmdContinuous)
 	expectCommand(t, r.pair.Master, CmdContinuous)
 	if _, err := r.pair.Master.Write(datasheetFrame); err != nil {
@@ -108,7 +108,7 @@ func TestSourceRepeatsContinuousCommandWhenQuiet(t *testing.T) {
 }
 
 func TestSourceQueriesAtRate(t *testing.T) {
-	r := start(t, drivers.Device{Name: "gun", Query: true, RateHz: 20})
+	r := start(t, Opts{Name: "gun", Query: true, RateHz: 20})
 	for i := range 3 {
 		expectCommand(t, r.pair.Master, CmdQuery)
 		if _, err := r.pair.Master.Write(frame(int16(3600+i), 2500)); err != nil {
@@ -119,7 +119,7 @@ func TestSourceQueriesAtRate(t *testing.T) {
 }
 
 func TestSourceFailsWhenPortGoesAway(t *testing.T) {
-	r := start(t, drivers.Device{Name: "lane1"})
+	r := start(t, Opts{Name: "lane1"})
 	expectCommand(t, r.pair.Master, CmdContinuous)
 	r.pair.Close()
 	select {
@@ -144,8 +144,11 @@ func TestRegisteredAndValidated(t *testing.T) {
 	if len(errs) != 2 || errs[0].Field != "rate_hz" || errs[1].Field != "line" {
 		t.Fatalf("got %v, want rate_hz and line errors", errs)
 	}
-	if _, err := New(drivers.Device{Name: "x"}, drivers.Conn{}); err == nil {
+	if _, err := d.New(drivers.Device{Name: "x"}, drivers.Conn{}); err == nil {
 		t.Fatal("New without a port succeeded")
+	}
+	if _, err := New(errPort{}, &Opts{Name: "x", RateHz: maxRateHz + 1}); err == nil {
+		t.Fatal("New with a rate above the maximum succeeded")
 	}
 }
 
@@ -156,7 +159,7 @@ func (errPort) Write([]byte) (int, error)          { return 0, errors.New("unplu
 func (errPort) SetReadTimeout(time.Duration) error { return nil }
 
 func TestSourceReportsWriteFailure(t *testing.T) {
-	src, err := New(drivers.Device{Name: "lane1"}, drivers.Conn{Port: errPort{}})
+	src, err := New(errPort{}, &Opts{Name: "lane1"})
 	if err != nil {
 		t.Fatal(err)
 	}

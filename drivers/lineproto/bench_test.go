@@ -47,6 +47,6 @@ func BenchmarkSplitAndParse(b *testing.B) {
 // the line rate.
 func BenchmarkSerialThroughput(b *testing.B) {
 	serialtest.Throughput(b, []byte("T=36.5 A=24.1\r\n"), "lines", func(c drivers.Conn) (drivers.Source, error) {
-		return New(drivers.Device{Name: "bench"}, c)
+		return New(c.Port, &Opts{Name: "bench"})
 	})
 }

@@ -17,7 +17,7 @@
 // Every other line becomes one reading: a temperature when it matches, and
 // drivers.Invalid(FlagMalformed, line) when it does not, so a gate that
 // changed its output format shows up as an unhealthy device rather than as
-// silence. Over-long lines are dropped and counted (Source.Dropped), never
+// silence. Over-long lines are dropped and counted (Dev.Dropped), never
 // buffered without bound.
 //
 // Splitter, the bounded line splitter, is shared with the badge driver.

@@ -23,17 +23,17 @@ func (nopPort) SetReadTimeout(time.Duration) error { return nil }
 
 type rig struct {
 	pair     *ptyport.Pair
-	src      *Source
+	src      *Dev
 	readings chan drivers.Reading
 	done     chan error
 	cancel   context.CancelFunc
 }
 
-func start(t *testing.T, dev drivers.Device) *rig {
+func start(t *testing.T, opts Opts) *rig {
 	t.Helper()
-	pair, src := serialtest.Open(t, func(c drivers.Conn) (drivers.Source, error) { return New(dev, c) })
+	pair, src := serialtest.Open(t, func(c drivers.Conn) (drivers.Source, error) { return New(c.Port, &opts) })
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{pair: pair, src: src.(*Source), readings: make(chan drivers.Reading, 1024), done: make(chan error, 1), cancel: cancel}
+	r := &rig{pair: pair, src: src.(*Dev), readings: make(chan drivers.Reading, 1024), done: make(chan error, 1), cancel: cancel}
 	go func() { r.done <- src.Run(ctx, func(rd drivers.Reading) { r.readings <- rd }) }()
 	t.Cleanup(cancel)
 	return r
@@ -60,7 +60,7 @@ func (r *rig) next(t *testing.T) drivers.Reading {
 }
 
 func TestSourceDefaultPatternThroughSerialPort(t *testing.T) {
-	r := start(t, drivers.Device{Name: "gate1", Line: &drivers.LineOpts{LineEnd: "\r\n", MaxLine: 32}})
+	r := start(t, Opts{Name: "gate1", Line: &drivers.LineOpts{LineEnd: "\r\n", MaxLine: 32}})
 	r.write(t, "T=36.")
 	time.Sleep(5 * time.Millisecond) // let the first half arrive alone
 	r.write(t, "5 A=24.1\r\nERR 07\r\n")
@@ -90,7 +90,7 @@ func TestSourceDefaultPatternThroughSerialPort(t *testing.T) {
 }
 
 func TestSourceFahrenheitCR(t *testing.T) {
-	r := start(t, drivers.Device{Name: "gun", Line: &drivers.LineOpts{
+	r := start(t, Opts{Name: "gun", Line: &drivers.LineOpts{
 		Pattern: `^(?P<temp>\d+\.\d)F$`, Unit: "F", LineEnd: "\r",
 	}})
 	r.write(t, "99.5F\r97.7F\r")
@@ -102,7 +102,7 @@ func TestSourceFahrenheitCR(t *testing.T) {
 }
 
 func TestSourceFailsWhenPortGoesAway(t *testing.T) {
-	r := start(t, drivers.Device{Name: "gate1"})
+	r := start(t, Opts{Name: "gate1"})
 	r.pair.Close()
 	select {
 	case err := <-r.done:

@@ -131,7 +131,7 @@ func TestValidate(t *testing.T) {
 			if len(errs) != 1 || errs[0].Field != c.field {
 				t.Fatalf("got %v, want one error on %s", errs, c.field)
 			}
-			_, err := New(drivers.Device{Name: "gate1", Line: c.line}, drivers.Conn{Port: nopPort{}})
+			_, err := New(nopPort{}, &Opts{Name: "gate1", Line: c.line})
 			var fe drivers.FieldError
 			if !errors.As(err, &fe) || fe.Field != c.field {
 				t.Fatalf("New: got %v, want the field error", err)

@@ -2,8 +2,16 @@ package lineproto
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"sync/atomic"
+	"time"
+
+	"github.com/gatescreen/gatescreen/drivers"
 )
+
+// readTimeout bounds one Read so ReadLines notices ctx being done.
+const readTimeout = 100 * time.Millisecond
 
 // Splitter cuts a byte stream into lines of at most a fixed length. It
 // reuses one buffer and does not allocate after NewSplitter.
@@ -26,6 +34,25 @@ func NewSplitter(ends string, maxLine int) *Splitter {
 // Dropped returns how many over-long lines were dropped. It is safe to call
 // while another goroutine feeds the splitter.
 func (s *Splitter) Dropped() uint64 { return s.dropped.Load() }
+
+// ReadLines reads port into buf and feeds what it reads to s until ctx is
+// done (nil) or the port fails (the error, saying which step failed; the
+// driver adds its name). Every line-oriented driver's Run is this loop.
+func (s *Splitter) ReadLines(ctx context.Context, port drivers.Port, buf []byte, line func([]byte)) error {
+	if err := port.SetReadTimeout(readTimeout); err != nil {
+		return fmt.Errorf("set read timeout: %w", err)
+	}
+	for ctx.Err() == nil {
+		n, err := port.Read(buf)
+		if n > 0 {
+			s.Feed(buf[:n], line)
+		}
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+	}
+	return nil
+}
 
 // Feed splits p and calls line for each complete, non-empty line, trimmed of
 // surrounding spaces, tabs and carriage returns. The slice passed to line is

@@ -61,26 +61,13 @@ type Dev struct {
 // New returns a Dev reading the sensor at opts.Addr on bus. It does not touch
 // the bus: a missing sensor shows up as an error from the first Sense.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
-	o := DefaultOpts
-	if opts != nil {
-		o.Logger = opts.Logger
-		if opts.Addr != 0 {
-			o.Addr = opts.Addr
-		}
-		if opts.RateHz != 0 {
-			o.RateHz = opts.RateHz
-		}
-		if opts.Retries != 0 {
-			o.Retries = opts.Retries
-		}
-		o.Name = opts.Name
+	o := drivers.WithDefaults(opts, DefaultOpts)
+	name, err := drivers.I2CName("mlx90614", o.Name, o.Addr, bus)
+	if err != nil {
+		return nil, err
 	}
-	if o.Name == "" {
-		o.Name = fmt.Sprintf("mlx90614@%#x", o.Addr)
-	}
+	o.Name = name
 	switch {
-	case bus == nil:
-		return nil, fmt.Errorf("mlx90614 %s: no I²C bus", o.Name)
 	case o.Addr > 0x7F:
 		return nil, fmt.Errorf("mlx90614 %s: address %#x is not a 7-bit address", o.Name, o.Addr)
 	case o.RateHz < 0 || math.IsNaN(o.RateHz) || math.IsInf(o.RateHz, 0):
@@ -212,25 +199,45 @@ func decodeWord(prefix byte, f [3]byte) (word uint16, pecOK bool) {
 // pecPrefix is the CRC-8 of SA_W, cmd, SA_R: what the PEC covers before the data.
 func pecPrefix(addr uint16, cmd byte) byte {
 	sa := byte(addr << 1)
-	return crcTable[crcTable[crcTable[sa]^cmd]^(sa|1)]
+	return PEC(sa, cmd, sa|1)
 }
 
-// crcTable is CRC-8 with polynomial 0x07 (x⁸+x²+x+1), MSB first: one lookup
-// per byte instead of eight shifts.
+// PEC is the SMBus packet error code of b: CRC-8 with polynomial 0x07
+// (x⁸+x²+x+1), initial value 0, MSB first, as the MLX90614 appends to every
+// read word. The simulator encodes its answers with it.
+func PEC(b ...byte) byte {
+	var crc byte
+	for _, v := range b {
+		crc = crcTable[crc^v]
+	}
+	return crc
+}
+
+// crcTable holds the CRC-8 of every byte: one lookup per byte instead of
+// eight shifts.
 var crcTable = func() (t [256]byte) {
 	for i := range t {
-		c := byte(i)
-		for range 8 {
-			if c&0x80 != 0 {
-				c = c<<1 ^ 0x07
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
+		t[i] = crc8Bitwise(byte(i))
 	}
 	return t
 }()
+
+// crc8Bitwise is the CRC-8 shifted bit by bit, the definition the table is
+// built from.
+func crc8Bitwise(data ...byte) byte {
+	var crc byte
+	for _, b := range data {
+		crc ^= b
+		for range 8 {
+			if crc&0x80 != 0 {
+				crc = crc<<1 ^ 0x07
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
 
 func init() {
 	drivers.Register(drivers.Driver{
@@ -239,7 +246,12 @@ func init() {
 		Continuous: true,
 		Validate:   validate,
 		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
-			return New(c.Bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+			// A nil *Dev in a non-nil Source would look like a device.
+			dev, err := New(c.Bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+			if err != nil {
+				return nil, err
+			}
+			return dev, nil
 		},
 	})
 }

@@ -13,29 +13,11 @@ import (
 	"github.com/gatescreen/gatescreen/drivers"
 )
 
-// crc8Bitwise is the textbook CRC-8 (poly 0x07, init 0, MSB first), written
-// independently of the table so the tests cross-check it; it is also the
-// benchmark baseline.
-func crc8Bitwise(data ...byte) byte {
-	var crc byte
-	for _, b := range data {
-		crc ^= b
-		for range 8 {
-			if crc&0x80 != 0 {
-				crc = crc<<1 ^ 0x07
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}
-
 // readOp is the playback of one SMBus read word at 0x5A: command, then LSB,
 // MSB and a PEC that is correct unless corrupt is set.
 func readOp(cmd byte, word uint16, corrupt bool) i2ctest.IO {
 	lsb, msb := byte(word), byte(word>>8)
-	pec := crc8Bitwise(0x5A<<1, cmd, 0x5A<<1|1, lsb, msb)
+	pec := PEC(0x5A<<1, cmd, 0x5A<<1|1, lsb, msb)
 	if corrupt {
 		pec ^= 0x01
 	}
@@ -66,6 +48,9 @@ func closePlayback(t *testing.T, p *i2ctest.Playback) {
 // The example frame of the SMBus application note: reading Tobj1 at 0x5A
 // returns D2 3A with PEC 30.
 func TestPECMatchesDatasheetExample(t *testing.T) {
+	if got := PEC(0xB4, 0x07, 0xB5, 0xD2, 0x3A); got != 0x30 {
+		t.Fatalf("PEC = %#02x, want 0x30", got)
+	}
 	if got := crc8Bitwise(0xB4, 0x07, 0xB5, 0xD2, 0x3A); got != 0x30 {
 		t.Fatalf("bitwise CRC = %#02x, want 0x30", got)
 	}
@@ -75,10 +60,30 @@ func TestPECMatchesDatasheetExample(t *testing.T) {
 	}
 }
 
-func TestCRCTableMatchesBitwise(t *testing.T) {
-	for i := range 256 {
-		if got, want := crcTable[i], crc8Bitwise(byte(i)); got != want {
-			t.Fatalf("crcTable[%#02x] = %#02x, bitwise %#02x", i, got, want)
+// Known values of CRC-8/SMBUS (poly 0x07, init 0, no reflection, no final
+// XOR): the catalogue's check value over "123456789" and two worked by hand.
+func TestPECKnownVectors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want byte
+	}{
+		// The CRC catalogue's check value of CRC-8/SMBUS.
+		{"check 123456789", []byte("123456789"), 0xF4},
+		// 0x01 shifts to 0x80 in seven steps; the eighth shifts the top bit
+		// out and XORs the polynomial: 0x00^0x07 = 0x07.
+		{"01", []byte{0x01}, 0x07},
+		// 0x80 → 0x07 → 0x0E → 0x1C → 0x38 → 0x70 → 0xE0 → 0xC0^0x07 = 0xC7 →
+		// 0x8E^0x07 = 0x89.
+		{"80", []byte{0x80}, 0x89},
+		// A message followed by its own PEC (the datasheet example) gives 0.
+		{"message and its PEC", []byte{0xB4, 0x07, 0xB5, 0xD2, 0x3A, 0x30}, 0x00},
+	} {
+		if got := PEC(c.in...); got != c.want {
+			t.Errorf("%s: PEC = %#02x, want %#02x", c.name, got, c.want)
+		}
+		if got := crc8Bitwise(c.in...); got != c.want {
+			t.Errorf("%s: bitwise CRC = %#02x, want %#02x", c.name, got, c.want)
 		}
 	}
 }
@@ -316,9 +321,9 @@ func FuzzDecodeWord(f *testing.F) {
 		if word != uint16(lsb)|uint16(msb)<<8 {
 			t.Fatalf("word %#04x from % x", word, []byte{lsb, msb})
 		}
-		want := crc8Bitwise(byte(a<<1), cmd, byte(a<<1)|1, lsb, msb) == pec
+		want := PEC(byte(a<<1), cmd, byte(a<<1)|1, lsb, msb) == pec
 		if ok != want {
-			t.Fatalf("pecOK %v, bitwise CRC says %v", ok, want)
+			t.Fatalf("pecOK %v, PEC says %v", ok, want)
 		}
 		c, valid := celsius(word)
 		if valid != (word&errorFlag == 0) {

@@ -68,17 +68,32 @@ func pow2(n uint16) float64 { return math.Ldexp(1, int(n)) }
 // extract restores every calibration parameter from the EEPROM words
 // (ee[0] is address 0x2400).
 func extract(ee *[eepromLen]uint16) (*params, error) {
-	blank := true
-	for _, w := range ee[0x10:0x40] {
-		if w != 0xFFFF && w != 0 {
-			blank = false
-			break
-		}
-	}
-	if blank {
+	if blankEEPROM(ee) {
 		return nil, errBlankEEPROM
 	}
 	p := &params{}
+	p.extractSensor(ee)
+	p.extractRanges(ee)
+	p.extractCompensation(ee)
+	p.extractPixels(ee)
+	if p.kVdd == 0 || p.ktPTAT == 0 || p.gainEE == 0 {
+		return nil, errBlankEEPROM
+	}
+	return p, nil
+}
+
+// blankEEPROM reports whether the calibration words are all erased or zero.
+func blankEEPROM(ee *[eepromLen]uint16) bool {
+	for _, w := range ee[0x10:0x40] {
+		if w != 0xFFFF && w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// extractSensor restores the supply, ambient and gain parameters.
+func (p *params) extractSensor(ee *[eepromLen]uint16) {
 	// §11.1.1 Vdd.
 	p.kVdd = signed(ee[0x33]>>8, 8) * 32
 	p.vdd25 = (float64(ee[0x33]&0xFF)-256)*32 - 8192
@@ -92,6 +107,11 @@ func extract(ee *[eepromLen]uint16) (*params, error) {
 	p.ksTa = signed(ee[0x3C]>>8, 8) / 8192
 	p.tgc = signed(ee[0x3C], 8) / 32
 	p.resolutionEE = int(ee[0x38]>>12) & 0x3
+}
+
+// extractRanges restores the corner temperatures, KsTo and the sensitivity
+// correction of each temperature range.
+func (p *params) extractRanges(ee *[eepromLen]uint16) {
 	// §11.1.11 corner temperatures and KsTo per range.
 	step := float64((ee[0x3F]>>12)&0x3) * 10
 	p.ct = [4]float64{-40, 0, float64((ee[0x3F]>>4)&0xF) * step, 0}
@@ -108,10 +128,18 @@ func extract(ee *[eepromLen]uint16) (*params, error) {
 	p.alphaCorr[1] = 1
 	p.alphaCorr[2] = 1 + p.ksTo[1]*(p.ct[2]-p.ct[1])
 	p.alphaCorr[3] = p.alphaCorr[2] * (1 + p.ksTo[2]*(p.ct[3]-p.ct[2]))
+}
+
+// ktaKvScales are the Kta scales 1 and 2 and the Kv scale (§11.1.6, 0x2438).
+func ktaKvScales(ee *[eepromLen]uint16) (kta1, kta2, kv float64) {
+	return pow2((ee[0x38]>>4)&0xF + 8), pow2(ee[0x38] & 0xF), pow2((ee[0x38] >> 8) & 0xF)
+}
+
+// extractCompensation restores the compensation pixels' parameters and the
+// chess/interleave correction.
+func (p *params) extractCompensation(ee *[eepromLen]uint16) {
 	// §11.1.8 compensation pixels.
-	ktaScale1 := pow2((ee[0x38]>>4)&0xF + 8)
-	ktaScale2 := pow2(ee[0x38] & 0xF)
-	kvScale := pow2((ee[0x38] >> 8) & 0xF)
+	ktaScale1, _, kvScale := ktaKvScales(ee)
 	alphaScaleCP := pow2(ee[0x20]>>12 + 27)
 	p.cpAlpha[0] = signed(ee[0x39], 10) / alphaScaleCP
 	p.cpAlpha[1] = p.cpAlpha[0] * (1 + signed(ee[0x39]>>10, 6)/128)
@@ -127,8 +155,12 @@ func extract(ee *[eepromLen]uint16) (*params, error) {
 		signed(ee[0x35]>>11, 5) / 8,
 	}
 	p.calibratedChess = ee[0x0A]&0x0800 == 0
+}
 
-	// §11.1.3–11.1.6 per-pixel offset, sensitivity, Kta and Kv.
+// extractPixels restores every pixel's offset, sensitivity, Kta and Kv
+// (§11.1.3–11.1.6).
+func (p *params) extractPixels(ee *[eepromLen]uint16) {
+	ktaScale1, ktaScale2, kvScale := ktaKvScales(ee)
 	offsetRef := signed(ee[0x11], 16)
 	occRem, occCol, occRow := pow2(ee[0x10]&0xF), pow2((ee[0x10]>>4)&0xF), pow2((ee[0x10]>>8)&0xF)
 	alphaRef := float64(ee[0x21])
@@ -156,8 +188,4 @@ func extract(ee *[eepromLen]uint16) (*params, error) {
 		p.kta[i] = (ktaRC[rc] + signed(w>>1, 3)*ktaScale2) / ktaScale1
 		p.kv[i] = kvRC[rc] / kvScale
 	}
-	if p.kVdd == 0 || p.ktPTAT == 0 || p.gainEE == 0 {
-		return nil, errBlankEEPROM
-	}
-	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -93,22 +94,12 @@ type Dev struct {
 // that does not answer, or answers with a blank EEPROM, is an error naming
 // the device.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
-	o := DefaultOpts
-	if opts != nil {
-		o.Name, o.Interleaved, o.ReflectedC, o.Logger = opts.Name, opts.Interleaved, opts.ReflectedC, opts.Logger
-		if opts.Addr != 0 {
-			o.Addr = opts.Addr
-		}
-		if opts.RateHz != 0 {
-			o.RateHz = opts.RateHz
-		}
-		if opts.Emissivity != 0 {
-			o.Emissivity = opts.Emissivity
-		}
+	o := drivers.WithDefaults(opts, DefaultOpts)
+	name, err := drivers.I2CName("mlx90640", o.Name, o.Addr, bus)
+	if err != nil {
+		return nil, err
 	}
-	if o.Name == "" {
-		o.Name = fmt.Sprintf("mlx90640@%#x", o.Addr)
-	}
+	o.Name = name
 	rate := -1
 	for i, r := range rates[:6] {
 		if r == o.RateHz {
@@ -116,8 +107,6 @@ func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 		}
 	}
 	switch {
-	case bus == nil:
-		return nil, fmt.Errorf("mlx90640 %s: no I²C bus", o.Name)
 	case o.Addr == 0 || o.Addr > 0x7F:
 		return nil, fmt.Errorf("mlx90640 %s: address %#x is not a 7-bit address", o.Name, o.Addr)
 	case rate < 0:
@@ -274,25 +263,16 @@ func (d *Dev) readWords(addr uint16, dst []uint16, buf []byte) error {
 }
 
 func init() {
-	thermal.Register("mlx90640", validate, func(d drivers.Device, bus i2c.Bus) (thermal.Array, error) {
-		return New(bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+	thermal.Register(thermal.ArrayDriver{
+		Name:        "mlx90640",
+		AddressOK:   func(a uint16) bool { return a <= 0x7F },
+		AddressRule: "is not a 7-bit I²C address (0x01–0x7F)",
+		RateOK:      func(hz float64) bool { return hz == 0 || slices.Contains(rates[:6], hz) },
+		RateRule:    "must be 0.5, 1, 2, 4, 8 or 16 (0 means 4; 8 and 16 need a 400 kHz bus)",
+		Open: func(d drivers.Device, bus i2c.Bus) (thermal.Array, error) {
+			return New(bus, &Opts{Name: d.Name, Addr: d.Address, RateHz: d.RateHz})
+		},
 	})
-}
-
-// validate checks the device fields this driver reads.
-func validate(d drivers.Device) []drivers.FieldError {
-	var errs []drivers.FieldError
-	if d.Address > 0x7F {
-		errs = append(errs, drivers.FieldError{Field: "address", Value: d.Address, Msg: "is not a 7-bit I²C address (0x01–0x7F)"})
-	}
-	ok := d.RateHz == 0
-	for _, r := range rates[:6] {
-		ok = ok || d.RateHz == r
-	}
-	if !ok {
-		errs = append(errs, drivers.FieldError{Field: "rate_hz", Value: d.RateHz, Msg: "must be 0.5, 1, 2, 4, 8 or 16 (0 means 4; 8 and 16 need a 400 kHz bus)"})
-	}
-	return errs
 }
 
 var _ thermal.Array = (*Dev)(nil)

@@ -73,25 +73,7 @@ type Dev struct {
 // New returns a Dev polling the device on port. It does not touch the port
 // until Run.
 func New(port drivers.Port, opts *Opts) (*Dev, error) {
-	o := DefaultOpts
-	if opts != nil {
-		o.Map, o.Logger = opts.Map, opts.Logger
-		if opts.Name != "" {
-			o.Name = opts.Name
-		}
-		if opts.Baud != 0 {
-			o.Baud = opts.Baud
-		}
-		if opts.RateHz != 0 {
-			o.RateHz = opts.RateHz
-		}
-		if opts.Timeout != 0 {
-			o.Timeout = opts.Timeout
-		}
-		if opts.MaxFailures != 0 {
-			o.MaxFailures = opts.MaxFailures
-		}
-	}
+	o := drivers.WithDefaults(opts, DefaultOpts)
 	if port == nil {
 		return nil, fmt.Errorf("modbusir %s: no serial port", o.Name)
 	}
@@ -412,7 +394,12 @@ func init() {
 			if d.Modbus == nil {
 				return nil, fmt.Errorf("modbusir %s: no modbus block", d.Name)
 			}
-			return New(c.Port, &Opts{Name: d.Name, Map: *d.Modbus, Baud: d.Baud, RateHz: d.RateHz})
+			// A nil *Dev in a non-nil Source would look like a device.
+			dev, err := New(c.Port, &Opts{Name: d.Name, Map: *d.Modbus, Baud: d.Baud, RateHz: d.RateHz})
+			if err != nil {
+				return nil, err
+			}
+			return dev, nil
 		},
 	})
 }

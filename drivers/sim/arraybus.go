@@ -35,14 +35,14 @@ type ArrayBus struct {
 	fovY     float64
 	standM   float64
 
-	mu        sync.Mutex
-	ambientC  float64
-	person    Person
-	arrival   time.Time
-	unplugged bool
-	noise     *rand.Rand
-	pix       []float64
-	reads     int
+	mu       sync.Mutex
+	ambientC float64
+	person   Person
+	arrival  time.Time
+	i2cPlug
+	noise *rand.Rand
+	pix   []float64
+	reads int
 	// MLX90640 registers: control, and when the next subpage is ready.
 	ctrl    uint16
 	next    uint16
@@ -79,18 +79,6 @@ func (b *ArrayBus) Reads() int {
 	return b.reads
 }
 
-func (b *ArrayBus) setUnplugged(u bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.unplugged = u
-}
-
-func (b *ArrayBus) connected() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.unplugged
-}
-
 // render draws the lane at now into b.pix.
 func (b *ArrayBus) render(now time.Time) {
 	var people []ViewPerson
@@ -120,7 +108,7 @@ func (b *ArrayBus) render(now time.Time) {
 func (b *ArrayBus) Tx(addr uint16, w, r []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.unplugged || addr != b.addr || len(w) == 0 {
+	if !b.connected() || addr != b.addr || len(w) == 0 {
 		return ErrNACK
 	}
 	if b.protocol == ProtocolAMG8833 {

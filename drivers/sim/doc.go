@@ -17,7 +17,7 @@
 // known in advance (Scenario.People) and reported as they are sent
 // (Gate.Sent): tests compare what the daemon decided with that truth.
 //
-// The encoders (EncodeGYMCU, LineFormat, MLXResponse, MLXPEC) are exported
+// The encoders (EncodeGYMCU, LineFormat, MLXResponse) are exported
 // for the tests of the real drivers.
 //
 // # Person model

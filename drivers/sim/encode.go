@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"text/template"
+
+	"github.com/gatescreen/gatescreen/drivers/mlx90614"
 )
 
 // AlarmC is the temperature at or above which a simulated gate sets the
@@ -51,29 +53,12 @@ func MLXRaw(c float64) uint16 {
 	return uint16(max(0, min(0x7fff, v)))
 }
 
-// MLXPEC is the SMBus packet error code: CRC-8 with polynomial x⁸+x²+x+1
-// (0x07) and initial value 0 over every byte of the transaction.
-func MLXPEC(b ...byte) byte {
-	var crc byte
-	for _, v := range b {
-		crc ^= v
-		for range 8 {
-			if crc&0x80 != 0 {
-				crc = crc<<1 ^ 0x07
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}
-
 // MLXResponse returns the three bytes an MLX90614 at the 7-bit address addr
 // answers to a read word of cmd: LSB, MSB and the PEC over
-// [addr<<1, cmd, addr<<1|1, LSB, MSB].
+// [addr<<1, cmd, addr<<1|1, LSB, MSB] (mlx90614.PEC, the SMBus standard).
 func MLXResponse(addr uint16, cmd byte, word uint16) [3]byte {
 	lsb, msb := byte(word), byte(word>>8)
-	return [3]byte{lsb, msb, MLXPEC(byte(addr<<1), cmd, byte(addr<<1)|1, lsb, msb)}
+	return [3]byte{lsb, msb, mlx90614.PEC(byte(addr<<1), cmd, byte(addr<<1)|1, lsb, msb)}
 }
 
 // DefaultLineFormat is the line of a walk-through gate: "T=36.5 A=24.1", with

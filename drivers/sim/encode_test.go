@@ -43,28 +43,6 @@ func TestEncodeGYMCUSignedAndClamped(t *testing.T) {
 	}
 }
 
-func TestMLXPEC(t *testing.T) {
-	// MLX90614 datasheet, SMBus read word example: B4 07 B5 D2 3A → PEC 30.
-	if got := MLXPEC(0xb4, 0x07, 0xb5, 0xd2, 0x3a); got != 0x30 {
-		t.Fatalf("datasheet example PEC = %#02x, want 0x30", got)
-	}
-	// By hand: 0x01 shifts to 0x80 in seven steps; the eighth shifts the top
-	// bit out and XORs the polynomial: 0x00^0x07 = 0x07.
-	if got := MLXPEC(0x01); got != 0x07 {
-		t.Fatalf("PEC(01) = %#02x, want 0x07", got)
-	}
-	// By hand: 0x80 → 0x07 (top bit out, XOR 0x07) → 0x0E → 0x1C → 0x38 →
-	// 0x70 → 0xE0 → 0xC0^0x07 = 0xC7 → 0x8E^0x07 = 0x89.
-	if got := MLXPEC(0x80); got != 0x89 {
-		t.Fatalf("PEC(80) = %#02x, want 0x89", got)
-	}
-	// A PEC over a message followed by its own PEC is zero.
-	msg := []byte{0xb4, 0x06, 0xb5, 0x12, 0x39}
-	if got := MLXPEC(append(msg, MLXPEC(msg...))...); got != 0 {
-		t.Fatalf("PEC over message+PEC = %#02x, want 0", got)
-	}
-}
-
 func TestMLXResponse(t *testing.T) {
 	if got, want := MLXResponse(0x5a, 0x07, 0x3ad2), [3]byte{0xd2, 0x3a, 0x30}; got != want {
 		t.Fatalf("MLXResponse = % x, want % x", got, want)

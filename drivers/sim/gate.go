@@ -66,6 +66,14 @@ func (d *simDevice) connected() bool {
 	return d.serial.connected()
 }
 
+// i2cPlug is the connector of a simulated I²C sensor: pulled out, the
+// sensor answers no transaction. Both buses embed it; safe for concurrent
+// use.
+type i2cPlug struct{ out atomic.Bool }
+
+func (p *i2cPlug) setUnplugged(u bool) { p.out.Store(u) }
+func (p *i2cPlug) connected() bool     { return !p.out.Load() }
+
 // pluggable is a simulated I²C bus that can be unplugged.
 type pluggable interface {
 	connected() bool
@@ -250,32 +258,31 @@ func (g *Gate) Bus(name string) (*MLXBus, error) {
 // Unplug disconnects a device: a serial device's pseudo-terminal is closed,
 // so the host's reads and writes fail; an I²C sensor stops acknowledging.
 // People arriving meanwhile are not presented. Unplugging twice is a no-op.
-func (g *Gate) Unplug(name string) error {
-	d, err := g.device(name)
-	if err != nil {
-		return err
-	}
-	if b := d.i2cBus(); b != nil {
-		b.setUnplugged(true)
-		g.log.Info().Str("sim_device", name).Msg("unplugged")
-		return nil
-	}
-	return d.serial.unplug()
-}
+func (g *Gate) Unplug(name string) error { return g.setPlugged(name, false) }
 
 // Replug reconnects a device; a serial device gets a new pseudo-terminal
 // path (see Path). Replugging a plugged device is a no-op.
-func (g *Gate) Replug(name string) error {
+func (g *Gate) Replug(name string) error { return g.setPlugged(name, true) }
+
+// setPlugged plugs a device in or pulls it out.
+func (g *Gate) setPlugged(name string, in bool) error {
 	d, err := g.device(name)
 	if err != nil {
 		return err
 	}
 	if b := d.i2cBus(); b != nil {
-		b.setUnplugged(false)
-		g.log.Info().Str("sim_device", name).Msg("plugged in")
+		b.setUnplugged(!in)
+		msg := "unplugged"
+		if in {
+			msg = "plugged in"
+		}
+		g.log.Info().Str("sim_device", name).Msg(msg)
 		return nil
 	}
-	return d.serial.plug()
+	if in {
+		return d.serial.plug()
+	}
+	return d.serial.unplug()
 }
 
 // Close stops the scenario, closes every pseudo-terminal and unregisters

@@ -15,6 +15,8 @@ import (
 	"go.bug.st/serial"
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2creg"
+
+	"github.com/gatescreen/gatescreen/drivers/mlx90614"
 )
 
 // patience bounds every wait in these tests; nothing is asserted about how
@@ -420,7 +422,7 @@ devices:
 		if err := dev.Tx([]byte{cmd}, r); err != nil {
 			t.Fatal(err)
 		}
-		if pec := MLXPEC(0x5a<<1, cmd, 0x5a<<1|1, r[0], r[1]); pec != r[2] {
+		if pec := mlx90614.PEC(0x5a<<1, cmd, 0x5a<<1|1, r[0], r[1]); pec != r[2] {
 			t.Fatalf("PEC %#02x, want %#02x", r[2], pec)
 		}
 		return float64(uint16(r[0])|uint16(r[1])<<8)*0.02 - 273.15

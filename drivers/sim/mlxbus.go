@@ -8,6 +8,8 @@ import (
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2creg"
 	"periph.io/x/conn/v3/physic"
+
+	"github.com/gatescreen/gatescreen/drivers/mlx90614"
 )
 
 // MLXMaxSpeed is the fastest SMBus clock an MLX90614 accepts (datasheet:
@@ -26,15 +28,15 @@ type MLXBus struct {
 	name string
 	addr uint16
 
-	mu        sync.Mutex
-	objectC   float64
-	ambientC  float64
-	sample    func() (objectC, ambientC float64) // a Gate's scene; nil after Set
-	badPEC    int
-	unplugged bool
-	speed     physic.Frequency
-	eeprom    [32]uint16
-	reads     int
+	mu       sync.Mutex
+	objectC  float64
+	ambientC float64
+	sample   func() (objectC, ambientC float64) // a Gate's scene; nil after Set
+	badPEC   int
+	i2cPlug
+	speed  physic.Frequency
+	eeprom [32]uint16
+	reads  int
 }
 
 // NewMLXBus returns a bus named name with an MLX90614 at the 7-bit address
@@ -81,18 +83,6 @@ func (b *MLXBus) follow(sample func() (float64, float64)) {
 	b.sample = sample
 }
 
-func (b *MLXBus) setUnplugged(u bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.unplugged = u
-}
-
-func (b *MLXBus) connected() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.unplugged
-}
-
 // Tx runs one transaction: w = [cmd] with a 2- or 3-byte r is a read word
 // (3 bytes include the PEC); w = [cmd, LSB, MSB, PEC] with no r writes an
 // EEPROM word. Address 0 reaches the sensor whatever its address, as on the
@@ -100,7 +90,7 @@ func (b *MLXBus) connected() bool {
 func (b *MLXBus) Tx(addr uint16, w, r []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.unplugged || (addr != b.addr && addr != 0) {
+	if !b.connected() || (addr != b.addr && addr != 0) {
 		return fmt.Errorf("%s: Tx to 0x%02x: %w", b.name, addr, ErrNACK)
 	}
 	switch {
@@ -118,7 +108,7 @@ func (b *MLXBus) Tx(addr uint16, w, r []byte) error {
 		copy(r, resp[:])
 		return nil
 	case len(w) == 4 && len(r) == 0 && w[0] >= 0x20 && w[0] <= 0x3f:
-		if MLXPEC(byte(addr<<1), w[0], w[1], w[2]) != w[3] {
+		if mlx90614.PEC(byte(addr<<1), w[0], w[1], w[2]) != w[3] {
 			return fmt.Errorf("%s: write of 0x%02x: bad PEC 0x%02x: %w", b.name, w[0], w[3], ErrNACK)
 		}
 		b.eeprom[w[0]-0x20] = uint16(w[1]) | uint16(w[2])<<8

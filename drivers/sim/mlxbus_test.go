@@ -7,6 +7,8 @@ import (
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2creg"
 	"periph.io/x/conn/v3/physic"
+
+	"github.com/gatescreen/gatescreen/drivers/mlx90614"
 )
 
 // readWord does an SMBus read word through periph's i2c.Dev and checks the
@@ -18,7 +20,7 @@ func readWord(t *testing.T, d *i2c.Dev, cmd byte) (uint16, error) {
 		return 0, err
 	}
 	a := byte(d.Addr << 1)
-	if want := MLXPEC(a, cmd, a|1, r[0], r[1]); r[2] != want {
+	if want := mlx90614.PEC(a, cmd, a|1, r[0], r[1]); r[2] != want {
 		return 0, errors.New("PEC mismatch")
 	}
 	return uint16(r[0]) | uint16(r[1])<<8, nil
@@ -71,7 +73,7 @@ func TestMLXBus(t *testing.T) {
 
 	// EEPROM write: emissivity 0.95 = 0xF332, with and without a good PEC.
 	w := []byte{0x24, 0x32, 0xf3, 0}
-	w[3] = MLXPEC(0xb4, w[0], w[1], w[2])
+	w[3] = mlx90614.PEC(0xb4, w[0], w[1], w[2])
 	if err := b.Tx(0x5a, w, nil); err != nil {
 		t.Fatalf("EEPROM write: %v", err)
 	}

@@ -158,117 +158,147 @@ var deviceName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 // Validate checks the scenario and returns every problem found, each naming
 // its field, e.g. `devices[1].fever_share: 1.5 not in 0–1`.
 func (sc *Scenario) Validate() error {
-	var errs []error
-	bad := func(field string, v any, msg string) {
-		errs = append(errs, fmt.Errorf("%s: %v %s", field, v, msg))
-	}
+	var p problems
 	if sc.Duration < 0 {
-		bad("duration", sc.Duration, "is negative")
+		p.bad("duration", sc.Duration, "is negative")
 	}
 	for i, uid := range sc.Roster {
 		if uid == "" || strings.ContainsAny(uid, "\r\n") {
-			bad(fmt.Sprintf("roster[%d]", i), fmt.Sprintf("%q", uid), "is not a card UID")
+			p.bad(fmt.Sprintf("roster[%d]", i), fmt.Sprintf("%q", uid), "is not a card UID")
 		}
 	}
 	if len(sc.Devices) == 0 {
-		bad("devices", "[]", "is empty")
+		p.bad("devices", "[]", "is empty")
 	}
-	names := map[string]bool{}
-	thermometers := map[string]string{} // lane → device
-	badges := map[string]string{}
+	seen := seenDevices{names: map[string]bool{}, thermometers: map[string]string{}, badges: map[string]string{}}
 	for i := range sc.Devices {
 		d := &sc.Devices[i]
 		f := func(field string) string { return fmt.Sprintf("devices[%d].%s", i, field) }
-		if !deviceName.MatchString(d.Name) {
-			bad(f("name"), fmt.Sprintf("%q", d.Name), "must be letters, digits, '.', '_' or '-'")
-		} else if names[d.Name] {
-			bad(f("name"), d.Name, "is used twice")
-		}
-		names[d.Name] = true
-		if d.Lane == "" {
-			bad(f("lane"), `""`, "is required")
-		}
-		switch d.Protocol {
-		case ProtocolGYMCU, ProtocolLine, ProtocolMLX90614, ProtocolMLX90640, ProtocolAMG8833:
-			if other, dup := thermometers[d.Lane]; dup && d.Lane != "" {
-				bad(f("lane"), d.Lane, "already has the thermometer "+other)
-			}
-			thermometers[d.Lane] = d.Name
-			if d.ArrivalsPerMin <= 0 {
-				bad(f("arrivals_per_min"), d.ArrivalsPerMin, "must be > 0")
-			}
-		case ProtocolBadge:
-			if other, dup := badges[d.Lane]; dup && d.Lane != "" {
-				bad(f("lane"), d.Lane, "already has the badge reader "+other)
-			}
-			badges[d.Lane] = d.Name
-			if len(sc.Roster) == 0 {
-				bad(f("protocol"), d.Protocol, "needs a roster of card UIDs")
-			}
-		default:
-			bad(f("protocol"), fmt.Sprintf("%q", d.Protocol), "unknown (want gymcu90614, lineproto, badge, mlx90614, mlx90640 or amg8833)")
-		}
-		for field, v := range map[string]float64{"fever_share": d.FeverShare, "cold_share": d.ColdShare, "swipe_share": d.SwipeShare} {
-			if v < 0 || v > 1 {
-				bad(f(field), v, "not in 0–1")
-			}
-		}
-		if d.AmbientC != nil && (*d.AmbientC < -40 || *d.AmbientC > 60) {
-			bad(f("ambient_c"), *d.AmbientC, "not in -40–60 °C")
-		}
-		if d.SkinOffsetC < 0 || d.SkinOffsetC > 5 {
-			bad(f("skin_offset_c"), d.SkinOffsetC, "not in 0–5 °C")
-		}
-		if d.DwellMin < 0 || d.DwellMax < 0 || (d.DwellMax > 0 && d.DwellMax < d.dwellMin()) {
-			bad(f("dwell_max"), d.DwellMax, "must be ≥ dwell_min and both ≥ 0")
-		}
-		if d.Baud < 0 {
-			bad(f("baud"), d.Baud, "is negative")
-		}
-		if d.RateHz < 0 || d.RateHz > 100 {
-			bad(f("rate_hz"), d.RateHz, "not in 0–100")
-		}
-		if d.Address > 0x7f {
-			bad(f("address"), fmt.Sprintf("0x%x", d.Address), "is not a 7-bit address")
-		}
-		if d.LineFormat != "" {
-			if _, err := NewLineFormat(d.LineFormat, d.LineEnd); err != nil {
-				bad(f("line_format"), fmt.Sprintf("%q", d.LineFormat), err.Error())
-			}
-			if d.LinePattern == "" {
-				bad(f("line_pattern"), `""`, "is required with a custom line_format")
-			}
-		}
-		if d.LinePattern != "" {
-			if _, err := regexp.Compile(d.LinePattern); err != nil {
-				bad(f("line_pattern"), fmt.Sprintf("%q", d.LinePattern), err.Error())
-			}
-		}
-		switch d.LineEnd {
-		case "", "\n", "\r\n", "\r":
-		default:
-			bad(f("line_end"), fmt.Sprintf("%q", d.LineEnd), `must be "\n", "\r\n" or "\r"`)
-		}
-		switch d.LineUnit {
-		case "", "C", "F":
-		default:
-			bad(f("line_unit"), d.LineUnit, `must be "C" or "F"`)
-		}
-		if g := d.Garbage; g != nil && (g.Every <= 0 || g.Bytes <= 0) {
-			bad(f("garbage"), fmt.Sprintf("every %v, bytes %d", g.Every, g.Bytes), "needs every > 0 and bytes > 0")
-		}
-		for j, u := range d.Unplug {
-			if u.At < 0 || u.For <= 0 {
-				bad(fmt.Sprintf("devices[%d].unplug[%d]", i, j), fmt.Sprintf("at %v for %v", u.At, u.For), "needs at ≥ 0 and for > 0")
-			}
+		seen.check(&p, f, d, len(sc.Roster) > 0)
+		checkRanges(&p, f, d)
+		checkLine(&p, f, d)
+		checkFaults(&p, f, d)
+	}
+	for lane, b := range seen.badges {
+		if _, ok := seen.thermometers[lane]; !ok && lane != "" {
+			p.errs = append(p.errs, fmt.Errorf("devices: badge reader %s: lane %s has no thermometer", b, lane))
 		}
 	}
-	for lane, b := range badges {
-		if _, ok := thermometers[lane]; !ok && lane != "" {
-			errs = append(errs, fmt.Errorf("devices: badge reader %s: lane %s has no thermometer", b, lane))
+	return errors.Join(p.errs...)
+}
+
+// problems collects Validate's findings.
+type problems struct{ errs []error }
+
+func (p *problems) bad(field string, v any, msg string) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %v %s", field, v, msg))
+}
+
+// seenDevices is what Validate has met so far: device names, and each
+// lane's thermometer and badge reader.
+type seenDevices struct {
+	names                map[string]bool
+	thermometers, badges map[string]string // lane → device
+}
+
+// check validates d's name, lane and protocol against the devices before it;
+// f names a field of d.
+func (s *seenDevices) check(p *problems, f func(string) string, d *DeviceSpec, haveRoster bool) {
+	if !deviceName.MatchString(d.Name) {
+		p.bad(f("name"), fmt.Sprintf("%q", d.Name), "must be letters, digits, '.', '_' or '-'")
+	} else if s.names[d.Name] {
+		p.bad(f("name"), d.Name, "is used twice")
+	}
+	s.names[d.Name] = true
+	if d.Lane == "" {
+		p.bad(f("lane"), `""`, "is required")
+	}
+	switch d.Protocol {
+	case ProtocolGYMCU, ProtocolLine, ProtocolMLX90614, ProtocolMLX90640, ProtocolAMG8833:
+		if other, dup := s.thermometers[d.Lane]; dup && d.Lane != "" {
+			p.bad(f("lane"), d.Lane, "already has the thermometer "+other)
+		}
+		s.thermometers[d.Lane] = d.Name
+		if d.ArrivalsPerMin <= 0 {
+			p.bad(f("arrivals_per_min"), d.ArrivalsPerMin, "must be > 0")
+		}
+	case ProtocolBadge:
+		if other, dup := s.badges[d.Lane]; dup && d.Lane != "" {
+			p.bad(f("lane"), d.Lane, "already has the badge reader "+other)
+		}
+		s.badges[d.Lane] = d.Name
+		if !haveRoster {
+			p.bad(f("protocol"), d.Protocol, "needs a roster of card UIDs")
+		}
+	default:
+		p.bad(f("protocol"), fmt.Sprintf("%q", d.Protocol), "unknown (want gymcu90614, lineproto, badge, mlx90614, mlx90640 or amg8833)")
+	}
+}
+
+// checkRanges validates d's numeric fields.
+func checkRanges(p *problems, f func(string) string, d *DeviceSpec) {
+	for field, v := range map[string]float64{"fever_share": d.FeverShare, "cold_share": d.ColdShare, "swipe_share": d.SwipeShare} {
+		if v < 0 || v > 1 {
+			p.bad(f(field), v, "not in 0–1")
 		}
 	}
-	return errors.Join(errs...)
+	if d.AmbientC != nil && (*d.AmbientC < -40 || *d.AmbientC > 60) {
+		p.bad(f("ambient_c"), *d.AmbientC, "not in -40–60 °C")
+	}
+	if d.SkinOffsetC < 0 || d.SkinOffsetC > 5 {
+		p.bad(f("skin_offset_c"), d.SkinOffsetC, "not in 0–5 °C")
+	}
+	if d.DwellMin < 0 || d.DwellMax < 0 || (d.DwellMax > 0 && d.DwellMax < d.dwellMin()) {
+		p.bad(f("dwell_max"), d.DwellMax, "must be ≥ dwell_min and both ≥ 0")
+	}
+	if d.Baud < 0 {
+		p.bad(f("baud"), d.Baud, "is negative")
+	}
+	if d.RateHz < 0 || d.RateHz > 100 {
+		p.bad(f("rate_hz"), d.RateHz, "not in 0–100")
+	}
+	if d.Address > 0x7f {
+		p.bad(f("address"), fmt.Sprintf("0x%x", d.Address), "is not a 7-bit address")
+	}
+}
+
+// checkLine validates the line format, pattern, end and unit of d.
+func checkLine(p *problems, f func(string) string, d *DeviceSpec) {
+	if d.LineFormat != "" {
+		if _, err := NewLineFormat(d.LineFormat, d.LineEnd); err != nil {
+			p.bad(f("line_format"), fmt.Sprintf("%q", d.LineFormat), err.Error())
+		}
+		if d.LinePattern == "" {
+			p.bad(f("line_pattern"), `""`, "is required with a custom line_format")
+		}
+	}
+	if d.LinePattern != "" {
+		if _, err := regexp.Compile(d.LinePattern); err != nil {
+			p.bad(f("line_pattern"), fmt.Sprintf("%q", d.LinePattern), err.Error())
+		}
+	}
+	switch d.LineEnd {
+	case "", "\n", "\r\n", "\r":
+	default:
+		p.bad(f("line_end"), fmt.Sprintf("%q", d.LineEnd), `must be "\n", "\r\n" or "\r"`)
+	}
+	switch d.LineUnit {
+	case "", "C", "F":
+	default:
+		p.bad(f("line_unit"), d.LineUnit, `must be "C" or "F"`)
+	}
+}
+
+// checkFaults validates the garbage and unplug faults d injects.
+func checkFaults(p *problems, f func(string) string, d *DeviceSpec) {
+	if g := d.Garbage; g != nil && (g.Every <= 0 || g.Bytes <= 0) {
+		p.bad(f("garbage"), fmt.Sprintf("every %v, bytes %d", g.Every, g.Bytes), "needs every > 0 and bytes > 0")
+	}
+	for j, u := range d.Unplug {
+		if u.At < 0 || u.For <= 0 {
+			p.bad(f(fmt.Sprintf("unplug[%d]", j)), fmt.Sprintf("at %v for %v", u.At, u.For), "needs at ≥ 0 and for > 0")
+		}
+	}
 }
 
 // Defaults of DeviceSpec, applied where the zero value stands.
@@ -346,26 +376,29 @@ func (sc *Scenario) device(name string) (*DeviceSpec, error) {
 	return nil, fmt.Errorf("sim: no device %q in the scenario", name)
 }
 
-// Lane is a lane the scenario's devices stand on: its name, its role and
-// the names of its thermometer and badge reader (empty for none), as a
-// daemon configuration's lanes[] would name them.
-type Lane struct {
-	Name, Role, Device, Badge string
+// LaneSpec is one lane of a scenario as a daemon configuration needs it:
+// its name, its role (one of event's Role constants) and the names of its
+// thermometer and badge reader.
+type LaneSpec struct {
+	Name   string
+	Role   string
+	Device string
+	Badge  string
 }
 
 // Lanes returns the lanes the scenario's devices stand on, in the order they
 // first appear, each with its thermometer and badge reader, for a daemon
 // configuration to run the scenario. A lane named staff, visitor or recheck
 // has that role; every other lane is a student lane.
-func (sc *Scenario) Lanes() []Lane {
-	var lanes []Lane
+func (sc *Scenario) Lanes() []LaneSpec {
+	var lanes []LaneSpec
 	index := map[string]int{}
 	for _, spec := range sc.Devices {
 		i, ok := index[spec.Lane]
 		if !ok {
 			i = len(lanes)
 			index[spec.Lane] = i
-			lanes = append(lanes, Lane{Name: spec.Lane, Role: laneRole(spec.Lane)})
+			lanes = append(lanes, LaneSpec{Name: spec.Lane, Role: laneRole(spec.Lane)})
 		}
 		if spec.Protocol == ProtocolBadge {
 			lanes[i].Badge = spec.Name

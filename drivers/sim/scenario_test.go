@@ -262,7 +262,7 @@ func TestScenarioLanes(t *testing.T) {
 		{Name: "visitor-ir", Protocol: ProtocolGYMCU, Lane: "visitor"},
 		{Name: "recheck-ir", Protocol: ProtocolGYMCU, Lane: "recheck"},
 	}}
-	want := []Lane{
+	want := []LaneSpec{
 		{Name: "lane-1", Role: event.RoleStudent, Device: "gate-1", Badge: "card-1"},
 		{Name: "staff", Role: event.RoleStaff, Device: "staff-ir"},
 		{Name: "visitor", Role: event.RoleVisitor, Device: "visitor-ir"},

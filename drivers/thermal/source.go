@@ -76,21 +76,49 @@ func reading(m Measurement) drivers.Reading {
 
 var _ drivers.Source = (*Source)(nil)
 
-// Register registers a thermal array driver named name on I²C: open builds
-// the array on the daemon's bus, and its Source gives one reading per person
-// (not continuous: the Tracker, not the pipeline's segmenter, turns frames
-// into measurements).
-func Register(name string, validate func(drivers.Device) []drivers.FieldError, open func(d drivers.Device, bus i2c.Bus) (Array, error)) {
+// ArrayDriver describes a thermal array on I²C for Register. A configured
+// array has an address and a frame rate, each 0 for the driver's default.
+type ArrayDriver struct {
+	// Name is the value of devices[].driver.
+	Name string
+	// AddressOK and RateOK report whether a configured address and rate are
+	// valid; AddressRule and RateRule say what is, in the configuration's
+	// error (e.g. "must be 1 or 10 (0 means 10)").
+	AddressOK   func(addr uint16) bool
+	AddressRule string
+	RateOK      func(hz float64) bool
+	RateRule    string
+	// Open builds the array on the daemon's bus from the configured device:
+	// the one place the driver reads a drivers.Device.
+	Open func(d drivers.Device, bus i2c.Bus) (Array, error)
+}
+
+// Register registers a thermal array driver. Its Source gives one reading
+// per person (not continuous: the Tracker, not the pipeline's segmenter,
+// turns frames into measurements).
+func Register(a ArrayDriver) {
 	drivers.Register(drivers.Driver{
-		Name:      name,
+		Name:      a.Name,
 		Transport: drivers.I2C,
-		Validate:  validate,
+		Validate:  a.validate,
 		New: func(d drivers.Device, c drivers.Conn) (drivers.Source, error) {
-			dev, err := open(d, c.Bus)
+			dev, err := a.Open(d, c.Bus)
 			if err != nil {
 				return nil, err
 			}
 			return NewSource(dev, TrackerOpts{}), nil
 		},
 	})
+}
+
+// validate checks the device fields an array driver reads.
+func (a ArrayDriver) validate(d drivers.Device) []drivers.FieldError {
+	var errs []drivers.FieldError
+	if !a.AddressOK(d.Address) {
+		errs = append(errs, drivers.FieldError{Field: "address", Value: d.Address, Msg: a.AddressRule})
+	}
+	if !a.RateOK(d.RateHz) {
+		errs = append(errs, drivers.FieldError{Field: "rate_hz", Value: d.RateHz, Msg: a.RateRule})
+	}
+	return errs
 }

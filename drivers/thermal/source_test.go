@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,14 +96,30 @@ func TestSourceReturnsBusError(t *testing.T) {
 	}
 }
 
-func TestRegister(t *testing.T) {
-	errOpen := errors.New("no sensor")
-	Register("thermaltest", nil, func(d drivers.Device, _ i2c.Bus) (Array, error) {
-		if d.Name == "missing" {
-			return nil, errOpen
-		}
-		return &sceneArray{}, nil
+// errNoSensor is what the test driver's Open returns for the device
+// "missing".
+var errNoSensor = errors.New("no sensor")
+
+// registerTestDriver registers "thermaltest" once per test binary: the
+// registry refuses a name twice, and -count=2 runs TestRegister again.
+var registerTestDriver = sync.OnceFunc(func() {
+	Register(ArrayDriver{
+		Name:        "thermaltest",
+		AddressOK:   func(a uint16) bool { return a != 0x7F },
+		AddressRule: "is not 0x7f",
+		RateOK:      func(hz float64) bool { return hz >= 0 },
+		RateRule:    "is negative",
+		Open: func(d drivers.Device, _ i2c.Bus) (Array, error) {
+			if d.Name == "missing" {
+				return nil, errNoSensor
+			}
+			return &sceneArray{}, nil
+		},
 	})
+})
+
+func TestRegister(t *testing.T) {
+	registerTestDriver()
 	drv, ok := drivers.Lookup("thermaltest")
 	if !ok {
 		t.Fatal("not registered")
@@ -110,12 +127,19 @@ func TestRegister(t *testing.T) {
 	if drv.Transport != drivers.I2C || drv.Continuous {
 		t.Fatalf("transport %d continuous %v, want I2C and one reading per person", drv.Transport, drv.Continuous)
 	}
+	if errs := drv.Validate(drivers.Device{Address: 0x5A, RateHz: 4}); len(errs) != 0 {
+		t.Fatalf("valid device rejected: %v", errs)
+	}
+	errs := drv.Validate(drivers.Device{Address: 0x7F, RateHz: -1})
+	if len(errs) != 2 || errs[0].Field != "address" || errs[0].Msg != "is not 0x7f" || errs[1].Field != "rate_hz" || errs[1].Msg != "is negative" {
+		t.Fatalf("got %v, want the address and rate_hz rules", errs)
+	}
 	if src, err := drv.New(drivers.Device{Name: "lane1"}, drivers.Conn{}); err != nil {
 		t.Fatal(err)
 	} else if _, ok := src.(*Source); !ok {
 		t.Fatalf("New gave a %T, want a *thermal.Source", src)
 	}
-	if _, err := drv.New(drivers.Device{Name: "missing"}, drivers.Conn{}); !errors.Is(err, errOpen) {
+	if _, err := drv.New(drivers.Device{Name: "missing"}, drivers.Conn{}); !errors.Is(err, errNoSensor) {
 		t.Fatalf("New on a missing sensor: %v", err)
 	}
 }

@@ -366,25 +366,13 @@ func (k *track) reset(t time.Duration) {
 	k.hot.ObjectC = math.Inf(-1)
 }
 
+// add follows the track to its blob b of frame f (background bg) at t;
+// crowded says another person is close too.
 func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration, crowded bool) {
 	b.used = true
-	if k.done {
-		// Decided: followed in silence until it leaves, unless it stays
-		// close again for MinDwell (someone who stepped back and returned,
-		// or the next in the queue the track went on to): a new passage. A
-		// face flickering at the edge of the view while leaving is not one.
-		switch {
-		case !tr.close(b):
-			k.reclose = -1
-		case k.reclose < 0:
-			k.reclose = t
-		case t-k.reclose >= tr.o.MinDwell:
-			k.reset(k.reclose)
-		}
-		if k.done {
-			k.last, k.cx, k.cy, k.near = t, b.cx, b.cy, tr.close(b)
-			return
-		}
+	if k.done && k.stillDecided(tr, b, t) {
+		k.last, k.cx, k.cy, k.near = t, b.cx, b.cy, tr.close(b)
+		return
 	}
 	k.last, k.cx, k.cy, k.near = t, b.cx, b.cy, tr.close(b)
 	m := Measurement{ObjectC: b.value, AmbientC: f.AmbientC, BackgroundC: bg, Pixels: b.face}
@@ -392,22 +380,7 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 		k.hot = m
 	}
 	if !tr.close(b) {
-		// Too far to count: the window restarts when the person comes close.
-		k.winN = 0
-		switch {
-		case k.closeN == 0 || t-k.closeLast <= tr.o.MaxGap:
-		case k.stable:
-			// Measured, and no longer close: the passage is over even if
-			// the blob stays in view (stepping back, or the queue behind
-			// that the blob merged with).
-			tr.end(k)
-			k.done, k.reclose = true, -1
-		default:
-			// A few close frames that never held still, then far again:
-			// forget them; the person is decided when they leave or come
-			// close.
-			k.closeN, k.best = 0, Measurement{}
-		}
+		k.far(tr, t)
 		return
 	}
 	if k.closeN == 0 {
@@ -428,9 +401,53 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 		return
 	}
 	k.crowdSince = -1
+	k.window(tr, m)
+}
+
+// stillDecided reports whether a decided track stays decided at t. It is
+// followed in silence until it leaves, unless it stays close again for
+// MinDwell (someone who stepped back and returned, or the next in the queue
+// the track went on to): a new passage, and the track is reset. A face
+// flickering at the edge of the view while leaving is not one.
+func (k *track) stillDecided(tr *Tracker, b *blob, t time.Duration) bool {
+	switch {
+	case !tr.close(b):
+		k.reclose = -1
+	case k.reclose < 0:
+		k.reclose = t
+	case t-k.reclose >= tr.o.MinDwell:
+		k.reset(k.reclose)
+	}
+	return k.done
+}
+
+// far handles a frame in which the person is too far to count: the window
+// restarts when the person comes close.
+func (k *track) far(tr *Tracker, t time.Duration) {
+	k.winN = 0
+	switch {
+	case k.closeN == 0 || t-k.closeLast <= tr.o.MaxGap:
+	case k.stable:
+		// Measured, and no longer close: the passage is over even if
+		// the blob stays in view (stepping back, or the queue behind
+		// that the blob merged with).
+		tr.end(k)
+		k.done, k.reclose = true, -1
+	default:
+		// A few close frames that never held still, then far again:
+		// forget them; the person is decided when they leave or come
+		// close.
+		k.closeN, k.best = 0, Measurement{}
+	}
+}
+
+// window slides the close, uncrowded measurement m into the stable window
+// and takes the window's mean as the plateau when it held still and is the
+// highest yet.
+func (k *track) window(tr *Tracker, m Measurement) {
 	n := tr.o.StableWindow
 	copy(k.win[:], k.win[1:n])
-	k.win[n-1] = b.value
+	k.win[n-1] = m.ObjectC
 	k.winN++
 	if k.winN < n {
 		return
