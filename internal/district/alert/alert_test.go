@@ -65,7 +65,9 @@ func newService(t *testing.T, s Store, clk *clock, webhook string) *Service {
 	return svc
 }
 
-func site(school, gate string) store.Site { return store.Site{District: "hd", School: school, Gate: gate} }
+func site(school, gate string) store.Site {
+	return store.Site{District: "hd", School: school, Gate: gate}
+}
 
 // write commits one message of box's at site.
 func write(t *testing.T, s *store.Store, m store.Message) {
