@@ -20,7 +20,9 @@ var sched, _ = schedule.New(schedule.Opts{})
 
 func local(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, sched.Loc) }
 
-func site(school, gate string) store.Site { return store.Site{District: "hd", School: school, Gate: gate} }
+func site(school, gate string) store.Site {
+	return store.Site{District: "hd", School: school, Gate: gate}
+}
 
 func caseEvent(box string, seq int64, day, ticket, state, disposition string, drill bool) store.Event {
 	body := fmt.Sprintf(`{"id":"%s:%d","seq":%d,"kind":"case","ticket":%q,"day":%q,"state":%q`, box, seq, seq, ticket, day, state)
