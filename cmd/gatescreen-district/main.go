@@ -1,5 +1,6 @@
 // Command gatescreen-district is the district's side of gatescreen: it
-// ingests every box's MQTT messages into one database (docs/district.md).
+// ingests every box's MQTT messages into one database, raises and sends the
+// alerts, and writes the daily summary (docs/district.md).
 // It is a binary of its own so that the box's stays lean.
 package main
 
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the district's time zone on a host without zoneinfo
 )
 
 // Exit codes: a usage error must not be restarted blindly by a supervisor.
@@ -45,6 +47,8 @@ var commands = map[string]struct {
 	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }{
 	"ingest":  {"subscribe to a district's boxes and keep every message in the database", runIngest},
+	"serve":   {"raise the deadline and offline alerts and deliver every alert by webhook", runServe},
+	"report":  {"write the district's daily summary (区县汇总表) as xlsx or CSV", runReport},
 	"version": {"print the version", runVersion},
 }
 
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gatescreen-district <command> [flags]\n\ncommands:")
-	for _, name := range []string{"ingest", "version"} {
+	for _, name := range []string{"ingest", "serve", "report", "version"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(w, "\n`gatescreen-district <command> -h` lists a command's flags; docs/district.md says more.")
