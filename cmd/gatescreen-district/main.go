@@ -14,6 +14,10 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // the district's time zone on a host without zoneinfo
+
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/internal/logging"
 )
 
 // Exit codes: a usage error must not be restarted blindly by a supervisor.
@@ -97,4 +101,37 @@ func usageError(fs *flag.FlagSet, format string, args ...any) error {
 	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
 	fs.Usage()
 	return errUsage
+}
+
+// dbFlag is every command's -db.
+func dbFlag(fs *flag.FlagSet, db *string) {
+	fs.StringVar(db, "db", "sqlite:gatescreen-district.db", "the database: sqlite:PATH or postgres://user@host/db")
+}
+
+// logFlags are a long-running command's logging flags.
+type logFlags struct{ level, format string }
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "trace, debug, info, warn or error")
+	fs.StringVar(&l.format, "log-format", logging.FormatAuto, "auto, json or console (logs go to stderr)")
+}
+
+// logger makes the command's logger; a bad flag is a usage error.
+func (l *logFlags) logger(fs *flag.FlagSet, stderr io.Writer) (zerolog.Logger, error) {
+	log, err := logging.New(stderr, l.format, l.level)
+	if err != nil {
+		return log, usageError(fs, "%v", err)
+	}
+	return log, nil
+}
+
+// newFlagSet is the flags of a command whose usage line is synopsis.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gatescreen-district %s %s\n\nflags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
 }

@@ -23,17 +23,12 @@ type reportFlags struct {
 
 func newReportFlags(stderr io.Writer) (*flag.FlagSet, *reportFlags) {
 	f := &reportFlags{}
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.db, "db", "sqlite:gatescreen-district.db", "the database: sqlite:PATH or postgres://user@host/db")
+	fs := newFlagSet("report", "-db sqlite:PATH|postgres://… [-date YYYY-MM-DD] [-format xlsx|csv] -o FILE", stderr)
+	dbFlag(fs, &f.db)
 	fs.StringVar(&f.date, "date", "", "YYYY-MM-DD, the day to summarise (default today, district time)")
 	fs.StringVar(&f.format, "format", "", "xlsx or csv (default from -o's extension, else xlsx)")
 	fs.StringVar(&f.out, "o", "", "the file to write (required); it appears whole or not at all")
 	f.sched.register(fs, false)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gatescreen-district report -db sqlite:PATH|postgres://… [-date YYYY-MM-DD] [-format xlsx|csv] -o FILE\n\nflags:")
-		fs.PrintDefaults()
-	}
 	return fs, f
 }
 
@@ -89,17 +84,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // reader never sees half a file and a crash leaves the old one.
 func writeWhole(path string, write func(io.Writer) error) error {
 	partial := path + ".partial"
-	f, err := os.Create(partial)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := writeSynced(partial, write)
 	if err == nil {
 		err = os.Rename(partial, path)
 	}
@@ -107,11 +92,30 @@ func writeWhole(path string, write func(io.Writer) error) error {
 		os.Remove(partial)
 		return fmt.Errorf("report: writing %s: %w", path, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		defer d.Close()
-		if err := d.Sync(); err != nil {
-			return fmt.Errorf("report: syncing the folder of %s: %w", path, err)
-		}
+	// The rename itself on disk.
+	d, err := os.Open(filepath.Dir(path))
+	if err == nil {
+		err = d.Sync()
+		d.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("report: syncing the folder of %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeSynced writes a new file and syncs it.
+func writeSynced(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close() // a second Close after the one below does nothing
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
 }

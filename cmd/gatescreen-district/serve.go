@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"time"
 
@@ -17,24 +16,18 @@ type serveFlags struct {
 	db, webhook         string
 	sched               scheduleFlags
 	offlineAfter, check time.Duration
-	logLevel, logFormat string
+	log                 logFlags
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f := &serveFlags{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.db, "db", "sqlite:gatescreen-district.db", "the database: sqlite:PATH or postgres://user@host/db")
+	fs := newFlagSet("serve", "[-db sqlite:PATH|postgres://…] [-webhook URL] [-report-deadline HH:MM] [-offline-after D]", stderr)
+	dbFlag(fs, &f.db)
 	fs.StringVar(&f.webhook, "webhook", "", "POST every alert as JSON to this http(s) URL (none: alerts are raised and kept)")
 	f.sched.register(fs, true)
 	fs.DurationVar(&f.offlineAfter, "offline-after", 10*time.Minute, "alert on a box offline longer than this inside school hours")
 	fs.DurationVar(&f.check, "check-every", 30*time.Second, "how often the deadline and offline rules run")
-	fs.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log-format", logging.FormatAuto, "auto, json or console (logs go to stderr)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gatescreen-district serve [-db sqlite:PATH|postgres://…] [-webhook URL] [-report-deadline HH:MM] [-offline-after D]\n\nflags:")
-		fs.PrintDefaults()
-	}
+	f.log.register(fs)
 	return fs, f
 }
 
@@ -50,9 +43,9 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if f.offlineAfter <= 0 || f.check <= 0 {
 		return usageError(fs, "-offline-after %s, -check-every %s: both must be positive", f.offlineAfter, f.check)
 	}
-	log, err := logging.New(stderr, f.logFormat, f.logLevel)
+	log, err := f.log.logger(fs, stderr)
 	if err != nil {
-		return usageError(fs, "%v", err)
+		return err
 	}
 	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store")})
 	if err != nil {

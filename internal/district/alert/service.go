@@ -16,12 +16,13 @@ import (
 
 // Store is what the service reads and writes; *store.Store is one.
 type Store interface {
-	Boxes(ctx context.Context) ([]store.Box, error)
-	DailyReports(ctx context.Context, day string) ([]store.StoredDaily, error)
 	RaiseAlert(ctx context.Context, a store.NewAlert) (bool, error)
 	PendingAlerts(ctx context.Context, now time.Time, limit int) ([]store.Alert, error)
 	AlertDelivered(ctx context.Context, id int64, at time.Time) error
 	AlertFailed(ctx context.Context, id int64, next time.Time, reason string) error
+	// What the rules read.
+	Boxes(ctx context.Context) ([]store.Box, error)
+	DailyReports(ctx context.Context, day string) ([]store.StoredDaily, error)
 }
 
 // Opts configures a Service; zero fields take the documented defaults.

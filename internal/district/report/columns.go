@@ -1,7 +1,8 @@
 package report
 
 import (
-	"strconv"
+	"fmt"
+	"strings"
 	"time"
 	"unicode"
 )
@@ -17,11 +18,37 @@ const (
 )
 
 // column is one column of the summary: its headers, Chinese first, and
-// its value in a row (nil is an empty cell).
+// how its values are written.
 type column struct {
 	zh, en string
 	kind   kind
-	value  func(s *Summary, r Row) any
+}
+
+// columns are the summary's, in the order of cells' values.
+var columns = []column{
+	{"日期", "date", date}, {"学校", "school", text},
+	{"门岗数", "gates", count}, {"已报门岗", "gates reported", count},
+	{"筛查人次", "screened", count}, {"发热", "flags", count}, {"复测", "retakes", count}, {"无效", "invalid", count},
+	{"复测病例", "cases", count}, {"未结病例", "open cases", count},
+	{"转疾控", "cdc_transfer", count}, {"家长带往发热门诊", "parent_fever_clinic", count},
+	{"日报已收", "daily received", text}, {"收到时间", "received at", stamp},
+	{"迟报", "late", text}, {"漏报", "missing", text},
+}
+
+// cells are a row's values, one per column (nil is an empty cell).
+func (s *Summary) cells(r Row) []any {
+	var received, missing any = nil, "未到截止" // not due: it cannot be told yet
+	if !r.ReceivedAt.IsZero() {
+		received = r.ReceivedAt
+	}
+	if r.Due {
+		missing = yesNo(r.Missing)
+	}
+	return []any{
+		s.Date, r.School, r.Gates, r.Reported, r.Screened, r.Flags, r.Retakes, r.Invalid,
+		r.Cases, r.OpenCases, r.CDCTransfer, r.FeverClinic,
+		yesNo(r.Gates > 0 && r.Reported >= r.Gates), received, yesNo(r.Late), missing,
+	}
 }
 
 func yesNo(b bool) string {
@@ -29,36 +56,6 @@ func yesNo(b bool) string {
 		return "是"
 	}
 	return "否"
-}
-
-// columns are the summary's, in order.
-var columns = []column{
-	{"日期", "date", date, func(s *Summary, _ Row) any { return s.Date }},
-	{"学校", "school", text, func(_ *Summary, r Row) any { return r.School }},
-	{"门岗数", "gates", count, func(_ *Summary, r Row) any { return r.Gates }},
-	{"已报门岗", "gates reported", count, func(_ *Summary, r Row) any { return r.Reported }},
-	{"筛查人次", "screened", count, func(_ *Summary, r Row) any { return r.Screened }},
-	{"发热", "flags", count, func(_ *Summary, r Row) any { return r.Flags }},
-	{"复测", "retakes", count, func(_ *Summary, r Row) any { return r.Retakes }},
-	{"无效", "invalid", count, func(_ *Summary, r Row) any { return r.Invalid }},
-	{"复测病例", "cases", count, func(_ *Summary, r Row) any { return r.Cases }},
-	{"未结病例", "open cases", count, func(_ *Summary, r Row) any { return r.OpenCases }},
-	{"转疾控", "cdc_transfer", count, func(_ *Summary, r Row) any { return r.CDCTransfer }},
-	{"家长带往发热门诊", "parent_fever_clinic", count, func(_ *Summary, r Row) any { return r.FeverClinic }},
-	{"日报已收", "daily received", text, func(_ *Summary, r Row) any { return yesNo(r.Gates > 0 && r.Reported >= r.Gates) }},
-	{"收到时间", "received at", stamp, func(_ *Summary, r Row) any {
-		if r.ReceivedAt.IsZero() {
-			return nil
-		}
-		return r.ReceivedAt
-	}},
-	{"迟报", "late", text, func(_ *Summary, r Row) any { return yesNo(r.Late) }},
-	{"漏报", "missing", text, func(_ *Summary, r Row) any {
-		if !r.Due {
-			return "未到截止"
-		}
-		return yesNo(r.Missing)
-	}},
 }
 
 // The layouts of dates and times in CSV and in the workbook's cells.
@@ -70,22 +67,24 @@ const (
 // format writes a value of a column of kind k as CSV and the width
 // estimate have it.
 func format(k kind, v any) string {
-	switch v := v.(type) {
-	case nil:
+	if v == nil {
 		return ""
-	case string:
-		return v
-	case int:
-		return strconv.Itoa(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case time.Time:
-		if k == date {
-			return v.Format(dateLayout)
-		}
-		return v.Format(stampLayout)
 	}
-	panic("report: a column's value of an unknown type") // columns are this file's
+	if t, ok := v.(time.Time); ok {
+		if k == date {
+			return t.Format(dateLayout)
+		}
+		return t.Format(stampLayout)
+	}
+	return fmt.Sprint(v)
+}
+
+// formulaLike tells text that Excel and WPS would run as a formula when
+// they open a CSV (a school named "=HYPERLINK(…)" in a topic): CSV writes
+// it after an apostrophe, which they show as text. A workbook's string
+// cell is never run.
+func formulaLike(s string) bool {
+	return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0]))
 }
 
 // displayWidth counts a wide (CJK) character as two columns, the way a

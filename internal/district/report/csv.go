@@ -26,8 +26,11 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 		return err
 	}
 	for _, r := range s.Rows {
-		for i, c := range columns {
-			rec[i] = format(c.kind, c.value(s, r))
+		for i, v := range s.cells(r) {
+			rec[i] = format(columns[i].kind, v)
+			if columns[i].kind == text && formulaLike(rec[i]) {
+				rec[i] = "'" + rec[i]
+			}
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

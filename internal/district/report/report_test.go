@@ -181,3 +181,16 @@ func TestCSV(t *testing.T) {
 		t.Errorf("CSV\n%q\nwant\n%q", rows, want)
 	}
 }
+
+// A school named like a formula (its topic level is the box's to choose)
+// is text in the CSV, never run by the spreadsheet that opens it.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	sum := &Summary{Day: "2026-11-23", Rows: []Row{{School: "=HYPERLINK(\"x\")"}}}
+	var buf bytes.Buffer
+	if err := sum.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"'=HYPERLINK(""x"")"`) {
+		t.Errorf("CSV %s", buf.String())
+	}
+}

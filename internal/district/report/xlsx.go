@@ -38,10 +38,10 @@ func (s *Summary) WriteXLSX(w io.Writer) error {
 	var rows [][]any
 	for _, r := range s.Rows {
 		cells := make([]any, len(columns))
-		for i, c := range columns {
-			v := c.value(s, r)
-			widths[i] = max(widths[i], displayWidth(format(c.kind, v)))
-			cells[i] = excelize.Cell{StyleID: styles.byKind[c.kind], Value: v}
+		for i, v := range s.cells(r) {
+			k := columns[i].kind
+			widths[i] = max(widths[i], displayWidth(format(k, v)))
+			cells[i] = excelize.Cell{StyleID: styles.byKind[k], Value: v}
 		}
 		rows = append(rows, cells)
 	}

@@ -13,7 +13,6 @@ type caseTransition struct {
 	Lane        string   `json:"lane"`
 	State       string   `json:"state"`
 	Disposition string   `json:"disposition"`
-	FlagC       *float64 `json:"flag_c"`
 	RecheckC    *float64 `json:"recheck_c"`
 }
 
