@@ -176,6 +176,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "-report-deadline", "8pm"}, exitUsage, "want HH:MM"},
 		{[]string{"serve", "-webhook", "ftp://hooks"}, exitUsage, "want an http:// or https:// URL"},
 		{[]string{"serve", "-offline-after", "0s"}, exitUsage, "must be positive"},
+		{[]string{"serve", "-webhook-file", "/nonexistent/hook"}, exitError, "/nonexistent/hook"},
 		{[]string{"report", "-date", "2026-11-23"}, exitUsage, "-o FILE is required"},
 		{[]string{"report", "-date", "23.11.2026", "-o", "x.xlsx"}, exitUsage, "want YYYY-MM-DD"},
 		{[]string{"report", "-format", "pdf", "-o", "x.pdf"}, exitUsage, "want xlsx or csv"},

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/district/alert"
@@ -14,6 +17,7 @@ import (
 // serveFlags are the flags of `gatescreen-district serve`.
 type serveFlags struct {
 	db, webhook         string
+	webhookFile         string
 	sched               scheduleFlags
 	offlineAfter, check time.Duration
 	log                 logFlags
@@ -24,6 +28,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs := newFlagSet("serve", "[-db sqlite:PATH|postgres://…] [-webhook URL] [-report-deadline HH:MM] [-offline-after D]", stderr)
 	dbFlag(fs, &f.db)
 	fs.StringVar(&f.webhook, "webhook", "", "POST every alert as JSON to this http(s) URL (none: alerts are raised and kept)")
+	fs.StringVar(&f.webhookFile, "webhook-file", "", "a file holding the webhook's URL instead (a token in it stays out of the process list)")
 	f.sched.register(fs, true)
 	fs.DurationVar(&f.offlineAfter, "offline-after", 10*time.Minute, "alert on a box offline longer than this inside school hours")
 	fs.DurationVar(&f.check, "check-every", 30*time.Second, "how often the deadline and offline rules run")
@@ -39,6 +44,13 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	sched, err := f.sched.schedule(fs)
 	if err != nil {
 		return err
+	}
+	if f.webhookFile != "" {
+		b, err := os.ReadFile(f.webhookFile)
+		if err != nil {
+			return fmt.Errorf("-webhook-file: %w", err)
+		}
+		f.webhook = strings.TrimSpace(string(b))
 	}
 	if f.offlineAfter <= 0 || f.check <= 0 {
 		return usageError(fs, "-offline-after %s, -check-every %s: both must be positive", f.offlineAfter, f.check)

@@ -41,7 +41,11 @@ func TestConfirmedCaseReachesTheWebhookWithin2s(t *testing.T) {
 	broker := mosquittotest.StartPlain(t)
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "district.db")
 	startIngester(t, "-broker", broker.URL("tcp"), "-district", "hd", "-client-id", "district-alerts", "-db", dsn)
-	serve := startCommand(t, "serving alerts", "serve", "-db", dsn, "-webhook", hook.URL+"/alerts")
+	hookFile := filepath.Join(t.TempDir(), "webhook")
+	if err := os.WriteFile(hookFile, []byte(hook.URL+"/alerts?token=secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serve := startCommand(t, "serving alerts", "serve", "-db", dsn, "-webhook-file", hookFile)
 
 	golden, err := os.ReadFile("../../testdata/mqtt/cases.json")
 	if err != nil {
@@ -84,6 +88,9 @@ func TestConfirmedCaseReachesTheWebhookWithin2s(t *testing.T) {
 	case p := <-got:
 		t.Errorf("sent again: %+v", p)
 	default:
+	}
+	if strings.Contains(serve.out.String(), "secret") {
+		t.Errorf("the webhook's token is in the log:\n%s", serve.out)
 	}
 }
 
