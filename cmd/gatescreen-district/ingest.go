@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/gatescreen/gatescreen/internal/district/ingest"
 	"github.com/gatescreen/gatescreen/internal/district/store"
@@ -53,13 +51,9 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	password := ""
-	if f.passwordFile != "" {
-		b, err := os.ReadFile(f.passwordFile)
-		if err != nil {
-			return fmt.Errorf("-password-file: %w", err)
-		}
-		password = strings.TrimSpace(string(b))
+	password, err := fileSecret("-password-file", f.passwordFile)
+	if err != nil {
+		return err
 	}
 	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store")})
 	if err != nil {

@@ -34,10 +34,7 @@ func newReportFlags(stderr io.Writer) (*flag.FlagSet, *reportFlags) {
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, f := newReportFlags(stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	sched, err := f.sched.schedule(fs)
+	sched, err := f.sched.parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -18,8 +18,12 @@ func (f *scheduleFlags) register(fs *flag.FlagSet, schoolHours bool) {
 	}
 }
 
-// schedule parses the flags; an error is a usage error.
-func (f *scheduleFlags) schedule(fs *flag.FlagSet) (schedule.Schedule, error) {
+// parse parses a command's flags, then the calendar's; an error is a
+// usage error.
+func (f *scheduleFlags) parse(fs *flag.FlagSet, args []string) (schedule.Schedule, error) {
+	if err := parse(fs, args); err != nil {
+		return schedule.Schedule{}, err
+	}
 	s, err := schedule.New(f.opts)
 	if err != nil {
 		return s, usageError(fs, "%v", err)

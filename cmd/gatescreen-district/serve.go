@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/district/alert"
@@ -38,19 +35,14 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs, f := newServeFlags(stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	sched, err := f.sched.schedule(fs)
+	sched, err := f.sched.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if f.webhookFile != "" {
-		b, err := os.ReadFile(f.webhookFile)
-		if err != nil {
-			return fmt.Errorf("-webhook-file: %w", err)
+		if f.webhook, err = fileSecret("-webhook-file", f.webhookFile); err != nil {
+			return err
 		}
-		f.webhook = strings.TrimSpace(string(b))
 	}
 	if f.offlineAfter <= 0 || f.check <= 0 {
 		return usageError(fs, "-offline-after %s, -check-every %s: both must be positive", f.offlineAfter, f.check)
