@@ -318,3 +318,38 @@ func TestNewRefusesABadWebhook(t *testing.T) {
 		}
 	}
 }
+
+// A receiver that hangs holds up only the delivery: the rules go on
+// raising, and the store takes the ingester's writes.
+func TestAHungReceiverHoldsUpOnlyDelivery(t *testing.T) {
+	s, _ := openStore(t)
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer hung.Close()
+	defer close(release)
+	write(t, s, caseMessage("a-gate", site("a", "gate"), 1, "confirmed", "", monday(7, 0)))
+	write(t, s, status("b-gate", site("b", "gate"), store.Status{State: "online"}, monday(7, 0)))
+	clk := &clock{t: monday(20, 1)} // past the deadline: b's report is missing
+	sched, _ := schedule.New(schedule.Opts{})
+	svc, err := New(Opts{Store: s, Schedule: sched, Webhook: hung.URL, Now: clk.Now, Client: &http.Client{Timeout: 5 * time.Second},
+		CheckEvery: 20 * time.Millisecond, DeliverEvery: 20 * time.Millisecond, Log: zerolog.New(&syncbuf.Buffer{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(alertKeys(t, s), "daily_missing:b-gate") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no daily_missing alert while the receiver hangs: %s", alertKeys(t, s))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	write(t, s, caseMessage("a-gate", site("a", "gate"), 2, "referred", "cdc_transfer", clk.Now()))
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("a write took %s while the receiver hangs", took)
+	}
+}
