@@ -38,15 +38,22 @@ type ingester struct {
 
 func startIngester(t *testing.T, args ...string) *ingester {
 	t.Helper()
+	return startCommand(t, "subscribed", "ingest", args...)
+}
+
+// startCommand starts gatescreen-district command and waits for its log
+// line ready.
+func startCommand(t *testing.T, ready, command string, args ...string) *ingester {
+	t.Helper()
 	in := &ingester{out: &syncbuf.Buffer{}}
-	in.cmd = exec.Command(district.Path(t), append([]string{"ingest", "-log-format", "json"}, args...)...)
+	in.cmd = exec.Command(district.Path(t), append([]string{command, "-log-format", "json"}, args...)...)
 	in.cmd.Stdout, in.cmd.Stderr = in.out, in.out
 	if err := in.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.kill() })
-	poll.Until(t, 30*time.Second, "the ingester's subscription", func() bool {
-		return strings.Contains(in.out.String(), `"message":"subscribed"`)
+	poll.Until(t, 30*time.Second, command+" to be ready", func() bool {
+		return strings.Contains(in.out.String(), `"message":"`+ready+`"`)
 	})
 	return in
 }
@@ -164,6 +171,16 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "h/d", "-db", "sqlite:" + filepath.Join(t.TempDir(), "d.db")}, exitUsage, "must not contain /"},
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-db", "sqlite:/nonexistent/dir/d.db"}, exitError, "/nonexistent/dir"},
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-batch", "0"}, exitUsage, "must be at least 1"},
+		{[]string{"serve", "-timezone", "Mars/Olympus"}, exitUsage, "Mars/Olympus"},
+		{[]string{"serve", "-school-hours", "18:00-06:30"}, exitUsage, "ends before it starts"},
+		{[]string{"serve", "-report-deadline", "8pm"}, exitUsage, "want HH:MM"},
+		{[]string{"serve", "-webhook", "ftp://hooks"}, exitUsage, "want an http:// or https:// URL"},
+		{[]string{"serve", "-offline-after", "0s"}, exitUsage, "must be positive"},
+		{[]string{"serve", "-webhook-file", "/nonexistent/hook"}, exitError, "/nonexistent/hook"},
+		{[]string{"report", "-date", "2026-11-23"}, exitUsage, "-o FILE is required"},
+		{[]string{"report", "-date", "23.11.2026", "-o", "x.xlsx"}, exitUsage, "want YYYY-MM-DD"},
+		{[]string{"report", "-format", "pdf", "-o", "x.pdf"}, exitUsage, "want xlsx or csv"},
+		{[]string{"report", "-db", "sqlite:/nonexistent/d.db", "-o", filepath.Join(t.TempDir(), "x.csv")}, exitError, "/nonexistent"},
 		{[]string{"version"}, exitOK, "gatescreen-district "},
 		{[]string{"ingest", "-h"}, exitOK, "-client-id"},
 	} {

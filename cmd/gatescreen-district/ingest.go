@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/gatescreen/gatescreen/internal/district/ingest"
 	"github.com/gatescreen/gatescreen/internal/district/store"
@@ -18,29 +16,23 @@ type ingestFlags struct {
 	broker, district, group, clientID, db string
 	username, passwordFile                string
 	batch, maxPayload                     int
-	logLevel, logFormat                   string
+	log                                   logFlags
 }
 
 func newIngestFlags(stderr io.Writer) (*flag.FlagSet, *ingestFlags) {
 	f := &ingestFlags{}
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("ingest", "-broker URL -district D [-group G] [-db sqlite:PATH|postgres://…]", stderr)
 	host, _ := os.Hostname()
 	fs.StringVar(&f.broker, "broker", "", "the MQTT broker's URL, e.g. tcp://broker:1883 or ssl://broker:8883 (required)")
 	fs.StringVar(&f.district, "district", "", "the district, the third level of gatescreen/v1/<district>/… (required)")
 	fs.StringVar(&f.group, "group", "gatescreen-district", "the shared subscription's group: ingesters of one group share the messages")
 	fs.StringVar(&f.clientID, "client-id", "gatescreen-district-"+host, "the MQTT client id: fixed and unique per ingester, the broker keeps its session under it")
-	fs.StringVar(&f.db, "db", "sqlite:gatescreen-district.db", "the database: sqlite:PATH or postgres://user@host/db")
+	dbFlag(fs, &f.db)
 	fs.StringVar(&f.username, "username", "", "the broker's user name, if it asks for one")
 	fs.StringVar(&f.passwordFile, "password-file", "", "a file holding the broker's password")
 	fs.IntVar(&f.batch, "batch", 1000, "events per database transaction at most")
 	fs.IntVar(&f.maxPayload, "max-payload", ingest.DefaultMaxPayload, "bytes: a larger payload is quarantined")
-	fs.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log-format", logging.FormatAuto, "auto, json or console (logs go to stderr)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gatescreen-district ingest -broker URL -district D [-group G] [-db sqlite:PATH|postgres://…]\n\nflags:")
-		fs.PrintDefaults()
-	}
+	f.log.register(fs)
 	return fs, f
 }
 
@@ -55,17 +47,13 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if f.batch < 1 || f.maxPayload < 1 {
 		return usageError(fs, "-batch %d, -max-payload %d: both must be at least 1", f.batch, f.maxPayload)
 	}
-	log, err := logging.New(stderr, f.logFormat, f.logLevel)
+	log, err := f.log.logger(fs, stderr)
 	if err != nil {
-		return usageError(fs, "%v", err)
+		return err
 	}
-	password := ""
-	if f.passwordFile != "" {
-		b, err := os.ReadFile(f.passwordFile)
-		if err != nil {
-			return fmt.Errorf("-password-file: %w", err)
-		}
-		password = strings.TrimSpace(string(b))
+	password, err := fileSecret("-password-file", f.passwordFile)
+	if err != nil {
+		return err
 	}
 	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store")})
 	if err != nil {

@@ -8,7 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	_ "time/tzdata" // the district's time zone on a host without zoneinfo
+
+	"github.com/rs/zerolog"
+
+	"github.com/gatescreen/gatescreen/internal/logging"
 )
 
 // Exit codes: a usage error must not be restarted blindly by a supervisor.
@@ -42,6 +48,8 @@ var commands = map[string]struct {
 	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }{
 	"ingest":  {"subscribe to a district's boxes and keep every message in the database", runIngest},
+	"serve":   {"raise the deadline and offline alerts and deliver every alert by webhook", runServe},
+	"report":  {"write the district's daily summary (区县汇总表) as xlsx or CSV", runReport},
 	"version": {"print the version", runVersion},
 }
 
@@ -64,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gatescreen-district <command> [flags]\n\ncommands:")
-	for _, name := range []string{"ingest", "version"} {
+	for _, name := range []string{"ingest", "serve", "report", "version"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(w, "\n`gatescreen-district <command> -h` lists a command's flags; docs/district.md says more.")
@@ -90,4 +98,50 @@ func usageError(fs *flag.FlagSet, format string, args ...any) error {
 	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
 	fs.Usage()
 	return errUsage
+}
+
+// dbFlag is every command's -db.
+func dbFlag(fs *flag.FlagSet, db *string) {
+	fs.StringVar(db, "db", "sqlite:gatescreen-district.db", "the database: sqlite:PATH or postgres://user@host/db")
+}
+
+// logFlags are a long-running command's logging flags.
+type logFlags struct{ level, format string }
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "trace, debug, info, warn or error")
+	fs.StringVar(&l.format, "log-format", logging.FormatAuto, "auto, json or console (logs go to stderr)")
+}
+
+// logger makes the command's logger; a bad flag is a usage error.
+func (l *logFlags) logger(fs *flag.FlagSet, stderr io.Writer) (zerolog.Logger, error) {
+	log, err := logging.New(stderr, l.format, l.level)
+	if err != nil {
+		return log, usageError(fs, "%v", err)
+	}
+	return log, nil
+}
+
+// newFlagSet is the flags of a command whose usage line is synopsis.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gatescreen-district %s %s\n\nflags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// fileSecret is what a -…-file flag's file holds, trimmed ("" for no file):
+// a secret kept out of the process list.
+func fileSecret(flagName, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

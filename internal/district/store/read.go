@@ -13,8 +13,18 @@ type StoredEvent struct {
 // Events returns a box's events in seq order ("" for every box, by box
 // then seq): the order of the box's store, not of arrival.
 func (s *Store) Events(ctx context.Context, box string) ([]StoredEvent, error) {
+	return s.events(ctx, `? = '' OR box = ?`, box, box)
+}
+
+// CaseEvents returns the case transitions captured at or after since
+// (TimeFormat), by box then seq.
+func (s *Store) CaseEvents(ctx context.Context, since string) ([]StoredEvent, error) {
+	return s.events(ctx, `kind = 'case' AND captured_at >= ?`, since)
+}
+
+func (s *Store) events(ctx context.Context, where string, args ...any) ([]StoredEvent, error) {
 	return queryAll(ctx, s.b.pool(), `SELECT id, box, seq, kind, district, school, gate, captured_at, clock_synced,
-		drill, body, received_at FROM events WHERE ? = '' OR box = ? ORDER BY box, seq`, []any{box, box},
+		drill, body, received_at FROM events WHERE `+where+` ORDER BY box, seq`, args,
 		func(scan func(...any) error, e *StoredEvent) error {
 			var body string
 			err := scan(&e.ID, &e.Box, &e.Seq, &e.Kind, &e.Site.District, &e.Site.School, &e.Site.Gate,
@@ -84,20 +94,6 @@ func (s *Store) Quarantine(ctx context.Context) ([]QuarantineRow, error) {
 		FROM quarantine ORDER BY id`, nil,
 		func(scan func(...any) error, q *QuarantineRow) error {
 			return scan(&q.ID, &q.Topic, &q.Reason, &q.Detail, &q.Size, &q.Payload, &q.ReceivedAt)
-		})
-}
-
-// Alert is a row of the alerts table.
-type Alert struct {
-	ID                            int64
-	Kind, School, Box, Detail, At string
-}
-
-// Alerts returns the alerts, oldest first.
-func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
-	return queryAll(ctx, s.b.pool(), `SELECT id, kind, school, box, detail, at FROM alerts ORDER BY id`, nil,
-		func(scan func(...any) error, a *Alert) error {
-			return scan(&a.ID, &a.Kind, &a.School, &a.Box, &a.Detail, &a.At)
 		})
 }
 

@@ -98,6 +98,8 @@ func TestStore(t *testing.T) {
 			"ReopenKeepsEverything":  testReopen,
 			"NewerSchemaIsRefused":   testNewerSchema,
 			"FailedBatchLeavesNoRow": testFailedBatch,
+			"CaseAlerts":             testCaseAlerts,
+			"AlertDeliveryState":     testAlertDelivery,
 		} {
 			t.Run(name, func(t *testing.T) { f(t, open) })
 		}

@@ -110,7 +110,12 @@ func (o Outcome) Add(p Outcome) Outcome {
 	return Outcome{o.Inserted + p.Inserted, o.Duplicates + p.Duplicates, o.Conflicts + p.Conflicts, o.Quarantined + p.Quarantined}
 }
 
-// The kinds of alert the ingester raises; the alert work of #23 adds more.
+// The kinds of alert. The store raises the first three as it writes the
+// events behind them; the alert service raises the others on its clock.
 const (
-	AlertConflict = "event_conflict" // one id, two bodies
+	AlertConflict      = "event_conflict"    // one id, two bodies
+	AlertCaseConfirmed = "case_confirmed"    // a re-check confirmed the fever
+	AlertCaseCDC       = "case_cdc_transfer" // a case referred to the CDC
+	AlertDailyMissing  = "daily_missing"     // no daily report of a gate by the district's deadline
+	AlertBoxOffline    = "box_offline"       // a box offline too long inside school hours
 )

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // eventRow is an Event with what the message adds to it.
@@ -17,6 +18,7 @@ type eventRow struct {
 	site       Site
 	hash       string
 	receivedAt string
+	at         time.Time // receivedAt as a time
 }
 
 // Write commits a batch in one transaction: the events (new ids inserted,
@@ -71,7 +73,7 @@ func (w *batchWriter) write(ctx context.Context, b *Batch) (Outcome, error) {
 		at := m.ReceivedAt.UTC().Format(TimeFormat)
 		for _, e := range m.Events {
 			sum := sha256.Sum256(e.Body)
-			events = append(events, eventRow{Event: e, box: m.Box, site: m.Site, hash: hex.EncodeToString(sum[:]), receivedAt: at})
+			events = append(events, eventRow{Event: e, box: m.Box, site: m.Site, hash: hex.EncodeToString(sum[:]), receivedAt: at, at: m.ReceivedAt})
 		}
 		if m.Status != nil {
 			statuses = append(statuses, m)
@@ -170,6 +172,9 @@ func (w *batchWriter) events(ctx context.Context, rows []eventRow) (Outcome, err
 	for _, r := range rows {
 		if inserted[r.ID] {
 			delete(inserted, r.ID) // the same id later in the batch is a duplicate
+			if err := w.caseAlert(ctx, r); err != nil {
+				return Outcome{}, err
+			}
 			continue
 		}
 		again = append(again, r)
@@ -189,7 +194,8 @@ func (w *batchWriter) events(ctx context.Context, rows []eventRow) (Outcome, err
 		}
 		out.Conflicts++
 		detail := fmt.Sprintf("event %s arrived again with another body (stored sha256 %.12s, new %.12s): %s", r.ID, stored[r.ID], r.hash, r.Body)
-		if err := w.alert(ctx, AlertConflict, r.site.School, r.box, detail, r.receivedAt, r.ID+":"+r.hash); err != nil {
+		if _, err := insertAlert(ctx, w.t, NewAlert{Kind: AlertConflict, School: r.site.School, Box: r.box,
+			Detail: detail, At: r.at, Key: r.ID + ":" + r.hash}); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -210,17 +216,6 @@ func (w *batchWriter) hashes(ctx context.Context, ids []string) (map[string]stri
 		return err
 	})
 	return out, err
-}
-
-// alert raises an alert once: the same key again (a redelivered message)
-// adds nothing.
-func (w *batchWriter) alert(ctx context.Context, kind, school, box, detail, at, key string) error {
-	_, err := w.t.exec(ctx, `INSERT INTO alerts (kind, school, box, detail, at, dedup_key) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (dedup_key) DO NOTHING`, kind, school, box, detail, at, kind+":"+key)
-	if err != nil {
-		return fmt.Errorf("raising alert %s: %w", kind, err)
-	}
-	return nil
 }
 
 // execEach runs query once per item, with the arguments args gives; an

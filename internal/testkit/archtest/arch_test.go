@@ -67,8 +67,9 @@ var rules = []rule{
 	// The district's service (a second binary): it reads the box's wire
 	// contract from the schemas, never the box's packages, and the box
 	// never imports it.
-	{pkgs: of("internal/district/schema", "internal/district/store"), imports: nil, tests: anything},
+	{pkgs: of("internal/district/schema", "internal/district/store", "internal/district/schedule"), imports: nil, tests: anything},
 	{pkgs: of("internal/district/ingest"), imports: of("internal/district/schema", "internal/district/store"), tests: anything},
+	{pkgs: of("internal/district/alert", "internal/district/report"), imports: of("internal/district/schedule", "internal/district/store"), tests: anything},
 	{pkgs: of("cmd/gatescreen-district"), imports: of("internal/district/...", "internal/logging"), tests: anything},
 
 	{pkgs: of(testkit), imports: of(testkit, "drivers", "drivers/runner", "drivers/sim/ptyport", "event"), tests: anything},

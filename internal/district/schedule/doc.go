@@ -1,0 +1,5 @@
+// Package schedule is the district's calendar: its time zone, the daily
+// report's deadline and the school hours. The alert service and the daily
+// summary read days and deadlines from it, so that the alert for a missing
+// report and the summary's 漏报 agree.
+package schedule
