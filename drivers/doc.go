@@ -4,11 +4,12 @@
 //
 // Drivers take an already opened serial port or I²C bus; they never open one
 // themselves. Opening, reconnecting with backoff and health tracking are done
-// around them by the daemon, so a driver is a parser with a read loop and is
-// tested by handing it a pseudo-terminal or periph's i2ctest.Playback.
+// around them by drivers/runner, so a driver is a parser with a read loop and
+// is tested by handing it a pseudo-terminal or periph's i2ctest.Playback.
 //
 // One package per protocol lives below this one (gymcu90614, mlx90614,
-// modbusir, lineproto, badge, sim) plus the gate outputs (gpio) and the gate
-// screen (screen). Each protocol package registers itself from init; the
-// daemon links them all through drivers/all.
+// mlx90640, amg8833, modbusir, lineproto, badge), beside thermal (thermal
+// array frames to one measurement per person), runner and sim (the simulated
+// gate). Each protocol package registers itself from init; the daemon links
+// them all through drivers/all.
 package drivers
