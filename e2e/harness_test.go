@@ -181,6 +181,29 @@ func (c *consumer) missing(want map[string]bool) []string {
 	return out
 }
 
+// missingAfter waits up to within for every id of want to arrive and
+// returns those that did not. An outbox the box reports empty means the
+// broker acknowledged each event, not that the consumer has it yet: its
+// session may still be reconnecting, so a check must wait for delivery.
+func (c *consumer) missingAfter(want map[string]bool, within time.Duration) []string {
+	deadline := time.Now().Add(within)
+	for {
+		missing := c.missing(want)
+		if len(missing) == 0 || time.Now().After(deadline) {
+			return missing
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitAllReceived fails the test unless every id of want arrives.
+func waitAllReceived(t testing.TB, cons *consumer, want map[string]bool, what string) {
+	t.Helper()
+	if missing := cons.missingAfter(want, 3*long); len(missing) > 0 {
+		t.Fatalf("%d of %d of %s never reached the consumer, e.g. %v", len(missing), len(want), what, missing[:min(10, len(missing))])
+	}
+}
+
 // duplicates returns the deliveries beyond the first of every id.
 func (c *consumer) duplicates() int {
 	c.mu.Lock()

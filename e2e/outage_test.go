@@ -62,8 +62,8 @@ func TestBrokerOutageDeliversEverything(t *testing.T) {
 	r.stop()
 
 	produced := r.storedIDs()
+	missing := cons.missingAfter(produced, long)
 	received := cons.receivedIDs()
-	missing := cons.missing(produced)
 	var extra []string
 	for id := range received {
 		if !produced[id] {

@@ -109,19 +109,3 @@ func TestPowerCutLosesNoDurableEvent(t *testing.T) {
 	figures(t, "runs 1, power cuts %d (%d during start), events produced %d, received distinct %d, duplicates %d, lost %d, last wills seen %d",
 		powerCuts, cutDuringStart, len(final), len(received), cons.duplicates(), lost, wills)
 }
-
-// waitAllReceived waits until every id of want arrived at the consumer.
-func waitAllReceived(t *testing.T, cons *consumer, want map[string]bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(3 * long)
-	for {
-		missing := cons.missing(want)
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d of %s never reached the broker, e.g. %v", len(missing), len(want), what, missing[:min(10, len(missing))])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
