@@ -95,7 +95,9 @@ func (s *EventSink) Reading(m *Measurement) event.Reading {
 		PersonID:      m.PersonID(),
 	}
 	if m.Mode == ModeSkin { // body mode applies no correction: no offset, no gain
-		r.OffsetC, r.Gain = m.OffsetC, m.Gain
+		// The offset in force is the configured one plus the calibration's:
+		// their sum carries float noise (0.7 + -0.5 = 0.19999999999999996).
+		r.OffsetC, r.Gain = float64(hundredths(m.OffsetC))/100, m.Gain
 	}
 	if int(m.Lane) < len(s.o.Lanes) {
 		r.Lane, r.Role = s.o.Lanes[m.Lane].Name, s.o.Lanes[m.Lane].Role

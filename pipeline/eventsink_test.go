@@ -168,3 +168,22 @@ func TestBodyModeReadingCarriesNoCorrection(t *testing.T) {
 		t.Errorf("skin-mode reading lost its correction: gain %v offset %v", skin.Gain, skin.OffsetC)
 	}
 }
+
+// A calibrated skin-mode device's offset is the configured offset plus the
+// calibration's; the wire carries it to 0.01 °C like every temperature
+// (docs/mqtt.md), not the float noise of the sum.
+func TestSkinModeOffsetOnTheWireIsHundredths(t *testing.T) {
+	s, err := NewEventSink(EventSinkOpts{Store: &caseLog{}, Devices: gate().Devices, Lanes: gate().Lanes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured, calibrated := 0.7, -0.5
+	r := s.Reading(&Measurement{Verdict: VerdictPass, Mode: ModeSkin, Gain: 1, OffsetC: configured + calibrated, RawC: 35, BodyC: 35.2, AmbientC: 22})
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"offset_c":0.2,`) {
+		t.Errorf("offset %v (0.7 + -0.5) went out as %s, want offset_c 0.2", configured+calibrated, b)
+	}
+}
