@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -43,6 +44,15 @@ func TestGrafanaDashboardsNameRealMetrics(t *testing.T) {
 		return strings.Contains(m, "gatescreen_body_temperature_celsius_count") && !strings.Contains(m, "gatescreen_uplink_last_ack_timestamp_seconds 0\n")
 	})
 	families := scrape(t, r.metrics)
+	// promtool check metrics runs this linter: the live page, not a
+	// registry of fakes, is what a district's Prometheus scrapes.
+	problems, err := promlint.New(strings.NewReader(getText(t, r.metrics))).Lint()
+	if err != nil {
+		t.Fatalf("linting the live /metrics: %v", err)
+	}
+	for _, p := range problems {
+		t.Errorf("live /metrics: %s: %s", p.Metric, p.Text)
+	}
 	r.stop()
 
 	for _, file := range []string{"../docs/grafana/box.json", "../docs/grafana/district.json"} {
