@@ -145,3 +145,64 @@ func TestRecordAbsenceFromTheScreen(t *testing.T) {
 		t.Fatalf("stored %+v %v", recs, err)
 	}
 }
+
+// A student back at the gate leaves the follow-up list that day, and an
+// absence after the return is a new one: its "since" starts again, and the
+// earlier illness is not carried over as its last record.
+func TestAbsenceClosesWhenTheStudentIsBack(t *testing.T) {
+	g := absenceOffice(t)
+	if _, err := record(g, storage.Absence{PersonID: "S2", Reason: "illness", Symptoms: []string{"fever"}}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(day int) {
+		now := time.Date(2026, 11, day, 12, 0, 0, 0, g.loc)
+		g.o.Clock = clock.New(clock.Opts{Now: func() time.Time { return now }, SyncedFunc: func() bool { return true }, Logger: zerolog.Nop()})
+	}
+	measure := func(id string, day int) {
+		body := 36.6
+		ev, _ := event.New(event.KindReading, event.Reading{Lane: "lane-1", Role: "student", BodyC: &body, Verdict: event.VerdictPass, PersonID: id})
+		ev.Wall = time.Date(2026, 11, day, 7, 10, 0, 0, g.loc).UnixNano()
+		if err := g.store.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.store.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func() map[string]*Absentee {
+		list, err := g.Absentees(g.Today())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*Absentee{}
+		for i := range list {
+			m[list[i].PersonID] = &list[i]
+		}
+		return m
+	}
+
+	at(24) // S2 is back; S1 and S3 are away
+	measure("S2", 24)
+	if got := ids(); got["S2"] != nil || got["S1"] == nil || got["S3"] == nil {
+		t.Fatalf("24th, S2 measured: follow-up list %v, want S1 and S3 only", keys(got))
+	}
+
+	at(25) // S2 away again, everyone else measured
+	measure("S1", 25)
+	measure("S3", 25)
+	got := ids()
+	if len(got) != 1 || got["S2"] == nil {
+		t.Fatalf("25th: follow-up list %v, want S2 only", keys(got))
+	}
+	if s2 := got["S2"]; s2.Since != "2026-11-25" || s2.Last != nil {
+		t.Errorf("25th, S2 away again after a day back: since %q, last %+v; want since the 25th and no record carried over", s2.Since, s2.Last)
+	}
+}
+
+func keys(m map[string]*Absentee) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
