@@ -130,6 +130,10 @@ func (d *Dev) Stats() Stats {
 	}
 }
 
+// Timeouts returns the polls left unanswered within Timeout, for the
+// daemon's per-device frame counts; safe to call while Run runs.
+func (d *Dev) Timeouts() uint64 { return d.timeouts.Load() }
+
 // Run polls the device at the configured rate and emits one reading per
 // good poll until ctx is done (nil), the port fails, or MaxFailures polls in
 // a row fail (an error naming the last cause).

@@ -72,7 +72,10 @@ type Opts struct {
 	// device behind it. False: up when the port opens and the driver starts,
 	// for devices that only speak when someone walks through.
 	UpOnFrame bool
-	Logger    zerolog.Logger
+	// Lost, when set, counts the frames the device lost before they became
+	// readings (dropped input, unanswered polls), across its sessions.
+	Lost   *LostFrames
+	Logger zerolog.Logger
 }
 
 // dropCounter is implemented by sources that discard input without emitting
@@ -206,6 +209,10 @@ func (s *supervisor) session(ctx context.Context) (stable bool, err error) {
 	}
 	if dc, ok := src.(dropCounter); ok {
 		m.drops = dc
+	}
+	if s.o.Lost != nil {
+		s.o.Lost.attach(src)
+		defer s.o.Lost.detach()
 	}
 	mctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

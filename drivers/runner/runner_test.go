@@ -453,3 +453,31 @@ func TestUpWhenTheFirstFrameBeatsTheMonitor(t *testing.T) {
 		t.Fatal("no health event: the device stays down until the first window")
 	}
 }
+
+// Input a driver dropped never reaches the pipeline, so the runner keeps the
+// count for /metrics, and keeps it when the device is unplugged and comes
+// back: each session's Source starts again from 0.
+func TestLostFramesSurviveReopening(t *testing.T) {
+	var lost LostFrames
+	b := newBench(t, "lineproto", drivers.Device{Name: "gate1", Line: &drivers.LineOpts{MaxLine: 16}},
+		func(o *Opts) { o.Lost = &lost })
+	b.waitHealth(event.HealthUp)
+	over := strings.Repeat("9", 40) + "\nT=36.5\n"
+	b.write([]byte(over))
+	if r := b.next(); r.ObjectC != 36.5 {
+		t.Fatalf("reading after the over-long line %+v", r)
+	}
+	if c := lost.Counts(); c.Dropped != 1 || c.Timeouts != 0 {
+		t.Fatalf("counts in the first session %+v, want 1 dropped", c)
+	}
+	b.unplug()
+	b.waitHealth(event.HealthDown)
+	b.plug()
+	b.waitHealth(event.HealthUp)
+	b.write([]byte(over))
+	b.next()
+	if c := lost.Counts(); c.Dropped != 2 {
+		t.Fatalf("counts after the reopen %+v, want both sessions' 2 dropped", c)
+	}
+	b.stop()
+}

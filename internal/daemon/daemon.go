@@ -145,6 +145,8 @@ type gate struct {
 	office  *schoolday.Office
 	devices []pipeline.DeviceInfo
 	lanes   []pipeline.Lane
+	// lost counts, per device, the frames that never reached the pipeline.
+	lost []runner.LostFrames
 	// storeUp is closed once the store is open and what the gate reads
 	// from it restored (storageReady).
 	storeUp chan struct{}
@@ -170,6 +172,7 @@ func build(o Opts, cfg *config.Config, loc *time.Location, clk *clock.Clock,
 	if g.devices, g.lanes, err = describe(cfg); err != nil {
 		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}
+	g.lost = make([]runner.LostFrames, len(cfg.Devices))
 
 	if g.met, err = g.buildMetrics(); err != nil {
 		return nil, err

@@ -22,10 +22,20 @@ func (g *gate) buildMetrics() (*metrics.Registry, error) {
 				return nil
 			}
 			out := map[string]map[string]uint64{}
-			for _, d := range g.pipe.Stats().Devices {
+			for i, d := range g.pipe.Stats().Devices {
 				by := map[string]uint64{"valid": d.Readings - d.Invalid}
 				for reason, n := range d.InvalidBy {
 					by[reason] = n
+				}
+				// What the driver lost never reached the pipeline.
+				if i < len(g.lost) {
+					lost := g.lost[i].Counts()
+					if lost.Dropped > 0 {
+						by["dropped"] = lost.Dropped
+					}
+					if lost.Timeouts > 0 {
+						by["timeout"] = lost.Timeouts
+					}
 				}
 				out[d.Name] = by
 			}

@@ -225,6 +225,7 @@ func (g *gate) runnerOpts(i int, dev drivers.Device) runner.Opts {
 		Emit:     g.pipe.Producer(uint16(i)),
 		Stamp:    g.clk.Stamp,
 		OnHealth: g.hub.report,
+		Lost:     &g.lost[i],
 		Logger:   logging.Component(g.log, "device").With().Str("device", dev.Name).Logger(),
 	}
 	if g.devices[i].Continuous {

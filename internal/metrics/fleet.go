@@ -96,7 +96,7 @@ func bool01(b bool) float64 {
 }
 
 var framesDesc = prometheus.NewDesc(namespace+"_device_frames_total",
-	"Frames each device sent, by outcome: valid, or why the pipeline rejected it (checksum, out_of_range, malformed, status, nan, stuck, …).",
+	"Frames each device sent, by outcome: valid, why the pipeline rejected it (checksum, out_of_range, malformed, status, nan, stuck, …), or what the driver lost before it was a frame (dropped: unreadable input; timeout: an unanswered poll).",
 	[]string{"device", "outcome"}, nil)
 
 type framesCollector struct {

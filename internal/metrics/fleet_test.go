@@ -158,11 +158,12 @@ func TestMetricsLintClean(t *testing.T) {
 // Frames per device by outcome, as the pipeline counted them.
 func TestDeviceFrames(t *testing.T) {
 	r := newTestRegistry(t, Opts{DeviceFrames: func() map[string]map[string]uint64 {
-		return map[string]map[string]uint64{"gun-1": {"valid": 120, "checksum": 3}, "gate-1": {"valid": 80}}
+		return map[string]map[string]uint64{"gun-1": {"valid": 120, "checksum": 3}, "gate-1": {"valid": 80, "timeout": 7}}
 	}})
 	want := `
-# HELP gatescreen_device_frames_total Frames each device sent, by outcome: valid, or why the pipeline rejected it (checksum, out_of_range, malformed, status, nan, stuck, …).
+# HELP gatescreen_device_frames_total Frames each device sent, by outcome: valid, why the pipeline rejected it (checksum, out_of_range, malformed, status, nan, stuck, …), or what the driver lost before it was a frame (dropped: unreadable input; timeout: an unanswered poll).
 # TYPE gatescreen_device_frames_total counter
+gatescreen_device_frames_total{device="gate-1",outcome="timeout"} 7
 gatescreen_device_frames_total{device="gate-1",outcome="valid"} 80
 gatescreen_device_frames_total{device="gun-1",outcome="checksum"} 3
 gatescreen_device_frames_total{device="gun-1",outcome="valid"} 120

@@ -49,7 +49,8 @@ type Opts struct {
 	DeviceAlarms func() map[string]uint64
 	// DeviceFrames returns, per device, its frames by outcome: "valid" and
 	// each reason the validate stage rejected one for ("checksum",
-	// "out_of_range", "stuck", …).
+	// "out_of_range", "stuck", …), and what the driver lost before it was a
+	// frame ("dropped", "timeout").
 	DeviceFrames func() map[string]map[string]uint64
 	// Uplink returns the MQTT uplink's counters.
 	Uplink func() UplinkFigures
