@@ -38,6 +38,9 @@ var columns = []column{
 // cells are a row's values, one per column (nil is an empty cell).
 func (s *Summary) cells(r Row) []any {
 	var received, missing any = nil, "未到截止" // not due: it cannot be told yet
+	if !s.SchoolDay {
+		missing = "非上课日" // none owed
+	}
 	if !r.ReceivedAt.IsZero() {
 		received = r.ReceivedAt
 	}

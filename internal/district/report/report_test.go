@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,5 +193,30 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"'=HYPERLINK(""x"")"`) {
 		t.Errorf("CSV %s", buf.String())
+	}
+}
+
+// On a day the calendar closes the schools no report is owed: school b,
+// which sent none, is no 漏报 (as the alert service has it), and the
+// column says why.
+func TestNoReportOwedOnAHoliday(t *testing.T) {
+	cal := filepath.Join(t.TempDir(), "calendar.txt")
+	if err := os.WriteFile(cal, []byte("2026-11-23 holiday 校庆\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	holiday, err := schedule.New(schedule.Opts{Calendar: cal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Build(context.Background(), district(t), holiday, "2026-11-23", local(21, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := sum.Rows[1]
+	if b.School != "b" || b.Missing || b.Due || sum.SchoolDay {
+		t.Fatalf("school b on a holiday: %+v (school day %v), want nothing owed", b, sum.SchoolDay)
+	}
+	if cells := sum.cells(b); cells[len(cells)-1] != "非上课日" {
+		t.Errorf("漏报 column %v, want 非上课日", cells[len(cells)-1])
 	}
 }

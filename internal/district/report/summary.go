@@ -34,16 +34,20 @@ type Row struct {
 	ReceivedAt time.Time
 	// Late: a report arrived after the deadline (迟报). Missing: at the
 	// deadline a gate had none and still has none (漏报). Neither can be
-	// told before the deadline: Due is false then.
+	// told before the deadline, and none is owed on a day that is not a
+	// school day: Due is false then.
 	Late, Missing, Due bool
 }
 
 // Summary is the district's day.
 type Summary struct {
-	Day      string
-	Date     time.Time // the day's midnight, district time
-	Deadline time.Time
-	Rows     []Row // by school
+	Day  string
+	Date time.Time // the day's midnight, district time
+	// SchoolDay: a weekday not a holiday, or a working weekend day, as the
+	// district's calendar has it; no report is owed on another day.
+	SchoolDay bool
+	Deadline  time.Time
+	Rows      []Row // by school
 }
 
 // Build makes the summary of day as it stands at now.
@@ -65,11 +69,13 @@ func Build(ctx context.Context, src Source, sched schedule.Schedule, day string,
 	if err != nil {
 		return nil, fmt.Errorf("report: reading cases: %w", err)
 	}
-	sum := &Summary{Day: day, Date: start, Deadline: deadline}
+	sum := &Summary{Day: day, Date: start, Deadline: deadline, SchoolDay: sched.SchoolDay(day)}
+	// On a weekend or holiday no report is owed: 漏报 as the alerts have it.
+	due := sum.SchoolDay && !now.Before(deadline)
 	rows := map[string]*Row{}
 	row := func(school string) *Row {
 		if rows[school] == nil {
-			rows[school] = &Row{School: school, Due: !now.Before(deadline)}
+			rows[school] = &Row{School: school, Due: due}
 		}
 		return rows[school]
 	}

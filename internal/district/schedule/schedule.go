@@ -9,8 +9,9 @@ import (
 // DayFormat is a day as the contract writes it (a daily report's day).
 const DayFormat = "2006-01-02"
 
-// Schedule is the district's calendar. School days are Monday to Friday;
-// holidays are not known.
+// Schedule is the district's calendar. School days are Monday to Friday,
+// except the holidays and plus the working weekend days of its calendar
+// file.
 type Schedule struct {
 	// Loc is the district's time zone.
 	Loc *time.Location
@@ -19,6 +20,7 @@ type Schedule struct {
 	// SchoolStart and SchoolEnd bound school hours on a school day, after
 	// local midnight.
 	SchoolStart, SchoolEnd time.Duration
+	cal                    calendar
 }
 
 // Opts are a Schedule as its flags write it; zero fields take the defaults.
@@ -26,6 +28,9 @@ type Opts struct {
 	TimeZone    string // default Asia/Shanghai
 	Deadline    string // HH:MM, default 20:00
 	SchoolHours string // HH:MM-HH:MM, default 06:30-18:00
+	// Calendar is a file of holidays and working weekend days (see
+	// readCalendar); none: Monday to Friday.
+	Calendar string
 }
 
 // New parses opts.
@@ -58,6 +63,11 @@ func New(opts Opts) (Schedule, error) {
 	}
 	if err != nil {
 		return Schedule{}, fmt.Errorf("school hours: %w", err)
+	}
+	if opts.Calendar != "" {
+		if s.cal, err = readCalendar(opts.Calendar); err != nil {
+			return Schedule{}, err
+		}
 	}
 	return s, nil
 }
@@ -96,10 +106,17 @@ func (s Schedule) Bounds(day string) (start, deadline time.Time, err error) {
 	return start, at(start, s.Deadline), err
 }
 
-// SchoolDay reports whether day is Monday to Friday.
+// SchoolDay reports whether day is a school day: Monday to Friday and not
+// a holiday, or a weekend day the calendar makes one.
 func (s Schedule) SchoolDay(day string) bool {
 	t, err := s.midnight(day)
-	return err == nil && t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
+	switch {
+	case err != nil || s.cal.holiday[day]:
+		return false
+	case s.cal.school[day]:
+		return true
+	}
+	return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
 }
 
 // InSchoolHours reports whether t falls inside school hours of a school day.

@@ -1,6 +1,9 @@
 package schedule
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +52,62 @@ func TestNewRefusesBadFlags(t *testing.T) {
 		if _, err := New(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+// A district's year is not Monday to Friday: on 国庆节 no report is owed,
+// and on a 调休 Saturday one is.
+func TestCalendarFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "calendar.txt")
+	cal := "# 2026 autumn term\n\n2026-10-01..2026-10-07 holiday 国庆节\n2026-10-10 school 调休上课\n  2026-11-23 holiday\n"
+	if err := os.WriteFile(path, []byte(cal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Opts{Calendar: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for day, want := range map[string]bool{
+		"2026-09-30": true,  // Wednesday before the holiday
+		"2026-10-01": false, // Thursday, 国庆节
+		"2026-10-07": false, // Wednesday, still the holiday
+		"2026-10-08": true,  // Thursday after it
+		"2026-10-10": true,  // Saturday made a school day
+		"2026-10-11": false, // Sunday
+		"2026-11-23": false, // a Monday the file closes
+	} {
+		if got := s.SchoolDay(day); got != want {
+			t.Errorf("school day %s: %v, want %v", day, got, want)
+		}
+	}
+	if s.InSchoolHours(time.Date(2026, 11, 23, 9, 0, 0, 0, s.Loc)) {
+		t.Error("9:00 on a holiday counted as school hours")
+	}
+}
+
+func TestCalendarFileMistakesNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "calendar.txt")
+	cal := "2026-10-01 holiday\n2026-13-01 holiday\n2026-10-01 school\n2026-10-09..2026-10-02 holiday\n2026-10-20 vacation\n2026-10-21\n2026-01-01..2027-12-31 holiday\n"
+	if err := os.WriteFile(path, []byte(cal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Opts{Calendar: path})
+	if err == nil {
+		t.Fatal("a calendar with six bad lines accepted")
+	}
+	for _, want := range []string{
+		path + `:2: "2026-13-01": want YYYY-MM-DD`,
+		path + `:3: 2026-10-01 is already on line 1`,
+		path + `:4: 2026-10-09..2026-10-02 ends before it starts`,
+		path + `:5: "vacation": want holiday or school`,
+		path + `:6: "2026-10-21": want DAY[..DAY] holiday|school [note]`,
+		path + `:7: 2026-01-01..2027-12-31 is longer than 200 days`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := New(Opts{Calendar: filepath.Join(t.TempDir(), "none.txt")}); err == nil || !strings.Contains(err.Error(), "none.txt") {
+		t.Errorf("a missing calendar file: %v", err)
 	}
 }
