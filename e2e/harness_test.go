@@ -55,6 +55,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	gatescreen.Remove()
+	districtBin.Remove()
 	for _, box := range vmBoxes {
 		box.bin.Remove()
 	}
@@ -669,12 +670,18 @@ func (r *rig) replug(name string) {
 // id of every event in it: durable by definition.
 func (r *rig) storedIDs() map[string]bool {
 	r.t.Helper()
-	return storeIDs(r.t, r.cfg.Storage.Path)
+	return storeIDsOf(r.t, r.cfg.Storage.Path, r.cfg.Site.BoxID)
 }
 
 // storeIDs returns the id of every event in the bbolt file at path, which
 // no process has open; none when the file does not exist.
 func storeIDs(t testing.TB, path string) map[string]bool {
+	t.Helper()
+	return storeIDsOf(t, path, boxID)
+}
+
+// storeIDsOf is storeIDs for the store of box.
+func storeIDsOf(t testing.TB, path, box string) map[string]bool {
 	t.Helper()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return map[string]bool{} // killed before the store was created
@@ -694,7 +701,7 @@ func storeIDs(t testing.TB, path string) map[string]bool {
 			if len(k) != 8 {
 				return fmt.Errorf("event key %x is not a sequence", k)
 			}
-			ids[fmt.Sprintf("%s:%d", boxID, binary.BigEndian.Uint64(k))] = true
+			ids[fmt.Sprintf("%s:%d", box, binary.BigEndian.Uint64(k))] = true
 			return nil
 		})
 	})
