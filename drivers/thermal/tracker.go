@@ -19,7 +19,7 @@ type Measurement struct {
 	ObjectC float64
 	// AmbientC is the sensor's ambient temperature at that frame.
 	AmbientC float64
-	// BackgroundC is the scene's background (the frame median) at that frame.
+	// BackgroundC is the scene's background at that frame (see Tracker).
 	BackgroundC float64
 	// Pixels is the size of the person's face at that frame (see MinPixels).
 	Pixels int
@@ -76,8 +76,9 @@ const maxTracks = 8
 
 // Tracker turns a stream of frames into one Measurement per person.
 //
-// In every frame the background is the median pixel; pixels PresenceDeltaC
-// above it, 4-connected, are a person's blob (single pixels are noise). A
+// In every frame the background is the median pixel, or the background
+// learnt from earlier frames when a face close to the sensor makes the
+// median (see background); pixels PresenceDeltaC above it, 4-connected, are a person's blob (single pixels are noise). A
 // blob is followed from frame to frame by its nearest centroid. Each frame
 // a followed blob gives one sample from its hottest region (see HotBandC):
 // on a person that is the inner eye and the forehead. Samples from frames
@@ -101,6 +102,9 @@ type Tracker struct {
 	blobs   [maxTracks + 1]blob
 	tracks  [maxTracks]track
 	out     []Measurement
+	// bgC is the background model (see background), once bgKnown.
+	bgC     float64
+	bgKnown bool
 }
 
 type blob struct {
@@ -183,7 +187,7 @@ func (tr *Tracker) Add(f *Frame, t time.Duration) []Measurement {
 	if f.Flags.Invalid() || f.W != tr.w || f.H != tr.h {
 		return tr.out
 	}
-	bg, ok := tr.median(f)
+	bg, ok := tr.background(f)
 	if !ok {
 		return tr.out
 	}
@@ -244,18 +248,47 @@ func (tr *Tracker) Flush() []Measurement {
 	return tr.out
 }
 
-// median returns the median of the frame's valid pixels.
-func (tr *Tracker) median(f *Frame) (float64, bool) {
-	s := tr.scratch[:0]
+// bgRate is the weight of a frame's median in the background model while
+// someone is in view: about a second of frames at 8 Hz.
+const bgRate = 1.0 / 8
+
+// background returns the scene's background in frame f: its median pixel,
+// unless the median is warmer than the reference by PresenceDeltaC/2 while
+// two pixels or more are face-warm (FaceMinC). A face close to the sensor
+// covers more than half of it (an AMG8833's 8×8 within about 0.2 m), and the
+// median is then the face: the person would vanish, or be measured against
+// themself. The reference is the model learnt from the frames whose median
+// was the background (an empty lane's median outright); before the first, the sensor's ambient temperature
+// (an AMG8833's thermistor is the room's, an MLX90640's die runs warmer
+// than the room). Without a face-warm pixel the median is the background
+// whatever the model says (the sun on the wall behind the lane).
+func (tr *Tracker) background(f *Frame) (float64, bool) {
+	s, warm := tr.scratch[:0], 0
 	for _, v := range f.C {
 		if v == v { // not NaN
 			s = append(s, v)
+		}
+		if v >= tr.o.FaceMinC {
+			warm++
 		}
 	}
 	if len(s) == 0 {
 		return 0, false
 	}
-	return kth(s, len(s)/2), true
+	med := kth(s, len(s)/2)
+	ref, known := tr.bgC, tr.bgKnown
+	if !known && f.AmbientC == f.AmbientC {
+		ref, known = f.AmbientC, true
+	}
+	switch {
+	case known && warm >= 2 && med > ref+tr.o.PresenceDeltaC/2:
+		return ref, true
+	case warm < 2 || !tr.bgKnown:
+		tr.bgC, tr.bgKnown = med, true
+	default:
+		tr.bgC += bgRate * (med - tr.bgC)
+	}
+	return med, true
 }
 
 // findBlobs labels the 4-connected pixels above thr and keeps the blobs of
