@@ -26,6 +26,10 @@ type Measurement struct {
 	// Start and End are the times of the first and last frame of the
 	// passage, as given to Add.
 	Start, End time.Duration
+	// Image is the frame the measurement came from (the plateau's, or for
+	// a retake the hottest sample's), W×H pixels as given to Add; valid
+	// until the next call.
+	Image []float64
 }
 
 // TrackerOpts tunes a Tracker. The zero value of every field means its
@@ -102,6 +106,7 @@ type Tracker struct {
 	blobs   [maxTracks + 1]blob
 	tracks  [maxTracks]track
 	out     []Measurement
+	images  [maxTracks][]float64 // out[i].Image
 	// bgC is the background model (see background), once bgKnown.
 	bgC     float64
 	bgKnown bool
@@ -130,11 +135,13 @@ type track struct {
 	closeN      int
 	hot         Measurement // hottest sample, for a retake's log
 	best        Measurement // frame of the best plateau
-	plateau     float64
-	stable      bool
-	cx, cy      float64
-	win         [maxWindow]float64
-	winN        int
+	// hotImg and bestImg are the frames of hot and best.
+	hotImg, bestImg []float64
+	plateau         float64
+	stable          bool
+	cx, cy          float64
+	win             [maxWindow]float64
+	winN            int
 }
 
 // NewTracker returns a tracker for frames of w×h pixels.
@@ -170,13 +177,18 @@ func NewTracker(w, h int, o TrackerOpts) *Tracker {
 	if o.MaxGap == 0 {
 		o.MaxGap = 300 * time.Millisecond
 	}
-	return &Tracker{
+	tr := &Tracker{
 		o: o, w: w, h: h,
 		labels:  make([]int32, w*h),
 		stack:   make([]int32, 0, w*h),
 		scratch: make([]float64, w*h),
 		out:     make([]Measurement, 0, maxTracks),
 	}
+	for i := range tr.tracks {
+		tr.tracks[i].hotImg, tr.tracks[i].bestImg = make([]float64, w*h), make([]float64, w*h)
+		tr.images[i] = make([]float64, w*h)
+	}
+	return tr
 }
 
 // Add takes the frame seen at time t (monotonic, increasing) and returns
@@ -393,9 +405,9 @@ func (tr *Tracker) match(nb int, seen *[maxTracks]bool) {
 	}
 }
 
-// reset starts a new passage at t.
+// reset starts a new passage at t; the frame buffers stay.
 func (k *track) reset(t time.Duration) {
-	*k = track{active: true, start: t, crowdSince: -1}
+	*k = track{active: true, start: t, crowdSince: -1, hotImg: k.hotImg, bestImg: k.bestImg}
 	k.hot.ObjectC = math.Inf(-1)
 }
 
@@ -411,6 +423,7 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 	m := Measurement{ObjectC: b.value, AmbientC: f.AmbientC, BackgroundC: bg, Pixels: b.face}
 	if m.ObjectC > k.hot.ObjectC {
 		k.hot = m
+		copy(k.hotImg, f.C)
 	}
 	if !tr.close(b) {
 		k.far(tr, t)
@@ -434,7 +447,9 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 		return
 	}
 	k.crowdSince = -1
-	k.window(tr, m)
+	if k.window(tr, m) {
+		copy(k.bestImg, f.C)
+	}
 }
 
 // stillDecided reports whether a decided track stays decided at t. It is
@@ -476,26 +491,29 @@ func (k *track) far(tr *Tracker, t time.Duration) {
 
 // window slides the close, uncrowded measurement m into the stable window
 // and takes the window's mean as the plateau when it held still and is the
-// highest yet.
-func (k *track) window(tr *Tracker, m Measurement) {
+// highest yet; it reports whether it did (m's frame is the plateau's).
+func (k *track) window(tr *Tracker, m Measurement) bool {
 	n := tr.o.StableWindow
 	copy(k.win[:], k.win[1:n])
 	k.win[n-1] = m.ObjectC
 	k.winN++
 	if k.winN < n {
-		return
+		return false
 	}
 	lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
 	for _, v := range k.win[:n] {
 		lo, hi, sum = min(lo, v), max(hi, v), sum+v
 	}
 	if hi-lo > tr.o.StableSpreadC+1e-9 {
-		return
+		return false
 	}
-	if mean := sum / float64(n); !k.stable || mean > k.plateau {
-		k.stable, k.plateau, k.best = true, mean, m
-		k.best.ObjectC = mean
+	mean := sum / float64(n)
+	if k.stable && mean <= k.plateau {
+		return false
 	}
+	k.stable, k.plateau, k.best = true, mean, m
+	k.best.ObjectC = mean
+	return true
 }
 
 // end decides a passage and appends its measurement. Something never close
@@ -505,7 +523,7 @@ func (tr *Tracker) end(k *track) {
 	if k.closeN == 0 && k.last-k.start < tr.o.MinDwell {
 		return
 	}
-	m := k.best
+	m, img := k.best, k.bestImg
 	switch {
 	case k.crowded:
 		m, m.Retake = k.hot, drivers.RetakeCrowded
@@ -516,6 +534,12 @@ func (tr *Tracker) end(k *track) {
 	case !k.stable:
 		m, m.Retake = k.hot, drivers.RetakeUnstable
 	}
+	if m.Retake != drivers.RetakeNone {
+		img = k.hotImg
+	}
+	// The track may start a new passage in this call: out keeps a copy.
+	m.Image = tr.images[len(tr.out)]
+	copy(m.Image, img)
 	m.Start, m.End = k.start, k.last
 	tr.out = append(tr.out, m)
 }
