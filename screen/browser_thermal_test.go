@@ -2,6 +2,7 @@ package screen
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -98,6 +99,23 @@ func TestBrowserThermalThumbnail(t *testing.T) {
 	shownAt := time.Now()
 	page.waitFor("lane B's pass with its 8×8 thumbnail", thumbShown("B", 8), 5*time.Second)
 	page.screenshot("screen-zh-CN-thermal-1024x600.png")
+	// The thumbnails and their scales overlap no text, on the tablet and
+	// on a phone (where lane B is below the fold: only A is checked there).
+	noOverlap := func(size string) {
+		t.Helper()
+		var problems []string
+		if err := json.Unmarshal([]byte(page.evalString(layoutProblems+"([])")), &problems); err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) > 0 {
+			t.Errorf("%s: %v", size, problems)
+		}
+	}
+	noOverlap("1024×600")
+	page.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil)
+	page.waitFor("phone layout", thumbShown("A", 32), 5*time.Second)
+	noOverlap("390×844")
+	page.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1024, "height": 600, "deviceScaleFactor": 1, "mobile": false}, nil)
 
 	// The pass is 3 s old: lane B is idle and the thumbnail gone with it.
 	page.waitFor("lane B idle without its thumbnail", `document.querySelector('[data-lane="B"]').dataset.state === "ready" && `+thumbGone("B"), 6*time.Second)
