@@ -16,6 +16,11 @@
 // then it is the background learnt from earlier frames, or before any the
 // sensor's ambient temperature.
 //
+// Each measurement keeps the frame it came from (Measurement.Image). A
+// Source given a Thumbs (KeepThumbs) hands that frame over for the gate
+// screen's thumbnail, filed under the reading's capture time; the frame
+// never enters a drivers.Reading, so it is never stored or uploaded.
+//
 // # Caveats
 //
 // The synthetic scenes of the tests model a 32×24 sensor with a 55° lens

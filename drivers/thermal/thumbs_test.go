@@ -56,16 +56,7 @@ func TestMeasurementCarriesItsFrame(t *testing.T) {
 // Two people decided in the same frame (both asked to retake, crowded) keep
 // a frame each: the second track's frame does not overwrite the first's.
 func TestCrowdedRetakesKeepTheirFrames(t *testing.T) {
-	var scenes [][]person
-	for _, s := range walk(36.6, 1.0, 1500*time.Millisecond) {
-		if len(s) == 0 {
-			scenes = append(scenes, nil)
-			continue
-		}
-		a, b := s[0], s[0]
-		a.X, b.X, b.HotC = a.X-0.25, b.X+0.25, 38.5
-		scenes = append(scenes, []person{a, b})
-	}
+	scenes := twoAbreast()
 	tr := NewTracker(sceneW, sceneH, TrackerOpts{})
 	f := NewFrame(sceneW, sceneH)
 	var images [][]float64

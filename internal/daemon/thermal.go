@@ -57,3 +57,5 @@ func (t thermalThumbs) keepThumbs(i int, ro *runner.Opts) {
 		return src, err
 	}
 }
+
+var _ screen.ThermalImages = thermalThumbs(nil)
