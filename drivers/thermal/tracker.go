@@ -265,15 +265,19 @@ func (tr *Tracker) Flush() []Measurement {
 const bgRate = 1.0 / 8
 
 // background returns the scene's background in frame f: its median pixel,
-// unless the median is warmer than the reference by PresenceDeltaC/2 while
-// two pixels or more are face-warm (FaceMinC). A face close to the sensor
+// unless the median is itself skin-warm (FaceMinC − FaceBandC, the face's
+// band) and warmer than the reference by PresenceDeltaC/2 while two pixels
+// or more are face-warm (FaceMinC). A face close to the sensor
 // covers more than half of it (an AMG8833's 8×8 within about 0.2 m), and the
 // median is then the face: the person would vanish, or be measured against
 // themself. The reference is the model learnt from the frames whose median
 // was the background (an empty lane's median outright); before the first, the sensor's ambient temperature
 // (an AMG8833's thermistor is the room's, an MLX90640's die runs warmer
-// than the room). Without a face-warm pixel the median is the background
-// whatever the model says (the sun on the wall behind the lane).
+// than the room, and a sensor in a draught may read below it). A median
+// below the face's band is a wall, whatever the reference says: a stale
+// model or a cold sensor would otherwise make the whole frame one blob, and
+// two people one number. Without a face-warm pixel the median is the
+// background too (the sun on the wall behind the lane).
 func (tr *Tracker) background(f *Frame) (float64, bool) {
 	s, warm := tr.scratch[:0], 0
 	for _, v := range f.C {
@@ -293,7 +297,7 @@ func (tr *Tracker) background(f *Frame) (float64, bool) {
 		ref, known = f.AmbientC, true
 	}
 	switch {
-	case known && warm >= 2 && med > ref+tr.o.PresenceDeltaC/2:
+	case known && warm >= 2 && med > ref+tr.o.PresenceDeltaC/2 && med >= tr.o.FaceMinC-tr.o.FaceBandC:
 		return ref, true
 	case warm < 2 || !tr.bgKnown:
 		tr.bgC, tr.bgKnown = med, true
