@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"sync"
 
 	"github.com/gatescreen/gatescreen/pipeline"
 )
@@ -69,6 +70,19 @@ var thermalPalette = func() color.Palette {
 	return p
 }()
 
+// thumbEncoder reuses its compressor between thumbnails: a fresh one is
+// most of a megabyte of allocation for a 1 KB picture.
+var thumbEncoder = png.Encoder{BufferPool: &encoderPool{}}
+
+type encoderPool struct{ p sync.Pool }
+
+func (e *encoderPool) Get() *png.EncoderBuffer {
+	b, _ := e.p.Get().(*png.EncoderBuffer)
+	return b // nil: the encoder makes one
+}
+
+func (e *encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
+
 // minThermalSpanC keeps an empty, even scene from being stretched into
 // colourful noise.
 const minThermalSpanC = 2.0
@@ -100,7 +114,7 @@ func (s *Screen) thumb(m *pipeline.Measurement, r reading) *thumbView {
 		}
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, p); err != nil {
+	if err := thumbEncoder.Encode(&buf, p); err != nil {
 		s.log.Warn().Err(err).Str("device", r.Device).Msg("thermal thumbnail not encoded")
 		return nil
 	}

@@ -139,3 +139,21 @@ func TestThermalThumbnailScaleHasAMinimumSpan(t *testing.T) {
 		t.Fatalf("thumbnail %+v, want the scale 22.0–24.0", tv)
 	}
 }
+
+// BenchmarkThermalThumb is the screen's work per thermal reading: the
+// frame's scale and its PNG (32×24).
+func BenchmarkThermalThumb(b *testing.B) {
+	th := &fakeThermal{}
+	th.put(0, 1, arrayFrame(32, 24, 0.8, 37.0))
+	s, err := New(Opts{Thermal: th})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := &pipeline.Measurement{Mono: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.thumb(m, reading{}) == nil {
+			b.Fatal("no thumbnail")
+		}
+	}
+}
