@@ -26,14 +26,24 @@ import (
 // pixelList is a JSON list of 64 numbers or more: an 8×8 frame or larger.
 var pixelList = regexp.MustCompile(`\[\s*-?[0-9.eE+-]+(\s*,\s*-?[0-9.eE+-]+){63,}\s*\]`)
 
-// A simulated AMG8833 through the whole daemon: the frame its reading was
-// measured from reaches the screen's /api/state on its lane, and nothing of
-// it is in any MQTT payload the uplink sends or in any record of the store.
+// A simulated AMG8833, and an MLX90640, through the whole daemon: the frame
+// its reading was measured from reaches the screen's /api/state on its
+// lane, and nothing of it is in any MQTT payload the uplink sends or in any
+// record of the store.
 func TestThermalFrameOnTheScreenOnly(t *testing.T) {
+	for _, c := range []struct {
+		protocol string
+		w, h     int
+	}{{sim.ProtocolAMG8833, 8, 8}, {sim.ProtocolMLX90640, 32, 24}} {
+		t.Run(c.protocol, func(t *testing.T) { thermalFrameOnTheScreenOnly(t, c.protocol, c.w, c.h) })
+	}
+}
+
+func thermalFrameOnTheScreenOnly(t *testing.T, protocol string, w, h int) {
 	sc, err := sim.ParseScenario(t.Name(), []byte(`
 seed: 7
 devices:
-  - {name: amg, protocol: amg8833, lane: lane-1, arrivals_per_min: 30, fever_share: 0.5, dwell_min: 1200ms, dwell_max: 1500ms, ambient_c: 21.5}
+  - {name: array, protocol: `+protocol+`, lane: lane-1, arrivals_per_min: 30, fever_share: 0.5, dwell_min: 1200ms, dwell_max: 1500ms, ambient_c: 21.5}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +78,7 @@ devices:
 	cfg.Screen.Listen, cfg.Metrics.Listen = "127.0.0.1:0", ""
 	cfg.Uplink.Broker = mq.URL()
 	cfg.Devices = gate.Devices()
-	cfg.Lanes = []config.Lane{{Name: "lane-1", Role: event.RoleStudent, Device: "amg"}}
+	cfg.Lanes = []config.Lane{{Name: "lane-1", Role: event.RoleStudent, Device: "array"}}
 	var logs syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -116,9 +126,9 @@ devices:
 		}
 		return json.Unmarshal(st.Lanes[0], &lane) == nil && lane.Thumb != nil
 	})
-	if lane.Last == nil || lane.Thumb.At != lane.Last.At || lane.Thumb.Device != "amg" || lane.Thumb.W != 8 || lane.Thumb.H != 8 ||
+	if lane.Last == nil || lane.Thumb.At != lane.Last.At || lane.Thumb.Device != "array" || lane.Thumb.W != w || lane.Thumb.H != h ||
 		!strings.HasPrefix(lane.Thumb.PNG, "data:image/png;base64,") || lane.Thumb.MaxC < 30 {
-		t.Fatalf("thumbnail %+v with the reading %+v, want the AMG8833's 8×8 frame of that reading", lane.Thumb, lane.Last)
+		t.Fatalf("thumbnail %+v with the reading %+v, want the %d×%d frame of that reading", lane.Thumb, lane.Last, w, h)
 	}
 	image := strings.TrimPrefix(lane.Thumb.PNG, "data:image/png;base64,")
 
