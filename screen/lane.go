@@ -77,6 +77,8 @@ type lane struct {
 	// admitted is the time (At) of the reading that last admitted a
 	// visitor, so one pass registers one visitor.
 	admitted int64
+	// thumb is the newest reading's thermal thumbnail, nil without one.
+	thumb *thumbView
 }
 
 // holding reports whether the lane still holds a flag red at time at (Unix
@@ -180,12 +182,15 @@ type laneView struct {
 	// FlagHoldMs, when not 0, lets the page end a flag's red that long
 	// after it (Opts.FlagHold).
 	FlagHoldMs int64 `json:"flag_hold_ms,omitempty"`
+	// Thumb is the newest reading's thermal thumbnail; the page shows it
+	// with that reading while the reading is current.
+	Thumb *thumbView `json:"thumb,omitempty"`
 }
 
 func (l *lane) view(idleAfter, flagHold time.Duration) laneView {
 	v := laneView{Name: l.name, Label: l.label, Role: l.role, Device: l.device, State: l.state, Ticket: l.ticket,
 		Recent: make([]reading, 0, l.n), Tally: l.tally,
-		IdleMs: idleAfter.Milliseconds(), FlagHoldMs: flagHold.Milliseconds()}
+		IdleMs: idleAfter.Milliseconds(), FlagHoldMs: flagHold.Milliseconds(), Thumb: l.thumb}
 	if l.flagged != nil {
 		f := *l.flagged // the view outlives Screen.mu (serveState encodes after)
 		v.Flagged = &f

@@ -114,7 +114,11 @@ type Opts struct {
 	// VisitorWindow is how recent the visitor lane's reading must be to
 	// register a visitor on it; default 2m.
 	VisitorWindow time.Duration
-	Logger        zerolog.Logger
+	// Thermal gives the frames of the thermal arrays' readings: the lane's
+	// tile shows the frame of its current reading as a small thumbnail, on
+	// this screen only. nil: no thumbnails.
+	Thermal ThermalImages
+	Logger  zerolog.Logger
 }
 
 // LoadPIN reads the doctor's PIN file. Surrounding white space (the final
@@ -338,11 +342,13 @@ func (s *Screen) Consume(m *pipeline.Measurement) {
 		v := roundTenth(m.BodyC)
 		r.BodyC = &v
 	}
+	thumb := s.thumb(m, r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rollDay(r.At)
 	l := s.laneAt(m.Lane)
 	l.push(r, s.o.FlagHold)
+	l.thumb = thumb
 	if r.Drill && l.ticket != "" {
 		s.markDrill(l.ticket)
 	}

@@ -4,12 +4,22 @@
 //
 // A Frame is one image in °C with the sensor's ambient temperature; the
 // array drivers fill one in place. A Tracker follows the warm blobs against
-// the background (the frame's median) and measures each person as a robust
+// the background and measures each person as a robust
 // high percentile of the hottest region of the face, with the dwell,
 // stability and distance rules of the pipeline's stream segmenter: a face
 // too small in pixels (too far) asks for a retake, never gives a number; two
 // people close enough to measure at once are both asked to retake, never
 // given one number for both.
+//
+// The background is the frame's median, unless a face close to the sensor
+// makes the median (more than half an AMG8833's pixels within about 0.2 m):
+// then it is the background learnt from earlier frames, or before any the
+// sensor's ambient temperature.
+//
+// Each measurement keeps the frame it came from (Measurement.Image). A
+// Source given a Thumbs (KeepThumbs) hands that frame over for the gate
+// screen's thumbnail, filed under the reading's capture time; the frame
+// never enters a drivers.Reading, so it is never stored or uploaded.
 //
 // # Caveats
 //

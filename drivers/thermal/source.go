@@ -3,6 +3,7 @@ package thermal
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/i2c"
@@ -28,9 +29,10 @@ const invalidEvery = time.Second
 // frames are reported as invalid readings at most once a second, so the
 // device's health shows them. It is a drivers.Source.
 type Source struct {
-	dev Array
-	f   *Frame
-	tr  *Tracker
+	dev    Array
+	f      *Frame
+	tr     *Tracker
+	thumbs *Thumbs
 }
 
 // NewSource returns a Source reading dev and measuring people with a
@@ -39,6 +41,10 @@ func NewSource(dev Array, o TrackerOpts) *Source {
 	f := dev.NewFrame()
 	return &Source{dev: dev, f: f, tr: NewTracker(f.W, f.H, o)}
 }
+
+// KeepThumbs makes the Source hand the frame of every measurement (see
+// Measurement.Image) to h before emitting its reading; call before Run.
+func (s *Source) KeepThumbs(h *Thumbs) { s.thumbs = h }
 
 // Run reads frames until ctx is done, then decides the people still in
 // view and returns nil; a bus failure returns its error at once, deciding
@@ -59,13 +65,20 @@ func (s *Source) Run(ctx context.Context, emit drivers.Emit) error {
 			continue
 		}
 		for _, m := range s.tr.Add(s.f, now) {
-			emit(reading(m))
+			s.emit(emit, m)
 		}
 	}
 	for _, m := range s.tr.Flush() {
-		emit(reading(m))
+		s.emit(emit, m)
 	}
 	return nil
+}
+
+func (s *Source) emit(emit drivers.Emit, m Measurement) {
+	if s.thumbs != nil {
+		s.thumbs.hold(s.f.W, s.f.H, m.Image)
+	}
+	emit(reading(m))
 }
 
 func reading(m Measurement) drivers.Reading {
@@ -93,10 +106,27 @@ type ArrayDriver struct {
 	Open func(d drivers.Device, bus i2c.Bus) (Array, error)
 }
 
+var (
+	arraysMu sync.RWMutex
+	arrays   = map[string]bool{}
+)
+
+// IsArray reports whether the driver named name is a thermal array
+// registered by Register: its Source is a *Source, whose measured frames
+// the daemon may show on the screen (KeepThumbs).
+func IsArray(name string) bool {
+	arraysMu.RLock()
+	defer arraysMu.RUnlock()
+	return arrays[name]
+}
+
 // Register registers a thermal array driver. Its Source gives one reading
 // per person (not continuous: the Tracker, not the pipeline's segmenter,
 // turns frames into measurements).
 func Register(a ArrayDriver) {
+	arraysMu.Lock()
+	arrays[a.Name] = true
+	arraysMu.Unlock()
 	drivers.Register(drivers.Driver{
 		Name:      a.Name,
 		Transport: drivers.I2C,

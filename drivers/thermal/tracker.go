@@ -19,13 +19,17 @@ type Measurement struct {
 	ObjectC float64
 	// AmbientC is the sensor's ambient temperature at that frame.
 	AmbientC float64
-	// BackgroundC is the scene's background (the frame median) at that frame.
+	// BackgroundC is the scene's background at that frame (see Tracker).
 	BackgroundC float64
 	// Pixels is the size of the person's face at that frame (see MinPixels).
 	Pixels int
 	// Start and End are the times of the first and last frame of the
 	// passage, as given to Add.
 	Start, End time.Duration
+	// Image is the frame the measurement came from (the plateau's, or for
+	// a retake the hottest sample's), W×H pixels as given to Add; valid
+	// until the next call.
+	Image []float64
 }
 
 // TrackerOpts tunes a Tracker. The zero value of every field means its
@@ -76,8 +80,9 @@ const maxTracks = 8
 
 // Tracker turns a stream of frames into one Measurement per person.
 //
-// In every frame the background is the median pixel; pixels PresenceDeltaC
-// above it, 4-connected, are a person's blob (single pixels are noise). A
+// In every frame the background is the median pixel, or the background
+// learnt from earlier frames when a face close to the sensor makes the
+// median (see background); pixels PresenceDeltaC above it, 4-connected, are a person's blob (single pixels are noise). A
 // blob is followed from frame to frame by its nearest centroid. Each frame
 // a followed blob gives one sample from its hottest region (see HotBandC):
 // on a person that is the inner eye and the forehead. Samples from frames
@@ -101,6 +106,10 @@ type Tracker struct {
 	blobs   [maxTracks + 1]blob
 	tracks  [maxTracks]track
 	out     []Measurement
+	images  [maxTracks][]float64 // out[i].Image
+	// bgC is the background model (see background), once bgKnown.
+	bgC     float64
+	bgKnown bool
 }
 
 type blob struct {
@@ -126,11 +135,13 @@ type track struct {
 	closeN      int
 	hot         Measurement // hottest sample, for a retake's log
 	best        Measurement // frame of the best plateau
-	plateau     float64
-	stable      bool
-	cx, cy      float64
-	win         [maxWindow]float64
-	winN        int
+	// hotImg and bestImg are the frames of hot and best.
+	hotImg, bestImg []float64
+	plateau         float64
+	stable          bool
+	cx, cy          float64
+	win             [maxWindow]float64
+	winN            int
 }
 
 // NewTracker returns a tracker for frames of w×h pixels.
@@ -166,13 +177,18 @@ func NewTracker(w, h int, o TrackerOpts) *Tracker {
 	if o.MaxGap == 0 {
 		o.MaxGap = 300 * time.Millisecond
 	}
-	return &Tracker{
+	tr := &Tracker{
 		o: o, w: w, h: h,
 		labels:  make([]int32, w*h),
 		stack:   make([]int32, 0, w*h),
 		scratch: make([]float64, w*h),
 		out:     make([]Measurement, 0, maxTracks),
 	}
+	for i := range tr.tracks {
+		tr.tracks[i].hotImg, tr.tracks[i].bestImg = make([]float64, w*h), make([]float64, w*h)
+		tr.images[i] = make([]float64, w*h)
+	}
+	return tr
 }
 
 // Add takes the frame seen at time t (monotonic, increasing) and returns
@@ -183,7 +199,7 @@ func (tr *Tracker) Add(f *Frame, t time.Duration) []Measurement {
 	if f.Flags.Invalid() || f.W != tr.w || f.H != tr.h {
 		return tr.out
 	}
-	bg, ok := tr.median(f)
+	bg, ok := tr.background(f)
 	if !ok {
 		return tr.out
 	}
@@ -244,18 +260,51 @@ func (tr *Tracker) Flush() []Measurement {
 	return tr.out
 }
 
-// median returns the median of the frame's valid pixels.
-func (tr *Tracker) median(f *Frame) (float64, bool) {
-	s := tr.scratch[:0]
+// bgRate is the weight of a frame's median in the background model while
+// someone is in view: about a second of frames at 8 Hz.
+const bgRate = 1.0 / 8
+
+// background returns the scene's background in frame f: its median pixel,
+// unless the median is itself skin-warm (FaceMinC − FaceBandC, the face's
+// band) and warmer than the reference by PresenceDeltaC/2 while two pixels
+// or more are face-warm (FaceMinC). A face close to the sensor
+// covers more than half of it (an AMG8833's 8×8 within about 0.2 m), and the
+// median is then the face: the person would vanish, or be measured against
+// themself. The reference is the model learnt from the frames whose median
+// was the background (an empty lane's median outright); before the first, the sensor's ambient temperature
+// (an AMG8833's thermistor is the room's, an MLX90640's die runs warmer
+// than the room, and a sensor in a draught may read below it). A median
+// below the face's band is a wall, whatever the reference says: a stale
+// model or a cold sensor would otherwise make the whole frame one blob, and
+// two people one number. Without a face-warm pixel the median is the
+// background too (the sun on the wall behind the lane).
+func (tr *Tracker) background(f *Frame) (float64, bool) {
+	s, warm := tr.scratch[:0], 0
 	for _, v := range f.C {
 		if v == v { // not NaN
 			s = append(s, v)
+		}
+		if v >= tr.o.FaceMinC {
+			warm++
 		}
 	}
 	if len(s) == 0 {
 		return 0, false
 	}
-	return kth(s, len(s)/2), true
+	med := kth(s, len(s)/2)
+	ref, known := tr.bgC, tr.bgKnown
+	if !known && f.AmbientC == f.AmbientC {
+		ref, known = f.AmbientC, true
+	}
+	switch {
+	case known && warm >= 2 && med > ref+tr.o.PresenceDeltaC/2 && med >= tr.o.FaceMinC-tr.o.FaceBandC:
+		return ref, true
+	case warm < 2 || !tr.bgKnown:
+		tr.bgC, tr.bgKnown = med, true
+	default:
+		tr.bgC += bgRate * (med - tr.bgC)
+	}
+	return med, true
 }
 
 // findBlobs labels the 4-connected pixels above thr and keeps the blobs of
@@ -360,9 +409,9 @@ func (tr *Tracker) match(nb int, seen *[maxTracks]bool) {
 	}
 }
 
-// reset starts a new passage at t.
+// reset starts a new passage at t; the frame buffers stay.
 func (k *track) reset(t time.Duration) {
-	*k = track{active: true, start: t, crowdSince: -1}
+	*k = track{active: true, start: t, crowdSince: -1, hotImg: k.hotImg, bestImg: k.bestImg}
 	k.hot.ObjectC = math.Inf(-1)
 }
 
@@ -378,6 +427,7 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 	m := Measurement{ObjectC: b.value, AmbientC: f.AmbientC, BackgroundC: bg, Pixels: b.face}
 	if m.ObjectC > k.hot.ObjectC {
 		k.hot = m
+		copy(k.hotImg, f.C)
 	}
 	if !tr.close(b) {
 		k.far(tr, t)
@@ -401,7 +451,9 @@ func (k *track) add(tr *Tracker, b *blob, f *Frame, bg float64, t time.Duration,
 		return
 	}
 	k.crowdSince = -1
-	k.window(tr, m)
+	if k.window(tr, m) {
+		copy(k.bestImg, f.C)
+	}
 }
 
 // stillDecided reports whether a decided track stays decided at t. It is
@@ -443,26 +495,29 @@ func (k *track) far(tr *Tracker, t time.Duration) {
 
 // window slides the close, uncrowded measurement m into the stable window
 // and takes the window's mean as the plateau when it held still and is the
-// highest yet.
-func (k *track) window(tr *Tracker, m Measurement) {
+// highest yet; it reports whether it did (m's frame is the plateau's).
+func (k *track) window(tr *Tracker, m Measurement) bool {
 	n := tr.o.StableWindow
 	copy(k.win[:], k.win[1:n])
 	k.win[n-1] = m.ObjectC
 	k.winN++
 	if k.winN < n {
-		return
+		return false
 	}
 	lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
 	for _, v := range k.win[:n] {
 		lo, hi, sum = min(lo, v), max(hi, v), sum+v
 	}
 	if hi-lo > tr.o.StableSpreadC+1e-9 {
-		return
+		return false
 	}
-	if mean := sum / float64(n); !k.stable || mean > k.plateau {
-		k.stable, k.plateau, k.best = true, mean, m
-		k.best.ObjectC = mean
+	mean := sum / float64(n)
+	if k.stable && mean <= k.plateau {
+		return false
 	}
+	k.stable, k.plateau, k.best = true, mean, m
+	k.best.ObjectC = mean
+	return true
 }
 
 // end decides a passage and appends its measurement. Something never close
@@ -472,7 +527,7 @@ func (tr *Tracker) end(k *track) {
 	if k.closeN == 0 && k.last-k.start < tr.o.MinDwell {
 		return
 	}
-	m := k.best
+	m, img := k.best, k.bestImg
 	switch {
 	case k.crowded:
 		m, m.Retake = k.hot, drivers.RetakeCrowded
@@ -483,6 +538,12 @@ func (tr *Tracker) end(k *track) {
 	case !k.stable:
 		m, m.Retake = k.hot, drivers.RetakeUnstable
 	}
+	if m.Retake != drivers.RetakeNone {
+		img = k.hotImg
+	}
+	// The track may start a new passage in this call: out keeps a copy.
+	m.Image = tr.images[len(tr.out)]
+	copy(m.Image, img)
 	m.Start, m.End = k.start, k.last
 	tr.out = append(tr.out, m)
 }

@@ -96,6 +96,20 @@ func TestTooFarIsRetake(t *testing.T) {
 // Two people side by side at 1 m, a fever and a normal temperature: both
 // are asked to retake; no measurement carries one number for both.
 func TestTwoPeopleNeverOnePass(t *testing.T) {
+	got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), twoAbreast(), 7)
+	if len(got) != 2 {
+		t.Fatalf("%d measurements %+v, want two (one per person)", len(got), got)
+	}
+	for _, m := range got {
+		if m.Retake != drivers.RetakeCrowded {
+			t.Errorf("measurement %+v, want retake crowded", m)
+		}
+	}
+}
+
+// twoAbreast is a passage at 1 m of two people side by side, 0.5 m apart:
+// 36.6 °C on the left, 38.5 °C on the right.
+func twoAbreast() [][]person {
 	var scenes [][]person
 	for _, s := range walk(36.6, 1.0, 1500*time.Millisecond) {
 		if len(s) == 0 {
@@ -106,15 +120,7 @@ func TestTwoPeopleNeverOnePass(t *testing.T) {
 		a.X, b.X, b.HotC = a.X-0.25, b.X+0.25, 38.5
 		scenes = append(scenes, []person{a, b})
 	}
-	got := play(NewTracker(sceneW, sceneH, TrackerOpts{}), scenes, 7)
-	if len(got) != 2 {
-		t.Fatalf("%d measurements %+v, want two (one per person)", len(got), got)
-	}
-	for _, m := range got {
-		if m.Retake != drivers.RetakeCrowded {
-			t.Errorf("measurement %+v, want retake crowded", m)
-		}
-	}
+	return scenes
 }
 
 // The next person waiting at 3 m does not spoil the measurement of the one

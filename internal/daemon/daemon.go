@@ -140,6 +140,7 @@ type gate struct {
 	caseLog *caseLog
 	lamps   lamps.Lanes
 	scr     *screen.Screen
+	thumbs  thermalThumbs // nil without a screen or a thermal array
 	met     *metrics.Registry
 	up      *uplink.Uplink
 	office  *schoolday.Office
@@ -274,6 +275,10 @@ func (g *gate) buildScreen() error {
 	if cfg.Screen.Listen == "" {
 		return nil
 	}
+	var thermalImages screen.ThermalImages
+	if g.thumbs = newThermalThumbs(cfg); g.thumbs != nil {
+		thermalImages = g.thumbs
+	}
 	var err error
 	g.scr, err = screen.New(screen.Opts{
 		Lanes:          g.lanes,
@@ -290,6 +295,7 @@ func (g *gate) buildScreen() error {
 		RecheckOverdue: cfg.Screening.RecheckOverdue,
 		Driller:        g,
 		Visitors:       openingBook{g.store, g.storeUp},
+		Thermal:        thermalImages,
 		Location:       g.loc,
 		Now:            g.clk.Now,
 		Logger:         logging.Component(g.log, "screen"),

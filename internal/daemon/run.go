@@ -228,6 +228,7 @@ func (g *gate) runnerOpts(i int, dev drivers.Device) runner.Opts {
 		Lost:     &g.lost[i],
 		Logger:   logging.Component(g.log, "device").With().Str("device", dev.Name).Logger(),
 	}
+	g.thumbs.keepThumbs(i, &ro)
 	if g.devices[i].Continuous {
 		// It sends frames with nobody there: silence is a fault, and
 		// only a valid frame says it is up.

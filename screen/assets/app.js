@@ -86,6 +86,24 @@
     return st === "down" || st === "degraded";
   }
 
+  // The thermal thumbnail of a thermal array's reading, next to that reading
+  // only: never beside another one (a held flag's), never once it is old.
+  function thumb(th, shown) {
+    if (!th || !shown || th.at !== shown.at || th.device !== shown.device) return null;
+    var fig = el("figure", "thumb");
+    var img = el("img");
+    img.src = th.png;
+    img.alt = t("thumb_alt");
+    img.title = t("thumb_alt");
+    fig.appendChild(img);
+    var scale = el("figcaption", "thumb-scale");
+    scale.appendChild(el("span", "", th.min_c.toFixed(1)));
+    scale.appendChild(el("span", "thumb-bar"));
+    scale.appendChild(el("span", "", th.max_c.toFixed(1) + " °C"));
+    fig.appendChild(scale);
+    return fig;
+  }
+
   function renderLanes() {
     var root = $("lanes");
     root.textContent = "";
@@ -118,6 +136,8 @@
         if (drill) tk.appendChild(el("span", "drill", t("drill")));
         row.appendChild(tk);
       }
+      var th = st !== "ready" && st !== "device" ? thumb(l.thumb, shown) : null;
+      if (th) row.appendChild(th);
       if (row.firstChild) tile.appendChild(row);
       var list = el("ol", "recent");
       list.setAttribute("aria-label", t("recent"));
