@@ -141,5 +141,18 @@ check "no error in the daemon's journal besides the denied and the stub I²C dev
 journalctl -b -u gatescreen.service -o cat | grep -m5 -E '"device":"mlx"|mlx' | sed 's/^/JOURNAL /'
 check "systemctl stop gatescreen: exit 0" systemctl stop gatescreen.service
 check "gatescreen.service ended cleanly" test "$(systemctl show -p Result --value gatescreen.service)" = success
+# Stopped, the daemon leaves every lamp off (the chip keeps the last level).
+check "lamps off after the stop (gpioget: GPIO6 GPIO17 = 0 0)" test "$(gpioget "$chip" 6 17)" = "0 0"
+
+# The refusal is the policy's: the drop-in docs/install.md tells a box with
+# another adapter to add lets the daemon open the same node.
+mkdir -p /etc/systemd/system/gatescreen.service.d
+printf '[Service]\nDeviceAllow=/dev/ttyprintk rw\n' >/etc/systemd/system/gatescreen.service.d/ttyprintk.conf
+systemctl daemon-reload
+check "with a DeviceAllow= drop-in for it, gatescreen.service starts" systemctl start gatescreen.service
+pid=$(systemctl show -p MainPID --value gatescreen.service)
+holds_printk() { ls -l "/proc/$pid/fd" 2>/dev/null | grep -q ' -> /dev/ttyprintk$'; }
+check "with the drop-in, the daemon holds /dev/ttyprintk open" wait_for 20 holds_printk
+systemctl stop gatescreen.service
 
 sed 's/^/PROCDEV /' /proc/devices
