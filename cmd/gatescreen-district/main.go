@@ -50,6 +50,8 @@ var commands = map[string]struct {
 	"ingest":  {"subscribe to a district's boxes and keep every message in the database", runIngest},
 	"serve":   {"raise the deadline and offline alerts and deliver every alert by webhook", runServe},
 	"report":  {"write the district's daily summary (区县汇总表) as xlsx or CSV", runReport},
+	"user":    {"user add: an account of the district screen (bureau or cdc)", runUser},
+	"demo":    {"a whole district on this machine: broker, simulated boxes, ingest, alerts and the screen", runDemo},
 	"version": {"print the version", runVersion},
 }
 
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gatescreen-district <command> [flags]\n\ncommands:")
-	for _, name := range []string{"ingest", "serve", "report", "version"} {
+	for _, name := range []string{"ingest", "serve", "report", "user", "demo", "version"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(w, "\n`gatescreen-district <command> -h` lists a command's flags; docs/district.md says more.")

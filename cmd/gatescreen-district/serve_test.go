@@ -45,7 +45,7 @@ func TestConfirmedCaseReachesTheWebhookWithin2s(t *testing.T) {
 	if err := os.WriteFile(hookFile, []byte(hook.URL+"/alerts?token=secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	serve := startCommand(t, "serving alerts", "serve", "-db", dsn, "-webhook-file", hookFile)
+	serve := startCommand(t, "serving alerts", "serve", "-db", dsn, "-webhook-file", hookFile, "-listen", "127.0.0.1:0")
 
 	golden, err := os.ReadFile("../../testdata/mqtt/cases.json")
 	if err != nil {

@@ -63,6 +63,13 @@ func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
 	return queryAll(ctx, s.b.pool(), alertColumns+`ORDER BY a.id`, nil, scanAlert)
 }
 
+// RecentAlerts returns at most limit alerts raised at or after since
+// (TimeFormat), newest first.
+func (s *Store) RecentAlerts(ctx context.Context, since string, limit int) ([]Alert, error) {
+	return queryAll(ctx, s.b.pool(), alertColumns+`WHERE a.at >= ? ORDER BY a.id DESC LIMIT ?`,
+		[]any{since, limit}, scanAlert)
+}
+
 // PendingAlerts returns at most limit alerts not yet delivered whose next
 // attempt is due at now, oldest first.
 func (s *Store) PendingAlerts(ctx context.Context, now time.Time, limit int) ([]Alert, error) {

@@ -90,6 +90,10 @@ func (b *postgresBackend) idIn(ids []string) (string, any, error) {
 	return "id = ANY(?::text[])", ids, nil
 }
 
+func (b *postgresBackend) jsonText(column, key string) string {
+	return "(" + column + "::jsonb ->> '" + key + "')"
+}
+
 // pgxQuerier is what a pool and a transaction share.
 type pgxQuerier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // StoredEvent is an event as the database keeps it.
 type StoredEvent struct {
@@ -69,14 +72,97 @@ type StoredDaily struct {
 
 // DailyReports returns the reports of a day, by school and box.
 func (s *Store) DailyReports(ctx context.Context, day string) ([]StoredDaily, error) {
+	return s.dailyReports(ctx, `day = ? ORDER BY school, box`, day)
+}
+
+// DailyReportsBetween returns the reports of the days from to to, both
+// included (YYYY-MM-DD), by day, school and box.
+func (s *Store) DailyReportsBetween(ctx context.Context, from, to string) ([]StoredDaily, error) {
+	return s.dailyReports(ctx, `day >= ? AND day <= ? ORDER BY day, school, box`, from, to)
+}
+
+func (s *Store) dailyReports(ctx context.Context, where string, args ...any) ([]StoredDaily, error) {
 	return queryAll(ctx, s.b.pool(), `SELECT box, school, day, id, seq, zero, late, total, pass, flag, retake,
-		invalid, body, received_at FROM daily_reports WHERE day = ? ORDER BY school, box`, []any{day},
+		invalid, body, received_at FROM daily_reports WHERE `+where, args,
 		func(scan func(...any) error, d *StoredDaily) error {
 			var body string
 			err := scan(&d.Box, &d.School, &d.Day, &d.ID, &d.Seq, &d.Zero, &d.Late, &d.Totals.Total,
 				&d.Totals.Pass, &d.Totals.Flag, &d.Totals.Retake, &d.Totals.Invalid, &body, &d.ReceivedAt)
 			d.Body = []byte(body)
 			return err
+		})
+}
+
+// HealthEvents returns the health and calibration events captured at or
+// after since (TimeFormat), by box then seq.
+func (s *Store) HealthEvents(ctx context.Context, since string) ([]StoredEvent, error) {
+	return s.events(ctx, `kind IN ('health', 'calibration') AND captured_at >= ?`, since)
+}
+
+// SchoolCounts are a school's readings by verdict.
+type SchoolCounts struct {
+	School string
+	Counts
+}
+
+// ReadingCounts counts each school's readings captured in [from, to)
+// (TimeFormat) by verdict, drills apart: the day so far, before its
+// daily reports are in. Schools without readings are absent.
+func (s *Store) ReadingCounts(ctx context.Context, from, to string) ([]SchoolCounts, error) {
+	type row struct {
+		school, verdict string
+		n               int64
+	}
+	verdict := s.b.jsonText("body", "verdict")
+	rows, err := queryAll(ctx, s.b.pool(), `SELECT school, COALESCE(`+verdict+`, ''), COUNT(*) FROM events
+		WHERE kind = 'reading' AND NOT drill AND captured_at >= ? AND captured_at < ?
+		GROUP BY school, `+verdict+` ORDER BY school`, []any{from, to},
+		func(scan func(...any) error, r *row) error { return scan(&r.school, &r.verdict, &r.n) })
+	if err != nil {
+		return nil, fmt.Errorf("%s: counting readings: %w", s.b.name(), err)
+	}
+	var out []SchoolCounts
+	for _, r := range rows {
+		if len(out) == 0 || out[len(out)-1].School != r.school {
+			out = append(out, SchoolCounts{School: r.school})
+		}
+		c := &out[len(out)-1].Counts
+		c.Total += r.n
+		switch r.verdict {
+		case "pass":
+			c.Pass += r.n
+		case "flag":
+			c.Flag += r.n
+		case "retake":
+			c.Retake += r.n
+		case "invalid":
+			c.Invalid += r.n
+		}
+	}
+	return out, nil
+}
+
+// BoxActivity is what a box last sent, and how many of its events since a
+// time came from an unsynchronised clock.
+type BoxActivity struct {
+	Box string
+	// The event with the box's highest seq; Kind is "" before the first.
+	Kind, CapturedAt, ReceivedAt string
+	ClockSynced                  bool
+	// Unsynced counts the events received since the time asked for that
+	// carry clock_synced false.
+	Unsynced int64
+}
+
+// Activity returns every bound box's newest event, by box, counting its
+// unsynchronised-clock events received at or after since (TimeFormat).
+func (s *Store) Activity(ctx context.Context, since string) ([]BoxActivity, error) {
+	return queryAll(ctx, s.b.pool(), `SELECT b.box, COALESCE(e.kind, ''), COALESCE(e.captured_at, ''),
+		COALESCE(e.received_at, ''), COALESCE(e.clock_synced, TRUE),
+		(SELECT COUNT(*) FROM events u WHERE u.box = b.box AND u.received_at >= ? AND NOT u.clock_synced)
+		FROM boxes b LEFT JOIN events e ON e.box = b.box AND e.seq = b.last_seq ORDER BY b.box`, []any{since},
+		func(scan func(...any) error, a *BoxActivity) error {
+			return scan(&a.Box, &a.Kind, &a.CapturedAt, &a.ReceivedAt, &a.ClockSynced, &a.Unsynced)
 		})
 }
 

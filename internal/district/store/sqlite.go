@@ -92,6 +92,10 @@ func (b *sqliteBackend) idIn(ids []string) (string, any, error) {
 	return "id IN (SELECT value FROM json_each(?))", string(list), err
 }
 
+func (b *sqliteBackend) jsonText(column, key string) string {
+	return "json_extract(" + column + ", '$." + key + "')"
+}
+
 // sqlQuerier is what *sql.DB and *sql.Tx share.
 type sqlQuerier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

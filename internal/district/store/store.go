@@ -34,6 +34,9 @@ type backend interface {
 	// idIn is a condition on events.id matching any of ids, with its one
 	// argument.
 	idIn(ids []string) (cond string, arg any, err error)
+	// jsonText is an SQL expression for the text of a JSON column's
+	// top-level key (key is a constant of this package, never input).
+	jsonText(column, key string) string
 	// migrationLock serialises migrations between processes ("" if begin does).
 	migrationLock() string
 	// types fills a migration's {{serial}} and {{bytes}}.

@@ -100,6 +100,11 @@ func TestStore(t *testing.T) {
 			"FailedBatchLeavesNoRow": testFailedBatch,
 			"CaseAlerts":             testCaseAlerts,
 			"AlertDeliveryState":     testAlertDelivery,
+			"ReadingCounts":          testReadingCounts,
+			"Activity":               testActivity,
+			"ReportsBetweenHealth":   testReportsBetweenAndHealth,
+			"RecentAlerts":           testRecentAlerts,
+			"Users":                  testUsers,
 		} {
 			t.Run(name, func(t *testing.T) { f(t, open) })
 		}

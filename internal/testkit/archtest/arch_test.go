@@ -70,6 +70,9 @@ var rules = []rule{
 	{pkgs: of("internal/district/schema", "internal/district/store", "internal/district/schedule"), imports: nil, tests: anything},
 	{pkgs: of("internal/district/ingest"), imports: of("internal/district/schema", "internal/district/store"), tests: anything},
 	{pkgs: of("internal/district/alert", "internal/district/report"), imports: of("internal/district/schedule", "internal/district/store"), tests: anything},
+	{pkgs: of("internal/district/web"), imports: of("internal/district/report", "internal/district/schedule", "internal/district/store"), tests: anything},
+	// The demo runs the district's parts around the embedded broker the box's demo uses too.
+	{pkgs: of("internal/district/demo"), imports: of("internal/broker", "internal/district/...", "internal/logging"), tests: anything},
 	{pkgs: of("cmd/gatescreen-district"), imports: of("internal/district/...", "internal/logging"), tests: anything},
 
 	{pkgs: of(testkit), imports: of(testkit, "drivers", "drivers/runner", "drivers/sim/ptyport", "event"), tests: anything},
