@@ -81,7 +81,7 @@ func TestTwentyBoxesIntoTheDistrict(t *testing.T) {
 			"-client-id", "district-"+name, "-db", dsn, "-batch", "200")
 		startDistrict(t, "serving alerts", "serve", "-db", dsn, "-webhook", hook.URL+"/"+name,
 			"-report-deadline", deadline.Format("15:04"), "-timezone", loc.String(), "-calendar", calendar,
-			"-check-every", "1s", "-offline-after", "1h")
+			"-check-every", "1s", "-offline-after", "1h", "-listen", "127.0.0.1:0")
 	}
 
 	// The real boxes: the daemon, its daily report sent at once (due at
