@@ -3,6 +3,7 @@ package screen
 import (
 	"bytes"
 	"encoding/base64"
+	"image"
 	"image/png"
 	"math"
 	"strings"
@@ -142,6 +143,9 @@ func TestThermalThumbnailScaleHasAMinimumSpan(t *testing.T) {
 
 // BenchmarkThermalThumb is the screen's work per thermal reading: the
 // frame's scale and its PNG (32×24).
+// BenchmarkThermalThumb: one lane tile's thumbnail, against the same
+// picture through a fresh png encoder (what the screen did before it pooled
+// the compressor) as the baseline in the same run.
 func BenchmarkThermalThumb(b *testing.B) {
 	th := &fakeThermal{}
 	th.put(0, 1, arrayFrame(32, 24, 0.8, 37.0))
@@ -150,10 +154,22 @@ func BenchmarkThermalThumb(b *testing.B) {
 		b.Fatal(err)
 	}
 	m := &pipeline.Measurement{Mono: 1}
-	b.ReportAllocs()
-	for b.Loop() {
-		if s.thumb(m, reading{}) == nil {
-			b.Fatal("no thumbnail")
+	b.Run("pooled-encoder", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if s.thumb(m, reading{}) == nil {
+				b.Fatal("no thumbnail")
+			}
 		}
-	}
+	})
+	b.Run("baseline-fresh-encoder", func(b *testing.B) {
+		p := image.NewPaletted(image.Rect(0, 0, 32, 24), thermalPalette)
+		b.ReportAllocs()
+		for b.Loop() {
+			var buf bytes.Buffer
+			if err := png.Encode(&buf, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
