@@ -1,0 +1,87 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatescreen/gatescreen/internal/district/store"
+)
+
+// gatedStore holds every account look-up until n have started (or a
+// second has passed): the logins it serves are all in flight at once.
+type gatedStore struct {
+	Store
+	n       int32
+	started atomic.Int32
+	all     chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedStore) UserByName(ctx context.Context, name string) (store.User, bool, error) {
+	if g.started.Add(1) == g.n {
+		g.once.Do(func() { close(g.all) })
+	}
+	select {
+	case <-g.all:
+	case <-time.After(time.Second):
+	}
+	return g.Store.UserByName(ctx, name)
+}
+
+// Logins sent at once cannot try more passwords than the limit allows:
+// each attempt counts against the limit before its password is checked.
+func TestConcurrentLoginsRateLimited(t *testing.T) {
+	f := newFixture(t)
+	const tries = 20
+	gated := &gatedStore{Store: f.st, n: tries, all: make(chan struct{})}
+	f.srv.opts.Store = gated
+	c := f.start(t)
+	token := c.csrf("/login")
+	u, _ := url.Parse(c.base)
+	var loginCk string
+	for _, ck := range c.c.Jar.Cookies(u) {
+		if ck.Name == loginCookie {
+			loginCk = ck.Value
+		}
+	}
+	form := url.Values{"csrf": {token}, "name": {bureauName}, "password": {"wrong"}}.Encode()
+	codes := make(chan int, tries)
+	var wg sync.WaitGroup
+	for range tries {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", c.base+"/login", strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: loginCookie, Value: loginCk})
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	checked := 0
+	for code := range codes {
+		if code == http.StatusUnauthorized {
+			checked++
+		} else if code != http.StatusTooManyRequests {
+			t.Errorf("a concurrent login: %d", code)
+		}
+	}
+	if checked > f.srv.opts.MaxFailures {
+		t.Errorf("%d of %d concurrent wrong logins had their password checked; the limit is %d", checked, tries, f.srv.opts.MaxFailures)
+	}
+	// The limit holds after the burst too.
+	if code, _ := c.login(bureauName, bureauPassword); code != http.StatusTooManyRequests {
+		t.Errorf("right password after the burst: %d, want 429", code)
+	}
+}
