@@ -85,3 +85,17 @@ func TestConcurrentLoginsRateLimited(t *testing.T) {
 		t.Errorf("right password after the burst: %d, want 429", code)
 	}
 }
+
+// A name tried once and never again is forgotten once its failure is
+// older than the window: guessed names do not pile up in memory.
+func TestLimiterForgetsOldKeys(t *testing.T) {
+	l := limiter{max: 5, window: 15 * time.Minute, failures: map[string][]time.Time{}}
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		l.try("guess-"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+time.Duration(i).String(), t0)
+	}
+	l.try("late", t0.Add(16*time.Minute))
+	if n := len(l.failures); n != 1 {
+		t.Errorf("%d keys kept 16 min after 1000 single tries, want only the newest", n)
+	}
+}

@@ -71,6 +71,22 @@ type limiter struct {
 	max      int
 	window   time.Duration
 	failures map[string][]time.Time
+	// swept is when keys whose failures are all old were last dropped.
+	swept time.Time
+}
+
+// sweep drops, once a window, the keys whose every failure is older than
+// the window: a name guessed once is never looked at again.
+func (l *limiter) sweep(now time.Time) {
+	if now.Sub(l.swept) < l.window {
+		return
+	}
+	l.swept = now
+	for key, fs := range l.failures {
+		if now.Sub(fs[len(fs)-1]) >= l.window {
+			delete(l.failures, key)
+		}
+	}
 }
 
 func (l *limiter) recent(key string, now time.Time) []time.Time {
@@ -92,6 +108,7 @@ func (l *limiter) recent(key string, now time.Time) []time.Time {
 func (l *limiter) try(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sweep(now)
 	fs := l.recent(key, now)
 	if len(fs) >= l.max {
 		return false
