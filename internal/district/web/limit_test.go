@@ -99,3 +99,22 @@ func TestLimiterForgetsOldKeys(t *testing.T) {
 		t.Errorf("%d keys kept 16 min after 1000 single tries, want only the newest", n)
 	}
 }
+
+// A login form is a few hundred bytes: a huge one is refused before its
+// name is kept by the limiter or written to the log.
+func TestHugeLoginFormRefused(t *testing.T) {
+	f := newFixture(t)
+	c := f.start(t)
+	huge := strings.Repeat("n", 1<<20)
+	resp, _ := c.do("POST", "/login", url.Values{"csrf": {c.csrf("/login")}, "name": {huge}, "password": {"x"}}, nil)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 1 MiB name: %s, want 413", resp.Status)
+	}
+	f.srv.byName.mu.Lock()
+	defer f.srv.byName.mu.Unlock()
+	for key := range f.srv.byName.failures {
+		if len(key) > 1024 {
+			t.Errorf("the limiter keeps a %d-byte name", len(key))
+		}
+	}
+}

@@ -193,8 +193,22 @@ func other(lang string) string {
 	return langEN
 }
 
+// maxLoginForm bounds the login form's body: a name, a password and a
+// token are a few hundred bytes, and the name is kept by the limiter and
+// logged.
+const maxLoginForm = 4 << 10
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	lang := pickLang(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+	if err := r.ParseForm(); err != nil {
+		code, tooBig := http.StatusBadRequest, (*http.MaxBytesError)(nil)
+		if errors.As(err, &tooBig) {
+			code = http.StatusRequestEntityTooLarge
+		}
+		s.renderLogin(w, r, lang, code, "login_expired")
+		return
+	}
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !sameToken(c.Value, r.PostFormValue("csrf")) {
 		s.renderLogin(w, r, lang, http.StatusForbidden, "login_expired")
