@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -64,10 +65,18 @@ func (s *Store) Alerts(ctx context.Context) ([]Alert, error) {
 }
 
 // RecentAlerts returns at most limit alerts raised at or after since
-// (TimeFormat), newest first.
-func (s *Store) RecentAlerts(ctx context.Context, since string, limit int) ([]Alert, error) {
-	return queryAll(ctx, s.b.pool(), alertColumns+`WHERE a.at >= ? ORDER BY a.id DESC LIMIT ?`,
-		[]any{since, limit}, scanAlert)
+// (TimeFormat), newest first; of kinds only, unless kinds is empty. The
+// kinds are chosen before the limit: a screen that shows some kinds is not
+// left with none when others are many.
+func (s *Store) RecentAlerts(ctx context.Context, since string, kinds []string, limit int) ([]Alert, error) {
+	where, args := `WHERE a.at >= ? `, []any{since}
+	if len(kinds) > 0 {
+		where += `AND a.kind IN (?` + strings.Repeat(`, ?`, len(kinds)-1) + `) `
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	return queryAll(ctx, s.b.pool(), alertColumns+where+`ORDER BY a.id DESC LIMIT ?`, append(args, limit), scanAlert)
 }
 
 // PendingAlerts returns at most limit alerts not yet delivered whose next

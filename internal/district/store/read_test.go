@@ -105,12 +105,19 @@ func testRecentAlerts(t *testing.T, open opener) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.RecentAlerts(context.Background(), t0.Add(-time.Hour).Format(TimeFormat), 10)
+	got, err := s.RecentAlerts(context.Background(), t0.Add(-time.Hour).Format(TimeFormat), nil, 10)
 	if err != nil || len(got) != 2 || got[0].Key != AlertDailyMissing+":2" || got[1].Key != AlertDailyMissing+":1" {
 		t.Errorf("recent alerts %+v, %v: want the last two, newest first", got, err)
 	}
-	if got, _ := s.RecentAlerts(context.Background(), "", 1); len(got) != 1 || got[0].Key != AlertDailyMissing+":2" {
+	if got, _ := s.RecentAlerts(context.Background(), "", nil, 1); len(got) != 1 || got[0].Key != AlertDailyMissing+":2" {
 		t.Errorf("recent alerts limit 1: %+v", got)
+	}
+	// The kinds are chosen before the limit.
+	if _, err := s.RaiseAlert(context.Background(), NewAlert{Kind: AlertBoxOffline, School: "hd17", Box: "hd17-east", At: t0.Add(2 * time.Minute), Key: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RecentAlerts(context.Background(), "", []string{AlertDailyMissing, AlertCaseConfirmed}, 1); err != nil || len(got) != 1 || got[0].Key != AlertDailyMissing+":2" {
+		t.Errorf("recent daily_missing or case_confirmed alerts, limit 1: %+v, %v", got, err)
 	}
 }
 

@@ -71,6 +71,22 @@ type limiter struct {
 	max      int
 	window   time.Duration
 	failures map[string][]time.Time
+	// swept is when keys whose failures are all old were last dropped.
+	swept time.Time
+}
+
+// sweep drops, once a window, the keys whose every failure is older than
+// the window: a name guessed once is never looked at again.
+func (l *limiter) sweep(now time.Time) {
+	if now.Sub(l.swept) < l.window {
+		return
+	}
+	l.swept = now
+	for key, fs := range l.failures {
+		if now.Sub(fs[len(fs)-1]) >= l.window {
+			delete(l.failures, key)
+		}
+	}
 }
 
 func (l *limiter) recent(key string, now time.Time) []time.Time {
@@ -86,21 +102,37 @@ func (l *limiter) recent(key string, now time.Time) []time.Time {
 	return fs
 }
 
-// blocked reports how long key is still refused (0: it is not).
-func (l *limiter) blocked(key string, now time.Time) time.Duration {
+// try counts an attempt of key at now as a failure before it is made,
+// unless key is refused (false): logins in flight at once cannot try more
+// than max between them. A success takes its attempt back (forgive).
+func (l *limiter) try(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sweep(now)
 	fs := l.recent(key, now)
-	if len(fs) < l.max {
-		return 0
+	if len(fs) >= l.max {
+		return false
 	}
-	return fs[len(fs)-l.max].Add(l.window).Sub(now)
+	l.failures[key] = append(fs, now)
+	return true
 }
 
-func (l *limiter) fail(key string, now time.Time) {
+// forgive takes back one attempt of key that try counted at at.
+func (l *limiter) forgive(key string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.failures[key] = append(l.recent(key, now), now)
+	fs := l.failures[key]
+	for i := len(fs) - 1; i >= 0; i-- {
+		if fs[i].Equal(at) {
+			fs = append(fs[:i:i], fs[i+1:]...)
+			break
+		}
+	}
+	if len(fs) == 0 {
+		delete(l.failures, key)
+		return
+	}
+	l.failures[key] = fs
 }
 
 func (l *limiter) reset(key string) {

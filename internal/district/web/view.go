@@ -135,7 +135,7 @@ type Store interface {
 	ReadingCounts(ctx context.Context, from, to string) ([]store.SchoolCounts, error)
 	DailyReportsBetween(ctx context.Context, from, to string) ([]store.StoredDaily, error)
 	HealthEvents(ctx context.Context, since string) ([]store.StoredEvent, error)
-	RecentAlerts(ctx context.Context, since string, limit int) ([]store.Alert, error)
+	RecentAlerts(ctx context.Context, since string, kinds []string, limit int) ([]store.Alert, error)
 }
 
 func utc(t time.Time) string { return t.UTC().Format(store.TimeFormat) }
@@ -328,18 +328,19 @@ func (s *Server) cases(ctx context.Context, now time.Time) ([]Case, error) {
 }
 
 // caseAlerts are the kinds of alert the CDC liaison sees.
-var caseAlerts = map[string]bool{store.AlertCaseConfirmed: true, store.AlertCaseCDC: true, store.AlertDailyMissing: true}
+var caseAlerts = []string{store.AlertCaseConfirmed, store.AlertCaseCDC, store.AlertDailyMissing}
 
 func (s *Server) alerts(ctx context.Context, role string, now time.Time) ([]Alert, error) {
-	as, err := s.opts.Store.RecentAlerts(ctx, utc(now.Add(-24*time.Hour)), 50)
+	var kinds []string // the bureau's: all
+	if role != store.RoleBureau {
+		kinds = caseAlerts
+	}
+	as, err := s.opts.Store.RecentAlerts(ctx, utc(now.Add(-24*time.Hour)), kinds, 50)
 	if err != nil {
 		return nil, fmt.Errorf("screen: alerts: %w", err)
 	}
 	out := []Alert{}
 	for _, a := range as {
-		if role != store.RoleBureau && !caseAlerts[a.Kind] {
-			continue
-		}
 		var data struct{ Ticket, Day string }
 		_ = json.Unmarshal([]byte(a.Data), &data) // {} for the kinds without these
 		out = append(out, Alert{Kind: a.Kind, School: a.School, Gate: a.Gate, At: s.local(a.At), Ticket: data.Ticket, Day: data.Day})

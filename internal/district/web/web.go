@@ -193,8 +193,22 @@ func other(lang string) string {
 	return langEN
 }
 
+// maxLoginForm bounds the login form's body: a name, a password and a
+// token are a few hundred bytes, and the name is kept by the limiter and
+// logged.
+const maxLoginForm = 4 << 10
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	lang := pickLang(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+	if err := r.ParseForm(); err != nil {
+		code, tooBig := http.StatusBadRequest, (*http.MaxBytesError)(nil)
+		if errors.As(err, &tooBig) {
+			code = http.StatusRequestEntityTooLarge
+		}
+		s.renderLogin(w, r, lang, code, "login_expired")
+		return
+	}
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !sameToken(c.Value, r.PostFormValue("csrf")) {
 		s.renderLogin(w, r, lang, http.StatusForbidden, "login_expired")
@@ -202,13 +216,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.opts.Now()
 	name, addr := strings.TrimSpace(r.PostFormValue("name")), clientAddr(r)
-	if s.byName.blocked(name, now) > 0 || s.byAddr.blocked(addr, now) > 0 {
-		s.opts.Log.Warn().Str("user", name).Str("addr", addr).Msg("login refused: too many failures")
-		s.renderLogin(w, r, lang, http.StatusTooManyRequests, "login_limited")
+	// Each attempt counts as a failure until it succeeds, so that
+	// attempts in flight at once are limited too.
+	if !s.byName.try(name, now) {
+		s.limited(w, r, lang, name, addr)
+		return
+	}
+	if !s.byAddr.try(addr, now) {
+		s.byName.forgive(name, now)
+		s.limited(w, r, lang, name, addr)
 		return
 	}
 	u, ok, err := s.opts.Store.UserByName(r.Context(), name)
 	if err != nil {
+		s.byName.forgive(name, now)
+		s.byAddr.forgive(addr, now)
 		s.fail(w, err)
 		return
 	}
@@ -223,18 +245,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.opts.Log.Error().Err(err).Str("user", name).Msg("login: stored hash")
 	}
 	if !ok || !match {
-		s.byName.fail(name, now)
-		s.byAddr.fail(addr, now)
 		s.opts.Log.Info().Str("user", name).Str("addr", addr).Msg("login failed")
 		s.renderLogin(w, r, lang, http.StatusUnauthorized, "login_wrong")
 		return
 	}
 	s.byName.reset(name)
+	s.byAddr.forgive(addr, now)
 	token, _ := s.sessions.create(u.Name, u.Role, now)
 	http.SetCookie(w, s.cookie(r, sessionCookie, token, int(s.opts.SessionTTL/time.Second)))
 	http.SetCookie(w, s.cookie(r, loginCookie, "", -1))
 	s.opts.Log.Info().Str("user", u.Name).Str("role", u.Role).Str("addr", addr).Msg("logged in")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, lang, name, addr string) {
+	s.opts.Log.Warn().Str("user", name).Str("addr", addr).Msg("login refused: too many failures")
+	s.renderLogin(w, r, lang, http.StatusTooManyRequests, "login_limited")
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -313,5 +314,25 @@ func TestBeforeTheDeadlineNothingIsMissing(t *testing.T) {
 	}
 	if sc.ReportDay != "2026-11-22" || sc.SchoolDay {
 		t.Errorf("report day %s (school day %v): want Sunday the 22nd", sc.ReportDay, sc.SchoolDay)
+	}
+}
+
+// The CDC liaison's alerts are the newest of the kinds it sees, however
+// many alerts of the bureau's kinds were raised since.
+func TestCDCAlertsNotCrowdedOutByOfflineBoxes(t *testing.T) {
+	f := newFixture(t)
+	for i := range 60 {
+		if _, err := f.st.RaiseAlert(context.Background(), store.NewAlert{Kind: store.AlertBoxOffline, School: "hd17", Box: "hd17-west",
+			At: fixedNow.Add(-time.Minute), Key: fmt.Sprintf("hd17-west:flap-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc, _ := screenOf(t, loggedIn(t, f, cdcName, cdcPassword), "")
+	var kinds []string
+	for _, a := range sc.Alerts {
+		kinds = append(kinds, a.Kind)
+	}
+	if strings.Join(kinds, " ") != "daily_missing case_cdc_transfer case_confirmed" {
+		t.Errorf("the CDC liaison sees alerts %v after 60 offline alerts; want the missing report and the case's", kinds)
 	}
 }
