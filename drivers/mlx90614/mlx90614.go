@@ -105,6 +105,11 @@ func (d *Dev) Run(ctx context.Context, emit drivers.Emit) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			// select picks at random when both are ready: a cancelled
+			// Run must not read the bus once more.
+			if ctx.Err() != nil {
+				return nil
+			}
 		}
 	}
 }

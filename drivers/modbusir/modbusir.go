@@ -169,6 +169,11 @@ func (d *Dev) Run(ctx context.Context, emit drivers.Emit) error {
 		case err := <-b.portErr:
 			return fmt.Errorf("modbusir %s: serial port: %w", d.name, err)
 		case <-tick.C:
+			// select picks at random when both are ready: a cancelled
+			// Run must not poll once more.
+			if ctx.Err() != nil {
+				return nil
+			}
 		}
 	}
 }
