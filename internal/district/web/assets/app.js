@@ -122,7 +122,7 @@
       var tr = el("tr");
       var what;
       if (w.kind === "calibration") {
-        what = [tag(t("kind_calibration"), "amber"), el("span", "reason", t("cal_record", { o: w.offset_c.toFixed(2), s: (w.spread_c || 0).toFixed(2) }))];
+        what = [tag(t("kind_calibration"), "amber"), el("span", "reason", t("cal_record", { o: (w.offset_c || 0).toFixed(2), s: (w.spread_c || 0).toFixed(2) }))];
       } else {
         what = [tag(t("comp_" + w.component) + " " + t("hstate_" + w.state), w.state === "down" ? "red" : "amber")];
         if (w.reason) {
