@@ -168,6 +168,28 @@ func TestPollHoldingRegisters(t *testing.T) {
 	}
 }
 
+// A cancelled Run polls no more even when its next tick is due as well:
+// select chooses at random between ready cases, so without the check after
+// the tick a good share of these tries would poll once more.
+func TestRunCancelledWithATickDueReadsNoMore(t *testing.T) {
+	needPymodbus(t)
+	daemon, peer := nullModem(t)
+	startSlave(t, peer, "--slave", "1", "--hr", "0=373")
+	port := openPort(t, daemon)
+	for try := range 20 {
+		d := newDev(t, port, Opts{Name: "lane2-ir", RateHz: 1000, Map: drivers.ModbusOpts{SlaveID: 1}})
+		ctx, cancel := context.WithCancel(context.Background())
+		err := d.Run(ctx, func(drivers.Reading) {
+			time.Sleep(3 * time.Millisecond) // the next tick is due
+			cancel()
+		})
+		cancel()
+		if s := d.Stats(); err != nil || s.Polls != 1 {
+			t.Fatalf("try %d: Run after cancel: %v, stats %+v, want nil and exactly 1 poll", try, err, s)
+		}
+	}
+}
+
 func TestScaledSignedInputRegisters(t *testing.T) {
 	needPymodbus(t)
 	daemon, peer := nullModem(t)
