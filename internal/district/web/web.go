@@ -238,9 +238,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		hash = u.PasswordHash
 	}
-	s.verify <- struct{}{}
-	match, err := CheckPassword(hash, r.PostFormValue("password"))
-	<-s.verify
+	match, err := s.checkPassword(r.Context(), hash, r.PostFormValue("password"))
+	if r.Context().Err() != nil { // the client went away while waiting: not an attempt
+		s.byName.forgive(name, now)
+		s.byAddr.forgive(addr, now)
+		return
+	}
 	if err != nil {
 		s.opts.Log.Error().Err(err).Str("user", name).Msg("login: stored hash")
 	}
@@ -256,6 +259,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(r, loginCookie, "", -1))
 	s.opts.Log.Info().Str("user", u.Name).Str("role", u.Role).Str("addr", addr).Msg("logged in")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// checkPassword is CheckPassword in one of the verify slots; the wait for
+// a slot ends with ctx.
+func (s *Server) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case s.verify <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.verify }() // even if argon2 panics
+	return CheckPassword(hash, password)
 }
 
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, lang, name, addr string) {
