@@ -49,7 +49,8 @@ type Opts struct {
 	// MaxPayload bounds a payload; default DefaultMaxPayload (1 MiB).
 	MaxPayload int
 	// RetryMin and RetryMax bound the backoff between failed writes;
-	// default 100 ms doubling to 10 s, jittered.
+	// default 100 ms doubling to 2 s, jittered: a database back is written
+	// to within about 2 s, and one retry every 2 s is no load on it.
 	RetryMin, RetryMax time.Duration
 	// StatsInterval is how often the counters are logged; default 1 min.
 	StatsInterval time.Duration
@@ -79,7 +80,7 @@ func (o *Opts) defaults() error {
 	setDefault(&o.BatchEvents, 1000)
 	setDefault(&o.FlushInterval, 10*time.Millisecond)
 	setDefault(&o.RetryMin, 100*time.Millisecond)
-	setDefault(&o.RetryMax, 10*time.Second)
+	setDefault(&o.RetryMax, 2*time.Second)
 	setDefault(&o.StatsInterval, time.Minute)
 	return nil
 }
@@ -107,6 +108,7 @@ type Ingester struct {
 	dec       *Decoder
 	log       zerolog.Logger
 	qlog      zerolog.Logger // quarantine notices, sampled: a flood must not flood the log
+	wlog      zerolog.Logger // repeated write failures, sampled: an outage says so every 10 s
 	in        chan received
 	subErr    chan error
 	ready     chan struct{}
@@ -143,6 +145,7 @@ func New(opts Opts) (*Ingester, error) {
 		dec:      dec,
 		log:      opts.Log,
 		qlog:     opts.Log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Minute}),
+		wlog:     opts.Log.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second}),
 		in:       make(chan received, inbox),
 		subErr:   make(chan error, 1),
 		ready:    make(chan struct{}),

@@ -156,11 +156,13 @@ func (in *Ingester) gather(ctx context.Context, first received) *pending {
 // the database is away nothing is acknowledged; the broker holds the rest.
 func (in *Ingester) commit(ctx context.Context, b *pending) error {
 	delay := in.opts.RetryMin
+	var since time.Time // when the first write of this batch failed
 	for failures := 0; ; failures++ {
 		out, err := in.opts.Store.Write(ctx, &b.batch)
 		if err == nil {
 			if failures > 0 {
-				in.log.Info().Int("failures", failures).Msg("database back: batch committed")
+				in.log.Warn().Int("failures", failures).Dur("down_for", time.Since(since).Round(time.Millisecond)).
+					Msg("database back: batch committed, acknowledging again")
 			}
 			in.count(b, out)
 			return nil
@@ -170,8 +172,14 @@ func (in *Ingester) commit(ctx context.Context, b *pending) error {
 		}
 		in.writeErrors.Add(1)
 		wait := delay/2 + rand.N(delay/2+1) // jittered, so that ingesters do not retry in step
-		in.log.Warn().Err(err).Int("messages", len(b.msgs)).Dur("retry_in", wait).
-			Msg("database write failed: not acknowledging, retrying")
+		if failures == 0 {
+			since = time.Now()
+			in.log.Error().Err(err).Int("messages", len(b.msgs)).Dur("retry_in", wait).
+				Msg("database unavailable: not acknowledging until a write succeeds (the broker holds the messages)")
+		} else {
+			in.wlog.Warn().Err(err).Int("failures", failures+1).Dur("down_for", time.Since(since).Round(time.Millisecond)).
+				Dur("retry_in", wait).Msg("database still unavailable: not acknowledging, retrying")
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
