@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -36,6 +37,12 @@ type Opts struct {
 	ClientID string
 	// Username and Password, if the broker asks for them.
 	Username, Password string
+	// CAFile is the broker's CA certificate (PEM) for ssl:// brokers; empty
+	// is the system's roots. CertFile and KeyFile are this ingester's
+	// client certificate and key (PEM) for mutual TLS: both or neither. A
+	// broker whose certificate the CA does not sign, or that refuses the
+	// client certificate, stops Run with an error naming the file.
+	CAFile, CertFile, KeyFile string
 	// Store receives the batches.
 	Store Writer
 	// BatchEvents closes a batch at this many events (and quarantined
@@ -105,12 +112,13 @@ type Stats struct {
 // Ingester is one member of the district's shared subscription.
 type Ingester struct {
 	opts      Opts
+	tls       *tls.Config // nil: none, or the URL scheme's default
 	dec       *Decoder
 	log       zerolog.Logger
 	qlog      zerolog.Logger // quarantine notices, sampled: a flood must not flood the log
 	wlog      zerolog.Logger // repeated write failures, sampled: an outage says so every 10 s
 	in        chan received
-	subErr    chan error
+	subErr    chan error // a refused subscription or TLS handshake: Run returns it
 	ready     chan struct{}
 	readyOnce sync.Once
 
@@ -136,12 +144,17 @@ func New(opts Opts) (*Ingester, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	tc, err := tlsConfig(opts.CAFile, opts.CertFile, opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
 	dec, err := NewDecoder(opts.District, opts.MaxPayload)
 	if err != nil {
 		return nil, err
 	}
 	return &Ingester{
 		opts:     opts,
+		tls:      tc,
 		dec:      dec,
 		log:      opts.Log,
 		qlog:     opts.Log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Minute}),

@@ -24,6 +24,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 		if err := tok.Error(); err != nil {
 			return fmt.Errorf("ingest: connecting to %s: %w", in.opts.Broker, err)
 		}
+	case err := <-in.subErr: // the connection is refused for good
+		c.Disconnect(0)
+		return err
 	case <-ctx.Done():
 		c.Disconnect(0)
 		return nil
@@ -57,7 +60,35 @@ func (in *Ingester) clientOptions() *mqtt.ClientOptions {
 	if in.opts.Username != "" {
 		o.SetUsername(in.opts.Username).SetPassword(in.opts.Password)
 	}
+	if in.tls != nil {
+		o.SetTLSConfig(in.tls)
+	}
+	// Also without TLS files: ssl:// alone verifies with the system's roots.
+	o.SetConnectionNotificationHandler(in.onConnectionNotification)
 	return o
+}
+
+// onConnectionNotification stops Run on a TLS failure that retrying
+// cannot mend (paho would retry it quietly for ever).
+func (in *Ingester) onConnectionNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+	var reason error
+	switch f := n.(type) {
+	case mqtt.ConnectionNotificationBrokerFailed: // the TLS handshake
+		reason = f.Reason
+	case mqtt.ConnectionNotificationFailed: // the MQTT one: TLS 1.3 sends the broker's refusal after the handshake
+		reason = f.Reason
+	}
+	if err := in.tlsRefusal(reason); err != nil {
+		in.fail(err)
+	}
+}
+
+// fail hands Run an error that ends it.
+func (in *Ingester) fail(err error) {
+	select {
+	case in.subErr <- err:
+	default:
+	}
 }
 
 func (in *Ingester) handle(_ mqtt.Client, m mqtt.Message) {
@@ -76,10 +107,7 @@ func (in *Ingester) onConnect(c mqtt.Client) {
 		err = fmt.Errorf("the broker refused the subscription (SUBACK 0x%02x): check its ACL for this client", st.Result()[filter])
 	}
 	if err != nil {
-		select {
-		case in.subErr <- fmt.Errorf("ingest: subscribing to %s: %w", filter, err):
-		default:
-		}
+		in.fail(fmt.Errorf("ingest: subscribing to %s: %w", filter, err))
 		return
 	}
 	in.log.Info().Str("filter", filter).Str("broker", in.opts.Broker).Str("client_id", in.opts.ClientID).Msg("subscribed")
