@@ -255,7 +255,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		hash = u.PasswordHash
 	}
 	match, err := s.checkPassword(r.Context(), hash, r.PostFormValue("password"))
-	if r.Context().Err() != nil { // the client went away while waiting: not an attempt
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) { // gone before its check: not an attempt
 		s.byName.forgive(name, now)
 		s.byAddr.forgive(addr, now)
 		return
