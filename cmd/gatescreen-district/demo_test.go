@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gatescreen/gatescreen/internal/district/demo"
+	"github.com/gatescreen/gatescreen/internal/district/store"
+	"github.com/gatescreen/gatescreen/internal/district/web"
 	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 	"github.com/gatescreen/gatescreen/internal/testkit/syncbuf"
 )
@@ -102,6 +105,70 @@ func TestUserAdd(t *testing.T) {
 	b, err := exec.Command(district.Path(t), "user", "add", "-db", dsn, "-name", "li", "-role", "admin").CombinedOutput()
 	if code := exitCode(err); code != exitUsage || !strings.Contains(string(b), "want bureau or cdc") {
 		t.Errorf("role admin: exit %d %s", code, b)
+	}
+}
+
+// user passwd, list and remove through the real binary: the new password
+// is read as add reads it and is the one stored; list shows name, role and
+// created; remove deletes the account; an unknown name is an error (exit
+// 1) naming it.
+func TestUserPasswdListRemove(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "district.db")
+	user := func(stdin string, args ...string) (string, int) {
+		cmd := exec.Command(district.Path(t), append([]string{"user"}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		b, err := cmd.CombinedOutput()
+		return string(b), exitCode(err)
+	}
+	for _, u := range [][2]string{{"wang", "bureau"}, {"li", "cdc"}} {
+		if out, code := user("a-long-enough-password\n", "add", "-db", dsn, "-name", u[0], "-role", u[1]); code != 0 {
+			t.Fatalf("user add %s: exit %d %s", u[0], code, out)
+		}
+	}
+	if out, code := user("short\n", "passwd", "-db", dsn, "wang"); code == 0 || !strings.Contains(out, "at least 10") {
+		t.Errorf("passwd with a short password: exit %d %s", code, out)
+	}
+	if out, code := user("the-new-password-of-wang\n", "passwd", "-db", dsn, "wang"); code != 0 || !strings.Contains(out, "user wang: password changed") {
+		t.Errorf("passwd wang: exit %d %s", code, out)
+	}
+	if out, code := user("the-new-password\n", "passwd", "nobody", "-db", dsn); code != exitError || !strings.Contains(out, `user "nobody": no such user`) {
+		t.Errorf("passwd of an unknown user: exit %d %s", code, out)
+	}
+	st, err := store.Open(context.Background(), dsn, store.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := st.UserByName(context.Background(), "wang")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pw, want := range map[string]bool{"the-new-password-of-wang": true, "a-long-enough-password": false} {
+		if ok, err := web.CheckPassword(u.PasswordHash, pw); ok != want || err != nil {
+			t.Errorf("wang's stored hash against %q: %v %v, want %v", pw, ok, err, want)
+		}
+	}
+
+	out, code := user("", "list", "-db", dsn)
+	list := regexp.MustCompile(`(?m)^NAME +ROLE +CREATED\nli +cdc +\d{4}-\d\d-\d\dT[\d:.]+Z\nwang +bureau +\d{4}-`)
+	if code != 0 || !list.MatchString(out) {
+		t.Errorf("user list: exit %d\n%s", code, out)
+	}
+
+	if out, code := user("", "remove", "-db", dsn, "li"); code != 0 || !strings.Contains(out, "user li removed") {
+		t.Errorf("remove li: exit %d %s", code, out)
+	}
+	if out, code := user("", "remove", "-db", dsn, "li"); code != exitError || !strings.Contains(out, `user "li": no such user`) {
+		t.Errorf("remove li again: exit %d %s", code, out)
+	}
+	if out, _ := user("", "list", "-db", dsn); strings.Contains(out, "li ") || !strings.Contains(out, "wang") {
+		t.Errorf("list after removing li:\n%s", out)
+	}
+	if out, code := user("", "remove", "-db", dsn); code != exitUsage || !strings.Contains(out, "name is required") {
+		t.Errorf("remove without a name: exit %d %s", code, out)
+	}
+	if out, code := user("", "rename", "-db", dsn); code != exitUsage || !strings.Contains(out, `unknown user command "rename"`) {
+		t.Errorf("an unknown user command: exit %d %s", code, out)
 	}
 }
 

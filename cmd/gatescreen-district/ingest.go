@@ -15,6 +15,7 @@ import (
 type ingestFlags struct {
 	broker, district, group, clientID, db string
 	username, passwordFile                string
+	caFile, certFile, keyFile             string
 	batch, maxPayload                     int
 	log                                   logFlags
 }
@@ -30,6 +31,9 @@ func newIngestFlags(stderr io.Writer) (*flag.FlagSet, *ingestFlags) {
 	dbFlag(fs, &f.db)
 	fs.StringVar(&f.username, "username", "", "the broker's user name, if it asks for one")
 	fs.StringVar(&f.passwordFile, "password-file", "", "a file holding the broker's password")
+	fs.StringVar(&f.caFile, "ca-file", "", "the broker's CA certificate (PEM) for ssl://; default the system's roots")
+	fs.StringVar(&f.certFile, "cert-file", "", "this ingester's client certificate (PEM) for mutual TLS, with -key-file")
+	fs.StringVar(&f.keyFile, "key-file", "", "the client certificate's private key (PEM)")
 	fs.IntVar(&f.batch, "batch", 1000, "events per database transaction at most")
 	fs.IntVar(&f.maxPayload, "max-payload", ingest.DefaultMaxPayload, "bytes: a larger payload is quarantined")
 	f.log.register(fs)
@@ -63,6 +67,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	in, err := ingest.New(ingest.Opts{
 		Broker: f.broker, District: f.district, Group: f.group, ClientID: f.clientID,
 		Username: f.username, Password: password, Store: db,
+		CAFile: f.caFile, CertFile: f.certFile, KeyFile: f.keyFile,
 		BatchEvents: f.batch, MaxPayload: f.maxPayload, Log: logging.Component(log, "ingest"),
 	})
 	if err != nil {

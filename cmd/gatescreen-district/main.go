@@ -50,7 +50,7 @@ var commands = map[string]struct {
 	"ingest":  {"subscribe to a district's boxes and keep every message in the database", runIngest},
 	"serve":   {"raise the deadline and offline alerts and deliver every alert by webhook", runServe},
 	"report":  {"write the district's daily summary (区县汇总表) as xlsx or CSV", runReport},
-	"user":    {"user add: an account of the district screen (bureau or cdc)", runUser},
+	"user":    {"user add|passwd|list|remove: the accounts of the district screen (bureau or cdc)", runUser},
 	"demo":    {"a whole district on this machine: broker, simulated boxes, ingest, alerts and the screen", runDemo},
 	"version": {"print the version", runVersion},
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -36,6 +37,12 @@ type Opts struct {
 	ClientID string
 	// Username and Password, if the broker asks for them.
 	Username, Password string
+	// CAFile is the broker's CA certificate (PEM) for ssl:// brokers; empty
+	// is the system's roots. CertFile and KeyFile are this ingester's
+	// client certificate and key (PEM) for mutual TLS: both or neither. A
+	// broker whose certificate the CA does not sign, or that refuses the
+	// client certificate, stops Run with an error naming the file.
+	CAFile, CertFile, KeyFile string
 	// Store receives the batches.
 	Store Writer
 	// BatchEvents closes a batch at this many events (and quarantined
@@ -49,7 +56,8 @@ type Opts struct {
 	// MaxPayload bounds a payload; default DefaultMaxPayload (1 MiB).
 	MaxPayload int
 	// RetryMin and RetryMax bound the backoff between failed writes;
-	// default 100 ms doubling to 10 s, jittered.
+	// default 100 ms doubling to 2 s, jittered: a database back is written
+	// to within about 2 s, and one retry every 2 s is no load on it.
 	RetryMin, RetryMax time.Duration
 	// StatsInterval is how often the counters are logged; default 1 min.
 	StatsInterval time.Duration
@@ -79,7 +87,7 @@ func (o *Opts) defaults() error {
 	setDefault(&o.BatchEvents, 1000)
 	setDefault(&o.FlushInterval, 10*time.Millisecond)
 	setDefault(&o.RetryMin, 100*time.Millisecond)
-	setDefault(&o.RetryMax, 10*time.Second)
+	setDefault(&o.RetryMax, 2*time.Second)
 	setDefault(&o.StatsInterval, time.Minute)
 	return nil
 }
@@ -104,11 +112,13 @@ type Stats struct {
 // Ingester is one member of the district's shared subscription.
 type Ingester struct {
 	opts      Opts
+	tls       *tls.Config // nil: none, or the URL scheme's default
 	dec       *Decoder
 	log       zerolog.Logger
 	qlog      zerolog.Logger // quarantine notices, sampled: a flood must not flood the log
+	wlog      zerolog.Logger // repeated write failures, sampled: an outage says so every 10 s
 	in        chan received
-	subErr    chan error
+	subErr    chan error // a refused subscription or TLS handshake: Run returns it
 	ready     chan struct{}
 	readyOnce sync.Once
 
@@ -134,15 +144,21 @@ func New(opts Opts) (*Ingester, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	tc, err := tlsConfig(opts.CAFile, opts.CertFile, opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
 	dec, err := NewDecoder(opts.District, opts.MaxPayload)
 	if err != nil {
 		return nil, err
 	}
 	return &Ingester{
 		opts:     opts,
+		tls:      tc,
 		dec:      dec,
 		log:      opts.Log,
 		qlog:     opts.Log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Minute}),
+		wlog:     opts.Log.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second}),
 		in:       make(chan received, inbox),
 		subErr:   make(chan error, 1),
 		ready:    make(chan struct{}),

@@ -24,6 +24,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 		if err := tok.Error(); err != nil {
 			return fmt.Errorf("ingest: connecting to %s: %w", in.opts.Broker, err)
 		}
+	case err := <-in.subErr: // the connection is refused for good
+		c.Disconnect(0)
+		return err
 	case <-ctx.Done():
 		c.Disconnect(0)
 		return nil
@@ -57,7 +60,35 @@ func (in *Ingester) clientOptions() *mqtt.ClientOptions {
 	if in.opts.Username != "" {
 		o.SetUsername(in.opts.Username).SetPassword(in.opts.Password)
 	}
+	if in.tls != nil {
+		o.SetTLSConfig(in.tls)
+	}
+	// Also without TLS files: ssl:// alone verifies with the system's roots.
+	o.SetConnectionNotificationHandler(in.onConnectionNotification)
 	return o
+}
+
+// onConnectionNotification stops Run on a TLS failure that retrying
+// cannot mend (paho would retry it quietly for ever).
+func (in *Ingester) onConnectionNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+	var reason error
+	switch f := n.(type) {
+	case mqtt.ConnectionNotificationBrokerFailed: // the TLS handshake
+		reason = f.Reason
+	case mqtt.ConnectionNotificationFailed: // the MQTT one: TLS 1.3 sends the broker's refusal after the handshake
+		reason = f.Reason
+	}
+	if err := in.tlsRefusal(reason); err != nil {
+		in.fail(err)
+	}
+}
+
+// fail hands Run an error that ends it.
+func (in *Ingester) fail(err error) {
+	select {
+	case in.subErr <- err:
+	default:
+	}
 }
 
 func (in *Ingester) handle(_ mqtt.Client, m mqtt.Message) {
@@ -76,10 +107,7 @@ func (in *Ingester) onConnect(c mqtt.Client) {
 		err = fmt.Errorf("the broker refused the subscription (SUBACK 0x%02x): check its ACL for this client", st.Result()[filter])
 	}
 	if err != nil {
-		select {
-		case in.subErr <- fmt.Errorf("ingest: subscribing to %s: %w", filter, err):
-		default:
-		}
+		in.fail(fmt.Errorf("ingest: subscribing to %s: %w", filter, err))
 		return
 	}
 	in.log.Info().Str("filter", filter).Str("broker", in.opts.Broker).Str("client_id", in.opts.ClientID).Msg("subscribed")
@@ -156,11 +184,13 @@ func (in *Ingester) gather(ctx context.Context, first received) *pending {
 // the database is away nothing is acknowledged; the broker holds the rest.
 func (in *Ingester) commit(ctx context.Context, b *pending) error {
 	delay := in.opts.RetryMin
+	var since time.Time // when the first write of this batch failed
 	for failures := 0; ; failures++ {
 		out, err := in.opts.Store.Write(ctx, &b.batch)
 		if err == nil {
 			if failures > 0 {
-				in.log.Info().Int("failures", failures).Msg("database back: batch committed")
+				in.log.Warn().Int("failures", failures).Dur("down_for", time.Since(since).Round(time.Millisecond)).
+					Msg("database back: batch committed, acknowledging again")
 			}
 			in.count(b, out)
 			return nil
@@ -170,8 +200,14 @@ func (in *Ingester) commit(ctx context.Context, b *pending) error {
 		}
 		in.writeErrors.Add(1)
 		wait := delay/2 + rand.N(delay/2+1) // jittered, so that ingesters do not retry in step
-		in.log.Warn().Err(err).Int("messages", len(b.msgs)).Dur("retry_in", wait).
-			Msg("database write failed: not acknowledging, retrying")
+		if failures == 0 {
+			since = time.Now()
+			in.log.Error().Err(err).Int("messages", len(b.msgs)).Dur("retry_in", wait).
+				Msg("database unavailable: not acknowledging until a write succeeds (the broker holds the messages)")
+		} else {
+			in.wlog.Warn().Err(err).Int("failures", failures+1).Dur("down_for", time.Since(since).Round(time.Millisecond)).
+				Dur("retry_in", wait).Msg("database still unavailable: not acknowledging, retrying")
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

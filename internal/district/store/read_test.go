@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -141,5 +142,32 @@ func testUsers(t *testing.T, open opener) {
 	}
 	if _, ok, err := s.UserByName(ctx, "li"); ok || err != nil {
 		t.Errorf("li: %v %v, want none", ok, err)
+	}
+
+	if err := s.AddUser(ctx, User{Name: "chen", Role: RoleCDC, PasswordHash: "h-chen"}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPassword(ctx, "wang", "h-new"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.UserByName(ctx, "wang"); got.PasswordHash != "h-new" || got.Role != RoleBureau {
+		t.Errorf("wang after SetPassword: %+v", got)
+	}
+	if err := s.SetPassword(ctx, "li", "x"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("SetPassword of li: %v, want ErrNoUser", err)
+	}
+	list, err := s.Users(ctx)
+	want := []User{{Name: "chen", Role: RoleCDC, CreatedAt: "2026-11-23T08:12:05.000Z"}, {Name: "wang", Role: RoleBureau, CreatedAt: "2026-11-23T07:12:05.000Z"}}
+	if err != nil || !slices.Equal(list, want) {
+		t.Errorf("Users: %+v, %v; want %+v", list, err, want)
+	}
+	if err := s.RemoveUser(ctx, "wang"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.UserByName(ctx, "wang"); ok {
+		t.Error("wang still there after RemoveUser")
+	}
+	if err := s.RemoveUser(ctx, "wang"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("RemoveUser of wang again: %v, want ErrNoUser", err)
 	}
 }

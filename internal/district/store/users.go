@@ -52,3 +52,44 @@ func (s *Store) UserByName(ctx context.Context, name string) (u User, ok bool, e
 	}
 	return us[0], true, nil
 }
+
+// ErrNoUser is the error of SetPassword and RemoveUser for a name no
+// account has.
+var ErrNoUser = errors.New("no such user")
+
+// SetPassword replaces an account's password hash; an unknown name is
+// ErrNoUser.
+func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
+	n, err := s.b.pool().exec(ctx, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+	if err != nil {
+		return fmt.Errorf("%s: setting the password of user %q: %w", s.b.name(), name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("user %q: %w", name, ErrNoUser)
+	}
+	return nil
+}
+
+// RemoveUser deletes an account; an unknown name is ErrNoUser. The
+// screen's sessions of the account end at their next request (the screen
+// looks the account up on each).
+func (s *Store) RemoveUser(ctx context.Context, name string) error {
+	n, err := s.b.pool().exec(ctx, `DELETE FROM users WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("%s: removing user %q: %w", s.b.name(), name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("user %q: %w", name, ErrNoUser)
+	}
+	return nil
+}
+
+// Users returns every account by name, without the password hashes.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	us, err := queryAll(ctx, s.b.pool(), `SELECT name, role, created_at FROM users ORDER BY name`, nil,
+		func(scan func(...any) error, u *User) error { return scan(&u.Name, &u.Role, &u.CreatedAt) })
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing users: %w", s.b.name(), err)
+	}
+	return us, nil
+}

@@ -19,6 +19,8 @@ const (
 	argonThreads = 4
 	argonKeyLen  = 32
 	argonSaltLen = 16
+	// maxMemory bounds the memory (KiB) a stored hash may ask for: 1 GiB.
+	maxMemory = 1 << 20
 )
 
 var b64 = base64.RawStdEncoding
@@ -57,13 +59,21 @@ func CheckPassword(hash, password string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
 		return false, fmt.Errorf("password hash: parameters %q: %w", parts[3], err)
 	}
+	// argon2 panics on t=0 or p=0; a memory beyond maxMemory would let one
+	// bad row take the VM's memory at every login.
+	if time < 1 || threads < 1 || memory < 8*uint32(threads) || memory > maxMemory {
+		return false, fmt.Errorf("password hash: parameters %q: want t ≥ 1, p ≥ 1, 8·p ≤ m ≤ %d", parts[3], maxMemory)
+	}
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {
 		return false, fmt.Errorf("password hash: salt: %w", err)
 	}
 	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
+	if err != nil {
 		return false, fmt.Errorf("password hash: key: %w", err)
+	}
+	if len(want) == 0 {
+		return false, errors.New("password hash: the key is empty")
 	}
 	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil

@@ -13,6 +13,7 @@ import (
 // session is a logged-in account. The cookie holds only its random token.
 type session struct {
 	user, role string
+	hash       string // the account's password hash at login: a new password ends the session
 	csrf       string // sent back with every POST of the session
 	expires    time.Time
 }
@@ -32,7 +33,7 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessions) create(user, role string, now time.Time) (token string, ss *session) {
+func (s *sessions) create(user, role, hash string, now time.Time) (token string, ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for t, x := range s.m { // few accounts: a sweep per login is cheap
@@ -41,7 +42,7 @@ func (s *sessions) create(user, role string, now time.Time) (token string, ss *s
 		}
 	}
 	token = newToken()
-	ss = &session{user: user, role: role, csrf: newToken(), expires: now.Add(s.ttl)}
+	ss = &session{user: user, role: role, hash: hash, csrf: newToken(), expires: now.Add(s.ttl)}
 	s.m[token] = ss
 	return token, ss
 }

@@ -159,7 +159,23 @@ func (s *Server) current(r *http.Request) (*session, string) {
 	if err != nil {
 		return nil, ""
 	}
-	return s.sessions.get(c.Value, s.opts.Now()), c.Value
+	ss := s.sessions.get(c.Value, s.opts.Now())
+	if ss == nil {
+		return nil, c.Value
+	}
+	// Accounts are changed by another process (gatescreen-district user):
+	// a removed account, or one with a new password or role, is logged out.
+	u, ok, err := s.opts.Store.UserByName(r.Context(), ss.user)
+	if err != nil { // the database is away: the page's own reads fail too
+		s.opts.Log.Warn().Err(err).Str("user", ss.user).Msg("session: looking up the account")
+		return ss, c.Value
+	}
+	if !ok || u.PasswordHash != ss.hash || u.Role != ss.role {
+		s.sessions.end(c.Value)
+		s.opts.Log.Info().Str("user", ss.user).Msg("session ended: the account was removed or changed")
+		return nil, c.Value
+	}
+	return ss, c.Value
 }
 
 type loginView struct {
@@ -238,9 +254,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		hash = u.PasswordHash
 	}
-	s.verify <- struct{}{}
-	match, err := CheckPassword(hash, r.PostFormValue("password"))
-	<-s.verify
+	match, err := s.checkPassword(r.Context(), hash, r.PostFormValue("password"))
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) { // gone before its check: not an attempt
+		s.byName.forgive(name, now)
+		s.byAddr.forgive(addr, now)
+		return
+	}
 	if err != nil {
 		s.opts.Log.Error().Err(err).Str("user", name).Msg("login: stored hash")
 	}
@@ -251,11 +270,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.byName.reset(name)
 	s.byAddr.forgive(addr, now)
-	token, _ := s.sessions.create(u.Name, u.Role, now)
+	token, _ := s.sessions.create(u.Name, u.Role, u.PasswordHash, now)
 	http.SetCookie(w, s.cookie(r, sessionCookie, token, int(s.opts.SessionTTL/time.Second)))
 	http.SetCookie(w, s.cookie(r, loginCookie, "", -1))
 	s.opts.Log.Info().Str("user", u.Name).Str("role", u.Role).Str("addr", addr).Msg("logged in")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// checkPassword is CheckPassword in one of the verify slots; the wait for
+// a slot ends with ctx.
+func (s *Server) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case s.verify <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.verify }() // even if argon2 panics
+	return CheckPassword(hash, password)
 }
 
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, lang, name, addr string) {
