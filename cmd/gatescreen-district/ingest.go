@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gatescreen/gatescreen/internal/district/ingest"
 	"github.com/gatescreen/gatescreen/internal/district/store"
@@ -16,6 +17,7 @@ type ingestFlags struct {
 	broker, district, group, clientID, db string
 	username, passwordFile                string
 	batch, maxPayload                     int
+	clockSkew                             time.Duration
 	log                                   logFlags
 }
 
@@ -32,6 +34,7 @@ func newIngestFlags(stderr io.Writer) (*flag.FlagSet, *ingestFlags) {
 	fs.StringVar(&f.passwordFile, "password-file", "", "a file holding the broker's password")
 	fs.IntVar(&f.batch, "batch", 1000, "events per database transaction at most")
 	fs.IntVar(&f.maxPayload, "max-payload", ingest.DefaultMaxPayload, "bytes: a larger payload is quarantined")
+	fs.DurationVar(&f.clockSkew, "clock-skew", store.DefaultClockSkew, "an event captured further than this from its arrival counts at its arrival (the box's clock is off); such a daily report is quarantined")
 	f.log.register(fs)
 	return fs, f
 }
@@ -47,6 +50,9 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if f.batch < 1 || f.maxPayload < 1 {
 		return usageError(fs, "-batch %d, -max-payload %d: both must be at least 1", f.batch, f.maxPayload)
 	}
+	if f.clockSkew < time.Hour {
+		return usageError(fs, "-clock-skew %s: want at least 1h", f.clockSkew)
+	}
 	log, err := f.log.logger(fs, stderr)
 	if err != nil {
 		return err
@@ -55,7 +61,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store")})
+	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store"), ClockSkew: f.clockSkew})
 	if err != nil {
 		return err
 	}

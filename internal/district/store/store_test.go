@@ -105,6 +105,8 @@ func TestStore(t *testing.T) {
 			"ReportsBetweenHealth":   testReportsBetweenAndHealth,
 			"RecentAlerts":           testRecentAlerts,
 			"Users":                  testUsers,
+			"ClockAYearOff":          testClockAYearOff,
+			"DailyAYearOff":          testDailyAYearOff,
 		} {
 			t.Run(name, func(t *testing.T) { f(t, open) })
 		}
