@@ -35,7 +35,7 @@ func readCalendar(path string) (calendar, error) {
 	}
 	defer f.Close()
 	c := calendar{holiday: map[string]bool{}, school: map[string]bool{}}
-	seen := map[string]int{} // day → the line that named it
+	seen := map[string][]int{} // day → the lines that named it
 	var bad []string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
@@ -56,17 +56,35 @@ func readCalendar(path string) (calendar, error) {
 			bad = append(bad, fmt.Sprintf("%s:%d: %v", path, n, err))
 			continue
 		}
+		// One error per earlier line overlapped, naming the days they
+		// share (two ranges share one run of days), not one per day.
+		var overlaps []int
+		shared := map[int][]string{}
 		for _, d := range days {
-			if first, dup := seen[d]; dup {
-				bad = append(bad, fmt.Sprintf("%s:%d: %s is already on line %d", path, n, d, first))
+			earlier := seen[d]
+			seen[d] = append(earlier, n)
+			for _, first := range earlier {
+				if shared[first] == nil {
+					overlaps = append(overlaps, first)
+				}
+				shared[first] = append(shared[first], d)
+			}
+			if len(earlier) > 0 {
 				continue
 			}
-			seen[d] = n
 			if fields[1] == "holiday" {
 				c.holiday[d] = true
 			} else {
 				c.school[d] = true
 			}
+		}
+		for _, first := range overlaps {
+			ds := shared[first]
+			what := ds[0] + " is"
+			if len(ds) > 1 {
+				what = ds[0] + ".." + ds[len(ds)-1] + " are"
+			}
+			bad = append(bad, fmt.Sprintf("%s:%d: %s already on line %d", path, n, what, first))
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -111,3 +111,27 @@ func TestCalendarFileMistakesNamed(t *testing.T) {
 		t.Errorf("a missing calendar file: %v", err)
 	}
 }
+
+// Two overlapping ranges are one mistake, not one per day they share.
+func TestCalendarOverlapIsOneErrorPerLinePair(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "calendar.txt")
+	cal := "2027-01-23..2027-02-21 holiday 寒假\n2027-02-01..2027-02-28 holiday 春节\n2027-02-07 school\n2026-10-01..2026-10-07 holiday\n2026-10-05..2027-01-25 holiday\n"
+	if err := os.WriteFile(path, []byte(cal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Opts{Calendar: path})
+	if err == nil {
+		t.Fatal("overlapping ranges accepted")
+	}
+	want := []string{
+		"calendar:",
+		path + ":2: 2027-02-01..2027-02-21 are already on line 1",
+		path + ":3: 2027-02-07 is already on line 1",
+		path + ":3: 2027-02-07 is already on line 2",
+		path + ":5: 2026-10-05..2026-10-07 are already on line 4",
+		path + ":5: 2027-01-23..2027-01-25 are already on line 1",
+	}
+	if got := err.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}

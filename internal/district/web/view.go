@@ -103,7 +103,10 @@ type Case struct {
 	Disposition string   `json:"disposition,omitempty"`
 	FlagC       *float64 `json:"flag_c,omitempty"`
 	RecheckC    *float64 `json:"recheck_c,omitempty"`
-	At          string   `json:"at"` // the latest transition's capture
+	At          string   `json:"at"` // the latest transition's capture, for a person
+	// capturedAt is At as stored (TimeFormat), which sorts across a new
+	// year where "MM-DD HH:MM" does not.
+	capturedAt string
 }
 
 // Warning is a device-health or calibration condition worth a look.
@@ -310,7 +313,7 @@ func (s *Server) cases(ctx context.Context, now time.Time) ([]Case, error) {
 			order = append(order, k)
 		}
 		x := latest[k]
-		x.State, x.At = c.State, s.local(e.CapturedAt)
+		x.State, x.At, x.capturedAt = c.State, s.local(e.CapturedAt), e.CapturedAt
 		if c.Disposition != "" {
 			x.Disposition = c.Disposition
 		}
@@ -327,7 +330,7 @@ func (s *Server) cases(ctx context.Context, now time.Time) ([]Case, error) {
 			out = append(out, *c)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At > out[j].At })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].capturedAt > out[j].capturedAt })
 	return out, nil
 }
 

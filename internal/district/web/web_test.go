@@ -364,3 +364,27 @@ func TestClockAYearOffIsNotABacklog(t *testing.T) {
 		t.Errorf("alerts %v: want box_clock", kinds)
 	}
 }
+
+// Cases sort newest first by when they happened, across a new year too
+// ("01-01 00:10" sorts before "12-31 23:50" as text).
+func TestCasesSortAcrossANewYear(t *testing.T) {
+	f := newFixture(t)
+	f.now = time.Date(2027, 1, 1, 8, 0, 0, 0, loc)
+	site := store.Site{District: "hd", School: "hd17", Gate: "east"}
+	eve, newYear := time.Date(2026, 12, 31, 23, 50, 0, 0, loc), time.Date(2027, 1, 1, 0, 10, 0, 0, loc)
+	if _, err := f.st.Write(context.Background(), &store.Batch{Messages: []store.Message{
+		msg(site, "hd17-east", "cases", newYear.Add(time.Minute),
+			caseEv("hd17-east", "R-010", "awaiting_recheck", "", eve),
+			caseEv("hd17-east", "R-011", "awaiting_recheck", "", newYear)),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := screenOf(t, loggedIn(t, f, bureauName, bureauPassword), "")
+	var got []string
+	for _, c := range sc.Cases {
+		got = append(got, c.Ticket+"@"+c.At)
+	}
+	if strings.Join(got, " ") != "R-011@01-01 00:10 R-010@12-31 23:50" {
+		t.Errorf("cases %v: want R-011 (new year's day) first", got)
+	}
+}
