@@ -65,8 +65,8 @@ func testDailyAYearOff(t *testing.T, open opener) {
 		daily("2027-11-23", 901, t0.Add(-time.Minute)),  // a year ahead
 		daily("2026-11-24", 902, t0.Add(-15*time.Hour)), // tomorrow's, a day early: kept (within the skew)
 	}})
-	if out.Quarantined != 2 {
-		t.Errorf("quarantined %d, want 2", out.Quarantined)
+	if out.Quarantined != 2 || out.ClockQuarantined != 2 {
+		t.Errorf("quarantined %d (%d for their day), want 2", out.Quarantined, out.ClockQuarantined)
 	}
 	ctx := context.Background()
 	if got, _ := s.DailyReports(ctx, "2025-11-23"); len(got) != 1 || got[0].Seq != 5 {

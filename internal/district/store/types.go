@@ -104,11 +104,15 @@ type Outcome struct {
 	Duplicates  int // events already stored with the same body
 	Conflicts   int // events already stored with another body: an alert each
 	Quarantined int // payloads kept aside, including messages refused by box binding
+	// Of Quarantined, the daily reports refused for their day (ReasonClock);
+	// the others the Write refused are ReasonBoxPrefix.
+	ClockQuarantined int
 }
 
 // Add sums two outcomes.
 func (o Outcome) Add(p Outcome) Outcome {
-	return Outcome{o.Inserted + p.Inserted, o.Duplicates + p.Duplicates, o.Conflicts + p.Conflicts, o.Quarantined + p.Quarantined}
+	return Outcome{o.Inserted + p.Inserted, o.Duplicates + p.Duplicates, o.Conflicts + p.Conflicts, o.Quarantined + p.Quarantined,
+		o.ClockQuarantined + p.ClockQuarantined}
 }
 
 // The kinds of alert. The store raises the first three and box_clock as it writes the

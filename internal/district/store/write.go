@@ -116,6 +116,11 @@ func (w *batchWriter) write(ctx context.Context, b *Batch) (Outcome, error) {
 		}
 	}
 	out.Quarantined = len(quarantine)
+	for _, q := range quarantine[len(b.Quarantine):] {
+		if q.Reason == ReasonClock {
+			out.ClockQuarantined++
+		}
+	}
 	return out, nil
 }
 
