@@ -89,3 +89,32 @@ func testDailyAYearOff(t *testing.T, open opener) {
 		t.Errorf("alerts %+v: want box_clock for each", alerts)
 	}
 }
+
+// A database of before migration 0004 gets counted_at from captured_at:
+// its events count where they did.
+func testMigrationCountedAt(t *testing.T, open opener) {
+	s, dsn := open(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`DROP INDEX events_school_kind_counted`,
+		`ALTER TABLE events DROP COLUMN counted_at`,
+		`CREATE INDEX events_school_kind_captured ON events (school, kind, captured_at)`,
+		`DELETE FROM schema_migrations WHERE version = 4`,
+		`INSERT INTO events (id, box, seq, kind, district, school, gate, captured_at, clock_synced, drill, hash, body, received_at)
+			VALUES ('hd17-east:1', 'hd17-east', 1, 'reading', 'hd', 'hd17', 'east', '2026-11-23T07:00:00.000Z', TRUE, FALSE, 'h',
+			'{"verdict":"pass"}', '2026-11-23T07:01:00.000Z')`,
+	} {
+		if _, err := s.b.pool().exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s2 := mustOpen(t, dsn)
+	evs, err := s2.Events(ctx, "")
+	if err != nil || len(evs) != 1 || evs[0].CountedAt != "2026-11-23T07:00:00.000Z" {
+		t.Fatalf("events after migrating %+v, %v: want counted at its capture", evs, err)
+	}
+	if got, _ := s2.ReadingCounts(ctx, "2026-11-22T16:00:00.000Z", "2026-11-23T16:00:00.000Z"); fmt.Sprint(got) != "[{hd17 {1 1 0 0 0}}]" {
+		t.Errorf("counts after migrating %v", got)
+	}
+}

@@ -107,6 +107,7 @@ func TestStore(t *testing.T) {
 			"Users":                  testUsers,
 			"ClockAYearOff":          testClockAYearOff,
 			"DailyAYearOff":          testDailyAYearOff,
+			"MigrationCountedAt":     testMigrationCountedAt,
 		} {
 			t.Run(name, func(t *testing.T) { f(t, open) })
 		}
