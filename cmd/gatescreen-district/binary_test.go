@@ -171,6 +171,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "h/d", "-db", "sqlite:" + filepath.Join(t.TempDir(), "d.db")}, exitUsage, "must not contain /"},
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-db", "sqlite:/nonexistent/dir/d.db"}, exitError, "/nonexistent/dir"},
 		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-batch", "0"}, exitUsage, "must be at least 1"},
+		{[]string{"ingest", "-broker", "tcp://127.0.0.1:1", "-district", "hd", "-clock-skew", "1m"}, exitUsage, "want at least 1h"},
 		{[]string{"serve", "-timezone", "Mars/Olympus"}, exitUsage, "Mars/Olympus"},
 		{[]string{"serve", "-school-hours", "18:00-06:30"}, exitUsage, "ends before it starts"},
 		{[]string{"serve", "-report-deadline", "8pm"}, exitUsage, "want HH:MM"},

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gatescreen/gatescreen/internal/district/ingest"
 	"github.com/gatescreen/gatescreen/internal/district/store"
@@ -17,6 +18,7 @@ type ingestFlags struct {
 	username, passwordFile                string
 	caFile, certFile, keyFile             string
 	batch, maxPayload                     int
+	clockSkew                             time.Duration
 	log                                   logFlags
 }
 
@@ -36,6 +38,7 @@ func newIngestFlags(stderr io.Writer) (*flag.FlagSet, *ingestFlags) {
 	fs.StringVar(&f.keyFile, "key-file", "", "the client certificate's private key (PEM)")
 	fs.IntVar(&f.batch, "batch", 1000, "events per database transaction at most")
 	fs.IntVar(&f.maxPayload, "max-payload", ingest.DefaultMaxPayload, "bytes: a larger payload is quarantined")
+	fs.DurationVar(&f.clockSkew, "clock-skew", store.DefaultClockSkew, "an event captured further than this from its arrival counts at its arrival (the box's clock is off); such a daily report is quarantined")
 	f.log.register(fs)
 	return fs, f
 }
@@ -51,6 +54,9 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if f.batch < 1 || f.maxPayload < 1 {
 		return usageError(fs, "-batch %d, -max-payload %d: both must be at least 1", f.batch, f.maxPayload)
 	}
+	if f.clockSkew < time.Hour {
+		return usageError(fs, "-clock-skew %s: want at least 1h", f.clockSkew)
+	}
 	log, err := f.log.logger(fs, stderr)
 	if err != nil {
 		return err
@@ -59,7 +65,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store")})
+	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store"), ClockSkew: f.clockSkew})
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ type scheduleFlags struct{ opts schedule.Opts }
 func (f *scheduleFlags) register(fs *flag.FlagSet, schoolHours bool) {
 	fs.StringVar(&f.opts.TimeZone, "timezone", "Asia/Shanghai", "the district's time zone (IANA name)")
 	fs.StringVar(&f.opts.Deadline, "report-deadline", "20:00", "HH:MM, district time: when a day's daily report is due")
-	fs.StringVar(&f.opts.Calendar, "calendar", "", "a file of holidays and working weekend days (lines: 2026-10-01..2026-10-07 holiday 国庆节, 2026-10-10 school 调休); none: Monday to Friday")
+	fs.StringVar(&f.opts.Calendar, "calendar", "", "a file of holidays, working weekend days and schools' own hours (lines: 2026-10-01..2026-10-07 holiday 国庆节, 2026-10-10 school 调休, school hd04 hours 07:30-17:00 deadline 19:00); none: Monday to Friday, the district's hours")
 	if schoolHours {
 		fs.StringVar(&f.opts.SchoolHours, "school-hours", "06:30-18:00", "HH:MM-HH:MM, Monday to Friday, district time")
 	}

@@ -56,6 +56,8 @@ func TestConfirmedCaseReachesTheWebhookWithin2s(t *testing.T) {
 		t.Fatal(err)
 	}
 	c["from"], c["state"] = "awaiting_recheck", "confirmed"
+	// Captured now: the golden day, weeks back, would also raise box_clock.
+	c["captured_at"] = time.Now().UTC().Format(store.TimeFormat)
 	delete(c, "disposition")
 	payload, _ := json.Marshal(c)
 	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL("tcp")).SetClientID("hd17-east"))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -351,5 +352,46 @@ func TestAHungReceiverHoldsUpOnlyDelivery(t *testing.T) {
 	write(t, s, caseMessage("a-gate", site("a", "gate"), 2, "referred", "cdc_transfer", clk.Now()))
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("a write took %s while the receiver hangs", took)
+	}
+}
+
+// A school with its own hours and deadline (the calendar file's school
+// line) is alerted by them; the others by the district's.
+func TestPerSchoolHoursAndDeadline(t *testing.T) {
+	s, _ := openStore(t)
+	path := filepath.Join(t.TempDir(), "calendar.txt")
+	if err := os.WriteFile(path, []byte("school early hours 07:30-12:00 deadline 19:00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sched, err := schedule.New(schedule.Opts{Calendar: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: monday(5, 0)}
+	svc, err := New(Opts{Store: s, Schedule: sched, Now: clk.Now, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := store.Status{State: "offline", Reason: "shutdown", Since: monday(5, 0).UTC().Format(store.TimeFormat)}
+	write(t, s, status("early-gate", site("early", "gate"), down, monday(5, 0)))
+	write(t, s, status("b-gate", site("b", "gate"), down, monday(5, 0)))
+	check := func(at time.Time) string {
+		t.Helper()
+		if _, err := svc.Check(context.Background(), at); err != nil {
+			t.Fatal(err)
+		}
+		return alertKeys(t, s)
+	}
+	if got := check(monday(7, 0)); !strings.Contains(got, "box_offline:b-gate") || strings.Contains(got, "early-gate") {
+		t.Errorf("at 07:00 %q: want b's gate offline, not early's (its school starts at 07:30)", got)
+	}
+	if got := check(monday(7, 30)); !strings.Contains(got, "box_offline:early-gate") {
+		t.Errorf("at 07:30 %q: want early's gate offline", got)
+	}
+	if got := check(monday(19, 30)); !strings.Contains(got, "daily_missing:early-gate:2026-11-23") || strings.Contains(got, "daily_missing:b-gate") {
+		t.Errorf("at 19:30 %q: want early's report missing (its deadline 19:00), not yet b's", got)
+	}
+	if got := check(monday(20, 0)); !strings.Contains(got, "daily_missing:b-gate:2026-11-23") {
+		t.Errorf("at 20:00 %q: want b's report missing", got)
 	}
 }

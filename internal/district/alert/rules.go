@@ -17,11 +17,12 @@ func (s *Service) Check(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("alert: reading boxes: %w", err)
 	}
 	var alerts []store.NewAlert
-	if s.opts.Schedule.InSchoolHours(now) {
-		for _, b := range boxes {
-			if a, ok := s.offline(b, now); ok {
-				alerts = append(alerts, a)
-			}
+	for _, b := range boxes {
+		if !s.opts.Schedule.For(b.Site.School).InSchoolHours(now) { // the school's own hours
+			continue
+		}
+		if a, ok := s.offline(b, now); ok {
+			alerts = append(alerts, a)
 		}
 	}
 	missing, err := s.missingDaily(ctx, boxes, now)
@@ -75,25 +76,30 @@ func reasonOf(st store.Status) string {
 }
 
 // missingDaily returns an alert per gate without a daily report of the
-// last day whose deadline has passed, if that was a school day. A zero
-// report is a report. A box first seen after the deadline owed none.
+// last day whose deadline (its school's) has passed, if that was a school
+// day. A zero report is a report. A box first seen after the deadline owed
+// none.
 func (s *Service) missingDaily(ctx context.Context, boxes []store.Box, now time.Time) ([]store.NewAlert, error) {
-	day, deadline := s.opts.Schedule.LastDue(now)
-	if !s.opts.Schedule.SchoolDay(day) {
-		return nil, nil
-	}
-	reports, err := s.opts.Store.DailyReports(ctx, day)
-	if err != nil {
-		return nil, fmt.Errorf("alert: reading the daily reports of %s: %w", day, err)
-	}
-	sent := map[string]bool{}
-	for _, r := range reports {
-		sent[r.Box] = true
-	}
-	dl := deadline.UTC().Format(store.TimeFormat)
+	sent := map[string]map[string]bool{} // day → boxes that reported; at most two days
 	var out []store.NewAlert
 	for _, b := range boxes {
-		if sent[b.Box] || b.FirstSeen >= dl {
+		sched := s.opts.Schedule.For(b.Site.School)
+		day, deadline := sched.LastDue(now)
+		if !sched.SchoolDay(day) {
+			continue
+		}
+		if sent[day] == nil {
+			reports, err := s.opts.Store.DailyReports(ctx, day)
+			if err != nil {
+				return nil, fmt.Errorf("alert: reading the daily reports of %s: %w", day, err)
+			}
+			sent[day] = map[string]bool{}
+			for _, r := range reports {
+				sent[day][r.Box] = true
+			}
+		}
+		dl := deadline.UTC().Format(store.TimeFormat)
+		if sent[day][b.Box] || b.FirstSeen >= dl {
 			continue
 		}
 		data, _ := json.Marshal(map[string]string{"gate": b.Site.Gate, "day": day, "deadline": dl})

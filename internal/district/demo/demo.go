@@ -86,7 +86,7 @@ func Run(ctx context.Context, o Opts) error {
 	// The deadline a minute or two ahead, so that the reports sent now are
 	// in time and the missing one turns 漏报 while one watches.
 	now := time.Now()
-	sched, deadline, err := demoSchedule(now)
+	sched, deadline, err := demoSchedule(now, dir)
 	if err != nil {
 		return err
 	}
@@ -154,15 +154,22 @@ gatescreen-district demo — 区县演示 (the embedded broker, 6 simulated boxe
 }
 
 // demoSchedule is the district's calendar with the deadline at the start
-// of the minute after next, and school hours all day (the offline alert
-// shows whenever the demo runs).
-func demoSchedule(now time.Time) (schedule.Schedule, string, error) {
+// of the minute after next, school hours all day (the offline alert shows
+// whenever the demo runs), and today a school day by a calendar file in
+// dir: on a Saturday or a holiday no report would be owed, and the
+// missing one would show nothing.
+func demoSchedule(now time.Time, dir string) (schedule.Schedule, string, error) {
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		return schedule.Schedule{}, "", fmt.Errorf("demo: %w", err)
 	}
-	dl := now.In(loc).Truncate(time.Minute).Add(2 * time.Minute).Format("15:04")
-	s, err := schedule.New(schedule.Opts{TimeZone: "Asia/Shanghai", Deadline: dl, SchoolHours: "00:00-23:59"})
+	local := now.In(loc)
+	dl := local.Truncate(time.Minute).Add(2 * time.Minute).Format("15:04")
+	cal := filepath.Join(dir, "calendar.txt")
+	if err := os.WriteFile(cal, []byte(local.Format(schedule.DayFormat)+" school 演示日 the demo's day\n"), 0o644); err != nil {
+		return schedule.Schedule{}, "", fmt.Errorf("demo: %w", err)
+	}
+	s, err := schedule.New(schedule.Opts{TimeZone: "Asia/Shanghai", Deadline: dl, SchoolHours: "00:00-23:59", Calendar: cal})
 	return s, dl, err
 }
 

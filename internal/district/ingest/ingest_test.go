@@ -135,7 +135,7 @@ func TestDatabaseAwayNothingAcknowledged(t *testing.T) {
 func TestPostgresAwayAndBack(t *testing.T) {
 	broker := mosquittotest.StartPlain(t)
 	srv := pgtest.Start(t, pgtest.Opts{})
-	s, err := store.Open(context.Background(), srv.NewDatabase(t), store.Opts{})
+	s, err := store.Open(context.Background(), srv.NewDatabase(t), store.Opts{ClockSkew: goldenSkew})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +238,28 @@ func TestStopsWhileTheBrokerIsAway(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after its context was cancelled")
+	}
+}
+
+// A daily report of a day a year before its arrival (a box's clock a year
+// behind) is quarantined as clock, counted under that reason, and raises
+// box_clock.
+func TestYearOffDailyQuarantinedAsClock(t *testing.T) {
+	broker := mosquittotest.StartPlain(t)
+	s := sqliteStoreSkew(t, store.DefaultClockSkew)
+	in := start(t, Opts{Broker: broker.URL("tcp"), Store: s})
+	pub := publisher(t, broker.URL("tcp"))
+	yearAgo := time.Now().AddDate(-1, 0, 0).UTC().Format("2006-01-02")
+	publish(t, pub, east+"daily", false, []byte(strings.Replace(string(goldenPayload(t, "daily.json")), `"day": "2026-11-23"`, `"day": "`+yearAgo+`"`, 1)))
+	poll.Until(t, 30*time.Second, "the daily report acknowledged", func() bool { return in.Stats().Acked >= 1 })
+	if by := in.QuarantinedBy(); by[store.ReasonClock] != 1 || by[store.ReasonBoxPrefix] != 0 {
+		t.Errorf("quarantined by %v: want one clock", by)
+	}
+	if d, _ := s.DailyReports(context.Background(), yearAgo); len(d) != 0 {
+		t.Errorf("the year-off report was kept: %+v", d)
+	}
+	alerts, _ := s.Alerts(context.Background())
+	if len(alerts) != 1 || alerts[0].Kind != store.AlertClock {
+		t.Errorf("alerts %+v: want box_clock", alerts)
 	}
 }

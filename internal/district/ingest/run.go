@@ -224,10 +224,14 @@ func (in *Ingester) count(b *pending, out store.Outcome) {
 	in.quarantined.Add(int64(out.Quarantined))
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	bound := out.Quarantined - len(b.batch.Quarantine) // refused by box binding in the store
-	if bound > 0 {
-		in.byReason[store.ReasonBoxPrefix] += int64(bound)
-		in.qlog.Warn().Int("messages", bound).Str("reason", store.ReasonBoxPrefix).Msg("quarantined")
+	// Refused in the store: by box binding, or a daily report's day
+	// further than the clock skew from its arrival.
+	bound := out.Quarantined - len(b.batch.Quarantine) - out.ClockQuarantined
+	for reason, n := range map[string]int{store.ReasonBoxPrefix: bound, store.ReasonClock: out.ClockQuarantined} {
+		if n > 0 {
+			in.byReason[reason] += int64(n)
+			in.qlog.Warn().Int("messages", n).Str("reason", reason).Msg("quarantined")
+		}
 	}
 	for _, q := range b.batch.Quarantine {
 		in.byReason[q.Reason]++

@@ -77,8 +77,8 @@ func TestBuild(t *testing.T) {
 	}
 	want := []Row{
 		{School: "a", Gates: 2, Reported: 2, Screened: 1710, Flags: 2, Retakes: 5, Invalid: 1, Cases: 3, OpenCases: 1,
-			CDCTransfer: 1, FeverClinic: 1, ReceivedAt: local(20, 30), Late: true, Due: true},
-		{School: "b", Gates: 1, Missing: true, Due: true},
+			CDCTransfer: 1, FeverClinic: 1, ReceivedAt: local(20, 30), Late: true, Due: true, Deadline: local(20, 0)},
+		{School: "b", Gates: 1, Missing: true, Due: true, Deadline: local(20, 0)},
 	}
 	if len(sum.Rows) != 2 {
 		t.Fatalf("rows %+v", sum.Rows)
@@ -88,7 +88,10 @@ func TestBuild(t *testing.T) {
 		if !g.ReceivedAt.Equal(w.ReceivedAt) {
 			t.Errorf("%s received at %v, want %v", g.School, g.ReceivedAt, w.ReceivedAt)
 		}
-		g.ReceivedAt = w.ReceivedAt
+		if !g.Deadline.Equal(w.Deadline) {
+			t.Errorf("%s's deadline %v, want %v", g.School, g.Deadline, w.Deadline)
+		}
+		g.ReceivedAt, g.Deadline = w.ReceivedAt, w.Deadline
 		if g != w {
 			t.Errorf("row %+v\nwant %+v", g, w)
 		}
@@ -218,5 +221,37 @@ func TestNoReportOwedOnAHoliday(t *testing.T) {
 	}
 	if cells := sum.cells(b); cells[len(cells)-1] != "非上课日" {
 		t.Errorf("漏报 column %v, want 非上课日", cells[len(cells)-1])
+	}
+}
+
+// A school's own deadline (the calendar file's school line) decides its
+// 迟报 and 漏报, as it does its alert: a's is 21:00, so its west gate's
+// 20:30 report is in time; b's is 19:00, so b is 漏报 at 19:30 already.
+func TestPerSchoolDeadline(t *testing.T) {
+	cal := filepath.Join(t.TempDir(), "calendar.txt")
+	if err := os.WriteFile(cal, []byte("school a deadline 21:00\nschool b deadline 19:00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	own, err := schedule.New(schedule.Opts{Calendar: cal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := district(t)
+	sum, err := Build(context.Background(), s, own, "2026-11-23", local(21, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := sum.Rows[0]; a.School != "a" || a.Late || !a.Deadline.Equal(local(21, 0)) {
+		t.Errorf("a %+v: want in time by its 21:00", a)
+	}
+	early, err := Build(context.Background(), s, own, "2026-11-23", local(19, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := early.Rows[1]; b.School != "b" || !b.Missing || !b.Due {
+		t.Errorf("b at 19:30 %+v: want 漏报 by its 19:00", b)
+	}
+	if a := early.Rows[0]; a.Due || a.Missing {
+		t.Errorf("a at 19:30 %+v: want nothing due yet", a)
 	}
 }

@@ -37,6 +37,9 @@ type Row struct {
 	// told before the deadline, and none is owed on a day that is not a
 	// school day: Due is false then.
 	Late, Missing, Due bool
+	// Deadline is the school's: the district's, or its own from the
+	// calendar file.
+	Deadline time.Time
 }
 
 // Summary is the district's day.
@@ -46,8 +49,8 @@ type Summary struct {
 	// SchoolDay: a weekday not a holiday, or a working weekend day, as the
 	// district's calendar has it; no report is owed on another day.
 	SchoolDay bool
-	Deadline  time.Time
-	Rows      []Row // by school
+	Deadline  time.Time // the district's; a Row's may be its school's own
+	Rows      []Row     // by school
 }
 
 // Build makes the summary of day as it stands at now.
@@ -70,22 +73,22 @@ func Build(ctx context.Context, src Source, sched schedule.Schedule, day string,
 		return nil, fmt.Errorf("report: reading cases: %w", err)
 	}
 	sum := &Summary{Day: day, Date: start, Deadline: deadline, SchoolDay: sched.SchoolDay(day)}
-	// On a weekend or holiday no report is owed: 漏报 as the alerts have it.
-	due := sum.SchoolDay && !now.Before(deadline)
 	rows := map[string]*Row{}
 	row := func(school string) *Row {
 		if rows[school] == nil {
-			rows[school] = &Row{School: school, Due: due}
+			_, dl, _ := sched.For(school).Bounds(day) // day parsed above
+			// On a weekend or holiday no report is owed: 漏报 as the
+			// alerts have it.
+			rows[school] = &Row{School: school, Deadline: dl, Due: sum.SchoolDay && !now.Before(dl)}
 		}
 		return rows[school]
 	}
-	owed := deadline.UTC().Format(store.TimeFormat)
 	for _, b := range boxes {
-		if b.FirstSeen < owed {
-			row(b.Site.School).Gates++
+		if r := row(b.Site.School); b.FirstSeen < r.Deadline.UTC().Format(store.TimeFormat) {
+			r.Gates++
 		}
 	}
-	if err := addReports(row, reports, boxes, deadline, sched.Loc); err != nil {
+	if err := addReports(row, reports, boxes, sched.Loc); err != nil {
 		return nil, err
 	}
 	if err := addCases(row, cases, day); err != nil {
@@ -99,11 +102,10 @@ func Build(ctx context.Context, src Source, sched schedule.Schedule, day string,
 	return sum, nil
 }
 
-func addReports(row func(string) *Row, reports []store.StoredDaily, boxes []store.Box, deadline time.Time, loc *time.Location) error {
+func addReports(row func(string) *Row, reports []store.StoredDaily, boxes []store.Box, loc *time.Location) error {
 	owed := map[string]bool{}
-	dl := deadline.UTC().Format(store.TimeFormat)
 	for _, b := range boxes {
-		owed[b.Box] = b.FirstSeen < dl
+		owed[b.Box] = b.FirstSeen < row(b.Site.School).Deadline.UTC().Format(store.TimeFormat)
 	}
 	for _, d := range reports {
 		at, err := time.Parse(store.TimeFormat, d.ReceivedAt)
@@ -119,7 +121,7 @@ func addReports(row func(string) *Row, reports []store.StoredDaily, boxes []stor
 		r.Flags += d.Totals.Flag
 		r.Retakes += d.Totals.Retake
 		r.Invalid += d.Totals.Invalid
-		r.Late = r.Late || at.After(deadline)
+		r.Late = r.Late || at.After(r.Deadline)
 		if at = at.In(loc); at.After(r.ReceivedAt) {
 			r.ReceivedAt = at
 		}

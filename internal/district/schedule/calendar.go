@@ -13,6 +13,15 @@ import (
 // works instead (调休上课).
 type calendar struct {
 	holiday, school map[string]bool
+	// schools are the schools whose hours or deadline are their own.
+	schools map[string]own
+}
+
+// own is a school's own hours or deadline (a village school that starts
+// later, a boarding school whose report is due earlier).
+type own struct {
+	hasHours, hasDeadline bool
+	start, end, deadline  time.Duration
 }
 
 // maxRange bounds one line's range: a summer break is about 60 days; a
@@ -26,6 +35,11 @@ const maxRange = 200
 //	2026-10-01..2026-10-07 holiday 国庆节
 //	2026-10-10 school 调休上课
 //
+// A line starting with "school" gives a school its own hours, deadline or
+// both, instead of the district's:
+//
+//	school hd04 hours 07:30-17:00 deadline 19:00
+//
 // Blank lines and lines starting with # are ignored. Every bad line is
 // reported as path:line: … and nothing of the file is used.
 func readCalendar(path string) (calendar, error) {
@@ -34,8 +48,9 @@ func readCalendar(path string) (calendar, error) {
 		return calendar{}, fmt.Errorf("calendar: %w", err)
 	}
 	defer f.Close()
-	c := calendar{holiday: map[string]bool{}, school: map[string]bool{}}
-	seen := map[string]int{} // day → the line that named it
+	c := calendar{holiday: map[string]bool{}, school: map[string]bool{}, schools: map[string]own{}}
+	schoolLine := map[string]int{} // school → the line that named it
+	seen := map[string][]int{}     // day → the lines that named it
 	var bad []string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
@@ -44,6 +59,19 @@ func readCalendar(path string) (calendar, error) {
 			continue
 		}
 		fields := strings.Fields(line)
+		if fields[0] == "school" {
+			o, err := ownLine(fields[1:])
+			switch first, dup := schoolLine[fieldOr(fields, 1)]; {
+			case err != nil:
+				bad = append(bad, fmt.Sprintf("%s:%d: %v", path, n, err))
+			case dup:
+				bad = append(bad, fmt.Sprintf("%s:%d: school %s is already on line %d", path, n, fields[1], first))
+			default:
+				schoolLine[fields[1]] = n
+				c.schools[fields[1]] = o
+			}
+			continue
+		}
 		if len(fields) < 2 {
 			bad = append(bad, fmt.Sprintf("%s:%d: %q: want DAY[..DAY] holiday|school [note]", path, n, line))
 			continue
@@ -56,17 +84,35 @@ func readCalendar(path string) (calendar, error) {
 			bad = append(bad, fmt.Sprintf("%s:%d: %v", path, n, err))
 			continue
 		}
+		// One error per earlier line overlapped, naming the days they
+		// share (two ranges share one run of days), not one per day.
+		var overlaps []int
+		shared := map[int][]string{}
 		for _, d := range days {
-			if first, dup := seen[d]; dup {
-				bad = append(bad, fmt.Sprintf("%s:%d: %s is already on line %d", path, n, d, first))
+			earlier := seen[d]
+			seen[d] = append(earlier, n)
+			for _, first := range earlier {
+				if shared[first] == nil {
+					overlaps = append(overlaps, first)
+				}
+				shared[first] = append(shared[first], d)
+			}
+			if len(earlier) > 0 {
 				continue
 			}
-			seen[d] = n
 			if fields[1] == "holiday" {
 				c.holiday[d] = true
 			} else {
 				c.school[d] = true
 			}
+		}
+		for _, first := range overlaps {
+			ds := shared[first]
+			what := ds[0] + " is"
+			if len(ds) > 1 {
+				what = ds[0] + ".." + ds[len(ds)-1] + " are"
+			}
+			bad = append(bad, fmt.Sprintf("%s:%d: %s already on line %d", path, n, what, first))
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -76,6 +122,41 @@ func readCalendar(path string) (calendar, error) {
 		return calendar{}, fmt.Errorf("calendar:\n%s", strings.Join(bad, "\n"))
 	}
 	return c, nil
+}
+
+func fieldOr(fields []string, i int) string {
+	if i < len(fields) {
+		return fields[i]
+	}
+	return ""
+}
+
+// ownLine parses what follows "school": NAME, then hours HH:MM-HH:MM,
+// deadline HH:MM or both.
+func ownLine(f []string) (own, error) {
+	const want = "want school NAME [hours HH:MM-HH:MM] [deadline HH:MM]"
+	if len(f) < 3 || len(f)%2 != 1 {
+		return own{}, fmt.Errorf("%q: %s", strings.Join(append([]string{"school"}, f...), " "), want)
+	}
+	var o own
+	var err error
+	for i := 1; i < len(f); i += 2 {
+		switch key, v := f[i], f[i+1]; {
+		case key == "hours" && !o.hasHours:
+			o.hasHours = true
+			if o.start, o.end, err = parseHours(v); err != nil {
+				return own{}, fmt.Errorf("school %s: hours: %w", f[0], err)
+			}
+		case key == "deadline" && !o.hasDeadline:
+			o.hasDeadline = true
+			if o.deadline, err = clock(v); err != nil {
+				return own{}, fmt.Errorf("school %s: deadline: %w", f[0], err)
+			}
+		default:
+			return own{}, fmt.Errorf("school %s: %q: %s", f[0], key, want)
+		}
+	}
+	return o, nil
 }
 
 // dayRange parses DAY or FROM..TO into its days.

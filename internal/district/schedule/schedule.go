@@ -11,7 +11,8 @@ const DayFormat = "2006-01-02"
 
 // Schedule is the district's calendar. School days are Monday to Friday,
 // except the holidays and plus the working weekend days of its calendar
-// file.
+// file. Its hours and deadline are the district's; For gives a school's,
+// which the calendar file may set apart.
 type Schedule struct {
 	// Loc is the district's time zone.
 	Loc *time.Location
@@ -50,18 +51,7 @@ func New(opts Opts) (Schedule, error) {
 	if s.Deadline, err = clock(def(opts.Deadline, "20:00")); err != nil {
 		return Schedule{}, fmt.Errorf("report deadline: %w", err)
 	}
-	hours := def(opts.SchoolHours, "06:30-18:00")
-	from, to, ok := strings.Cut(hours, "-")
-	if !ok {
-		return Schedule{}, fmt.Errorf("school hours %q: want HH:MM-HH:MM", hours)
-	}
-	if s.SchoolStart, err = clock(from); err == nil {
-		s.SchoolEnd, err = clock(to)
-	}
-	if err == nil && s.SchoolEnd <= s.SchoolStart {
-		err = fmt.Errorf("%s ends before it starts", hours)
-	}
-	if err != nil {
+	if s.SchoolStart, s.SchoolEnd, err = parseHours(def(opts.SchoolHours, "06:30-18:00")); err != nil {
 		return Schedule{}, fmt.Errorf("school hours: %w", err)
 	}
 	if opts.Calendar != "" {
@@ -70,6 +60,38 @@ func New(opts Opts) (Schedule, error) {
 		}
 	}
 	return s, nil
+}
+
+// parseHours parses HH:MM-HH:MM into its start and end after midnight.
+func parseHours(hours string) (start, end time.Duration, err error) {
+	from, to, ok := strings.Cut(hours, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q: want HH:MM-HH:MM", hours)
+	}
+	if start, err = clock(from); err == nil {
+		end, err = clock(to)
+	}
+	if err == nil && end <= start {
+		err = fmt.Errorf("%s ends before it starts", hours)
+	}
+	return start, end, err
+}
+
+// For is the schedule of school: the district's, with the school's own
+// hours and deadline from the calendar file where it gives them. Days,
+// holidays and the time zone are the district's.
+func (s Schedule) For(school string) Schedule {
+	o, ok := s.cal.schools[school]
+	if !ok {
+		return s
+	}
+	if o.hasHours {
+		s.SchoolStart, s.SchoolEnd = o.start, o.end
+	}
+	if o.hasDeadline {
+		s.Deadline = o.deadline
+	}
+	return s
 }
 
 // clock parses HH:MM into the time after midnight.

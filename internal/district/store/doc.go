@@ -16,4 +16,12 @@
 // to it, and each box to one prefix: a message that breaks either is
 // quarantined (reason box_prefix). A replaced box is unbound by deleting its
 // row from boxes and restarting the ingesters.
+//
+// # A clock that is off
+//
+// An event captured further than Opts.ClockSkew from its arrival counts at
+// its arrival (events.counted_at), which the screen's reads use, and
+// raises box_clock; a daily report whose day is that far off is
+// quarantined (reason clock), so that it cannot replace the day's real
+// report by its higher seq.
 package store

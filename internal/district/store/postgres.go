@@ -59,6 +59,7 @@ func (b *postgresBackend) insertEvents(ctx context.Context, t tx, rows []eventRo
 	var (
 		ids, boxes, kinds, districts, schools = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		gates, captured, hashes, bodies, recv = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		counted                               = make([]string, n)
 		seqs                                  = make([]int64, n)
 		synced, drills                        = make([]bool, n), make([]bool, n)
 	)
@@ -66,15 +67,15 @@ func (b *postgresBackend) insertEvents(ctx context.Context, t tx, rows []eventRo
 		ids[i], boxes[i], seqs[i], kinds[i] = r.ID, r.box, r.Seq, r.Kind
 		districts[i], schools[i], gates[i] = r.site.District, r.site.School, r.site.Gate
 		captured[i], synced[i], drills[i] = r.CapturedAt, r.ClockSynced, r.Drill
-		hashes[i], bodies[i], recv[i] = r.hash, string(r.Body), r.receivedAt
+		hashes[i], bodies[i], recv[i], counted[i] = r.hash, string(r.Body), r.receivedAt, r.countedAt
 	}
 	inserted := map[string]bool{}
 	err := t.query(ctx, `INSERT INTO events
-		(id, box, seq, kind, district, school, gate, captured_at, clock_synced, drill, hash, body, received_at)
+		(id, box, seq, kind, district, school, gate, captured_at, clock_synced, drill, hash, body, received_at, counted_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::boolean[], $10::boolean[], $11::text[], $12::text[], $13::text[])
+			$8::text[], $9::boolean[], $10::boolean[], $11::text[], $12::text[], $13::text[], $14::text[])
 		ON CONFLICT (id) DO NOTHING RETURNING id`,
-		[]any{ids, boxes, seqs, kinds, districts, schools, gates, captured, synced, drills, hashes, bodies, recv},
+		[]any{ids, boxes, seqs, kinds, districts, schools, gates, captured, synced, drills, hashes, bodies, recv, counted},
 		func(scan func(...any) error) error {
 			var id string
 			if err := scan(&id); err != nil {

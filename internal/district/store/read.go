@@ -11,6 +11,9 @@ type StoredEvent struct {
 	Box        string
 	Site       Site
 	ReceivedAt string
+	// CountedAt is CapturedAt, or ReceivedAt when the capture was further
+	// than the clock skew from the arrival (Opts.ClockSkew).
+	CountedAt string
 }
 
 // Events returns a box's events in seq order ("" for every box, by box
@@ -19,19 +22,19 @@ func (s *Store) Events(ctx context.Context, box string) ([]StoredEvent, error) {
 	return s.events(ctx, `? = '' OR box = ?`, box, box)
 }
 
-// CaseEvents returns the case transitions captured at or after since
-// (TimeFormat), by box then seq.
+// CaseEvents returns the case transitions counted at or after since
+// (TimeFormat; see StoredEvent.CountedAt), by box then seq.
 func (s *Store) CaseEvents(ctx context.Context, since string) ([]StoredEvent, error) {
-	return s.events(ctx, `kind = 'case' AND captured_at >= ?`, since)
+	return s.events(ctx, `kind = 'case' AND counted_at >= ?`, since)
 }
 
 func (s *Store) events(ctx context.Context, where string, args ...any) ([]StoredEvent, error) {
 	return queryAll(ctx, s.b.pool(), `SELECT id, box, seq, kind, district, school, gate, captured_at, clock_synced,
-		drill, body, received_at FROM events WHERE `+where+` ORDER BY box, seq`, args,
+		drill, body, received_at, counted_at FROM events WHERE `+where+` ORDER BY box, seq`, args,
 		func(scan func(...any) error, e *StoredEvent) error {
 			var body string
 			err := scan(&e.ID, &e.Box, &e.Seq, &e.Kind, &e.Site.District, &e.Site.School, &e.Site.Gate,
-				&e.CapturedAt, &e.ClockSynced, &e.Drill, &body, &e.ReceivedAt)
+				&e.CapturedAt, &e.ClockSynced, &e.Drill, &body, &e.ReceivedAt, &e.CountedAt)
 			e.Body = []byte(body)
 			return err
 		})
@@ -93,10 +96,10 @@ func (s *Store) dailyReports(ctx context.Context, where string, args ...any) ([]
 		})
 }
 
-// HealthEvents returns the health and calibration events captured at or
-// after since (TimeFormat), by box then seq.
+// HealthEvents returns the health and calibration events counted at or
+// after since (TimeFormat; see StoredEvent.CountedAt), by box then seq.
 func (s *Store) HealthEvents(ctx context.Context, since string) ([]StoredEvent, error) {
-	return s.events(ctx, `kind IN ('health', 'calibration') AND captured_at >= ?`, since)
+	return s.events(ctx, `kind IN ('health', 'calibration') AND counted_at >= ?`, since)
 }
 
 // SchoolCounts are a school's readings by verdict.
@@ -105,9 +108,11 @@ type SchoolCounts struct {
 	Counts
 }
 
-// ReadingCounts counts each school's readings captured in [from, to)
+// ReadingCounts counts each school's readings counted in [from, to)
 // (TimeFormat) by verdict, drills apart: the day so far, before its
-// daily reports are in. Schools without readings are absent.
+// daily reports are in. A reading counts at its capture, or at its arrival
+// when its capture is implausible (StoredEvent.CountedAt). Schools without
+// readings are absent.
 func (s *Store) ReadingCounts(ctx context.Context, from, to string) ([]SchoolCounts, error) {
 	type row struct {
 		school, verdict string
@@ -115,7 +120,7 @@ func (s *Store) ReadingCounts(ctx context.Context, from, to string) ([]SchoolCou
 	}
 	verdict := s.b.jsonText("body", "verdict")
 	rows, err := queryAll(ctx, s.b.pool(), `SELECT school, COALESCE(`+verdict+`, ''), COUNT(*) FROM events
-		WHERE kind = 'reading' AND NOT drill AND captured_at >= ? AND captured_at < ?
+		WHERE kind = 'reading' AND NOT drill AND counted_at >= ? AND counted_at < ?
 		GROUP BY school, `+verdict+` ORDER BY school`, []any{from, to},
 		func(scan func(...any) error, r *row) error { return scan(&r.school, &r.verdict, &r.n) })
 	if err != nil {
@@ -147,8 +152,9 @@ func (s *Store) ReadingCounts(ctx context.Context, from, to string) ([]SchoolCou
 type BoxActivity struct {
 	Box string
 	// The event with the box's highest seq; Kind is "" before the first.
-	Kind, CapturedAt, ReceivedAt string
-	ClockSynced                  bool
+	// CountedAt differs from CapturedAt when the capture was implausible.
+	Kind, CapturedAt, ReceivedAt, CountedAt string
+	ClockSynced                             bool
 	// Unsynced counts the events received since the time asked for that
 	// carry clock_synced false.
 	Unsynced int64
@@ -158,11 +164,11 @@ type BoxActivity struct {
 // unsynchronised-clock events received at or after since (TimeFormat).
 func (s *Store) Activity(ctx context.Context, since string) ([]BoxActivity, error) {
 	return queryAll(ctx, s.b.pool(), `SELECT b.box, COALESCE(e.kind, ''), COALESCE(e.captured_at, ''),
-		COALESCE(e.received_at, ''), COALESCE(e.clock_synced, TRUE),
+		COALESCE(e.received_at, ''), COALESCE(e.counted_at, ''), COALESCE(e.clock_synced, TRUE),
 		(SELECT COUNT(*) FROM events u WHERE u.box = b.box AND u.received_at >= ? AND NOT u.clock_synced)
 		FROM boxes b LEFT JOIN events e ON e.box = b.box AND e.seq = b.last_seq ORDER BY b.box`, []any{since},
 		func(scan func(...any) error, a *BoxActivity) error {
-			return scan(&a.Box, &a.Kind, &a.CapturedAt, &a.ReceivedAt, &a.ClockSynced, &a.Unsynced)
+			return scan(&a.Box, &a.Kind, &a.CapturedAt, &a.ReceivedAt, &a.CountedAt, &a.ClockSynced, &a.Unsynced)
 		})
 }
 

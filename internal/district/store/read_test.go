@@ -63,7 +63,7 @@ func testActivity(t *testing.T, open opener) {
 		t.Fatal(err)
 	}
 	want := []BoxActivity{
-		{Box: "hd17-east", Kind: "case", CapturedAt: "2026-11-23T07:30:00.000Z", ReceivedAt: "2026-11-23T07:12:05.000Z", ClockSynced: true, Unsynced: 1},
+		{Box: "hd17-east", Kind: "case", CapturedAt: "2026-11-23T07:30:00.000Z", ReceivedAt: "2026-11-23T07:12:05.000Z", CountedAt: "2026-11-23T07:30:00.000Z", ClockSynced: true, Unsynced: 1},
 		{Box: "hd17-west", ClockSynced: true},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

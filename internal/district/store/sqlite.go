@@ -66,8 +66,8 @@ func (b *sqliteBackend) begin(ctx context.Context) (tx, error) {
 // process, so a statement costs no round trip.
 func (b *sqliteBackend) insertEvents(ctx context.Context, t tx, rows []eventRow) (map[string]bool, error) {
 	st, err := t.(sqlTx).t.PrepareContext(ctx, `INSERT INTO events
-		(id, box, seq, kind, district, school, gate, captured_at, clock_synced, drill, hash, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		(id, box, seq, kind, district, school, gate, captured_at, clock_synced, drill, hash, body, received_at, counted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (b *sqliteBackend) insertEvents(ctx context.Context, t tx, rows []eventRow)
 	inserted := map[string]bool{}
 	for _, r := range rows {
 		res, err := st.ExecContext(ctx, r.ID, r.box, r.Seq, r.Kind, r.site.District, r.site.School, r.site.Gate,
-			r.CapturedAt, r.ClockSynced, r.Drill, r.hash, string(r.Body), r.receivedAt)
+			r.CapturedAt, r.ClockSynced, r.Drill, r.hash, string(r.Body), r.receivedAt, r.countedAt)
 		if err != nil {
 			return nil, fmt.Errorf("event %s: %w", r.ID, err)
 		}

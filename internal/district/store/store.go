@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -47,8 +48,9 @@ type backend interface {
 // Store is the district's database. It is safe for concurrent use, and
 // several ingesters may share one PostgreSQL database.
 type Store struct {
-	b   backend
-	log zerolog.Logger
+	b    backend
+	log  zerolog.Logger
+	skew time.Duration
 
 	mu    sync.Mutex
 	bound map[string]Site // box → its prefix, once committed
@@ -58,7 +60,18 @@ type Store struct {
 type Opts struct {
 	// Log receives migrations and backend notices; zero is no logging.
 	Log zerolog.Logger
+	// ClockSkew is how far an event's captured_at may be from when it
+	// arrived before the box's clock is taken to be wrong: such an event
+	// counts at its arrival and raises a box_clock alert, and such a daily
+	// report is quarantined. Zero is DefaultClockSkew. A backlog uploaded
+	// later than this counts on the day it arrived.
+	ClockSkew time.Duration
 }
+
+// DefaultClockSkew is a week: longer than a box's uplink is normally down
+// (a weekend, a broken router fixed within days), far shorter than a clock
+// a year off.
+const DefaultClockSkew = 7 * 24 * time.Hour
 
 // Open opens the database named by dsn and migrates it to the schema this
 // binary knows: "sqlite:PATH" (the file is created) or a PostgreSQL URL
@@ -79,7 +92,10 @@ func Open(ctx context.Context, dsn string, opts Opts) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{b: b, log: opts.Log, bound: map[string]Site{}}
+	if opts.ClockSkew <= 0 {
+		opts.ClockSkew = DefaultClockSkew
+	}
+	s := &Store{b: b, log: opts.Log, skew: opts.ClockSkew, bound: map[string]Site{}}
 	if err := s.migrate(ctx); err != nil {
 		b.close()
 		return nil, fmt.Errorf("%s database: %w", b.name(), err)

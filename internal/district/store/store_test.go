@@ -105,6 +105,9 @@ func TestStore(t *testing.T) {
 			"ReportsBetweenHealth":   testReportsBetweenAndHealth,
 			"RecentAlerts":           testRecentAlerts,
 			"Users":                  testUsers,
+			"ClockAYearOff":          testClockAYearOff,
+			"DailyAYearOff":          testDailyAYearOff,
+			"MigrationCountedAt":     testMigrationCountedAt,
 		} {
 			t.Run(name, func(t *testing.T) { f(t, open) })
 		}

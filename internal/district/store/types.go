@@ -85,6 +85,7 @@ const (
 	ReasonTopic     = "unknown_topic" // not gatescreen/v1/<district>/<school>/<gate>/<known kind>
 	ReasonBadID     = "bad_id"        // an event id that is not "<the payload's box>:<its seq>"
 	ReasonBoxPrefix = "box_prefix"    // a box under another box's topic prefix (see Box binding)
+	ReasonClock     = "clock"         // a daily report whose day is further than the clock skew from its arrival
 )
 
 // MaxQuarantinedPayload bounds the bytes of one payload kept in quarantine;
@@ -103,14 +104,18 @@ type Outcome struct {
 	Duplicates  int // events already stored with the same body
 	Conflicts   int // events already stored with another body: an alert each
 	Quarantined int // payloads kept aside, including messages refused by box binding
+	// Of Quarantined, the daily reports refused for their day (ReasonClock);
+	// the others the Write refused are ReasonBoxPrefix.
+	ClockQuarantined int
 }
 
 // Add sums two outcomes.
 func (o Outcome) Add(p Outcome) Outcome {
-	return Outcome{o.Inserted + p.Inserted, o.Duplicates + p.Duplicates, o.Conflicts + p.Conflicts, o.Quarantined + p.Quarantined}
+	return Outcome{o.Inserted + p.Inserted, o.Duplicates + p.Duplicates, o.Conflicts + p.Conflicts, o.Quarantined + p.Quarantined,
+		o.ClockQuarantined + p.ClockQuarantined}
 }
 
-// The kinds of alert. The store raises the first three as it writes the
+// The kinds of alert. The store raises the first three and box_clock as it writes the
 // events behind them; the alert service raises the others on its clock.
 const (
 	AlertConflict      = "event_conflict"    // one id, two bodies
@@ -118,4 +123,5 @@ const (
 	AlertCaseCDC       = "case_cdc_transfer" // a case referred to the CDC
 	AlertDailyMissing  = "daily_missing"     // no daily report of a gate by the district's deadline
 	AlertBoxOffline    = "box_offline"       // a box offline too long inside school hours
+	AlertClock         = "box_clock"         // a box's capture time or report day further than the clock skew from its arrival
 )

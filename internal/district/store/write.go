@@ -19,6 +19,8 @@ type eventRow struct {
 	hash       string
 	receivedAt string
 	at         time.Time // receivedAt as a time
+	countedAt  string    // see Store.countedAt
+	clockOff   bool      // countedAt is the arrival: the capture is implausible
 }
 
 // Write commits a batch in one transaction: the events (new ids inserted,
@@ -31,7 +33,7 @@ func (s *Store) Write(ctx context.Context, b *Batch) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("%s: begin: %w", s.b.name(), err)
 	}
 	defer t.rollback()
-	w := batchWriter{s: s, t: t, newlyBound: map[string]Site{}}
+	w := batchWriter{s: s, t: t, newlyBound: map[string]Site{}, clockRaised: map[string]bool{}}
 	out, err := w.write(ctx, b)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s: %w", s.b.name(), err)
@@ -49,9 +51,10 @@ func (s *Store) Write(ctx context.Context, b *Batch) (Outcome, error) {
 
 // batchWriter is one Write's transaction.
 type batchWriter struct {
-	s          *Store
-	t          tx
-	newlyBound map[string]Site
+	s           *Store
+	t           tx
+	newlyBound  map[string]Site
+	clockRaised map[string]bool // box_clock keys raised in this batch
 }
 
 func (w *batchWriter) write(ctx context.Context, b *Batch) (Outcome, error) {
@@ -70,10 +73,20 @@ func (w *batchWriter) write(ctx context.Context, b *Batch) (Outcome, error) {
 			quarantine = append(quarantine, boxPrefixQuarantine(m))
 			continue
 		}
+		if m.Daily != nil && !w.s.dailyPlausible(m.Daily.Day, m.ReceivedAt) {
+			q, err := w.dailyClockQuarantine(ctx, m)
+			if err != nil {
+				return Outcome{}, err
+			}
+			quarantine = append(quarantine, q)
+			continue
+		}
 		at := m.ReceivedAt.UTC().Format(TimeFormat)
 		for _, e := range m.Events {
 			sum := sha256.Sum256(e.Body)
-			events = append(events, eventRow{Event: e, box: m.Box, site: m.Site, hash: hex.EncodeToString(sum[:]), receivedAt: at, at: m.ReceivedAt})
+			counted, off := w.s.countedAt(e.CapturedAt, m.ReceivedAt)
+			events = append(events, eventRow{Event: e, box: m.Box, site: m.Site, hash: hex.EncodeToString(sum[:]),
+				receivedAt: at, at: m.ReceivedAt, countedAt: counted, clockOff: off})
 		}
 		if m.Status != nil {
 			statuses = append(statuses, m)
@@ -103,6 +116,11 @@ func (w *batchWriter) write(ctx context.Context, b *Batch) (Outcome, error) {
 		}
 	}
 	out.Quarantined = len(quarantine)
+	for _, q := range quarantine[len(b.Quarantine):] {
+		if q.Reason == ReasonClock {
+			out.ClockQuarantined++
+		}
+	}
 	return out, nil
 }
 
@@ -174,6 +192,11 @@ func (w *batchWriter) events(ctx context.Context, rows []eventRow) (Outcome, err
 			delete(inserted, r.ID) // the same id later in the batch is a duplicate
 			if err := w.caseAlert(ctx, r); err != nil {
 				return Outcome{}, err
+			}
+			if r.clockOff {
+				if err := w.clockAlert(ctx, r); err != nil {
+					return Outcome{}, err
+				}
 			}
 			continue
 		}

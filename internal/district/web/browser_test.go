@@ -212,6 +212,11 @@ func TestBrowserLoginSeesTheLateSchoolInRed(t *testing.T) {
 	if got := page.evalString(`document.querySelector('#reports tr[data-school="hd17"] .tag').textContent`); got != "按时" {
 		t.Errorf("hd17 shows %s, want 按时", got)
 	}
+	// hd20's clock is a year behind: a clock warning, not a backlog.
+	clock := `document.querySelector('#gates tr[data-box="hd20-main"] td.warn').textContent`
+	if got := page.evalString(clock); got != "时钟偏差：落后约365天" {
+		t.Errorf("hd20-main's warnings %q, want 时钟偏差：落后约365天", got)
+	}
 	// Every word outside the data cells is Chinese: a text node with a
 	// Latin letter must sit in a data cell (a table cell's own text, a
 	// .data element) or the toggle; °C is a unit.
@@ -232,6 +237,9 @@ func TestBrowserLoginSeesTheLateSchoolInRed(t *testing.T) {
 
 	page.eval(`document.getElementById("lang").click(); true`)
 	page.waitFor("the English page", `document.documentElement.lang === "en" && document.body.dataset.loaded === "1" && document.querySelector('#reports tr[data-school="hd20"] .tag').textContent === "Missing"`)
+	if got := page.evalString(clock); got != "clock off: about 365 days behind" {
+		t.Errorf("hd20-main's warnings in English %q", got)
+	}
 	page.screenshot("district-en.png")
 
 	// The CDC liaison: no gates or devices.

@@ -22,7 +22,7 @@ import (
 
 // The fixture's district on Monday 2026-11-23 at 20:30, half an hour past
 // the 20:00 deadline: hd17 (two gates) reported on time, hd20 never did
-// (漏报), hd30 reported at 20:10 (迟报).
+// (漏报) and its clock is a year behind, hd30 reported at 20:10 (迟报).
 var (
 	loc, _   = time.LoadLocation("Asia/Shanghai")
 	fixedNow = time.Date(2026, 11, 23, 20, 30, 0, 0, loc)
@@ -119,6 +119,9 @@ func newFixture(t *testing.T) *fixture {
 			reading("hd17-east", "flag", m, true)), // a drill: not counted
 		msg(hd17w, "hd17-west", "readings", m.Add(time.Minute), reading("hd17-west", "pass", m, false), reading("hd17-west", "flag", m, false)),
 		msg(hd20, "hd20-main", "readings", m.Add(time.Minute), reading("hd20-main", "pass", m, false)),
+		// hd20's clock went a year behind (synchronised, as far as it
+		// knows): a clock warning, not a 525,600-minute backlog.
+		msg(hd20, "hd20-main", "readings", m.Add(10*time.Minute), reading("hd20-main", "pass", m.Add(10*time.Minute).AddDate(-1, 0, 0), false)),
 		msg(hd17e, "hd17-east", "cases", m.Add(2*time.Minute),
 			caseEv("hd17-east", "R-001", "awaiting_recheck", "", m.Add(time.Minute)),
 			caseEv("hd17-east", "R-001", "confirmed", "", m.Add(2*time.Minute)),

@@ -81,11 +81,15 @@ type Gate struct {
 	LastKind string `json:"last_kind,omitempty"`
 	LastAt   string `json:"last_at,omitempty"` // when it arrived
 	// BacklogMin: its newest event arrived this many minutes after its
-	// capture (0: none). Clock: "", unsynced or ahead.
-	BacklogMin int    `json:"backlog_min,omitempty"`
-	Clock      string `json:"clock,omitempty"`
-	Unsynced   int64  `json:"unsynced,omitempty"`
-	Version    string `json:"version,omitempty"`
+	// capture (0: none). Clock: "", unsynced, ahead, or off (its capture
+	// further than the ingester's clock skew from its arrival: counted at
+	// its arrival), ClockOffMin then the capture minus the arrival
+	// (negative: behind).
+	BacklogMin  int    `json:"backlog_min,omitempty"`
+	Clock       string `json:"clock,omitempty"`
+	ClockOffMin int    `json:"clock_off_min,omitempty"`
+	Unsynced    int64  `json:"unsynced,omitempty"`
+	Version     string `json:"version,omitempty"`
 }
 
 // Case is a re-check case by its latest transition.
@@ -99,7 +103,10 @@ type Case struct {
 	Disposition string   `json:"disposition,omitempty"`
 	FlagC       *float64 `json:"flag_c,omitempty"`
 	RecheckC    *float64 `json:"recheck_c,omitempty"`
-	At          string   `json:"at"` // the latest transition's capture
+	At          string   `json:"at"` // the latest transition's capture, for a person
+	// capturedAt is At as stored (TimeFormat), which sorts across a new
+	// year where "MM-DD HH:MM" does not.
+	capturedAt string
 }
 
 // Warning is a device-health or calibration condition worth a look.
@@ -306,7 +313,7 @@ func (s *Server) cases(ctx context.Context, now time.Time) ([]Case, error) {
 			order = append(order, k)
 		}
 		x := latest[k]
-		x.State, x.At = c.State, s.local(e.CapturedAt)
+		x.State, x.At, x.capturedAt = c.State, s.local(e.CapturedAt), e.CapturedAt
 		if c.Disposition != "" {
 			x.Disposition = c.Disposition
 		}
@@ -323,7 +330,7 @@ func (s *Server) cases(ctx context.Context, now time.Time) ([]Case, error) {
 			out = append(out, *c)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At > out[j].At })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].capturedAt > out[j].capturedAt })
 	return out, nil
 }
 
@@ -375,6 +382,10 @@ func (s *Server) gates(ctx context.Context, boxes []store.Box, today time.Time, 
 			received, err2 := time.Parse(store.TimeFormat, a.ReceivedAt)
 			switch lag := received.Sub(captured); {
 			case err1 != nil || err2 != nil:
+			case a.CountedAt != a.CapturedAt:
+				// The ingester found the capture further than its clock
+				// skew from the arrival: the clock is off, not a backlog.
+				g.Clock, g.ClockOffMin = "off", int(-lag/time.Minute)
 			case !a.ClockSynced:
 				g.Clock = "unsynced"
 			case -lag > clockAheadAfter:
@@ -413,7 +424,7 @@ func (s *Server) warnings(ctx context.Context, boxes []store.Box, now time.Time)
 		if err := json.Unmarshal(e.Body, &h); err != nil {
 			return nil, fmt.Errorf("screen: health event %s: %w", e.ID, err)
 		}
-		if e.Kind == "health" && e.CapturedAt < dayAgo {
+		if e.Kind == "health" && e.CountedAt < dayAgo {
 			continue
 		}
 		k := key{e.Box, e.Kind, h.Component, h.Device}

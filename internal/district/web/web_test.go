@@ -167,8 +167,8 @@ func TestRoles(t *testing.T) {
 	cdc := loggedIn(t, f, cdcName, cdcPassword)
 
 	b, _ := screenOf(t, bureau, "")
-	if b.Role != store.RoleBureau || len(b.Gates) != 4 || len(b.Warnings) != 2 || len(b.Alerts) != 4 {
-		t.Errorf("bureau sees %d gates, %d warnings, %d alerts; want 4, 2, 4", len(b.Gates), len(b.Warnings), len(b.Alerts))
+	if b.Role != store.RoleBureau || len(b.Gates) != 4 || len(b.Warnings) != 2 || len(b.Alerts) != 5 {
+		t.Errorf("bureau sees %d gates, %d warnings, %d alerts; want 4, 2, 5", len(b.Gates), len(b.Warnings), len(b.Alerts))
 	}
 	c, body := screenOf(t, cdc, "")
 	if c.Role != store.RoleCDC || strings.Contains(body, `"gates":[`) || strings.Contains(body, `"warnings"`) || strings.Contains(body, "ir-3") {
@@ -334,5 +334,57 @@ func TestCDCAlertsNotCrowdedOutByOfflineBoxes(t *testing.T) {
 	}
 	if strings.Join(kinds, " ") != "daily_missing case_cdc_transfer case_confirmed" {
 		t.Errorf("the CDC liaison sees alerts %v after 60 offline alerts; want the missing report and the case's", kinds)
+	}
+}
+
+// A box whose clock is a year behind is a clock warning on the screen,
+// not a backlog of 525,600 minutes; its reading counts today.
+func TestClockAYearOffIsNotABacklog(t *testing.T) {
+	f := newFixture(t)
+	sc, _ := screenOf(t, loggedIn(t, f, bureauName, bureauPassword), "")
+	var g *Gate
+	for i := range sc.Gates {
+		if sc.Gates[i].Box == "hd20-main" {
+			g = &sc.Gates[i]
+		}
+	}
+	if g == nil || g.Clock != "off" || g.BacklogMin != 0 || g.ClockOffMin != -525600 {
+		t.Errorf("hd20-main %+v: want the clock off by -525600 min and no backlog", g)
+	}
+	for _, s := range sc.Schools {
+		if s.School == "hd20" && s.Today.Total != 2 {
+			t.Errorf("hd20 today %+v: want both readings, the year-off one at its arrival", s.Today)
+		}
+	}
+	var kinds []string
+	for _, a := range sc.Alerts {
+		kinds = append(kinds, a.Kind)
+	}
+	if !strings.Contains(strings.Join(kinds, " "), store.AlertClock) {
+		t.Errorf("alerts %v: want box_clock", kinds)
+	}
+}
+
+// Cases sort newest first by when they happened, across a new year too
+// ("01-01 00:10" sorts before "12-31 23:50" as text).
+func TestCasesSortAcrossANewYear(t *testing.T) {
+	f := newFixture(t)
+	f.now = time.Date(2027, 1, 1, 8, 0, 0, 0, loc)
+	site := store.Site{District: "hd", School: "hd17", Gate: "east"}
+	eve, newYear := time.Date(2026, 12, 31, 23, 50, 0, 0, loc), time.Date(2027, 1, 1, 0, 10, 0, 0, loc)
+	if _, err := f.st.Write(context.Background(), &store.Batch{Messages: []store.Message{
+		msg(site, "hd17-east", "cases", newYear.Add(time.Minute),
+			caseEv("hd17-east", "R-010", "awaiting_recheck", "", eve),
+			caseEv("hd17-east", "R-011", "awaiting_recheck", "", newYear)),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := screenOf(t, loggedIn(t, f, bureauName, bureauPassword), "")
+	var got []string
+	for _, c := range sc.Cases {
+		got = append(got, c.Ticket+"@"+c.At)
+	}
+	if strings.Join(got, " ") != "R-011@01-01 00:10 R-010@12-31 23:50" {
+		t.Errorf("cases %v: want R-011 (new year's day) first", got)
 	}
 }

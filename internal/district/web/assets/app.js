@@ -92,6 +92,13 @@
     }));
   }
 
+  // clockOff says how far a gate's clock is off, in days from two on.
+  function clockOff(min) {
+    var key = min < 0 ? "clock_off_behind" : "clock_off_ahead", h = Math.abs(min) / 60;
+    if (h >= 48) return t(key, { n: Math.round(h / 24), u: t("unit_days") });
+    return t(key, { n: Math.round(h), u: t("unit_hours") });
+  }
+
   function gates(s) {
     if (!s.gates) return;
     fill("gates", s.gates.map(function (g) {
@@ -105,6 +112,7 @@
       if (g.backlog_min) warn.push(tag(t("backlog", { n: g.backlog_min }), "amber"));
       if (g.clock === "unsynced") warn.push(tag(t("clock_unsynced"), "amber"));
       if (g.clock === "ahead") warn.push(tag(t("clock_ahead"), "amber"));
+      if (g.clock === "off") warn.push(tag(clockOff(g.clock_off_min || 0), "red"));
       if (g.unsynced) warn.push(el("span", "reason", t("unsynced_today", { n: g.unsynced })));
       cell(tr, g.school);
       cell(tr, g.gate);
