@@ -18,7 +18,7 @@ type ingestFlags struct {
 	username, passwordFile                string
 	caFile, certFile, keyFile             string
 	batch, maxPayload                     int
-	clockSkew                             time.Duration
+	clockSkew, maxBacklog                 time.Duration
 	log                                   logFlags
 }
 
@@ -38,7 +38,8 @@ func newIngestFlags(stderr io.Writer) (*flag.FlagSet, *ingestFlags) {
 	fs.StringVar(&f.keyFile, "key-file", "", "the client certificate's private key (PEM)")
 	fs.IntVar(&f.batch, "batch", 1000, "events per database transaction at most")
 	fs.IntVar(&f.maxPayload, "max-payload", ingest.DefaultMaxPayload, "bytes: a larger payload is quarantined")
-	fs.DurationVar(&f.clockSkew, "clock-skew", store.DefaultClockSkew, "an event captured further than this from its arrival counts at its arrival (the box's clock is off); such a daily report is quarantined")
+	fs.DurationVar(&f.clockSkew, "clock-skew", store.DefaultClockSkew, "an event captured more than this after its arrival counts at its arrival (the box's clock is ahead); such a daily report is quarantined")
+	fs.DurationVar(&f.maxBacklog, "max-backlog", store.DefaultMaxBacklog, "an event captured more than this before its arrival counts at its arrival (the box's clock is behind: no box holds a backlog this long); such a daily report is quarantined")
 	f.log.register(fs)
 	return fs, f
 }
@@ -54,8 +55,11 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if f.batch < 1 || f.maxPayload < 1 {
 		return usageError(fs, "-batch %d, -max-payload %d: both must be at least 1", f.batch, f.maxPayload)
 	}
-	if f.clockSkew < time.Hour {
-		return usageError(fs, "-clock-skew %s: want at least 1h", f.clockSkew)
+	if f.clockSkew < time.Minute {
+		return usageError(fs, "-clock-skew %s: want at least 1m", f.clockSkew)
+	}
+	if f.maxBacklog < 24*time.Hour {
+		return usageError(fs, "-max-backlog %s: want at least 24h", f.maxBacklog)
 	}
 	log, err := f.log.logger(fs, stderr)
 	if err != nil {
@@ -65,7 +69,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store"), ClockSkew: f.clockSkew})
+	db, err := store.Open(ctx, f.db, store.Opts{Log: logging.Component(log, "store"), ClockSkew: f.clockSkew, MaxBacklog: f.maxBacklog})
 	if err != nil {
 		return err
 	}

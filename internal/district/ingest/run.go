@@ -225,7 +225,7 @@ func (in *Ingester) count(b *pending, out store.Outcome) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	// Refused in the store: by box binding, or a daily report's day
-	// further than the clock skew from its arrival.
+	// outside the clock skew or the longest backlog of its arrival.
 	bound := out.Quarantined - len(b.batch.Quarantine) - out.ClockQuarantined
 	for reason, n := range map[string]int{store.ReasonBoxPrefix: bound, store.ReasonClock: out.ClockQuarantined} {
 		if n > 0 {

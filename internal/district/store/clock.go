@@ -8,12 +8,13 @@ import (
 )
 
 // countedAt is the time an event counts at: its capture, or its arrival
-// when the capture is further than the skew from it (or unreadable). A
-// box's clock a year off would otherwise put its readings on a day nobody
-// looks at, and its backlog at 525,600 minutes.
+// when the capture is more than the skew after it, more than the longest
+// backlog before it, or unreadable. A box's clock a year off would
+// otherwise put its readings on a day nobody looks at, and its backlog at
+// 525,600 minutes.
 func (s *Store) countedAt(capturedAt string, received time.Time) (at string, off bool) {
 	c, err := time.Parse(time.RFC3339Nano, capturedAt)
-	if err != nil || c.Sub(received).Abs() > s.skew {
+	if ahead := c.Sub(received); err != nil || ahead > s.skew || -ahead > s.maxBacklog {
 		return received.UTC().Format(TimeFormat), true
 	}
 	return capturedAt, false
@@ -21,16 +22,16 @@ func (s *Store) countedAt(capturedAt string, received time.Time) (at string, off
 
 // dailyPlausible reports whether a daily report of day (YYYY-MM-DD, the
 // school's day) can have been sent at received: from the day's start in
-// the earliest time zone (UTC+14) to its end in the latest (UTC−12),
-// widened by the skew either side. The ingester knows no district zone,
-// and a day or two either way does not matter beside the skew.
+// the earliest time zone (UTC+14), less the skew, to its end in the latest
+// (UTC−12) plus the longest backlog. The ingester knows no district zone;
+// a box a day ahead is caught, one a day behind is a late report.
 func (s *Store) dailyPlausible(day string, received time.Time) bool {
 	d, err := time.Parse("2006-01-02", day)
 	if err != nil {
 		return false
 	}
 	from := d.Add(-14*time.Hour - s.skew)
-	to := d.Add(36*time.Hour + s.skew)
+	to := d.Add(36*time.Hour + s.maxBacklog)
 	return !received.Before(from) && !received.After(to)
 }
 
@@ -86,5 +87,5 @@ func (w *batchWriter) dailyClockQuarantine(ctx context.Context, m Message) (Quar
 		return Quarantined{}, err
 	}
 	return Quarantined{Topic: m.Topic, Reason: ReasonClock, Payload: m.Payload, Size: len(m.Payload), ReceivedAt: m.ReceivedAt,
-		Detail: fmt.Sprintf("daily report of %s arrived %s: further than the clock skew %s", d.Day, at, w.s.skew)}, nil
+		Detail: fmt.Sprintf("daily report of %s arrived %s: outside the clock skew %s ahead or the backlog of %s behind", d.Day, at, w.s.skew, w.s.maxBacklog)}, nil
 }

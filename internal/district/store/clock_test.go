@@ -20,18 +20,20 @@ func testClockAYearOff(t *testing.T, open opener) {
 			reading("hd17-east", 2, "flag", ago, false, false),
 			reading("hd17-east", 3, "pass", "2026-11-23T07:00:00.000Z", true, false), // its clock right again
 		),
-		// A backlog within the skew counts on its own day.
-		readings(west, "hd17-west", reading("hd17-west", 1, "pass", "2026-11-20T07:00:00.000Z", true, false)),
+		// A backlog, even two months late, counts on its own day.
+		readings(west, "hd17-west", reading("hd17-west", 1, "pass", "2026-09-20T07:00:00.000Z", true, false)),
+		// A clock two hours ahead is off.
+		readings(north, "hd17-north", reading("hd17-north", 1, "pass", "2026-11-23T09:15:00.000Z", true, false)),
 	}})
 	ctx := context.Background()
 	today, err := s.ReadingCounts(ctx, "2026-11-22T16:00:00.000Z", "2026-11-23T16:00:00.000Z")
-	if want := "[{hd17 {3 2 1 0 0}}]"; err != nil || fmt.Sprint(today) != want {
+	if want := "[{hd17 {4 3 1 0 0}}]"; err != nil || fmt.Sprint(today) != want {
 		t.Errorf("today's counts %v, %v: want %s (the year-off readings counted on the day they arrived)", today, err, want)
 	}
 	if back, _ := s.ReadingCounts(ctx, "2025-11-22T16:00:00.000Z", "2025-11-23T16:00:00.000Z"); len(back) != 0 {
 		t.Errorf("a year ago's counts %v: want none", back)
 	}
-	if past, _ := s.ReadingCounts(ctx, "2026-11-19T16:00:00.000Z", "2026-11-20T16:00:00.000Z"); fmt.Sprint(past) != "[{hd17 {1 1 0 0 0}}]" {
+	if past, _ := s.ReadingCounts(ctx, "2026-09-19T16:00:00.000Z", "2026-09-20T16:00:00.000Z"); fmt.Sprint(past) != "[{hd17 {1 1 0 0 0}}]" {
 		t.Errorf("the backlog's day %v: want west's one reading", past)
 	}
 	evs, _ := s.Events(ctx, "hd17-east")
@@ -39,19 +41,21 @@ func testClockAYearOff(t *testing.T, open opener) {
 		t.Errorf("events %+v: want the year-off ones counted at their arrival, their capture kept", evs)
 	}
 	alerts, _ := s.Alerts(ctx)
-	if len(alerts) != 1 || alerts[0].Kind != AlertClock || alerts[0].Box != "hd17-east" || !strings.Contains(alerts[0].Detail, "365 days behind") {
-		t.Errorf("alerts %+v: want one box_clock of hd17-east, 365 days behind", alerts)
+	if len(alerts) != 2 || alerts[0].Kind != AlertClock || alerts[0].Box != "hd17-east" || !strings.Contains(alerts[0].Detail, "365 days behind") ||
+		alerts[1].Box != "hd17-north" || !strings.Contains(alerts[1].Detail, "2.0 h ahead") {
+		t.Errorf("alerts %+v: want box_clock of hd17-east, 365 days behind, and of hd17-north, 2 h ahead", alerts)
 	}
 	// The same day again raises nothing more.
 	write(t, s, &Batch{Messages: []Message{readings(east, "hd17-east", reading("hd17-east", 4, "pass", ago, true, false))}})
-	if alerts, _ := s.Alerts(ctx); len(alerts) != 1 {
-		t.Errorf("%d alerts after more year-off readings the same day: want 1", len(alerts))
+	if alerts, _ := s.Alerts(ctx); len(alerts) != 2 {
+		t.Errorf("%d alerts after more year-off readings the same day: want 2", len(alerts))
 	}
 }
 
 // A year-behind box's daily report of "2025-11-23" must not replace the
 // real report of that day, though its seq is higher: it is quarantined
-// and raises box_clock. A report a few days late is kept.
+// and raises box_clock, as does one of tomorrow sent today (a box a day
+// ahead). A report weeks late is kept.
 func testDailyAYearOff(t *testing.T, open opener) {
 	s, _ := open(t)
 	daily := func(day string, seq int64, at time.Time) Message {
@@ -62,11 +66,12 @@ func testDailyAYearOff(t *testing.T, open opener) {
 	out := write(t, s, &Batch{Messages: []Message{
 		daily("2025-11-23", 900, t0),                    // its clock a year behind
 		daily("2026-11-20", 899, t0),                    // Friday's, three days late: kept
+		daily("2026-10-02", 898, t0),                    // seven weeks late, a backlog: kept
 		daily("2027-11-23", 901, t0.Add(-time.Minute)),  // a year ahead
-		daily("2026-11-24", 902, t0.Add(-15*time.Hour)), // tomorrow's, a day early: kept (within the skew)
+		daily("2026-11-24", 902, t0.Add(-15*time.Hour)), // tomorrow's, sent today: a day ahead
 	}})
-	if out.Quarantined != 2 || out.ClockQuarantined != 2 {
-		t.Errorf("quarantined %d (%d for their day), want 2", out.Quarantined, out.ClockQuarantined)
+	if out.Quarantined != 3 || out.ClockQuarantined != 3 {
+		t.Errorf("quarantined %d (%d for their day), want 3", out.Quarantined, out.ClockQuarantined)
 	}
 	ctx := context.Background()
 	if got, _ := s.DailyReports(ctx, "2025-11-23"); len(got) != 1 || got[0].Seq != 5 {
@@ -75,17 +80,20 @@ func testDailyAYearOff(t *testing.T, open opener) {
 	if got, _ := s.DailyReports(ctx, "2027-11-23"); len(got) != 0 {
 		t.Errorf("2027-11-23's report %+v: want none", got)
 	}
-	for _, day := range []string{"2026-11-20", "2026-11-24"} {
+	if got, _ := s.DailyReports(ctx, "2026-11-24"); len(got) != 0 {
+		t.Errorf("2026-11-24's report %+v: want none (sent a day early)", got)
+	}
+	for _, day := range []string{"2026-11-20", "2026-10-02"} {
 		if got, _ := s.DailyReports(ctx, day); len(got) != 1 {
 			t.Errorf("%s's report %+v: want it kept", day, got)
 		}
 	}
 	q, _ := s.Quarantine(ctx)
-	if len(q) != 2 || q[0].Reason != ReasonClock || string(q[0].Payload) != `{"v":1}` {
+	if len(q) != 3 || q[0].Reason != ReasonClock || string(q[0].Payload) != `{"v":1}` {
 		t.Errorf("quarantine %+v: want two of reason clock", q)
 	}
 	alerts, _ := s.Alerts(ctx)
-	if len(alerts) != 2 || alerts[0].Kind != AlertClock || alerts[0].Key != AlertClock+":daily:hd17-east:2025-11-23" {
+	if len(alerts) != 3 || alerts[0].Kind != AlertClock || alerts[0].Key != AlertClock+":daily:hd17-east:2025-11-23" {
 		t.Errorf("alerts %+v: want box_clock for each", alerts)
 	}
 }

@@ -19,7 +19,8 @@
 //
 // # A clock that is off
 //
-// An event captured further than Opts.ClockSkew from its arrival counts at
+// An event captured more than Opts.ClockSkew after, or Opts.MaxBacklog
+// before, its arrival counts at
 // its arrival (events.counted_at), which the screen's reads use, and
 // raises box_clock; a daily report whose day is that far off is
 // quarantined (reason clock), so that it cannot replace the day's real

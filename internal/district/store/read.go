@@ -11,8 +11,8 @@ type StoredEvent struct {
 	Box        string
 	Site       Site
 	ReceivedAt string
-	// CountedAt is CapturedAt, or ReceivedAt when the capture was further
-	// than the clock skew from the arrival (Opts.ClockSkew).
+	// CountedAt is CapturedAt, or ReceivedAt when the capture was more than
+	// Opts.ClockSkew after or Opts.MaxBacklog before the arrival.
 	CountedAt string
 }
 

@@ -48,9 +48,9 @@ type backend interface {
 // Store is the district's database. It is safe for concurrent use, and
 // several ingesters may share one PostgreSQL database.
 type Store struct {
-	b    backend
-	log  zerolog.Logger
-	skew time.Duration
+	b                backend
+	log              zerolog.Logger
+	skew, maxBacklog time.Duration
 
 	mu    sync.Mutex
 	bound map[string]Site // box → its prefix, once committed
@@ -60,18 +60,24 @@ type Store struct {
 type Opts struct {
 	// Log receives migrations and backend notices; zero is no logging.
 	Log zerolog.Logger
-	// ClockSkew is how far an event's captured_at may be from when it
-	// arrived before the box's clock is taken to be wrong: such an event
-	// counts at its arrival and raises a box_clock alert, and such a daily
-	// report is quarantined. Zero is DefaultClockSkew. A backlog uploaded
-	// later than this counts on the day it arrived.
-	ClockSkew time.Duration
+	// ClockSkew is how far AHEAD of its arrival an event's captured_at may
+	// be before the box's clock is taken to be wrong (nothing is uploaded
+	// before it is captured), MaxBacklog how far BEHIND (a box keeps what
+	// it could not upload and sends it late). Such an event counts at its
+	// arrival and raises a box_clock alert, and such a daily report is
+	// quarantined. Zero is DefaultClockSkew, DefaultMaxBacklog.
+	ClockSkew  time.Duration
+	MaxBacklog time.Duration
 }
 
-// DefaultClockSkew is a week: longer than a box's uplink is normally down
-// (a weekend, a broken router fixed within days), far shorter than a clock
-// a year off.
-const DefaultClockSkew = 7 * 24 * time.Hour
+// DefaultClockSkew is an hour: a box that is not synchronised drifts by
+// seconds a day, and a clock ahead by more is wrong, not early.
+const DefaultClockSkew = time.Hour
+
+// DefaultMaxBacklog is 90 days: longer than a box's full store holds at a
+// school's rate (a real backlog, however late, counts on its own day), far
+// shorter than a clock a year behind.
+const DefaultMaxBacklog = 90 * 24 * time.Hour
 
 // Open opens the database named by dsn and migrates it to the schema this
 // binary knows: "sqlite:PATH" (the file is created) or a PostgreSQL URL
@@ -95,7 +101,10 @@ func Open(ctx context.Context, dsn string, opts Opts) (*Store, error) {
 	if opts.ClockSkew <= 0 {
 		opts.ClockSkew = DefaultClockSkew
 	}
-	s := &Store{b: b, log: opts.Log, skew: opts.ClockSkew, bound: map[string]Site{}}
+	if opts.MaxBacklog <= 0 {
+		opts.MaxBacklog = DefaultMaxBacklog
+	}
+	s := &Store{b: b, log: opts.Log, skew: opts.ClockSkew, maxBacklog: opts.MaxBacklog, bound: map[string]Site{}}
 	if err := s.migrate(ctx); err != nil {
 		b.close()
 		return nil, fmt.Errorf("%s database: %w", b.name(), err)

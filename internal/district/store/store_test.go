@@ -45,9 +45,10 @@ func mustOpen(t *testing.T, dsn string) *Store {
 }
 
 var (
-	east = Site{"hd", "hd17", "east"}
-	west = Site{"hd", "hd17", "west"}
-	t0   = time.Date(2026, 11, 23, 7, 12, 5, 0, time.UTC)
+	east  = Site{"hd", "hd17", "east"}
+	west  = Site{"hd", "hd17", "west"}
+	north = Site{"hd", "hd17", "north"}
+	t0    = time.Date(2026, 11, 23, 7, 12, 5, 0, time.UTC)
 )
 
 func event(box string, seq int64, body string) Event {

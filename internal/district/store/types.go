@@ -85,7 +85,7 @@ const (
 	ReasonTopic     = "unknown_topic" // not gatescreen/v1/<district>/<school>/<gate>/<known kind>
 	ReasonBadID     = "bad_id"        // an event id that is not "<the payload's box>:<its seq>"
 	ReasonBoxPrefix = "box_prefix"    // a box under another box's topic prefix (see Box binding)
-	ReasonClock     = "clock"         // a daily report whose day is further than the clock skew from its arrival
+	ReasonClock     = "clock"         // a daily report whose day is outside the clock skew or the longest backlog of its arrival
 )
 
 // MaxQuarantinedPayload bounds the bytes of one payload kept in quarantine;
@@ -123,5 +123,5 @@ const (
 	AlertCaseCDC       = "case_cdc_transfer" // a case referred to the CDC
 	AlertDailyMissing  = "daily_missing"     // no daily report of a gate by the district's deadline
 	AlertBoxOffline    = "box_offline"       // a box offline too long inside school hours
-	AlertClock         = "box_clock"         // a box's capture time or report day further than the clock skew from its arrival
+	AlertClock         = "box_clock"         // a box's capture time or report day outside the clock skew or the longest backlog of its arrival
 )

@@ -82,9 +82,9 @@ type Gate struct {
 	LastAt   string `json:"last_at,omitempty"` // when it arrived
 	// BacklogMin: its newest event arrived this many minutes after its
 	// capture (0: none). Clock: "", unsynced, ahead, or off (its capture
-	// further than the ingester's clock skew from its arrival: counted at
-	// its arrival), ClockOffMin then the capture minus the arrival
-	// (negative: behind).
+	// outside the ingester's clock skew or longest backlog of its arrival:
+	// counted at its arrival), ClockOffMin then the capture minus the
+	// arrival (negative: behind).
 	BacklogMin  int    `json:"backlog_min,omitempty"`
 	Clock       string `json:"clock,omitempty"`
 	ClockOffMin int    `json:"clock_off_min,omitempty"`
