@@ -321,8 +321,8 @@ func (s *Store) write(reqs []request, full bool) ([]refusal, error) {
 		nP, nB, refused = 0, 0, refused[:0]
 		clear(s.w.txLinks)
 		s.w.txLinks = s.w.txLinks[:0]
-		for _, b := range s.w.acks {
-			if err := s.applyAcks(tx, b); err != nil {
+		if len(s.w.acks) > 0 {
+			if err := s.applyAcks(tx, s.w.acks); err != nil {
 				return err
 			}
 		}
