@@ -33,13 +33,13 @@ func newStoreOutbox(s *storage.Store) storeOutbox {
 	return storeOutbox{s, new(atomic.Int64), new(atomic.Int64), new(atomic.Int64), new(atomic.Int64)}
 }
 
-func (o storeOutbox) Pending(q uplink.Queue, after uint64, max int) ([]event.Event, error) {
+func (o storeOutbox) Visit(q uplink.Queue, after uint64, max int, fn func(*event.Event) error) error {
 	defer o.timed(time.Now(), o.pendingNs, o.pendingCalls)
 	sq := storage.Bulk
 	if q == uplink.Priority {
 		sq = storage.Priority
 	}
-	return o.s.Pending(sq, after, max)
+	return o.s.VisitPending(sq, after, max, fn)
 }
 
 func (o storeOutbox) Ack(seqs ...uint64) error {
