@@ -559,18 +559,24 @@ func (s *Store) markAcking(seqs []uint64) error {
 	return s.view(func(tx *bolt.Tx) error {
 		s.ackMu.Lock() // inside the transaction: see ackMu
 		defer s.ackMu.Unlock()
-		prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
+		queues := [...]*bolt.Bucket{Priority: tx.Bucket(bucketPriority), Bulk: tx.Bucket(bucketBulk)}
+		counts := [...]*atomic.Int64{Priority: &s.nPriority, Bulk: &s.nBulk}
+		// The queue of the previous seq is looked in first: an ack batch
+		// is one message, nearly always of a single queue.
+		first := Bulk
+		var k [8]byte
 		for _, seq := range seqs {
 			if _, dup := s.acking[seq]; dup {
 				continue
 			}
-			switch k := seqKey(seq); {
-			case prio.Get(k) != nil:
-				s.acking[seq] = Priority
-				s.nPriority.Add(-1)
-			case bulk.Get(k) != nil:
-				s.acking[seq] = Bulk
-				s.nBulk.Add(-1)
+			binary.BigEndian.PutUint64(k[:], seq)
+			for _, q := range [...]Queue{first, 1 - first} {
+				if queues[q].Get(k[:]) != nil {
+					s.acking[seq] = q
+					counts[q].Add(-1)
+					first = q
+					break
+				}
 			}
 		}
 		return nil
