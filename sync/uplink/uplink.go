@@ -607,19 +607,11 @@ func (s *session) publish(ctx context.Context, m message) error {
 // paho's outgoing queue.
 func (s *session) confirm(tok paho.Token, payload []byte, seqs []uint64) {
 	defer s.inflight.Done()
-	defer func() { <-s.slots }()
-	t := time.NewTimer(s.u.o.Timeout)
-	defer t.Stop()
-	select {
-	case <-tok.Done():
-	case <-t.C:
-		s.stop(fmt.Errorf("uplink: no PUBACK from %s within %v: %w", s.u.o.Broker, s.u.o.Timeout, errTimeout))
-		return
-	case <-s.done:
-		return
-	}
-	if err := tok.Error(); err != nil {
-		s.stop(fmt.Errorf("uplink: publish to %s: %w", s.u.o.Broker, err))
+	ok := s.puback(tok)
+	// The window bounds what the broker has not answered: the next message
+	// goes out while the store records this one's acks.
+	<-s.slots
+	if !ok {
 		return
 	}
 	s.u.recycle(payload)
@@ -636,6 +628,27 @@ func (s *session) confirm(tok paho.Token, payload []byte, seqs []uint64) {
 	s.u.st.AckedEvents += uint64(len(seqs))
 	s.u.st.LastAckAt = time.Now()
 	s.u.mu.Unlock()
+}
+
+// puback waits for tok, at most Timeout, and reports whether the broker
+// acknowledged the message; if not, the session ends (unless it did
+// already).
+func (s *session) puback(tok paho.Token) bool {
+	t := time.NewTimer(s.u.o.Timeout)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+	case <-t.C:
+		s.stop(fmt.Errorf("uplink: no PUBACK from %s within %v: %w", s.u.o.Broker, s.u.o.Timeout, errTimeout))
+		return false
+	case <-s.done:
+		return false
+	}
+	if err := tok.Error(); err != nil {
+		s.stop(fmt.Errorf("uplink: publish to %s: %w", s.u.o.Broker, err))
+		return false
+	}
+	return true
 }
 
 // sleep waits d; false if ctx or stop ended the wait first.
