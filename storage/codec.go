@@ -104,6 +104,27 @@ func (h recordHeader) event(seq uint64) event.Event {
 	}
 }
 
+// lend fills ev with the record, its Body aliasing the record (see
+// VisitPending). BootID, the same for long runs of events, is copied only
+// when it changes from the one ev holds.
+func (h recordHeader) lend(ev *event.Event, seq uint64) {
+	boot := ev.BootID
+	if string(h.boot) != boot {
+		boot = string(h.boot)
+	}
+	*ev = event.Event{
+		Seq:         seq,
+		Kind:        h.kind,
+		Urgent:      h.flags&flagUrgent != 0,
+		BootID:      boot,
+		Mono:        h.mono,
+		Wall:        h.wall,
+		ClockSynced: h.flags&flagSynced != 0,
+		Drill:       h.flags&flagDrill != 0,
+		Body:        h.body,
+	}
+}
+
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

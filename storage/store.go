@@ -2,10 +2,12 @@ package storage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -374,30 +376,74 @@ func (s *Store) readMapped(tx *bolt.Tx, n int) {
 
 // Pending returns up to limit un-acknowledged events of queue q with Seq >
 // after, in sequence order. A record that cannot be decoded is logged and
-// skipped.
+// skipped. The events are copies: see VisitPending for the read that copies
+// nothing.
 func (s *Store) Pending(q Queue, after uint64, limit int) ([]event.Event, error) {
 	var out []event.Event
-	err := s.view(func(tx *bolt.Tx) error {
-		defer func() { s.readMapped(tx, len(out)) }()
-		events := tx.Bucket(bucketEvents)
+	err := s.VisitPending(q, after, limit, func(ev *event.Event) error {
+		c := *ev
+		c.Body = bytes.Clone(ev.Body)
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// VisitPending calls fn for up to limit un-acknowledged events of queue q
+// with Seq > after, in sequence order, inside one read transaction. A
+// record that cannot be decoded is logged and skipped.
+//
+// ev and its Body are lent: Body aliases the file's mapped pages, which
+// are unmapped or reused once the transaction ends, so fn must copy what
+// it keeps and never retain ev or Body after it returns. This spares the
+// uploader a copy of every body it sends. fn runs inside the transaction:
+// it must not call the store (a commit waiting to remap the file would
+// deadlock with it) and should be quick. An error from fn ends the visit
+// and is returned as it is.
+func (s *Store) VisitPending(q Queue, after uint64, limit int, fn func(ev *event.Event) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		n := 0
+		defer func() { s.readMapped(tx, n) }()
+		// The outbox keys are a subset of the event keys, in the same
+		// order and mostly consecutive: a second cursor stepping along the
+		// events finds each record with one step instead of a search from
+		// the root.
+		ec := tx.Bucket(bucketEvents).Cursor()
+		var ek, ev []byte
+		var lent event.Event
 		c := tx.Bucket(outboxBucket(q)).Cursor()
-		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && n < limit; k, _ = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
 			if s.isAcking(seq) {
 				continue // delivered; its removal rides in the next commit
 			}
-			ev, err := decodeEvent(seq, events.Get(k))
+			if ek != nil {
+				ek, ev = ec.Next()
+			}
+			if !bytes.Equal(ek, k) {
+				ek, ev = ec.Seek(k)
+			}
+			var h recordHeader
+			var err error
+			if !bytes.Equal(ek, k) {
+				err = fmt.Errorf("seq %d: %w: no event record", seq, ErrCorruptRecord)
+			} else if h, err = parseRecord(ev); err != nil {
+				err = fmt.Errorf("seq %d: %w", seq, err)
+			}
 			if err != nil {
 				// One damaged record must not stop the upload of the rest;
 				// it stays in the outbox (and in OutboxLen) for inspection.
 				s.log.Error().Err(err).Stringer("queue", q).Msg("skipping undecodable outbox event")
 				continue
 			}
-			out = append(out, ev)
+			h.lend(&lent, seq)
+			n++
+			if err := fn(&lent); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	return out, err
 }
 
 // Ack removes seqs from the outbox once the district acknowledged them. The
@@ -451,28 +497,55 @@ func (s *Store) ackTime() int64 {
 	}
 }
 
-// applyAcks moves a batch's seqs from the outbox to the acked bucket inside
-// tx, with its ack time (markAcking already counted them out).
-func (s *Store) applyAcks(tx *bolt.Tx, b ackBatch) error {
-	seqs := b.seqs
-	at := binary.BigEndian.AppendUint64(nil, uint64(b.at))
-	prio, bulk, acked := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk), tx.Bucket(bucketAcked)
-	acked.FillPercent = appendFill
-	for _, seq := range seqs {
-		k := seqKey(seq)
-		switch {
-		case prio.Get(k) != nil:
-			if err := prio.Delete(k); err != nil {
-				return err
-			}
-		case bulk.Get(k) != nil:
-			if err := bulk.Delete(k); err != nil {
-				return err
-			}
-		default:
-			continue
+// applyAcks moves the seqs of a commit's ack batches from the outbox to
+// the acked bucket inside tx, each with its batch's ack time (markAcking
+// already counted them out). The seqs go in sequence order: a drain
+// acknowledges whole leaves from the front of a queue, and bbolt deletes a
+// key by shifting the rest of its leaf left, so they are deleted from the
+// highest down (nothing left to shift in a leaf emptied from its end) and
+// added to the acked bucket from the lowest up (each an append at its end).
+func (s *Store) applyAcks(tx *bolt.Tx, batches []ackBatch) error {
+	type ack struct {
+		seq uint64
+		at  int64
+	}
+	var acks []ack
+	for _, b := range batches {
+		for _, seq := range b.seqs {
+			acks = append(acks, ack{seq, b.at})
 		}
-		if err := acked.Put(k, at); err != nil {
+	}
+	slices.SortFunc(acks, func(a, b ack) int { return cmp.Compare(a.seq, b.seq) })
+	// A cursor's Seek and Delete find the key once; Get then Delete
+	// would search for it twice.
+	queues := [...]*bolt.Cursor{tx.Bucket(bucketBulk).Cursor(), tx.Bucket(bucketPriority).Cursor()}
+	acked := tx.Bucket(bucketAcked)
+	acked.FillPercent = appendFill
+	// The found acks are packed at the end of acks, in order: w never
+	// passes i.
+	w := len(acks)
+	var key [8]byte
+	prev := uint64(0) // seqs start at 1
+	for i := len(acks) - 1; i >= 0; i-- {
+		if acks[i].seq == prev {
+			continue // acknowledged twice in this commit
+		}
+		prev = acks[i].seq
+		binary.BigEndian.PutUint64(key[:], acks[i].seq)
+		for _, c := range queues {
+			if k, _ := c.Seek(key[:]); bytes.Equal(k, key[:]) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				w--
+				acks[w] = acks[i]
+				break
+			}
+		}
+		// Neither: unknown, or acknowledged by an earlier commit.
+	}
+	for _, a := range acks[w:] {
+		if err := acked.Put(seqKey(a.seq), binary.BigEndian.AppendUint64(nil, uint64(a.at))); err != nil {
 			return err
 		}
 	}
@@ -486,18 +559,24 @@ func (s *Store) markAcking(seqs []uint64) error {
 	return s.view(func(tx *bolt.Tx) error {
 		s.ackMu.Lock() // inside the transaction: see ackMu
 		defer s.ackMu.Unlock()
-		prio, bulk := tx.Bucket(bucketPriority), tx.Bucket(bucketBulk)
+		queues := [...]*bolt.Bucket{Priority: tx.Bucket(bucketPriority), Bulk: tx.Bucket(bucketBulk)}
+		counts := [...]*atomic.Int64{Priority: &s.nPriority, Bulk: &s.nBulk}
+		// The queue of the previous seq is looked in first: an ack batch
+		// is one message, nearly always of a single queue.
+		first := Bulk
+		var k [8]byte
 		for _, seq := range seqs {
 			if _, dup := s.acking[seq]; dup {
 				continue
 			}
-			switch k := seqKey(seq); {
-			case prio.Get(k) != nil:
-				s.acking[seq] = Priority
-				s.nPriority.Add(-1)
-			case bulk.Get(k) != nil:
-				s.acking[seq] = Bulk
-				s.nBulk.Add(-1)
+			binary.BigEndian.PutUint64(k[:], seq)
+			for _, q := range [...]Queue{first, 1 - first} {
+				if queues[q].Get(k[:]) != nil {
+					s.acking[seq] = q
+					counts[q].Add(-1)
+					first = q
+					break
+				}
 			}
 		}
 		return nil

@@ -15,8 +15,10 @@ import (
 
 // writerState is owned by the writer goroutine.
 type writerState struct {
-	batch   []request
-	acks    []ackBatch // acknowledgements riding in the next commit
+	batch []request
+	acks  []ackBatch // acknowledgements riding in the next commit
+	// ackSeqs counts the seqs in acks (see ackCommitSeqs).
+	ackSeqs int
 	flushes []chan error
 	timer   *time.Timer
 	timerOn bool
@@ -74,6 +76,7 @@ func (s *Store) add(r request) bool {
 	}
 	if r.acks.seqs != nil {
 		w.acks = append(w.acks, r.acks)
+		w.ackSeqs += len(r.acks.seqs)
 		return false
 	}
 	// Only flagged readings and case events take part in linking; the
@@ -114,7 +117,7 @@ func (s *Store) run() {
 			case w.fault != nil:
 				// The retry timer runs; trying sooner would only hammer
 				// the failing disk.
-			case now || len(w.batch) >= s.o.CommitEvents || len(w.acks) >= s.o.CommitEvents:
+			case now || len(w.batch) >= s.o.CommitEvents || len(w.acks) >= s.o.CommitEvents || w.ackSeqs >= ackCommitSeqs:
 				s.commitBatch()
 			case !w.timerOn:
 				w.timer.Reset(s.o.CommitInterval)
@@ -145,6 +148,14 @@ func (s *Store) run() {
 		}
 	}
 }
+
+// ackCommitSeqs is how many acknowledged seqs make the writer commit
+// without waiting for CommitInterval. bbolt holds the keys a transaction
+// adds to a leaf in one growing slice until the commit splits it: a drain
+// that acked its 256 messages (51,200 seqs) in one commit spent a fifth
+// of its CPU growing and searching that slice. 4,096 is about 20 messages
+// of a drain, one commit (two fsyncs) per 4,096 events.
+const ackCommitSeqs = 4096
 
 // Backoff between the tries of a failing commit.
 const (
@@ -179,7 +190,7 @@ func (s *Store) commitBatch() {
 			break
 		}
 		clear(w.batch)
-		w.batch, w.acks = w.batch[:0], w.acks[:0]
+		w.batch, w.acks, w.ackSeqs = w.batch[:0], w.acks[:0], 0
 		clear(w.batchLinks)
 		w.batchLinks = w.batchLinks[:0]
 		if len(w.raised) == 0 {
@@ -321,8 +332,8 @@ func (s *Store) write(reqs []request, full bool) ([]refusal, error) {
 		nP, nB, refused = 0, 0, refused[:0]
 		clear(s.w.txLinks)
 		s.w.txLinks = s.w.txLinks[:0]
-		for _, b := range s.w.acks {
-			if err := s.applyAcks(tx, b); err != nil {
+		if len(s.w.acks) > 0 {
+			if err := s.applyAcks(tx, s.w.acks); err != nil {
 				return err
 			}
 		}

@@ -83,20 +83,23 @@ func newEncoder(box, identity string, key []byte, clock Clock) (*encoder, error)
 	return e, nil
 }
 
-// readingsBatch returns the payload of a readings message holding evs.
-func (e *encoder) readingsBatch(dst []byte, evs []event.Event) []byte {
+// openBatch, batchEvent and closeBatch append the payload of a readings
+// message: its head, each event (first tells the first), its end.
+func (e *encoder) openBatch(dst []byte) []byte {
 	dst = e.appendHead(dst)
-	dst = append(dst, `,"events":[`...)
-	for i := range evs {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '{')
-		dst = e.appendEvent(dst, &evs[i])
-		dst = append(dst, '}')
-	}
-	return append(dst, "]}"...)
+	return append(dst, `,"events":[`...)
 }
+
+func (e *encoder) batchEvent(dst []byte, ev *event.Event, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '{')
+	dst = e.appendEvent(dst, ev)
+	return append(dst, '}')
+}
+
+func (e *encoder) closeBatch(dst []byte) []byte { return append(dst, "]}"...) }
 
 // single returns the payload of a cases, health or daily message: the event
 // object with "v" and "box" in front.
@@ -153,7 +156,7 @@ func (e *encoder) appendBody(dst []byte, ev *event.Event) []byte {
 	// version holds their times as Unix nanoseconds: they always take the
 	// rewrite, which sends those in the wire's one time format.
 	rare := ev.Kind == event.KindCase || ev.Kind == event.KindCalibration
-	if !rare && len(body) >= 2 && body[0] == '{' && body[len(body)-1] == '}' && json.Valid(body) {
+	if !rare && len(body) >= 2 && body[0] == '{' && body[len(body)-1] == '}' {
 		if p, ok := e.scan(body); ok {
 			dst = appendMembers(dst, body[1:p.from])
 			if p.id != nil {
@@ -190,77 +193,6 @@ func appendMembers(dst, members []byte) []byte {
 type personSpan struct {
 	from, to int
 	id       []byte
-}
-
-// scan walks the top level of a valid JSON object. ok is false when the
-// body needs a rewrite: a key clashes with the envelope or is escaped (and
-// might decode to one), or person_id is repeated or not a plain string.
-func (e *encoder) scan(body []byte) (p personSpan, ok bool) {
-	p.from, p.to = len(body)-1, len(body)-1
-	depth := 0
-	for i := 0; i < len(body); i++ {
-		switch body[i] {
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case '"':
-			j, escaped := stringEnd(body, i)
-			if depth == 1 {
-				if colon := keyColon(body, j+1); colon > 0 {
-					key := body[i+1 : j]
-					switch {
-					case escaped || e.renamed[string(key)]:
-						return p, false
-					case string(key) == bodyPersonKey:
-						v := skipSpace(body, colon+1)
-						if p.id != nil || body[v] != '"' {
-							return p, false
-						}
-						end, esc := stringEnd(body, v)
-						if esc {
-							return p, false
-						}
-						p.from, p.to, p.id = i, end+1, body[v+1:end]
-						i = end
-						continue
-					}
-				}
-			}
-			i = j
-		}
-	}
-	return p, true
-}
-
-// stringEnd returns the index of the quote closing the string opened at
-// body[open] and whether it holds escapes. body is valid JSON.
-func stringEnd(body []byte, open int) (end int, escaped bool) {
-	j := open + 1
-	for ; body[j] != '"'; j++ {
-		if body[j] == '\\' {
-			escaped = true
-			j++
-		}
-	}
-	return j, escaped
-}
-
-func skipSpace(body []byte, i int) int {
-	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// keyColon returns the index of the colon after a string ending before
-// body[i], or 0 if the string was a value, not a key.
-func keyColon(body []byte, i int) int {
-	i = skipSpace(body, i)
-	if i < len(body) && body[i] == ':' {
-		return i
-	}
-	return 0
 }
 
 // rewriteBody copies the body's members in their order, replacing

@@ -466,7 +466,7 @@ func TestLegacyTimesSentAsRFC3339(t *testing.T) {
 	}
 	for _, l := range legacy {
 		ev := mustEvent(t, 900, l.kind, nil, func(e *event.Event) { e.Body = []byte(l.body) })
-		got := u.encode(nil, []event.Event{ev}, false)
+		got := u.enc.single(nil, &ev)
 		if !strings.Contains(string(got), l.want) {
 			t.Errorf("%v: %s lacks %s", l.kind, got, l.want)
 		}
@@ -497,4 +497,15 @@ func TestSchemaRefusesWhatTheBoxNeverSends(t *testing.T) {
 	if err := cases.Validate([]byte(nsCase)); err == nil {
 		t.Error("a case with opened_at in Unix nanoseconds validates")
 	}
+}
+
+// group turns events read from one queue into messages, as a drain does.
+func (u *Uplink) group(evs []event.Event) []message {
+	b := u.newBatcher()
+	for i := range evs {
+		if err := b.add(&evs[i]); err != nil {
+			panic(err) // add never fails
+		}
+	}
+	return b.finish()
 }

@@ -14,9 +14,9 @@ import (
 // storeOutbox stands for the few lines that adapt the store to Outbox.
 type storeOutbox struct{ notify chan struct{} }
 
-func (storeOutbox) Pending(uplink.Queue, uint64, int) ([]event.Event, error) { return nil, nil }
-func (storeOutbox) Ack(...uint64) error                                      { return nil }
-func (o storeOutbox) Notify() <-chan struct{}                                { return o.notify }
+func (storeOutbox) Visit(uplink.Queue, uint64, int, func(*event.Event) error) error { return nil }
+func (storeOutbox) Ack(...uint64) error                                             { return nil }
+func (o storeOutbox) Notify() <-chan struct{}                                       { return o.notify }
 
 // The daemon wires the uplink to the store and the clock.
 func Example() {

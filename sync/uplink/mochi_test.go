@@ -244,7 +244,7 @@ func TestConfirmCountsOnlyTheSameConnection(t *testing.T) {
 	confirm := func(s *session, seq uint64, err error) {
 		s.slots <- struct{}{}
 		s.inflight.Add(1)
-		s.confirm(completed(err), []uint64{seq})
+		s.confirm(completed(err), nil, []uint64{seq})
 	}
 
 	old := newSession()

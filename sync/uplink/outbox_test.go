@@ -1,9 +1,11 @@
 package uplink
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"sync"
+	"testing"
 
 	"github.com/gatescreen/gatescreen/event"
 )
@@ -43,7 +45,26 @@ func (m *memOutbox) add(q Queue, k event.Kind, n int) []uint64 {
 	return seqs
 }
 
-func (m *memOutbox) Pending(q Queue, after uint64, max int) ([]event.Event, error) {
+// Visit lends each event as the store does: a copy that is overwritten
+// once fn returns, so an uplink that kept it would send garbage.
+func (m *memOutbox) Visit(q Queue, after uint64, max int, fn func(*event.Event) error) error {
+	for _, ev := range m.pending(q, after, max) {
+		lent := ev
+		lent.Body = bytes.Clone(ev.Body)
+		err := fn(&lent)
+		for i := range lent.Body {
+			lent.Body[i] = 'X'
+		}
+		lent = event.Event{}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pending returns up to max un-acked events of q after seq after.
+func (m *memOutbox) pending(q Queue, after uint64, max int) []event.Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	evs := m.queues[q]
@@ -53,7 +74,7 @@ func (m *memOutbox) Pending(q Queue, after uint64, max int) ([]event.Event, erro
 			out = append(out, evs[i])
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (m *memOutbox) Ack(seqs ...uint64) error {
@@ -82,4 +103,32 @@ func (m *memOutbox) ackedSet() map[uint64]int {
 		out[k] = v
 	}
 	return out
+}
+
+// The events an outbox lends are copied into the payloads while they are
+// lent: memOutbox scribbles over each body once the visit moves on, as the
+// store's pages are reused once its transaction ends.
+func TestLentEventsAreCopiedIntoPayloads(t *testing.T) {
+	ob := newMemOutbox()
+	ob.add(Bulk, event.KindReading, 3)
+	ob.add(Bulk, event.KindHealth, 1)
+	ob.add(Bulk, event.KindReading, 2)
+	u := newUplink(t, ob, testOpts("tcp://127.0.0.1:1"))
+	want := u.group(ob.pending(Bulk, 0, 100))
+	b := u.newBatcher()
+	if err := ob.Visit(Bulk, 0, 100, b.add); err != nil {
+		t.Fatal(err)
+	}
+	got := b.finish()
+	if len(got) != len(want) || len(got) != 3 {
+		t.Fatalf("%d messages, want %d (3)", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].payload, want[i].payload) || bytes.Contains(got[i].payload, []byte("XXXX")) {
+			t.Errorf("message %d:\n got %s\nwant %s", i, got[i].payload, want[i].payload)
+		}
+	}
+	if b.last != 6 {
+		t.Errorf("last seq %d, want 6", b.last)
+	}
 }

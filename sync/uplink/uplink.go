@@ -30,9 +30,11 @@ const (
 
 // Outbox is what the uplink needs from the store.
 type Outbox interface {
-	// Pending returns up to max un-acked events of q with Seq > after, in
-	// sequence order.
-	Pending(q Queue, after uint64, max int) ([]event.Event, error)
+	// Visit calls fn with up to max un-acked events of q with Seq > after,
+	// in sequence order, and returns fn's first error. The event and its
+	// Body are lent for the call only (the store's mapped file): the
+	// uplink copies them into a payload as it goes, and never keeps them.
+	Visit(q Queue, after uint64, max int, fn func(ev *event.Event) error) error
 	// Ack removes delivered events from the outbox.
 	Ack(seqs ...uint64) error
 	// Notify is signalled after commits that add outbox entries.
@@ -124,6 +126,12 @@ type Uplink struct {
 	// epoch numbers connections; a PUBACK counts only for the epoch that
 	// published the message.
 	epoch atomic.Uint64
+
+	// payloads are the buffers of acknowledged messages, for the next ones
+	// (see batcher). Paho does not copy a payload, so a buffer comes back
+	// only after the PUBACK of its message: paho wrote it and dropped it.
+	payloadMu sync.Mutex
+	payloads  [][]byte
 
 	mu sync.Mutex
 	st Status
@@ -435,17 +443,20 @@ func (s *session) drain(ctx context.Context) error {
 }
 
 // step publishes one read of the priority queue or, if it is empty, one
-// batch of bulk readings. It reports whether anything was published.
+// batch of bulk readings. It reports whether anything was published. The
+// read encodes the events straight from the store's pages into payloads;
+// the publishing, which waits for slots in the window, comes after it.
 func (s *session) step(ctx context.Context) (bool, error) {
 	for _, q := range []Queue{Priority, Bulk} {
-		evs, err := s.u.ob.Pending(q, s.after[q], s.u.o.BatchSize)
-		if err != nil {
+		b := s.u.newBatcher()
+		if err := s.u.ob.Visit(q, s.after[q], s.u.o.BatchSize, b.add); err != nil {
 			return false, fmt.Errorf("uplink: outbox queue %d: %w", q, err)
 		}
-		if len(evs) == 0 {
+		msgs := b.finish()
+		if len(msgs) == 0 {
 			continue
 		}
-		for _, m := range s.u.group(evs) {
+		for _, m := range msgs {
 			if q == Bulk {
 				if err := s.rateLimit(ctx); err != nil {
 					return false, err
@@ -455,7 +466,7 @@ func (s *session) step(ctx context.Context) (bool, error) {
 				return false, err
 			}
 		}
-		s.after[q] = evs[len(evs)-1].Seq
+		s.after[q] = b.last
 		return true, nil
 	}
 	return false, nil
@@ -491,41 +502,83 @@ type message struct {
 	seqs     []uint64
 }
 
-// group turns events read from one queue into messages: consecutive
-// readings and gaps share a readings message, every other event is a
-// message of its own.
-func (u *Uplink) group(evs []event.Event) []message {
-	var msgs []message
-	for i := 0; i < len(evs); {
-		if evs[i].Kind.Topic() != "readings" {
-			msgs = append(msgs, message{
-				topic:    u.Topic(evs[i].Kind.Topic()),
-				retained: evs[i].Kind == event.KindDaily,
-				payload:  u.encode(nil, evs[i:i+1], false),
-				seqs:     []uint64{evs[i].Seq},
-			})
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(evs) && j-i < u.o.BatchSize && evs[j].Kind.Topic() == "readings" {
-			j++
-		}
-		seqs := make([]uint64, 0, j-i)
-		for _, ev := range evs[i:j] {
-			seqs = append(seqs, ev.Seq)
-		}
-		msgs = append(msgs, message{topic: u.Topic("readings"), payload: u.encode(nil, evs[i:j], true), seqs: seqs})
-		i = j
-	}
-	return msgs
+// batcher turns the events of one outbox read, as they are lent, into
+// messages: consecutive readings and gaps share a readings message, every
+// other event is a message of its own.
+type batcher struct {
+	u    *Uplink
+	msgs []message
+	// open: the last message is a readings message still taking events.
+	open bool
+	last uint64
 }
 
-func (u *Uplink) encode(dst []byte, evs []event.Event, batch bool) []byte {
-	if batch {
-		return u.enc.readingsBatch(dst, evs)
+func (u *Uplink) newBatcher() *batcher { return &batcher{u: u} }
+
+// add encodes ev into the messages; it keeps nothing of ev.
+func (b *batcher) add(ev *event.Event) error {
+	b.last = ev.Seq
+	topic := ev.Kind.Topic()
+	if topic != "readings" {
+		b.close()
+		b.msgs = append(b.msgs, message{
+			topic:    b.u.Topic(topic),
+			retained: ev.Kind == event.KindDaily,
+			payload:  b.u.enc.single(b.u.payload(), ev),
+			seqs:     []uint64{ev.Seq},
+		})
+		return nil
 	}
-	return u.enc.single(dst, &evs[0])
+	if b.open && len(b.msgs[len(b.msgs)-1].seqs) >= b.u.o.BatchSize {
+		b.close()
+	}
+	if !b.open {
+		b.msgs = append(b.msgs, message{topic: b.u.Topic("readings"),
+			payload: b.u.enc.openBatch(b.u.payload()), seqs: make([]uint64, 0, b.u.o.BatchSize)})
+		b.open = true
+	}
+	m := &b.msgs[len(b.msgs)-1]
+	m.payload = b.u.enc.batchEvent(m.payload, ev, len(m.seqs) == 0)
+	m.seqs = append(m.seqs, ev.Seq)
+	return nil
+}
+
+func (b *batcher) close() {
+	if b.open {
+		m := &b.msgs[len(b.msgs)-1]
+		m.payload = b.u.enc.closeBatch(m.payload)
+		b.open = false
+	}
+}
+
+// finish returns the messages, complete.
+func (b *batcher) finish() []message {
+	b.close()
+	return b.msgs
+}
+
+// payload returns an empty buffer for a message, one of an acknowledged
+// message if there is one: a drain then writes its payloads into the same
+// few buffers instead of growing a new one for each message.
+func (u *Uplink) payload() []byte {
+	u.payloadMu.Lock()
+	defer u.payloadMu.Unlock()
+	if n := len(u.payloads); n > 0 {
+		p := u.payloads[n-1]
+		u.payloads = u.payloads[:n-1]
+		return p[:0]
+	}
+	return nil
+}
+
+// recycle takes back the buffer of a message whose PUBACK came. It keeps
+// as many as the in-flight window can use at once.
+func (u *Uplink) recycle(p []byte) {
+	u.payloadMu.Lock()
+	defer u.payloadMu.Unlock()
+	if len(u.payloads) <= u.o.MaxInflight {
+		u.payloads = append(u.payloads, p)
+	}
 }
 
 // publish sends m once a slot in the in-flight window is free; a goroutine
@@ -545,27 +598,23 @@ func (s *session) publish(ctx context.Context, m message) error {
 	s.u.st.SentEvents += uint64(len(m.seqs))
 	s.u.mu.Unlock()
 	s.inflight.Add(1)
-	go s.confirm(tok, m.seqs)
+	go s.confirm(tok, m.payload, m.seqs)
 	return nil
 }
 
-func (s *session) confirm(tok paho.Token, seqs []uint64) {
+// confirm waits for the PUBACK of a message and acks its events. Only
+// then is its payload recycled: a message that timed out may still sit in
+// paho's outgoing queue.
+func (s *session) confirm(tok paho.Token, payload []byte, seqs []uint64) {
 	defer s.inflight.Done()
-	defer func() { <-s.slots }()
-	t := time.NewTimer(s.u.o.Timeout)
-	defer t.Stop()
-	select {
-	case <-tok.Done():
-	case <-t.C:
-		s.stop(fmt.Errorf("uplink: no PUBACK from %s within %v: %w", s.u.o.Broker, s.u.o.Timeout, errTimeout))
-		return
-	case <-s.done:
+	ok := s.puback(tok)
+	// The window bounds what the broker has not answered: the next message
+	// goes out while the store records this one's acks.
+	<-s.slots
+	if !ok {
 		return
 	}
-	if err := tok.Error(); err != nil {
-		s.stop(fmt.Errorf("uplink: publish to %s: %w", s.u.o.Broker, err))
-		return
-	}
+	s.u.recycle(payload)
 	if !s.current() {
 		return // the PUBACK's connection is gone; the events are resent
 	}
@@ -579,6 +628,27 @@ func (s *session) confirm(tok paho.Token, seqs []uint64) {
 	s.u.st.AckedEvents += uint64(len(seqs))
 	s.u.st.LastAckAt = time.Now()
 	s.u.mu.Unlock()
+}
+
+// puback waits for tok, at most Timeout, and reports whether the broker
+// acknowledged the message; if not, the session ends (unless it did
+// already).
+func (s *session) puback(tok paho.Token) bool {
+	t := time.NewTimer(s.u.o.Timeout)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+	case <-t.C:
+		s.stop(fmt.Errorf("uplink: no PUBACK from %s within %v: %w", s.u.o.Broker, s.u.o.Timeout, errTimeout))
+		return false
+	case <-s.done:
+		return false
+	}
+	if err := tok.Error(); err != nil {
+		s.stop(fmt.Errorf("uplink: publish to %s: %w", s.u.o.Broker, err))
+		return false
+	}
+	return true
 }
 
 // sleep waits d; false if ctx or stop ended the wait first.
