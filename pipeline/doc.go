@@ -30,10 +30,7 @@
 // goroutine, so no sink can delay another or the lamps. A sink that only
 // counts (metrics) is added with AddInlineSink instead and runs on the
 // stage goroutine: a goroutine of its own would cost a wake-up per
-// measurement, more CPU than the counting itself (docs/bench/cpu.md). A
-// sink that need not see each measurement at once (the store, the screen)
-// is added with AddGatheringSink: woken, it lets measurements gather for a
-// few ms before draining them, and a flag ends that wait. Rings never block a
+// measurement, more CPU than the counting itself (docs/bench/cpu.md). Rings never block a
 // producer: a full ring drops the newest value and counts it; overflows are
 // reported through Opts.OnHealth, at most once per ring per HealthEvery.
 //

@@ -172,13 +172,6 @@ type sink struct {
 	ring    *ring[Measurement]
 	wake    *waker
 	stop    chan struct{}
-	// gather (AddGatheringSink) is how long the sink, once woken, lets
-	// measurements gather before it drains them; a flag ends the wait
-	// through urgent. flagged (stage goroutine) marks a flag pushed since
-	// the last commit.
-	gather  time.Duration
-	urgent  chan struct{}
-	flagged bool
 }
 
 // Filter is an optional interface of a Sink: only the measurements Wants
@@ -331,17 +324,6 @@ func (p *Pipeline) AddSink(name string, size int, s Sink) {
 	p.sinks = append(p.sinks, sk)
 }
 
-// AddGatheringSink is AddSink for a sink that need not see a measurement
-// at once (the store commits every 200 ms, people do not see 20 ms on a
-// screen): once woken it lets measurements gather for up to gather before
-// it drains them, so that at 100 frames/s per lane it wakes once per batch,
-// not once per frame. A flag ends the wait at once. Call before Start.
-func (p *Pipeline) AddGatheringSink(name string, size int, gather time.Duration, s Sink) {
-	p.AddSink(name, size, s)
-	sk := p.sinks[len(p.sinks)-1]
-	sk.gather, sk.urgent = gather, make(chan struct{}, 1)
-}
-
 // AddInlineSink calls s.Consume on the stage goroutine, for every
 // measurement, right after it is pushed to the other sinks' rings: no ring
 // and no goroutine, so no wake-up per measurement. It is for a sink like
@@ -464,7 +446,6 @@ func (p *Pipeline) inputsPending() bool {
 func (s *sink) run(wg *sync.WaitGroup) {
 	defer wg.Done()
 	consume := s.s.Consume
-	var gather *time.Timer
 	for {
 		if s.ring.consume(consumeBatch, consume) > 0 {
 			continue
@@ -477,26 +458,6 @@ func (s *sink) run(wg *sync.WaitGroup) {
 		default:
 		}
 		s.wake.idle(s.ring.pending, s.stop)
-		if s.gather > 0 {
-			s.wait(&gather)
-		}
-	}
-}
-
-// wait lets measurements gather: while it waits the sink is not parked,
-// so pushes do not signal it (see waker).
-func (s *sink) wait(t **time.Timer) {
-	if *t == nil {
-		*t = time.NewTimer(s.gather)
-	} else {
-		(*t).Reset(s.gather)
-	}
-	select {
-	case <-(*t).C:
-	case <-s.urgent:
-		(*t).Stop()
-	case <-s.stop:
-		(*t).Stop()
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gatescreen/gatescreen/drivers"
 	"github.com/gatescreen/gatescreen/event"
-	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 )
 
 func started(t *testing.T, o Opts, sinks map[string]Sink) *Pipeline {
@@ -385,43 +384,5 @@ func TestInlineSinkRunsOnTheStage(t *testing.T) {
 		if m.Device != 1 {
 			t.Fatalf("filtered inline sink got device %d", m.Device)
 		}
-	}
-}
-
-// A gathering sink holds normal measurements until its wait ends, but a
-// flag ends the wait at once and arrives with what came before it, in
-// order; Close drains the rest.
-func TestGatheringSinkFlagsAtOnce(t *testing.T) {
-	p, err := New(gate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	all := newRecorder()
-	p.AddGatheringSink("gathering", 64, time.Hour, rec)
-	p.AddSink("all", 64, all)
-	p.Start(context.Background())
-	pass, flag := temp(36.5, 22), temp(38.5, 22)
-	// It gathers once woken from its park, not on its first look at start.
-	poll.Until(t, 10*time.Second, "the gathering sink parked", func() bool { return p.sinks[0].wake.sleeping.Load() })
-	pushRetry(p, 0, &pass)
-	all.wait(t, 1)
-	time.Sleep(50 * time.Millisecond) // time enough to be delivered, were it not held
-	rec.mu.Lock()
-	held := len(rec.got)
-	rec.mu.Unlock()
-	if held != 0 {
-		t.Fatalf("a pass reached the gathering sink before its wait ended (%d)", held)
-	}
-	pushRetry(p, 0, &flag)
-	got := rec.wait(t, 2) // an hour's wait would fail the test here
-	if got[0].Verdict != VerdictPass || got[1].Verdict != VerdictFlag {
-		t.Fatalf("got %v then %v", got[0].Verdict, got[1].Verdict)
-	}
-	pushRetry(p, 0, &pass)
-	all.wait(t, 3)
-	p.Close()
-	if n := len(rec.wait(t, 3)); n != 3 {
-		t.Fatalf("Close left %d measurements in the gathering sink", 3-n)
 	}
 }

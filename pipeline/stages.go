@@ -145,14 +145,6 @@ func (p *Pipeline) publish() {
 	p.dirtyLanes = p.dirtyLanes[:0]
 	for _, s := range p.sinks {
 		s.ring.commit()
-		if s.flagged {
-			// After the commit: the woken sink must find the flag.
-			s.flagged = false
-			select {
-			case s.urgent <- struct{}{}:
-			default:
-			}
-		}
 	}
 }
 
@@ -647,9 +639,7 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 				continue
 			}
 		}
-		if s.ring.pushBatched(m) && s.urgent != nil && m.Verdict == VerdictFlag {
-			s.flagged = true
-		}
+		s.ring.pushBatched(m)
 	}
 	for _, s := range p.inline {
 		// A copy, as for Wants: m stays on the stage's stack.

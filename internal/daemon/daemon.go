@@ -248,11 +248,6 @@ func (g *gate) buildCases() (err error) {
 	return err
 }
 
-// sinkGather is how long the screen and storage sinks let measurements
-// gather once woken: unseen on a screen, and a normal reading is durable
-// within commit_interval plus this.
-const sinkGather = 20 * time.Millisecond
-
 // addSinks attaches every consumer of measurements to the pipeline.
 func (g *gate) addSinks() error {
 	events, err := pipeline.NewEventSink(pipeline.EventSinkOpts{
@@ -264,14 +259,12 @@ func (g *gate) addSinks() error {
 		return err
 	}
 	// The lamps come first so the gate reacts before anything else is told;
-	// every sink has its own ring, so the order is only a courtesy. The
-	// screen and the store wake once per sinkGather at 100 frames/s, not
-	// once per frame (docs/bench/cpu.md); a flag reaches them at once.
+	// every sink has its own ring, so the order is only a courtesy.
 	g.pipe.AddSink("lamps", pipeline.DefaultRingSize, g.lamps)
 	if g.scr != nil {
-		g.pipe.AddGatheringSink("screen", pipeline.DefaultRingSize, sinkGather, g.scr)
+		g.pipe.AddSink("screen", pipeline.DefaultRingSize, g.scr)
 	}
-	g.pipe.AddGatheringSink("storage", pipeline.StorageRingSize, sinkGather, events)
+	g.pipe.AddSink("storage", pipeline.StorageRingSize, events)
 	// Counting costs less than waking a goroutine for it.
 	g.pipe.AddInlineSink("metrics", g.met)
 	g.pipe.AddSink("calibration", 64, g.office.Calibrator())
