@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gatescreen/gatescreen/drivers"
+	"github.com/gatescreen/gatescreen/event"
 )
 
 // benchReadings cycle through pass, flag and retake (35.0–38.9 °C) so every
@@ -342,4 +343,57 @@ func BenchmarkSegment(b *testing.B) {
 			}
 		})
 	}
+}
+
+// discardStore is an Appender that keeps nothing.
+type discardStore struct{}
+
+func (discardStore) Append(event.Event) error { return nil }
+
+// consumeByReflection is EventSink.Consume as it was before event.NewReading:
+// the payload marshalled by encoding/json (the baseline of
+// BenchmarkEventSink).
+func consumeByReflection(s *EventSink, m *Measurement) {
+	r := s.Reading(m)
+	if s.o.Tag != nil {
+		s.o.Tag(m, &r)
+	}
+	ev, err := event.New(event.KindReading, r)
+	if err == nil {
+		ev.Urgent, ev.Mono, ev.Wall, ev.Drill = m.Verdict == VerdictFlag, m.Mono, m.Wall, m.Drill
+		if s.o.Clock != nil {
+			ev.BootID, ev.ClockSynced = s.o.Clock.BootID(), s.o.Clock.Synced()
+		}
+		err = s.o.Store.Append(ev)
+	}
+	if err != nil {
+		s.failed.Add(1)
+	}
+}
+
+// BenchmarkEventSink: one measurement to a stored event, the storage
+// sink's whole work per frame, the way before (reflection) and now, with
+// the daemon's Tag (round and late) and clock.
+func BenchmarkEventSink(b *testing.B) {
+	o := gate()
+	s, err := NewEventSink(EventSinkOpts{Store: discardStore{}, Clock: fixedClock{}, Devices: o.Devices, Lanes: o.Lanes,
+		Tag: func(m *Measurement, r *event.Reading) { r.Round = "morning" }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := Measurement{Lane: 1, Device: 1, Verdict: VerdictPass, Mono: 11, Wall: 22, RawC: 36.43, AmbientC: 23.5, BodyC: 36.43,
+		Mode: ModeBody, ThresholdC: 37.3}
+	m.SetPersonID("S-20231")
+	b.Run("reflection", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			consumeByReflection(s, &m)
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Consume(&m)
+		}
+	})
 }

@@ -26,8 +26,11 @@
 //   - route: per-lane counts and state, a re-check ticket for a flag, and a
 //     copy into every sink's ring.
 //
-// Every sink (lamps, screen, storage, cases, metrics) has its own ring and
-// goroutine, so no sink can delay another or the lamps. Rings never block a
+// Every sink (lamps, screen, storage, cases) has its own ring and
+// goroutine, so no sink can delay another or the lamps. A sink that only
+// counts (metrics) is added with AddInlineSink instead and runs on the
+// stage goroutine: a goroutine of its own would cost a wake-up per
+// measurement, more CPU than the counting itself (docs/bench/cpu.md). Rings never block a
 // producer: a full ring drops the newest value and counts it; overflows are
 // reported through Opts.OnHealth, at most once per ring per HealthEvery.
 //

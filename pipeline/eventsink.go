@@ -41,6 +41,10 @@ type EventSink struct {
 	o      EventSinkOpts
 	log    zerolog.Logger
 	failed atomic.Uint64
+	// Consume's payload and the temperatures it points to, reused: a
+	// fresh one per measurement was four of its allocations.
+	r     event.Reading
+	temps [3]float64
 }
 
 // NewEventSink returns an event sink.
@@ -54,13 +58,15 @@ func NewEventSink(o EventSinkOpts) (*EventSink, error) {
 // Failed counts measurements the store refused.
 func (s *EventSink) Failed() uint64 { return s.failed.Load() }
 
-// Consume implements Sink.
+// Consume implements Sink. Like every Sink it is called from one goroutine
+// at a time.
 func (s *EventSink) Consume(m *Measurement) {
-	r := s.Reading(m)
+	r := &s.r
+	s.fill(m, r, &s.temps)
 	if s.o.Tag != nil {
-		s.o.Tag(m, &r)
+		s.o.Tag(m, r)
 	}
-	ev, err := event.New(event.KindReading, r)
+	ev, err := event.NewReading(r)
 	if err == nil {
 		// The measurement's times: storage links a flag's case to this
 		// reading by them and the ticket (Cases stamps the case alike).
@@ -82,10 +88,17 @@ func (s *EventSink) Consume(m *Measurement) {
 
 // Reading converts a measurement to the payload of a KindReading event.
 func (s *EventSink) Reading(m *Measurement) event.Reading {
-	r := event.Reading{
-		RawC:          optC(m.RawC),
-		AmbientC:      optC(m.AmbientC),
-		BodyC:         optC(m.BodyC),
+	var r event.Reading
+	s.fill(m, &r, new([3]float64))
+	return r
+}
+
+// fill sets *r to the payload of m; its temperatures point into temps.
+func (s *EventSink) fill(m *Measurement, r *event.Reading, temps *[3]float64) {
+	*r = event.Reading{
+		RawC:          optC(m.RawC, &temps[0]),
+		AmbientC:      optC(m.AmbientC, &temps[1]),
+		BodyC:         optC(m.BodyC, &temps[2]),
 		Verdict:       m.Verdict.String(),
 		Reason:        m.Reason.String(),
 		Warnings:      m.Warnings.Names(),
@@ -115,15 +128,15 @@ func (s *EventSink) Reading(m *Measurement) event.Reading {
 	if m.FrameLen > 0 {
 		r.FrameHex = hex.EncodeToString(m.Frame[:m.FrameLen])
 	}
-	return r
 }
 
-// optC is nil for a temperature that was not measured, else the value to
-// 0.01 °C: finer digits are float noise of the conversions, not data.
-func optC(c float64) *float64 {
+// optC is nil for a temperature that was not measured, else dst set to the
+// value to 0.01 °C: finer digits are float noise of the conversions, not
+// data.
+func optC(c float64, dst *float64) *float64 {
 	if math.IsNaN(c) || math.IsInf(c, 0) {
 		return nil
 	}
-	c = float64(hundredths(c)) / 100
-	return &c
+	*dst = float64(hundredths(c)) / 100
+	return dst
 }

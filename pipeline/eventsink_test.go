@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +187,54 @@ func TestSkinModeOffsetOnTheWireIsHundredths(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"offset_c":0.2,`) {
 		t.Errorf("offset %v (0.7 + -0.5) went out as %s, want offset_c 0.2", configured+calibrated, b)
+	}
+}
+
+// The stored body is byte for byte json.Marshal of the payload, for every
+// verdict, reason, warning, mode and tag the stages produce: the card and
+// the wire do not change with the encoder.
+func TestEventSinkBodyIsMarshal(t *testing.T) {
+	store := &caseLog{}
+	o := gate()
+	o.Lanes[0].Name = `lane "1" <东门>` // escapes in the names
+	s, err := NewEventSink(EventSinkOpts{Store: store, Devices: o.Devices, Lanes: o.Lanes,
+		Tag: func(m *Measurement, r *event.Reading) { r.Round, r.Late = "noon", m.Wall%2 == 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	n := 0
+	for v := VerdictPass; v <= VerdictInvalid; v++ {
+		for reason := range reasonCount {
+			for _, w := range []Warning{0, WarnAmbientLow, WarnAmbientHigh | WarnNoAmbient} {
+				for _, mode := range []CompMode{ModeBody, ModeSkin} {
+					n++
+					m := Measurement{Lane: uint8(n % 3), Device: uint16(n % 3), Verdict: v, Reason: reason, Warnings: w, Mode: mode,
+						Wall: int64(n), RawC: 30 + float64(n)/7, AmbientC: nan, BodyC: 36 + float64(n%30)/9,
+						OffsetC: float64(n%5) / 3, Gain: 1 + float64(n%3)/50, CalibrationID: uint64(n % 4), ThresholdC: 37.3,
+						Ticket: uint16(n % 2 * n)}
+					if n%4 == 0 {
+						m.SetPersonID("S-" + strconv.Itoa(n))
+						m.FrameLen = 3
+					}
+					s.Consume(&m)
+					r := s.Reading(&m)
+					r.Round, r.Late = "noon", m.Wall%2 == 0
+					b, err := json.Marshal(r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, b)
+				}
+			}
+		}
+	}
+	if len(store.events) != len(want) || len(want) < 100 {
+		t.Fatalf("%d events stored, %d made", len(store.events), len(want))
+	}
+	for i, ev := range store.events {
+		if !bytes.Equal(ev.Body, want[i]) {
+			t.Fatalf("event %d:\n got %s\nwant %s", i, ev.Body, want[i])
+		}
 	}
 }

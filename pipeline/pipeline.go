@@ -130,6 +130,8 @@ type Pipeline struct {
 	injectMu sync.Mutex
 	wake     *waker
 	sinks    []*sink
+	// inline sinks run on the stage goroutine (AddInlineSink).
+	inline []*sink
 
 	started   bool
 	stop      chan struct{}
@@ -320,6 +322,21 @@ func (p *Pipeline) AddSink(name string, size int, s Sink) {
 		ring: newRing[Measurement]("sink:"+name, size, w)}
 	sk.filter, _ = s.(Filter)
 	p.sinks = append(p.sinks, sk)
+}
+
+// AddInlineSink calls s.Consume on the stage goroutine, for every
+// measurement, right after it is pushed to the other sinks' rings: no ring
+// and no goroutine, so no wake-up per measurement. It is for a sink like
+// Filter.Wants: quick (counters, atomics) and never waiting for anything
+// (no lock another goroutine holds for long, no I/O), because while it runs
+// the stage, and the lamps behind it, wait. Call before Start.
+func (p *Pipeline) AddInlineSink(name string, s Sink) {
+	if p.started {
+		panic("pipeline: AddInlineSink " + name + " after Start")
+	}
+	sk := &sink{name: name, s: s}
+	sk.filter, _ = s.(Filter)
+	p.inline = append(p.inline, sk)
 }
 
 // Start runs the stage goroutine, one goroutine per sink and the overflow

@@ -314,3 +314,75 @@ func TestDeviceOf(t *testing.T) {
 		t.Errorf("mode Skin: %v, want an error naming the device", err)
 	}
 }
+
+// goid is the current goroutine's id, from its stack header.
+func goid() string {
+	var b [64]byte
+	s := strings.TrimPrefix(string(b[:runtime.Stack(b[:], false)]), "goroutine ")
+	return s[:strings.IndexByte(s, ' ')]
+}
+
+// stageProbe is a ring sink whose Wants (run by the stage goroutine)
+// records that goroutine.
+type stageProbe struct {
+	*recorder
+	stage atomic.Value
+}
+
+func (s *stageProbe) Wants(*Measurement) bool { s.stage.Store(goid()); return true }
+
+// An inline sink runs on the stage goroutine, gets every measurement in
+// order, and is not held up by a blocked ring sink.
+func TestInlineSinkRunsOnTheStage(t *testing.T) {
+	release := make(chan struct{})
+	p, err := New(gate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := &stageProbe{recorder: newRecorder()}
+	var mu sync.Mutex
+	var got []float64
+	var ran []string
+	p.AddSink("probe", 1<<12, probe)
+	p.AddSink("blocked", 64, SinkFunc(func(*Measurement) { <-release }))
+	p.AddInlineSink("inline", SinkFunc(func(m *Measurement) {
+		mu.Lock()
+		defer mu.Unlock()
+		got, ran = append(got, m.BodyC), append(ran, goid())
+	}))
+	only := deviceFilter{newRecorder(), 1}
+	p.AddInlineSink("inline-filtered", only)
+	p.Start(context.Background())
+	for i := range 500 {
+		r := temp(35.0+float64(i%40)/10, 22)
+		pushRetry(p, uint16(i%2), &r)
+	}
+	want := probe.wait(t, 500)
+	if n := p.Stats().Overflows["sink:blocked"]; n == 0 {
+		t.Error("the blocked sink's ring did not overflow: the test proves nothing")
+	}
+	close(release)
+	p.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("inline sink got %d measurements, the ring sink %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i].BodyC {
+			t.Fatalf("measurement %d: inline %v, ring %v", i, got[i], want[i].BodyC)
+		}
+	}
+	if stage := probe.stage.Load(); ran[0] != stage || ran[len(ran)-1] != stage {
+		t.Errorf("inline sink ran on goroutines %s…%s, the stage is %v", ran[0], ran[len(ran)-1], stage)
+	}
+	filtered := only.wait(t, 250)
+	if len(filtered) != 250 {
+		t.Errorf("filtered inline sink got %d, want 250", len(filtered))
+	}
+	for _, m := range filtered {
+		if m.Device != 1 {
+			t.Fatalf("filtered inline sink got device %d", m.Device)
+		}
+	}
+}

@@ -641,4 +641,11 @@ func (p *Pipeline) route(ln *lane, m *Measurement) {
 		}
 		s.ring.pushBatched(m)
 	}
+	for _, s := range p.inline {
+		// A copy, as for Wants: m stays on the stage's stack.
+		s.scratch = *m
+		if s.filter == nil || s.filter.Wants(&s.scratch) {
+			s.s.Consume(&s.scratch)
+		}
+	}
 }

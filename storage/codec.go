@@ -46,6 +46,29 @@ func encodeEvent(dst []byte, ev *event.Event) []byte {
 	return append(dst, ev.Body...)
 }
 
+// keyAndRecord returns ev's key and record in one allocation (bbolt keeps
+// both until the commit; they were two, and the outbox value a third, per
+// stored event).
+func keyAndRecord(seq uint64, ev *event.Event) (key, val []byte) {
+	n := 8 + 3 + 3*binary.MaxVarintLen64 + len(ev.BootID) + len(ev.Body)
+	buf := binary.BigEndian.AppendUint64(make([]byte, 0, n), seq)
+	// The key's capacity ends where the record starts.
+	return buf[:8:8], encodeEvent(buf[8:8], ev)
+}
+
+// kindBytes backs outboxValue: never written, so bbolt may keep the slices.
+var kindBytes = func() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}()
+
+// outboxValue is an outbox entry's value, the event's kind, without an
+// allocation.
+func outboxValue(k event.Kind) []byte { return kindBytes[k : k+1 : k+1] }
+
 // recordHeader is the part of a record Scan needs before deciding to decode.
 type recordHeader struct {
 	kind  event.Kind

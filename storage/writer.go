@@ -440,14 +440,13 @@ func (s *Store) putEvent(tx *bolt.Tx, ev *event.Event) (uint64, error) {
 	case ev.Urgent && ev.Kind == event.KindReading:
 		s.noteReading(ev)
 	}
-	key := seqKey(seq)
-	val := encodeEvent(nil, ev)
+	key, val := keyAndRecord(seq, ev)
 	if err := events.Put(key, val); err != nil {
 		return 0, err
 	}
 	outbox := tx.Bucket(outboxBucket(q))
 	outbox.FillPercent = appendFill
-	if err := outbox.Put(key, []byte{byte(ev.Kind)}); err != nil {
+	if err := outbox.Put(key, outboxValue(ev.Kind)); err != nil {
 		return 0, err
 	}
 	if err := s.project(tx, ev); err != nil {

@@ -265,7 +265,8 @@ func (g *gate) addSinks() error {
 		g.pipe.AddSink("screen", pipeline.DefaultRingSize, g.scr)
 	}
 	g.pipe.AddSink("storage", pipeline.StorageRingSize, events)
-	g.pipe.AddSink("metrics", pipeline.DefaultRingSize, g.met)
+	// Counting costs less than waking a goroutine for it.
+	g.pipe.AddInlineSink("metrics", g.met)
 	g.pipe.AddSink("calibration", 64, g.office.Calibrator())
 	return nil
 }
