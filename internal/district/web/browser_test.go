@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -216,6 +217,10 @@ func TestBrowserLoginSeesTheLateSchoolInRed(t *testing.T) {
 	clock := `document.querySelector('#gates tr[data-box="hd20-main"] td.warn').textContent`
 	if got := page.evalString(clock); got != "时钟偏差：落后约365天" {
 		t.Errorf("hd20-main's warnings %q, want 时钟偏差：落后约365天", got)
+	}
+	// ir-4's offset is exactly 0, which the JSON leaves out: drawn as 0.00.
+	if got := page.evalString(`Array.from(document.querySelectorAll("#warnings .reason")).map(function (e) { return e.textContent }).join("|")`); !strings.Contains(got, "校准偏移0.00°C，离散0.60°C") {
+		t.Errorf("calibration warnings %q, want ir-4's 校准偏移0.00°C，离散0.60°C", got)
 	}
 	// Every word outside the data cells is Chinese: a text node with a
 	// Latin letter must sit in a data cell (a table cell's own text, a

@@ -130,7 +130,10 @@ func newFixture(t *testing.T) *fixture {
 			caseEv("hd17-east", "R-002", "cleared", "", m.Add(5*time.Minute))),
 		msg(hd17w, "hd17-west", "health", m.Add(3*time.Minute),
 			ev("hd17-west", "health", m.Add(3*time.Minute), false, `"component":"device","device":"ir-3","state":"down","reason":"no frames for 30s"`),
-			ev("hd17-west", "calibration", m.Add(3*time.Minute), false, `"device":"ir-2","offset_c":0.7,"spread_c":0.1,"calibration_id":9`)),
+			ev("hd17-west", "calibration", m.Add(3*time.Minute), false, `"device":"ir-2","offset_c":0.7,"spread_c":0.1,"calibration_id":9`),
+			// An offset of exactly 0 is left out of the screen's JSON
+			// (omitempty): the page must still draw it, and everything after.
+			ev("hd17-west", "calibration", m.Add(3*time.Minute), false, `"device":"ir-4","offset_c":0,"spread_c":0.6,"calibration_id":10`)),
 		// The west gate's connection dropped at 19:00: the broker's last will.
 		status(hd17w, "hd17-west", m.Add(12*time.Hour), store.Status{State: "offline", Reason: "connection_lost", BootID: "b2", Version: "0.1.0"}),
 		daily(hd17e, "hd17-east", time.Date(2026, 11, 23, 18, 0, 0, 0, loc), 6, 1),
