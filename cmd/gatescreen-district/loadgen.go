@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type loadgenFlags struct {
 	boxes, gates, inflight, flagEvery     int
 	rate, connectRate                     float64
 	duration, tick                        time.Duration
+	printSeqs                             bool
 	log                                   logFlags
 }
 
@@ -39,6 +41,7 @@ func newLoadgenFlags(stderr io.Writer) (*flag.FlagSet, *loadgenFlags) {
 	fs.Float64Var(&f.connectRate, "connect-rate", 200, "connections a second while the boxes connect")
 	fs.StringVar(&f.prefix, "prefix", "lg", "starts every school, box and client id: runs with different prefixes do not collide")
 	fs.StringVar(&f.db, "db", "", "the district's database: a probe box measures publish → committed through it (optional)")
+	fs.BoolVar(&f.printSeqs, "print-seqs", false, "also print each box's last seq (\"last_seq: BOX N\"): its ids are BOX:1…BOX:N")
 	f.log.register(fs)
 	return fs, f
 }
@@ -93,6 +96,11 @@ func printResult(w io.Writer, f *loadgenFlags, r *loadgen.Result) {
 		published += n
 	}
 	fmt.Fprintf(w, "published_ids: %d\n", published)
+	if f.printSeqs {
+		for _, box := range slices.Sorted(maps.Keys(r.LastSeq)) {
+			fmt.Fprintf(w, "last_seq: %s %d\n", box, r.LastSeq[box])
+		}
+	}
 	if f.db == "" {
 		return
 	}
