@@ -88,7 +88,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // printResult writes one "name: value" a line, for people and scripts.
 func printResult(w io.Writer, f *loadgenFlags, r *loadgen.Result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-	fmt.Fprintf(w, "boxes: %d\nprofile: %s\nduration_s: %.1f\n", r.Boxes, f.profile, f.duration.Seconds())
+	fmt.Fprintf(w, "boxes: %d\nprofile: %s\nduration_s: %.1f\nelapsed_s: %.1f\n", r.Boxes, f.profile, f.duration.Seconds(), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "events: %d\nmessages: %d\nretries: %d\nevents_per_s: %.0f\n", r.Events, r.Messages, r.Retries, r.EventsPerSec)
 	fmt.Fprintf(w, "puback_p50_ms: %s\npuback_p99_ms: %s\npuback_max_ms: %s\n", ms(r.PubackP50), ms(r.PubackP99), ms(r.PubackMax))
 	var published int64
