@@ -10,7 +10,8 @@
 #
 # Environment: BENCH_DURATION (5m), BENCH_BOXES (2000), BENCH_RATE (20000),
 # BENCH_REPLICAS ("1 2 4"), BENCH_TICK (100ms), BENCH_BATCH (1000),
-# BENCH_KEEP=1 keeps the work folder. Needs mosquitto and postgresql
+# BENCH_DRAIN_MAX (120 s after the load to commit the rest: what is not
+# committed by then counts as lost), BENCH_KEEP=1 keeps the work folder. Needs mosquitto and postgresql
 # (scripts/deps.sh). Prints, per replica count: events/s committed,
 # publish → committed p50/p99 (the probe), the oldest-unacknowledged age per
 # tenth of the run, lost and duplicate counts, and a TARGET PASS/FAIL line;
@@ -23,6 +24,7 @@ RATE=${BENCH_RATE:-20000}
 REPLICAS=${BENCH_REPLICAS:-1 2 4}
 TICK=${BENCH_TICK:-100ms}
 BATCH=${BENCH_BATCH:-1000}
+DRAIN_MAX=${BENCH_DRAIN_MAX:-120}
 
 cd "$(dirname "$0")/.."
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { echo "bench-district: mosquitto not installed (scripts/deps.sh)" >&2; exit 2; }
@@ -116,6 +118,7 @@ for N in $REPLICAS; do
 		[ "$STORED" -ge "$PUBLISHED" ] && break
 		if [ "$STORED" = "$LASTN" ]; then STALL=$((STALL + 1)); else STALL=0; fi
 		[ "$STALL" -ge 20 ] && break
+		[ "$(echo "$(date +%s.%N) $T0 $DRAIN_MAX" | awk '{ print ($1 - $2 > $3) }')" = 1 ] && break
 		LASTN=$STORED
 		sleep 0.5
 	done
@@ -138,6 +141,7 @@ for N in $REPLICAS; do
 	echo "--- $N replica(s)"
 	echo "  published $PUBLISHED events in $(val messages "$OUT") messages; broker PUBACKed $(val events_per_s "$OUT") events/s (PUBACK p50 $(val puback_p50_ms "$OUT") ms, p99 $(val puback_p99_ms "$OUT") ms)"
 	echo "  committed $STORED; drain after the load $DRAIN s; committed events/s over the run $COMMITTED_RATE"
+	PROBES=$(val probes "$OUT")
 	echo "  publish→committed p50 $(val commit_p50_ms "$OUT") ms, p99 $(val commit_p99_ms "$OUT") ms, max $(val commit_max_ms "$OUT") ms (probe, $(val probes "$OUT") readings, $(val probes_missing "$OUT") missing)"
 	echo "  oldest unacknowledged, ms per tenth of the run:$AGES"
 	echo "  lost $LOST, duplicate rows $DUP_ROWS (redelivered and dropped by id: $REDELIVERED)"
@@ -147,10 +151,12 @@ for N in $REPLICAS; do
 	[ "$LOST" -eq 0 ] || { TGT=FAIL; WHY="$WHY $LOST lost;"; }
 	[ "$DUP_ROWS" -eq 0 ] || { TGT=FAIL; WHY="$WHY $DUP_ROWS duplicate rows;"; }
 	[ "$BOUNDED" = yes ] || { TGT=FAIL; WHY="$WHY oldest-unacknowledged age grows;"; }
+	[ "${PROBES:-0}" -ge 10 ] || { TGT=FAIL; WHY="$WHY only ${PROBES:-0} probes sent: latency not measured;"; }
 	echo "TARGET $TGT replicas=$N >= $RATE events/s, 0 lost, 0 duplicates, bounded oldest-unacked${WHY:+:$WHY}"
 	[ "$TGT" = PASS ] || FAIL=1
 	[ -n "$RATE1" ] || RATE1=$COMMITTED_RATE
 	[ "$N" = 1 ] || echo "  ratio to 1 replica: $(echo "$COMMITTED_RATE $RATE1" | awk '{ printf "%.2f", $1 / $2 }')"
-	psql_q postgres "SELECT pg_size_pretty(pg_database_size('$DB'))" | sed "s/^/  database size: /"
+	psql_q "$DB" "SELECT pg_size_pretty(pg_database_size('$DB')) || ', events table ' || pg_size_pretty(pg_total_relation_size('events'))
+		|| ' with indexes: ' || (pg_total_relation_size('events') / greatest(count(*), 1)) || ' bytes an event' FROM events" | sed "s/^/  database size: /"
 done
 exit $FAIL

@@ -73,7 +73,10 @@ func (p *prober) run(ctx context.Context, start, end time.Time) {
 			p.mu.Lock()
 			p.sent = append(p.sent, time.Now())
 			p.mu.Unlock()
-			p.client.Publish(p.box.Topic("readings"), 1, false, p.box.Readings([]map[string]any{ev})[0])
+			// Apart from the watch: a publish held up by a saturated client
+			// must not stop the clock that measures it.
+			payload := p.box.Readings([]map[string]any{ev})[0]
+			go p.client.Publish(p.box.Topic("readings"), 1, false, payload).WaitTimeout(wait)
 		case now := <-poll.C:
 			n, err := p.g.o.Probe.LastSeq(ctx, p.box.ID)
 			if err != nil {
