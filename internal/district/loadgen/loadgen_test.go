@@ -126,3 +126,34 @@ func TestRushProfile(t *testing.T) {
 		t.Error("an unknown profile accepted")
 	}
 }
+
+// slowDB is a database whose every read takes a second, as a saturated
+// PostgreSQL did in bench-district.sh; it never sees the probes committed.
+type slowDB struct{}
+
+func (slowDB) LastSeq(ctx context.Context, _ string) (int64, error) {
+	select {
+	case <-time.After(time.Second):
+	case <-ctx.Done():
+	}
+	return 0, nil
+}
+
+// A slow database read holds up neither the probe's readings nor their
+// count: every ProbeEvery one is sent, and the ones never seen committed
+// are reported missing, their age growing.
+func TestProbeKeepsSendingWhileTheDatabaseIsSlow(t *testing.T) {
+	broker := mosquittotest.StartPlain(t)
+	r, err := loadgen.Run(context.Background(), loadgen.Opts{
+		Broker: broker.URL("tcp"), Boxes: 2, Rate: 20, Duration: 3 * time.Second, Probe: slowDB{}, ProbeEvery: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ProbeSent < 15 || r.ProbeMissing != r.ProbeSent {
+		t.Errorf("%d probes sent in 3 s at one a 100 ms, %d missing; want about 30 (at least 15 on a busy machine), all missing", r.ProbeSent, r.ProbeMissing)
+	}
+	if last := r.OldestUnacked[len(r.OldestUnacked)-1]; last < 2*time.Second {
+		t.Errorf("oldest uncommitted probe %s old at the end, want about 3 s", last)
+	}
+}

@@ -54,10 +54,12 @@ func (g *gen) newProber(ctx context.Context) (*prober, error) {
 }
 
 // run publishes until end and watches until every probe is committed or
-// 30 s after end.
+// 30 s after end. The two run apart: under load a database read or a
+// publish can take seconds, and neither may hold up the other's clock.
 func (p *prober) run(ctx context.Context, start, end time.Time) {
-	pub := time.NewTicker(p.g.o.ProbeEvery)
-	defer pub.Stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go p.publish(ctx, end)
 	poll := time.NewTicker(5 * time.Millisecond)
 	defer poll.Stop()
 	stop := end.Add(wait)
@@ -65,28 +67,43 @@ func (p *prober) run(ctx context.Context, start, end time.Time) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-pub.C:
+		case <-poll.C:
+		}
+		n, err := p.g.o.Probe.LastSeq(ctx, p.box.ID)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.g.o.Log.Warn().Err(err).Msg("probe: reading the database")
+			}
+			continue
+		}
+		now := time.Now() // after the read: what it saw was committed by then
+		p.observe(now, n, start, end)
+		if (now.After(end) && p.done()) || now.After(stop) {
+			return
+		}
+	}
+}
+
+// publish sends one probe reading every ProbeEvery until end, each publish
+// in its own goroutine so that a saturated client delays none of the
+// others' timestamps.
+func (p *prober) publish(ctx context.Context, end time.Time) {
+	tick := time.NewTicker(p.g.o.ProbeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
 			if now.After(end) {
-				continue
+				return
 			}
 			ev := p.box.Reading(now, true, "pass", "", p.rng)
+			payload := p.box.Readings([]map[string]any{ev})[0]
 			p.mu.Lock()
 			p.sent = append(p.sent, time.Now())
 			p.mu.Unlock()
-			// Apart from the watch: a publish held up by a saturated client
-			// must not stop the clock that measures it.
-			payload := p.box.Readings([]map[string]any{ev})[0]
-			go p.client.Publish(p.box.Topic("readings"), 1, false, payload).WaitTimeout(wait)
-		case now := <-poll.C:
-			n, err := p.g.o.Probe.LastSeq(ctx, p.box.ID)
-			if err != nil {
-				p.g.o.Log.Warn().Err(err).Msg("probe: reading the database")
-				continue
-			}
-			p.observe(now, n, start, end)
-			if (now.After(end) && p.done()) || now.After(stop) {
-				return
-			}
+			go func() { p.client.Publish(p.box.Topic("readings"), 1, false, payload).WaitTimeout(wait) }()
 		}
 	}
 }
