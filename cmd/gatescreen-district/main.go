@@ -51,6 +51,7 @@ var commands = map[string]struct {
 	"serve":   {"raise the deadline and offline alerts and deliver every alert by webhook", runServe},
 	"report":  {"write the district's daily summary (区县汇总表) as xlsx or CSV", runReport},
 	"user":    {"user add|passwd|list|remove: the accounts of the district screen (bureau or cdc)", runUser},
+	"loadgen": {"simulate many boxes against a broker: a morning rush, events/s and PUBACK latency", runLoadgen},
 	"demo":    {"a whole district on this machine: broker, simulated boxes, ingest, alerts and the screen", runDemo},
 	"version": {"print the version", runVersion},
 }
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gatescreen-district <command> [flags]\n\ncommands:")
-	for _, name := range []string{"ingest", "serve", "report", "user", "demo", "version"} {
+	for _, name := range []string{"ingest", "serve", "report", "user", "loadgen", "demo", "version"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(w, "\n`gatescreen-district <command> -h` lists a command's flags; docs/district.md says more.")

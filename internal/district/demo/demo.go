@@ -18,6 +18,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/district/alert"
 	"github.com/gatescreen/gatescreen/internal/district/ingest"
 	"github.com/gatescreen/gatescreen/internal/district/schedule"
+	"github.com/gatescreen/gatescreen/internal/district/simbox"
 	"github.com/gatescreen/gatescreen/internal/district/store"
 	"github.com/gatescreen/gatescreen/internal/district/web"
 	"github.com/gatescreen/gatescreen/internal/logging"
@@ -207,7 +208,7 @@ func listen(addr string, log zerolog.Logger) (net.Listener, error) {
 func simulate(ctx context.Context, broker string, sched schedule.Schedule, now time.Time, log zerolog.Logger) error {
 	rng := rand.New(rand.NewPCG(2026, 23))
 	mk := func(school, gate string) *box {
-		return &box{district: District, school: school, gate: gate, id: school + "-" + gate, bootID: fmt.Sprintf("demo-%s-%s", school, gate)}
+		return &box{Box: &simbox.Box{District: District, School: school, Gate: gate, ID: school + "-" + gate, BootID: fmt.Sprintf("demo-%s-%s", school, gate), Version: "0.1.0-demo"}}
 	}
 	e1, w1, m2, m3, m4, m5 := mk("hd01", "east"), mk("hd01", "west"), mk("hd02", "main"), mk("hd03", "main"), mk("hd04", "main"), mk("hd05", "main")
 	all := []*box{e1, w1, m2, m3, m4, m5}
@@ -251,17 +252,17 @@ func simulate(ctx context.Context, broker string, sched schedule.Schedule, now t
 	}
 	to := now.Add(-time.Minute)
 	// hd01 east: a fever flagged, re-checked and referred to the CDC below.
-	evs, c := e1.morning(from, to, 420, []string{"R-001"}, rng)
+	evs, c := e1.Morning(from, to, 420, []string{"R-001"}, rng)
 	if err := publishDay(e1, evs, today, now, c, map[string]int{"referred": 1}, false); err != nil {
 		return err
 	}
 	// hd01 west: one reading from before NTP synced, a year off; a
 	// calibration with a large offset.
-	evs, c = w1.morning(from, to, 380, nil, rng)
-	evs[100]["captured_at"], evs[100]["clock_synced"] = stamp(from.AddDate(-1, 0, 0)), false
-	if err := w1.single("health", false, w1.event("calibration", from, true, map[string]any{"calibration_id": 1, "device": "ir-1",
+	evs, c = w1.Morning(from, to, 380, nil, rng)
+	evs[100]["captured_at"], evs[100]["clock_synced"] = simbox.Stamp(from.AddDate(-1, 0, 0)), false
+	if err := w1.single("health", w1.Event("calibration", from, true, map[string]any{"calibration_id": 1, "device": "ir-1",
 		"reference_c": 37.0, "samples": []float64{36.38, 36.4, 36.36}, "mean_c": 36.38, "spread_c": 0.04, "offset_c": 0.62,
-		"at": stamp(from)})); err != nil {
+		"at": simbox.Stamp(from)})); err != nil {
 		return err
 	}
 	if err := publishDay(w1, evs, today, now, c, nil, false); err != nil {
@@ -269,11 +270,11 @@ func simulate(ctx context.Context, broker string, sched schedule.Schedule, now t
 	}
 	// hd02: a device fault, then, as a box with a backlog does, the urgent
 	// events (its report) before the readings, the newest 15 minutes old.
-	if err := m2.single("health", false, m2.event("health", now.Add(-20*time.Minute), true, map[string]any{"component": "device",
+	if err := m2.single("health", m2.Event("health", now.Add(-20*time.Minute), true, map[string]any{"component": "device",
 		"device": "ir-3", "state": "down", "reason": "no frames for 30s"})); err != nil {
 		return err
 	}
-	evs, c = m2.morning(from, now.Add(-15*time.Minute), 510, []string{"R-001"}, rng)
+	evs, c = m2.Morning(from, now.Add(-15*time.Minute), 510, []string{"R-001"}, rng)
 	if err := publishDay(m2, evs, today, now, c, map[string]int{"referred": 1}, true); err != nil {
 		return err
 	}
@@ -283,7 +284,7 @@ func simulate(ctx context.Context, broker string, sched schedule.Schedule, now t
 	}
 	// hd04: nothing today. hd05: readings and a report, then its
 	// connection drops.
-	evs, c = m5.morning(from, to, 300, nil, rng)
+	evs, c = m5.Morning(from, to, 300, nil, rng)
 	if err := publishDay(m5, evs, today, now, c, nil, false); err != nil {
 		return err
 	}
@@ -333,7 +334,7 @@ func simulate(ctx context.Context, broker string, sched schedule.Schedule, now t
 		case <-ctx.Done():
 			return nil
 		case t := <-tick.C:
-			if err := e1.readings([]map[string]any{e1.reading(t, true, "pass", "", rng)}); err != nil {
+			if err := e1.readings([]map[string]any{e1.Reading(t, true, "pass", "", rng)}); err != nil {
 				return err
 			}
 		}

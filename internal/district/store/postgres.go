@@ -120,6 +120,23 @@ type pgTx struct {
 
 func (t pgTx) commit(ctx context.Context) error { return t.t.Commit(ctx) }
 
+// execBatch pipelines the statements (pgx.Batch): one round trip.
+func (t pgTx) execBatch(ctx context.Context, query string, args [][]any) (int, error) {
+	b := &pgx.Batch{}
+	q := rebindDollar(query)
+	for _, a := range args {
+		b.Queue(q, a...)
+	}
+	br := t.t.SendBatch(ctx, b)
+	for i := range args {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return i, err
+		}
+	}
+	return -1, br.Close()
+}
+
 // rollback after a commit is a no-op; its context must outlive a cancelled
 // caller, or the connection would go back to the pool inside a transaction.
 func (t pgTx) rollback() { _ = t.t.Rollback(context.Background()) }

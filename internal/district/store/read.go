@@ -198,3 +198,14 @@ func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	}
 	return n[0], nil
 }
+
+// LastSeq is a box's high-water mark of seq, committed (0 for a box not
+// seen): the load generator's probe watches it for publish → committed.
+func (s *Store) LastSeq(ctx context.Context, box string) (int64, error) {
+	n, err := queryAll(ctx, s.b.pool(), `SELECT last_seq FROM boxes WHERE box = ?`, []any{box},
+		func(scan func(...any) error, n *int64) error { return scan(n) })
+	if err != nil || len(n) != 1 {
+		return 0, err
+	}
+	return n[0], nil
+}

@@ -134,6 +134,12 @@ func testEventsInSeqOrder(t *testing.T, open opener) {
 	if b := boxes[0]; b.LastSeq != 9 || b.Site != east || b.LastReceivedAt != "2026-11-23T07:12:05.000Z" {
 		t.Errorf("box %+v: want last_seq 9 at %s", b, east)
 	}
+	if n, err := s.LastSeq(context.Background(), "hd17-east"); n != 9 || err != nil {
+		t.Errorf("LastSeq %d, %v; want 9", n, err)
+	}
+	if n, err := s.LastSeq(context.Background(), "hd99-none"); n != 0 || err != nil {
+		t.Errorf("LastSeq of an unknown box %d, %v; want 0", n, err)
+	}
 	evs, _ := s.Events(context.Background(), "")
 	if e := evs[0]; !bytes.Equal(e.Body, []byte(`{"id":"hd17-east:3","seq":3,"v":"c"}`)) || e.Site != east || !e.ClockSynced {
 		t.Errorf("stored %+v", e)

@@ -69,6 +69,9 @@ var rules = []rule{
 	// never imports it.
 	{pkgs: of("internal/district/schema", "internal/district/store", "internal/district/schedule"), imports: nil, tests: anything},
 	{pkgs: of("internal/district/ingest"), imports: of("internal/district/schema", "internal/district/store"), tests: anything},
+	// Simulated boxes: the contract's payloads (simbox), and many of them against a broker (loadgen).
+	{pkgs: of("internal/district/simbox"), imports: of("internal/district/store"), tests: anything},
+	{pkgs: of("internal/district/loadgen"), imports: of("internal/district/simbox", "internal/district/store"), tests: anything},
 	{pkgs: of("internal/district/alert", "internal/district/report"), imports: of("internal/district/schedule", "internal/district/store"), tests: anything},
 	{pkgs: of("internal/district/web"), imports: of("internal/district/report", "internal/district/schedule", "internal/district/store"), tests: anything},
 	// The demo runs the district's parts around the embedded broker the box's demo uses too.
