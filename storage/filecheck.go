@@ -194,7 +194,10 @@ func (c *fileCheck) read(id uint64, depth int) ([]byte, error) {
 		}
 		n := int(over+1) * c.pageSize
 		if cap(c.bufs[depth]) < n {
-			c.bufs[depth] = make([]byte, n)
+			// The page's first page is in the old buffer.
+			grown := make([]byte, n)
+			copy(grown, p)
+			c.bufs[depth] = grown
 		}
 		p = c.bufs[depth][:n]
 		if _, err := c.f.ReadAt(p[c.pageSize:], int64(id+1)*int64(c.pageSize)); err != nil {
