@@ -159,6 +159,14 @@ func (c *fileCheck) readMetas(size int64) (boltMeta, error) {
 		return boltMeta{}, fmt.Errorf("read meta 1: %w", err)
 	}
 	m1 := parseMeta(buf)
+	// tx.Check reads both meta pages through bbolt's page check, whatever
+	// their checksums: the header must name the page and one page type.
+	for i, p := range [][]byte{first, buf} {
+		id, flags := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint16(p[8:])
+		if id != uint64(i) || !slices.Contains([]uint16{branchPage, leafPage, metaPage, freelistPage}, flags) {
+			return boltMeta{}, fmt.Errorf("meta page %d: header names page %d, flags %#x", i, id, flags)
+		}
+	}
 	if m0.err == nil && m0.pageSize != c.pageSize || m1.err == nil && m1.pageSize != c.pageSize {
 		return boltMeta{}, fmt.Errorf("meta pages disagree on the page size (%d, %d)", m0.pageSize, m1.pageSize)
 	}
@@ -213,7 +221,7 @@ func (c *fileCheck) readFreelist() error {
 	if err != nil {
 		return err
 	}
-	if flags := binary.LittleEndian.Uint16(p[8:]); flags&freelistPage == 0 {
+	if flags := binary.LittleEndian.Uint16(p[8:]); flags != freelistPage {
 		return fmt.Errorf("page %d: freelist page has flags %#x", id, flags)
 	}
 	for i := range uint64(len(p) / c.pageSize) {
@@ -322,9 +330,14 @@ func (c *fileCheck) tree(id uint64, lo, hi []byte, depth int) ([]byte, error) {
 			if len(v) < bucketHdrSize {
 				return nil, fmt.Errorf("page %d: bucket %x: value of %d bytes", id, key, len(v))
 			}
-			// An inline bucket (root 0) lives in the value; tx.Check
-			// does not look into those either.
-			if root := le.Uint64(v); root != 0 {
+			// An inline bucket (root 0) lives in the value, its page
+			// right after the header (bbolt's openBucket indexes it);
+			// tx.Check does not look into those pages either.
+			root := le.Uint64(v)
+			if root == 0 && len(v) <= bucketHdrSize {
+				return nil, fmt.Errorf("page %d: inline bucket %x: value of %d bytes", id, key, len(v))
+			}
+			if root != 0 {
 				if _, err := c.tree(root, nil, nil, depth+1); err != nil {
 					return nil, err
 				}
