@@ -510,3 +510,45 @@ func TestCheckerRejectsWhatBboltRejects(t *testing.T) {
 		})
 	}
 }
+
+// A store the daemon of main left: its commits without a list, then main's
+// checker child had bbolt's open write one (hashmap freelist, allocated
+// wherever bbolt found room, pending pages included). The checker must
+// accept it as it is, and once the daemon's next commits dropped the list.
+func TestCheckerAcceptsAListBboltWrote(t *testing.T) {
+	path := reviewFile(t, daemonOpts())
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !syncedFreelist(t, path) {
+		t.Fatal("bbolt's open wrote no list")
+	}
+	for _, step := range []string{"bbolt's list", "after the daemon's commits"} {
+		if why := bboltRejects(t, path); why != "" {
+			t.Fatalf("%s: bbolt rejects the file: %s", step, why)
+		}
+		before := metaOf(t, path)
+		if code := runChecker(path, time.Second); code != checkOK {
+			t.Fatalf("%s: checker exit %d: a good store would be quarantined", step, code)
+		}
+		if after := metaOf(t, path); before.freelist != noFreelist && after.txid != before.txid {
+			t.Fatalf("%s: the checker rewrote a file that had a list", step)
+		}
+		db, err := bolt.Open(path, 0o600, daemonOpts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("keys")).Delete([]byte("k-02000"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
