@@ -34,7 +34,8 @@ const long = 30 * time.Second
 
 // gatescreen is the daemon as shipped (scripts/cross-build.sh): static,
 // stripped, built once for the run; with its test seams (-tags testhooks),
-// which the release build leaves out.
+// which the release build leaves out. scripts/bench.sh builds the baseline
+// binary with the same flags.
 var gatescreen = &testbinary.Binary{
 	Package: "../cmd/gatescreen",
 	Flags:   []string{"-tags", "testhooks", "-trimpath", "-ldflags", "-s -w"},

@@ -45,11 +45,14 @@ TMPDIR_FOR_BENCH=${TMPDIR:-/tmp}
 machine | tee "$out/machine.txt"
 export BENCH_RUNS=${BENCH_RUNS:-5}
 if [ -n "${BENCH_BASELINE_REF:-}" ]; then
-	# The baseline is built from the commit's own tree, as shipped.
+	# The baseline is built from the commit's own tree exactly as bench/
+	# builds the current one (harness_test.go): with the test seams the
+	# benchmarks drive (-tags testhooks; a commit older than the tag
+	# ignores it), stripped, static.
 	base=$(mktemp -d)
 	trap 'rm -rf "$base"' EXIT
 	git archive "$BENCH_BASELINE_REF" | tar -x -C "$base"
-	(cd "$base" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$base/gatescreen-baseline" ./cmd/gatescreen)
+	(cd "$base" && CGO_ENABLED=0 go build -tags testhooks -trimpath -ldflags "-s -w" -o "$base/gatescreen-baseline" ./cmd/gatescreen)
 	export BENCH_BASELINE_BINARY="$base/gatescreen-baseline"
 	echo "baseline: $BENCH_BASELINE_REF ($(git rev-parse --short "$BENCH_BASELINE_REF"))" | tee -a "$out/machine.txt"
 fi

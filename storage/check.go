@@ -8,20 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The integrity check runs in a child process: the running binary is
-// re-executed with checkerEnv naming the file. bbolt reacts to some garbled
-// pages with assertion panics or faults in goroutines of its own, which no
-// recover can catch; in a child they cost an exit code instead of the daemon,
-// and a check that runs too long on a big file can simply be killed.
+// re-executed with checkerEnv naming the file. It reads the file itself
+// (filecheck.go), but a fault while reading a damaged card costs an exit
+// code in a child instead of the daemon, and a check that runs too long on
+// a big file can simply be killed.
 const (
 	checkerEnv     = "GATESCREEN_STORAGE_CHECK"
 	checkerLockEnv = "GATESCREEN_STORAGE_CHECK_LOCK_TIMEOUT"
@@ -50,108 +45,61 @@ func init() {
 }
 
 // runChecker is the child's side: it checks path and prints what is wrong.
+// The file is read with pread (see filecheck.go), never mapped, so that the
+// child's RSS stays a few MiB whatever the file's size.
 func runChecker(path string, lockTimeout time.Duration) int {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return checkLocked
-	case errors.As(err, new(*fs.PathError)):
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
 		fmt.Println(err)
 		return checkIOError
+	}
+	defer f.Close()
+	switch err := lockOpen(f, false, lockTimeout); {
+	case errors.Is(err, ErrLocked):
+		return checkLocked
 	case err != nil:
 		fmt.Println(err)
-		return checkCorrupt
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		fmt.Println(err)
 		return checkIOError
 	}
-	err = db.View(func(tx *bolt.Tx) error {
-		if fi.Size() < tx.Size() {
-			return fmt.Errorf("truncated: %d bytes, meta says %d", fi.Size(), tx.Size())
-		}
-		// The open transaction pins the mapping (see releaseMapped).
-		defer releaseWhile(func() { releaseMapped(tx) })()
-		for err := range tx.Check() {
-			return err
-		}
-		return nil
-	})
+	m, free, err := checkFile(f)
 	if err != nil {
-		fmt.Println(err)
+		fmt.Printf("storage: %s: %v\n", path, err)
 		return checkCorrupt
 	}
-	if err := db.Close(); err != nil {
-		fmt.Println(err)
-		return checkIOError
+	if m.freelist == noFreelist {
+		writeFreelist(f, m, free)
 	}
-	writeFreelist(path, lockTimeout)
 	return checkOK
 }
 
-// checkRelease is how often the checker drops the pages it mapped. Walking
-// the file maps every page of it, and mapped page cache counts in the
-// child's RSS: 215 MiB for a 213 MiB file, on a 512 MiB box whose daemon
-// runs beside it. At warm page-cache speed about a MiB is read between two
-// releases (more when the machine is busy and the releasing goroutine waits
-// for a CPU).
-const checkRelease = time.Millisecond
-
-// releaseWhile calls release every checkRelease until the returned stop is
-// called, and once more then.
-func releaseWhile(release func()) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(checkRelease)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				release()
-			}
-		}
-	})
-	return func() { close(done); wg.Wait(); release() }
-}
-
-// writeFreelist has bbolt write the free-page list of a checked file, which
-// the daemon's commits leave out (NoFreelistSync). Without it the daemon's
-// own open walks every page of the file to rebuild the list, and those pages
-// stay mapped in the daemon: 25 MiB of RSS for 100,000 events. The child has
-// just walked the file for the check, so the rebuild costs it little. A
-// failure only means the daemon rebuilds the list itself.
-func writeFreelist(path string, lockTimeout time.Duration) {
-	fi, err := os.Stat(path)
-	abs, aerr := filepath.Abs(path)
-	if err != nil || aerr != nil {
-		fmt.Fprintln(os.Stderr, "writing the freelist:", errors.Join(err, aerr))
+// writeFreelist writes the free-page list of a checked file, which the
+// daemon's commits leave out (NoFreelistSync). Without it the daemon's
+// bbolt open walks every page of the file through its mapping to rebuild
+// the list, and the walked pages count in the daemon's RSS (the size of the
+// file). The check has just found the free pages. A failure only means the
+// daemon rebuilds the list itself; so does a file another reader holds, as
+// the list is written under the exclusive lock.
+func writeFreelist(f *os.File, m boltMeta, free []uint64) {
+	if err := lockOpen(f, true, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "writing the freelist:", err)
 		return
 	}
-	// bbolt's open rebuilds the list by walking every page, with no
-	// transaction to pin the mapping, so the pages are released through
-	// /proc/self/maps (releaseFile). The mapping must not move meanwhile:
-	// mapped with room for the few pages the list's commit adds, the open
-	// never remaps, and the releases stop before Close unmaps it.
-	stop := releaseWhile(func() { releaseFile(abs) })
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, FreelistType: bolt.FreelistMapType,
-		InitialMmapSize: int(fi.Size()) + freelistRoom})
-	stop()
+	// Between the shared lock and this one a writer may have committed.
+	fi, err := f.Stat()
+	var again boltMeta
 	if err == nil {
-		err = db.Close()
+		again, err = (&fileCheck{f: f}).readMetas(fi.Size())
+	}
+	if err == nil && (again.txid != m.txid || again.hwm != m.hwm) {
+		err = fmt.Errorf("%s changed during the check (transaction %d, now %d)", f.Name(), m.txid, again.txid)
+	}
+	if err == nil {
+		err = writeFreelistPage(f, m, free)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "writing the freelist:", err)
 	}
 }
-
-// freelistRoom is the mapping's room beyond the file for the commit that
-// writes the free-page list: a list of 16 MiB of free page ids is far more
-// than a 256 MiB file can have.
-const freelistRoom = 16 << 20
 
 // checkInChild runs the checker on s.path, bounded by CheckTimeout. A check
 // that does not finish, or cannot run, is a *corruptError like a failed one:

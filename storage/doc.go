@@ -67,8 +67,8 @@
 //
 // # Start-up
 //
-// Open takes bbolt's file lock (a second daemon gets ErrLocked), runs
-// tx.Check, and moves a corrupt file aside as "<name>.corrupt-<UTC time>"
+// Open takes bbolt's file lock (a second daemon gets ErrLocked), runs the
+// checks of bbolt's tx.Check, and moves a corrupt file aside as "<name>.corrupt-<UTC time>"
 // before starting a fresh one, so a damaged SD card never causes a crash loop.
 // The check runs in a child process (the running binary, found by
 // os.Executable, re-executed with GATESCREEN_STORAGE_CHECK set, handled by
@@ -87,9 +87,12 @@
 // (up to Opts.QueueLen, in memory) and stores them in order once the file is
 // open, and its reads wait for the open; Wait reports how it ended. The
 // daemon uses it so that its lamps do not wait for the check of a full file
-// (seconds on a cold card). The check child releases the pages it mapped as
-// it walks the file (every millisecond; see checkRelease), as mapped page
-// cache counts in its RSS.
+// (seconds on a cold card). The check child reads the file with pread, a
+// page at a time, and never maps it: mapped page cache counts in a
+// process's RSS, and a full file's pages did (see filecheck.go). It then
+// writes the free-page list, which the daemon's commits leave out, so that
+// bbolt's open in the daemon does not walk the file; the daemon's count of
+// the outbox releases the pages it maps as it goes (countKeys).
 //
 // # Caveats
 //

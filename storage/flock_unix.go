@@ -44,3 +44,27 @@ func ownerOf(fi os.FileInfo) (uid, gid int, ok bool) {
 	}
 	return int(st.Uid), int(st.Gid), true
 }
+
+// lockOpen takes bbolt's lock on the open file f, shared (a reader's) or
+// exclusive, waiting up to timeout; ErrLocked when it stays taken. Taking
+// the exclusive lock over the shared one is not atomic: another process
+// may write in between.
+func lockOpen(f *os.File, exclusive bool, timeout time.Duration) error {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, syscall.EWOULDBLOCK):
+			return fmt.Errorf("storage: lock %s: %w", f.Name(), err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("%w: %s", ErrLocked, f.Name())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

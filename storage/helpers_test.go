@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		uncheckedChild(path)
 		return
 	}
+	if path := os.Getenv(bboltCheckChildEnv); path != "" {
+		bboltCheckChild(path)
+		return
+	}
 	// The race runtime sleeps a second at exit; the checker and crash
 	// children are processes of this binary, so do not wait for nothing.
 	if err := os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")); err != nil {

@@ -1,9 +1,6 @@
 package storage
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 
 	bolt "go.etcd.io/bbolt"
@@ -31,31 +28,4 @@ func releaseMapped(tx *bolt.Tx) {
 	// no unsafe.Pointer is made of it. An error leaves the pages mapped,
 	// which costs only memory.
 	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, uintptr(size), syscall.MADV_DONTNEED)
-}
-
-// releaseFile drops this process's page-table entries for the file at
-// path wherever /proc/self/maps says it is mapped, as releaseMapped does
-// for a transaction's mapping. It is for the checker child while bbolt's own
-// open walks the file, where no transaction pins the mapping: the caller
-// must make sure that the mapping cannot move while it runs (bbolt remaps
-// only when a commit outgrows it; see writeFreelist), as MADV_DONTNEED on
-// memory that replaced it would zero that memory.
-func releaseFile(path string) {
-	maps, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(maps), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || f[5] != path {
-			continue
-		}
-		from, to, ok := strings.Cut(f[0], "-")
-		start, err1 := strconv.ParseUint(from, 16, 64)
-		end, err2 := strconv.ParseUint(to, 16, 64)
-		if !ok || err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED)
-	}
 }

@@ -7,6 +7,3 @@ import bolt "go.etcd.io/bbolt"
 // releaseMapped is Linux-only (see mapping_linux.go); elsewhere the pages
 // stay mapped.
 func releaseMapped(*bolt.Tx) {}
-
-// releaseFile is Linux-only too.
-func releaseFile(string) {}

@@ -330,10 +330,33 @@ func (s *Store) prepare(quarantined string) error {
 // recount restores the in-memory counters from the file.
 func (s *Store) recount(tx *bolt.Tx) error {
 	s.durable.Store(tx.Bucket(bucketEvents).Sequence())
-	s.nPriority.Store(int64(tx.Bucket(bucketPriority).Stats().KeyN))
-	s.nBulk.Store(int64(tx.Bucket(bucketBulk).Stats().KeyN))
-	releaseMapped(tx) // counting walked every outbox page
+	s.nPriority.Store(countKeys(tx, bucketPriority))
+	s.nBulk.Store(countKeys(tx, bucketBulk))
 	return nil
+}
+
+// countReleaseEvery is how many keys countKeys counts between two releases
+// of the pages it mapped: about 0.8 MiB of outbox pages (8-byte keys, empty
+// values; 48 MiB for a million). A release walks the page tables of the
+// whole mapping, 0.2 ms for a 256 MiB file even with nothing to drop, so
+// releasing every 4,096 keys doubled the count's CPU time (25–55 ms for
+// 900,000 keys) during the start, when the lamps want the CPU.
+const countReleaseEvery = 16384
+
+// countKeys counts the keys of a bucket of tx, releasing the pages it
+// mapped as it goes (releaseMapped): the outbox of a full store is tens of
+// MiB of pages, and counted in one go they all stayed mapped, and counted in
+// the daemon's peak RSS, until the end.
+func countKeys(tx *bolt.Tx, bucket []byte) int64 {
+	var n int64
+	c := tx.Bucket(bucket).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if n++; n%countReleaseEvery == 0 {
+			releaseMapped(tx)
+		}
+	}
+	releaseMapped(tx)
+	return n
 }
 
 // SyncDir makes the renames and creations in dir durable: after a power

@@ -2,17 +2,13 @@ package storage
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/gatescreen/gatescreen/event"
 )
@@ -133,63 +129,5 @@ func TestStartThatFailsAnswersWithItsError(t *testing.T) {
 	}
 	if _, err := s.OpenCases(); !errors.Is(err, ErrLocked) {
 		t.Fatalf("OpenCases = %v, want ErrLocked", err)
-	}
-}
-
-// checkerMaxRSS runs the integrity-check child on path and returns its
-// peak RSS in KiB.
-func checkerMaxRSS(t *testing.T, path string) int64 {
-	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), checkerEnv+"="+path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("checker: %v\n%s", err, out)
-	}
-	return int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // int32 on 32-bit ARM
-}
-
-// The check child walks the whole file, and every page it mapped counted in
-// its RSS: 215 MiB for a 213 MiB store, beside the daemon on a 512 MiB box
-// (issue #17). It releases them as it goes. The bound here is loose, as
-// the releases run on a timer and a busy machine delays them.
-func TestCheckerDoesNotKeepTheFileMapped(t *testing.T) {
-	small, big := tempPath(t), tempPath(t)
-	for _, p := range []string{small, big} {
-		if err := openStore(t, p, Opts{}).Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db, err := bolt.Open(big, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	value := make([]byte, 200)
-	for batch := range 64 { // 64 × 5,000 records of 200 bytes: about 80 MiB of pages
-		err := db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte("filler"))
-			if err != nil {
-				return err
-			}
-			for i := range 5000 {
-				if err := b.Put(binary.BigEndian.AppendUint64(nil, uint64(batch*5000+i)), value); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, peak := checkerMaxRSS(t, small), checkerMaxRSS(t, big)
-	if grew, file := peak-base, fi.Size()>>10; grew > file/2 {
-		t.Fatalf("the check of a %d KiB file took %d KiB more RSS than that of an empty one; want under half the file", file, grew)
 	}
 }
