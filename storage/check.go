@@ -101,7 +101,7 @@ func writeFreelist(f *os.File, m boltMeta, free []uint64) {
 	}
 }
 
-// checkInChild runs the checker on s.path, bounded by CheckTimeout. A check
+// checkInChild runs the checker on s.path, bounded by checkBudget. A check
 // that does not finish, or cannot run, is a *corruptError like a failed one:
 // the file is set aside, because a damaged file makes bbolt panic where no
 // recover reaches, and the next start would do the same.
@@ -109,7 +109,8 @@ func (s *Store) checkInChild() error {
 	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
 		return nil // a new file
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.o.CheckTimeout)
+	budget := s.checkBudget(s.path)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := s.child(ctx, checkerEnv, s.path)
@@ -121,7 +122,7 @@ func (s *Store) checkInChild() error {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return &corruptError{fmt.Errorf("storage: %s: integrity check did not finish within %v; not opened unchecked", s.path, s.o.CheckTimeout)}
+		return &corruptError{fmt.Errorf("storage: %s: integrity check did not finish within %v; not opened unchecked", s.path, budget)}
 	case !errors.As(err, &exit):
 		return &corruptError{fmt.Errorf("storage: %s: cannot run the integrity check (%w); not opened unchecked", s.path, err)}
 	case exit.ExitCode() == checkLocked:
@@ -131,6 +132,24 @@ func (s *Store) checkInChild() error {
 	default:
 		return &corruptError{fmt.Errorf("storage: %s: integrity check failed (%v): %s", s.path, err, msg)}
 	}
+}
+
+// checkBudget is how long the check or the salvage of path may take:
+// Opts.CheckTimeout, or 20 s plus 1 s per MiB of the file. Running out
+// sets the file aside, so the default follows the file's size: a flat 20 s
+// set good full stores aside on a loaded machine (docs/bench/startup.md),
+// and a cold SD card is slower still. The gate does not wait for the check,
+// and the writer's queue holds about 17 minutes at gate rate, more than the
+// 4.6 minutes a 256 MiB store may take.
+func (s *Store) checkBudget(path string) time.Duration {
+	if s.o.CheckTimeout > 0 {
+		return s.o.CheckTimeout
+	}
+	budget := 20 * time.Second
+	if fi, err := os.Stat(path); err == nil {
+		budget += time.Duration(fi.Size()>>20) * time.Second
+	}
+	return budget
 }
 
 // child is this binary re-executed with env set to path. os.Executable

@@ -74,7 +74,7 @@
 // os.Executable, re-executed with GATESCREEN_STORAGE_CHECK set, handled by
 // this package's init), because bbolt meets some garbled pages with panics in
 // goroutines of its own that no recover can catch; the child is killed after
-// Opts.CheckTimeout. The daemon's process never opens a file no check has
+// Opts.CheckTimeout, by default 20 s plus 1 s per MiB of the file. The daemon's process never opens a file no check has
 // passed: a check that times out or cannot be started ends like a failed one.
 // After a file is set aside, a second child (GATESCREEN_STORAGE_SALVAGE)
 // streams what it can still read of it — the events left in the outbox, with

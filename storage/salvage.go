@@ -111,9 +111,9 @@ func salvageBucket(tx *bolt.Tx, name []byte, fn func(events *bolt.Bucket, k, v [
 
 // salvage copies what a child can read of the file set aside at aside into
 // the fresh store and reports the number of events copied. The child is
-// bounded by CheckTimeout.
+// bounded by checkBudget.
 func (s *Store) salvage(aside string) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.o.CheckTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.checkBudget(aside))
 	defer cancel()
 	cmd := s.child(ctx, salvageEnv, aside)
 	var stderr bytes.Buffer

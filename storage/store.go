@@ -56,9 +56,9 @@ type Opts struct {
 	// default 2s.
 	LockTimeout time.Duration
 	// CheckTimeout bounds the integrity check at Open, and the salvage after
-	// a file was set aside. A check that takes longer (a big file on a slow
-	// card), or cannot be started, ends like a failed one: the file is set
-	// aside, never opened unchecked. Default 20s.
+	// a file was set aside. A check that takes longer, or cannot be started,
+	// ends like a failed one: the file is set aside, never opened unchecked.
+	// Default 20 s plus 1 s per MiB of the file (checkBudget).
 	CheckTimeout time.Duration
 	// MaintenanceInterval is how often retention and compaction run;
 	// default 10 minutes.
@@ -103,9 +103,6 @@ func (o Opts) withDefaults() Opts {
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 2 * time.Second
-	}
-	if o.CheckTimeout <= 0 {
-		o.CheckTimeout = 20 * time.Second
 	}
 	if o.ReadingWait <= 0 {
 		o.ReadingWait = 500 * time.Millisecond
