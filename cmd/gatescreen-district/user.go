@@ -88,17 +88,23 @@ func userAdd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 	return nil
 }
 
-// userPasswd gives an account a new password; its sessions on the screen
-// end at their next request.
-func userPasswd(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
-	fs := newFlagSet("user passwd", "-db sqlite:PATH|postgres://… NAME", stderr)
+// openForName parses `-db DSN NAME` for the command and opens the store.
+func openForName(ctx context.Context, command string, args []string, stderr io.Writer) (*store.Store, string, error) {
+	fs := newFlagSet(command, "-db sqlite:PATH|postgres://… NAME", stderr)
 	var db string
 	dbFlag(fs, &db)
 	name, err := parseName(fs, args)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	st, err := store.Open(ctx, db, store.Opts{})
+	return st, name, err
+}
+
+// userPasswd gives an account a new password; its sessions on the screen
+// end at their next request.
+func userPasswd(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
+	st, name, err := openForName(ctx, "user passwd", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -146,14 +152,7 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // userRemove deletes an account; its sessions end at their next request.
 func userRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("user remove", "-db sqlite:PATH|postgres://… NAME", stderr)
-	var db string
-	dbFlag(fs, &db)
-	name, err := parseName(fs, args)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, db, store.Opts{})
+	st, name, err := openForName(ctx, "user remove", args, stderr)
 	if err != nil {
 		return err
 	}
