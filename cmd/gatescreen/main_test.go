@@ -24,8 +24,8 @@ import (
 )
 
 // pinClock writes a GATESCREEN_TEST_CLOCK_FILE offset under dir that puts
-// the wall clock at hour:00 in Shanghai on the current Shanghai date, and
-// returns its path.
+// the wall clock at hour:00 in Shanghai on the current Shanghai school day
+// (clockAt), and returns its path.
 func pinClock(t *testing.T, dir string, hour int) string {
 	t.Helper()
 	path := filepath.Join(dir, "clock-offset")
@@ -36,10 +36,16 @@ func pinClock(t *testing.T, dir string, hour int) string {
 }
 
 // clockAt is the clock offset that puts the wall clock at hour:min in
-// Shanghai on the current Shanghai date.
+// Shanghai on the current Shanghai date, or on the next Monday when that
+// is a Saturday or a Sunday: the demo's school screens and owes its roster
+// only on weekdays, and a test run at the weekend must see a school day.
 func clockAt(hour, minute int) time.Duration {
 	now := time.Now().In(shanghai)
-	return time.Date(now.Year(), now.Month(), now.Day(), hour, minute, 0, 0, shanghai).Sub(now)
+	day := now
+	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
+		day = day.AddDate(0, 0, 1)
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), hour, minute, 0, 0, shanghai).Sub(now)
 }
 
 // startDemo starts `gatescreen demo` keeping its data in data, with env
