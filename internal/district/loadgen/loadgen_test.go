@@ -14,6 +14,7 @@ import (
 	"github.com/gatescreen/gatescreen/internal/district/loadgen"
 	"github.com/gatescreen/gatescreen/internal/district/schema"
 	"github.com/gatescreen/gatescreen/internal/testkit/mosquittotest"
+	"github.com/gatescreen/gatescreen/internal/testkit/poll"
 )
 
 // Every message the generator sends passes the published schema of its
@@ -74,7 +75,18 @@ func TestPayloadsPassTheSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // the last messages on their way to the checker
+	var published int
+	for _, last := range r.LastSeq {
+		published += int(last)
+	}
+	// The last messages, the offline statuses among them, are still on their
+	// way to the checker: wait for them rather than a fixed while, which a
+	// loaded machine outran.
+	poll.Until(t, 30*time.Second, "every id and both statuses of every box at the checker", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) >= published && topics["status"] >= 2*len(r.LastSeq)
+	})
 
 	mu.Lock()
 	defer mu.Unlock()
