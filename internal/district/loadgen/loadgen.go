@@ -357,8 +357,17 @@ func (s *sim) run(ctx context.Context, start, end time.Time) error {
 	if err := s.err.Load(); err != nil {
 		return *err
 	}
-	// A clean shutdown: the retained offline status, then DISCONNECT (no will).
-	return s.send(ctx, "status", true, s.box.Status("offline", "shutdown", end), 0)
+	// A clean shutdown: the retained offline status, then DISCONNECT (no
+	// will). send only starts the publish: wait for its PUBACK, or the
+	// DISCONNECT that follows can cut it off on a busy machine.
+	if err := s.send(ctx, "status", true, s.box.Status("offline", "shutdown", end), 0); err != nil {
+		return err
+	}
+	s.wg.Wait()
+	if err := s.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 var shanghai = func() *time.Location {
